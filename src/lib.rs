@@ -1,0 +1,2 @@
+//! lifeboat: disaster-recovery runbooks you can rehearse, run and prove.
+pub mod runbook;

@@ -1,0 +1,214 @@
+//! Every problem lifeboat finds in a file, as one enum of kinds with one message each.
+//!
+//! Messages are short lowercase facts with names in backticks (the habit of rustc and
+//! just); the span, label and help say where and what to do.
+
+use std::path::{Path, PathBuf};
+
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
+
+use super::yaml::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Kind {
+    #[error("cannot read the file: {0}")]
+    Io(String),
+    #[error("the file is {0} bytes; lifeboat files are limited to 1 MiB")]
+    TooLarge(u64),
+    #[error("the file is not UTF-8 text (invalid byte 0x{0:02x})")]
+    NotUtf8(u8),
+    #[error("the file is empty")]
+    Empty,
+    #[error("{0}")]
+    Syntax(String),
+    #[error("expected {expected}, found {found}")]
+    WrongType { expected: String, found: String },
+    #[error("unknown field `{field}` in {within}")]
+    UnknownField { field: String, within: &'static str },
+    #[error("missing field `{field}` in {within}")]
+    MissingField { field: &'static str, within: &'static str },
+    #[error("duplicate key `{0}`")]
+    DuplicateKey(String),
+    #[error("invalid duration `{0}`")]
+    BadDuration(String),
+    #[error("invalid timestamp `{0}`")]
+    BadTimestamp(String),
+    #[error("unknown {what} `{text}`")]
+    BadKeyword { what: &'static str, text: String },
+    #[error("unsupported apiVersion `{0}`")]
+    BadApiVersion(String),
+    #[error("unknown kind `{0}`")]
+    UnknownKind(String),
+    #[error("invalid id `{0}`")]
+    BadId(String),
+    #[error("duplicate {what} id `{id}`")]
+    DuplicateId { what: &'static str, id: String },
+    #[error("step `{0}` has no kind")]
+    NoStepKind(String),
+    #[error("step `{step}` has more than one kind: {kinds}")]
+    ManyStepKinds { step: String, kinds: String },
+    #[error("`needs` names unknown step `{0}`")]
+    UnknownNeed(String),
+    #[error("`needs` names step `{step}` of another phase (`{phase}`)")]
+    NeedOtherPhase { step: String, phase: String },
+    #[error("steps depend on each other in a cycle: {0}")]
+    Cycle(String),
+    #[error("invalid expression: {0}")]
+    BadExpression(String),
+    #[error("`{reference}` cannot be resolved: {why}")]
+    Unresolved { reference: String, why: String },
+    #[error("unknown dataset `{0}`")]
+    UnknownDataset(String),
+    #[error("no dataset catalog for this runbook")]
+    NoCatalog,
+    #[error("the runbook's {which} of {runbook} is looser than the dataset's {which} of {dataset}")]
+    LooserObjective { which: &'static str, runbook: String, dataset: String },
+    #[error("this plan cannot meet its RTO: budgets add up to {sum}, RTO is {rto}")]
+    BudgetOverRto { sum: String, rto: String },
+    #[error("unknown action `{0}`")]
+    UnknownAction(String),
+    #[error("unknown argument `{arg}` for action `{action}`")]
+    UnknownArg { action: String, arg: String },
+    #[error("missing argument `{arg}` for action `{action}`")]
+    MissingArg { action: String, arg: String },
+    #[error("`{field}` does not apply to a {kind} step")]
+    FieldNotForKind { field: &'static str, kind: &'static str },
+    #[error("more than one step is the `{0}` milestone")]
+    DuplicateMilestone(String),
+    #[error("`{0}` must be greater than zero")]
+    Zero(&'static str),
+    #[error("unknown step `{0}` in answers")]
+    UnknownAnswerStep(String),
+    #[error("unknown input `{0}`")]
+    UnknownInput(String),
+    #[error("unknown runbook `{0}`")]
+    UnknownRunbook(String),
+    #[error("regulated data: step `{0}` restores data but can be skipped with no approval recorded")]
+    RegulatedSkip(String),
+    #[error("this answer does not fit a {0} step")]
+    AnswerKind(&'static str),
+}
+
+impl Kind {
+    pub fn severity(&self) -> Severity {
+        match self {
+            Kind::RegulatedSkip(_) => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+/// One finding: what, where, and what to do about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diag {
+    pub kind: Kind,
+    pub span: Option<Span>,
+    pub label: Option<String>,
+    pub help: Option<String>,
+}
+
+impl Diag {
+    pub fn new(kind: Kind, span: impl Into<Option<Span>>) -> Self {
+        Diag { kind, span: span.into(), label: None, help: None }
+    }
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn severity(&self) -> Severity {
+        self.kind.severity()
+    }
+}
+
+/// The findings of one file, with the text they point into.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub source: Option<String>,
+    pub diags: Vec<Diag>,
+}
+
+impl FileReport {
+    pub fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.severity() == Severity::Error).count()
+    }
+    pub fn warnings(&self) -> usize {
+        self.diags.iter().filter(|d| d.severity() == Severity::Warning).count()
+    }
+
+    /// Renders like rustc: `error: …`, `--> file:line:col`, the line, a caret, help.
+    /// Always styled; the output stream strips colour where it must not appear.
+    pub fn render(&self) -> String {
+        let renderer = Renderer::styled();
+        let path = display_path(&self.path);
+        let mut out = String::new();
+        for d in &self.diags {
+            let level = match d.severity() {
+                Severity::Error => Level::ERROR,
+                Severity::Warning => Level::WARNING,
+            };
+            let title = d.kind.to_string();
+            let mut group = Group::with_title(level.primary_title(title));
+            match (d.span, &self.source) {
+                (Some(span), Some(src)) => {
+                    let end = span.end.max(span.start).min(src.len());
+                    let start = span.start.min(end);
+                    let mut ann = AnnotationKind::Primary.span(start..end);
+                    if let Some(l) = &d.label {
+                        ann = ann.label(l.as_str());
+                    }
+                    group = group.element(Snippet::source(src.as_str()).path(path.as_str()).annotation(ann));
+                }
+                (Some(span), None) => {
+                    group = group.element(Origin::path(path.as_str()).line(span.line as usize).char_column(span.col as usize));
+                }
+                (None, _) => group = group.element(Origin::path(path.as_str())),
+            }
+            if let Some(h) = &d.help {
+                group = group.element(Level::HELP.message(h.as_str()));
+            }
+            out.push_str(&renderer.render(&[group]));
+            out.push_str("\n\n");
+        }
+        out
+    }
+}
+
+/// Paths are shown as the user typed them, with `/` so output is the same everywhere.
+pub fn display_path(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+/// "did you mean `budget`?" — the closest candidate that is plausibly a typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&lower, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < c.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suggest;
+
+    #[test]
+    fn suggestions_catch_typos_not_strangers() {
+        let keys = ["id", "title", "budget", "steps"];
+        assert_eq!(suggest("budjet", keys), Some("budget"));
+        assert_eq!(suggest("Steps", keys), Some("steps"));
+        assert_eq!(suggest("owner", keys), None);
+    }
+}

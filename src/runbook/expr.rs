@@ -1,0 +1,337 @@
+//! `${{ … }}` expressions: references (`inputs.x`, `steps.a.outputs.b`, …), literals,
+//! `==`, `!=`, `!`, `&&`, `||` and parentheses. Deliberately small: a runbook is read
+//! under stress, and anything cleverer belongs in a script.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Ref(Vec<String>),
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Not(Box<Expr>),
+    Eq(Box<Expr>, Box<Expr>),
+    Ne(Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+}
+
+/// A value an expression yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    Null,
+}
+
+impl Val {
+    pub fn truthy(&self) -> bool {
+        match self {
+            Val::Bool(b) => *b,
+            Val::Null => false,
+            Val::Str(s) => !s.is_empty() && s != "false",
+            Val::Num(n) => *n != 0.0,
+        }
+    }
+}
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::Str(s) => f.write_str(s),
+            Val::Num(n) => write!(f, "{n}"),
+            Val::Bool(b) => write!(f, "{b}"),
+            Val::Null => Ok(()),
+        }
+    }
+}
+
+impl Expr {
+    /// Every reference in the expression, in order.
+    pub fn refs(&self) -> Vec<&[String]> {
+        let mut out = Vec::new();
+        self.walk(&mut out);
+        out
+    }
+    fn walk<'a>(&'a self, out: &mut Vec<&'a [String]>) {
+        match self {
+            Expr::Ref(path) => out.push(path),
+            Expr::Not(a) => a.walk(out),
+            Expr::Eq(a, b) | Expr::Ne(a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                a.walk(out);
+                b.walk(out);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn eval(&self, lookup: &dyn Fn(&[String]) -> Result<Val, String>) -> Result<Val, String> {
+        Ok(match self {
+            Expr::Ref(path) => lookup(path)?,
+            Expr::Str(s) => Val::Str(s.clone()),
+            Expr::Num(n) => Val::Num(*n),
+            Expr::Bool(b) => Val::Bool(*b),
+            Expr::Null => Val::Null,
+            Expr::Not(a) => Val::Bool(!a.eval(lookup)?.truthy()),
+            Expr::Eq(a, b) => Val::Bool(loose_eq(&a.eval(lookup)?, &b.eval(lookup)?)),
+            Expr::Ne(a, b) => Val::Bool(!loose_eq(&a.eval(lookup)?, &b.eval(lookup)?)),
+            Expr::And(a, b) => Val::Bool(a.eval(lookup)?.truthy() && b.eval(lookup)?.truthy()),
+            Expr::Or(a, b) => Val::Bool(a.eval(lookup)?.truthy() || b.eval(lookup)?.truthy()),
+        })
+    }
+}
+
+/// Inputs arrive as text, so `"3" == 3` and `"true" == true` hold.
+fn loose_eq(a: &Val, b: &Val) -> bool {
+    a == b || a.to_string() == b.to_string()
+}
+
+/// Text with `${{ }}` holes, as written in `with:`, `run:`, titles and instructions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(String),
+    /// The expression and its source text (with the braces), for error messages.
+    Hole(Expr, String),
+}
+
+pub fn parse_template(text: &str) -> Result<Vec<Piece>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("${{") {
+        if open > 0 {
+            out.push(Piece::Text(rest[..open].to_string()));
+        }
+        let after = &rest[open + 3..];
+        let close = after.find("}}").ok_or("`${{` is not closed with `}}`")?;
+        let expr = parse(&after[..close])?;
+        out.push(Piece::Hole(expr, rest[open..open + 3 + close + 2].to_string()));
+        rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest.to_string()));
+    }
+    Ok(out)
+}
+
+/// `when:` and `until:` take a bare expression or one wrapped in `${{ }}`.
+pub fn parse_condition(text: &str) -> Result<Expr, String> {
+    let t = text.trim();
+    match t.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
+        Some(inner) => parse(inner),
+        None => parse(t),
+    }
+}
+
+const MAX_TOKENS: usize = 256;
+
+pub fn parse(src: &str) -> Result<Expr, String> {
+    let tokens = lex(src)?;
+    if tokens.is_empty() {
+        return Err("the expression is empty".into());
+    }
+    // Bounds the parser's recursion; a runbook condition is a handful of tokens.
+    if tokens.len() > MAX_TOKENS {
+        return Err(format!("the expression is longer than {MAX_TOKENS} tokens; move the logic into a script"));
+    }
+    let mut p = P { t: &tokens, i: 0 };
+    let e = p.or()?;
+    match p.t.get(p.i) {
+        None => Ok(e),
+        Some(tok) => Err(format!("unexpected `{tok}`")),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(f64),
+    Op(&'static str),
+}
+
+impl fmt::Display for Tok {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tok::Ident(s) => f.write_str(s),
+            Tok::Str(s) => write!(f, "'{s}'"),
+            Tok::Num(n) => write!(f, "{n}"),
+            Tok::Op(o) => f.write_str(o),
+        }
+    }
+}
+
+fn lex(src: &str) -> Result<Vec<Tok>, String> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = src.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            let s = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '_' | '-' | '.')) {
+                i += 1;
+            }
+            out.push(Tok::Ident(chars[s..i].iter().collect()));
+        } else if c.is_ascii_digit() {
+            let s = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            let text: String = chars[s..i].iter().collect();
+            out.push(Tok::Num(text.parse().map_err(|_| format!("`{text}` is not a number"))?));
+        } else if c == '\'' || c == '"' {
+            let s = i + 1;
+            i = s;
+            while i < chars.len() && chars[i] != c {
+                i += 1;
+            }
+            if i >= chars.len() {
+                return Err("a quoted string is not closed".into());
+            }
+            out.push(Tok::Str(chars[s..i].iter().collect()));
+            i += 1;
+        } else {
+            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            let op = match two.as_str() {
+                "==" => "==",
+                "!=" => "!=",
+                "&&" => "&&",
+                "||" => "||",
+                _ => match c {
+                    '!' => "!",
+                    '(' => "(",
+                    ')' => ")",
+                    _ => return Err(format!("unexpected character `{c}`")),
+                },
+            };
+            i += op.len();
+            out.push(Tok::Op(op));
+        }
+    }
+    Ok(out)
+}
+
+struct P<'a> {
+    t: &'a [Tok],
+    i: usize,
+}
+
+impl P<'_> {
+    fn eat(&mut self, op: &str) -> bool {
+        if matches!(self.t.get(self.i), Some(Tok::Op(o)) if *o == op) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut e = self.and()?;
+        while self.eat("||") {
+            e = Expr::Or(Box::new(e), Box::new(self.and()?));
+        }
+        Ok(e)
+    }
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut e = self.cmp()?;
+        while self.eat("&&") {
+            e = Expr::And(Box::new(e), Box::new(self.cmp()?));
+        }
+        Ok(e)
+    }
+    fn cmp(&mut self) -> Result<Expr, String> {
+        let a = self.unary()?;
+        if self.eat("==") {
+            return Ok(Expr::Eq(Box::new(a), Box::new(self.unary()?)));
+        }
+        if self.eat("!=") {
+            return Ok(Expr::Ne(Box::new(a), Box::new(self.unary()?)));
+        }
+        Ok(a)
+    }
+    fn unary(&mut self) -> Result<Expr, String> {
+        if self.eat("!") {
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+    fn primary(&mut self) -> Result<Expr, String> {
+        let tok = self.t.get(self.i).cloned().ok_or("the expression ends too early")?;
+        self.i += 1;
+        Ok(match tok {
+            Tok::Op("(") => {
+                let e = self.or()?;
+                if !self.eat(")") {
+                    return Err("a `(` is not closed".into());
+                }
+                e
+            }
+            Tok::Op(o) => return Err(format!("unexpected `{o}`")),
+            Tok::Str(s) => Expr::Str(s),
+            Tok::Num(n) => Expr::Num(n),
+            Tok::Ident(w) => match w.as_str() {
+                "true" => Expr::Bool(true),
+                "false" => Expr::Bool(false),
+                "null" => Expr::Null,
+                _ => {
+                    let parts: Vec<String> = w.split('.').map(str::to_string).collect();
+                    if parts.iter().any(String::is_empty) {
+                        return Err(format!("`{w}` is not a valid reference"));
+                    }
+                    Expr::Ref(parts)
+                }
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(path: &[String]) -> Result<Val, String> {
+        match path.join(".").as_str() {
+            "inputs.mode" => Ok(Val::Str("full".into())),
+            "inputs.n" => Ok(Val::Str("3".into())),
+            "inputs.flag" => Ok(Val::Bool(true)),
+            other => Err(format!("no {other}")),
+        }
+    }
+
+    #[test]
+    fn templates_split_text_and_holes() {
+        let p = parse_template("s3://${{ inputs.bucket }}/x").unwrap();
+        assert_eq!(p.len(), 3);
+        assert!(matches!(&p[1], Piece::Hole(Expr::Ref(r), src) if r.join(".") == "inputs.bucket" && src == "${{ inputs.bucket }}"));
+        assert!(parse_template("${{ inputs.x").is_err());
+    }
+
+    #[test]
+    fn conditions_evaluate() {
+        let t = |s: &str| parse_condition(s).unwrap().eval(&lookup).unwrap().truthy();
+        assert!(t("inputs.mode == 'full'"));
+        assert!(t("${{ inputs.n == 3 }}"));
+        assert!(!t("!inputs.flag"));
+        assert!(t("(inputs.mode != 'x') && (inputs.flag || false)"));
+        assert!(parse_condition("inputs.mode ==").is_err());
+        assert!(parse_condition("inputs..x").is_err());
+        assert!(parse_condition("a = b").is_err());
+    }
+
+    #[test]
+    fn refs_are_collected_with_hyphenated_ids() {
+        let e = parse("steps.find-snapshot.outputs.snapshot != null").unwrap();
+        assert_eq!(e.refs(), vec![["steps", "find-snapshot", "outputs", "snapshot"].map(String::from).as_slice()]);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        assert!(parse(&"!".repeat(100_000)).is_err());
+        assert!(parse(&"(".repeat(100_000)).is_err());
+    }
+}

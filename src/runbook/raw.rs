@@ -1,0 +1,297 @@
+//! The files exactly as written (every field optional, every value spanned).
+//! `check` turns these into the model types that cannot hold an invalid runbook.
+
+use serde_json::{Value as Json, json};
+
+use super::decode::{Cx, Decode, Map, keyword, record};
+use super::diag::{Diag, Kind};
+use super::time::{Duration, Timestamp};
+use super::yaml::{Node, Sp};
+
+keyword! {
+    /// How carefully a dataset's records must be kept.
+    pub enum Classification ("classification") {
+        Regulated = "regulated", Confidential = "confidential", Internal = "internal", Public = "public",
+    }
+}
+
+keyword! {
+    /// The failure a runbook recovers from.
+    pub enum Scenario ("scenario") {
+        RegionOutage = "region-outage", Ransomware = "ransomware", Deletion = "deletion",
+        Corruption = "corruption", AccountCompromise = "account-compromise", Drill = "drill", Other = "other",
+    }
+}
+
+keyword! {
+    /// What a resource is for; a drill never writes to `production`.
+    pub enum Role ("role") {
+        Production = "production", Backup = "backup", Replica = "replica", Drill = "drill", Staging = "staging",
+    }
+}
+
+keyword! {
+    /// The kind of cloud resource.
+    pub enum ResourceKind ("resource kind") {
+        RdsInstance = "rds-instance", RdsCluster = "rds-cluster", S3Bucket = "s3-bucket",
+    }
+}
+
+keyword! {
+    /// What happens when a step fails after its retries.
+    pub enum OnFailure ("on_failure") {
+        Abort = "abort", Continue = "continue", Ask = "ask",
+    }
+}
+
+keyword! {
+    /// The type of a runbook input.
+    pub enum InputType ("input type") {
+        String = "string", Timestamp = "timestamp", Duration = "duration", Bool = "bool", Int = "int",
+    }
+}
+
+record! {
+    /// Where a dataset lives: a region and an account.
+    pub struct Location ("a location") {
+        "region" (req) => region: Sp<String>,
+        "account" => account: Sp<String>,
+    }
+}
+
+record! {
+    /// A cloud resource a runbook acts on.
+    pub struct Resource ("a resource") {
+        "kind" (req) => kind: Sp<ResourceKind>,
+        "id" (req) => id: Sp<String>,
+        "role" (req) => role: Sp<Role>,
+        /// Region, when not the dataset's primary region.
+        "region" => region: Sp<String>,
+    }
+}
+
+record! {
+    /// A dataset: its objectives, where it lives and where its backups live.
+    pub struct Dataset ("a dataset") {
+        "id" (req) => id: Sp<String>,
+        "title" (req) => title: Sp<String>,
+        "owner" => owner: Sp<String>,
+        "classification" (req) => classification: Sp<Classification>,
+        /// Most data we may lose, measured in time.
+        "rpo" (req) => rpo: Sp<Duration>,
+        /// Longest the recovery may take.
+        "rto" (req) => rto: Sp<Duration>,
+        "primary" (req) => primary: Location,
+        "backup" => backup: Location,
+        "resources" => resources: Vec<Resource>,
+        /// A restore drill is overdue after this.
+        "drill_every" => drill_every: Sp<Duration>,
+    }
+}
+
+record! {
+    /// The datasets of a runbook folder (`datasets.yaml`).
+    pub struct CatalogFile ("a dataset catalog") {
+        "apiVersion" (req) => api_version: Sp<String>,
+        "kind" (req) => kind: Sp<String>,
+        "datasets" (req) => datasets: Vec<Dataset>,
+    }
+}
+
+record! {
+    /// Objectives of a runbook; may only be stricter than the dataset's.
+    pub struct Objectives ("objectives") {
+        "rto" => rto: Sp<Duration>,
+        "rpo" => rpo: Sp<Duration>,
+    }
+}
+
+record! {
+    /// An input the operator gives when the run starts.
+    pub struct Input ("an input") {
+        "type" => ty: Sp<InputType>,
+        /// A value, or `now` for timestamps.
+        "default" => default: Node,
+        "description" => description: Sp<String>,
+        /// Never shown, logged or reported.
+        "secret" => secret: Sp<bool>,
+        /// Environment variable that supplies the value.
+        "env" => env: Sp<String>,
+    }
+}
+
+record! {
+    /// An operator with this role records a yes or no.
+    pub struct Approval ("an approval") {
+        "role" (req) => role: Sp<String>,
+        "description" => description: Sp<String>,
+    }
+}
+
+record! {
+    /// What a `run:` step's result must look like.
+    pub struct Expect ("expect") {
+        "exit_code" => exit_code: Sp<u32>,
+        "stdout_contains" => stdout_contains: Sp<String>,
+    }
+}
+
+record! {
+    /// Poll an action until a condition holds.
+    pub struct WaitPoll ("a wait") {
+        "action" (req) => action: Sp<String>,
+        "with" => with: Node,
+        /// Expression over `outputs.*` of the polled action.
+        "until" (req) => until: Sp<String>,
+        "every" => every: Sp<Duration>,
+    }
+}
+
+/// `wait: 5m` sleeps; `wait: {action, with, until, every}` polls.
+#[derive(Debug, Clone)]
+pub enum Wait {
+    For(Sp<Duration>),
+    Poll(WaitPoll),
+}
+
+impl Decode for Wait {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        if node.as_str().is_some() {
+            Sp::<Duration>::decode(node, cx).map(Wait::For)
+        } else {
+            WaitPoll::decode(node, cx).map(Wait::Poll)
+        }
+    }
+    fn schema() -> Json {
+        json!({"oneOf": [Duration::schema(), WaitPoll::schema()]})
+    }
+}
+
+record! {
+    /// One step; exactly one of `manual`, `approval`, `action`, `run`, `wait` makes its kind.
+    pub struct Step ("a step") {
+        "id" (req) => id: Sp<String>,
+        "title" (req) => title: Sp<String>,
+        /// Markdown instructions shown to the operator.
+        "manual" => manual: Sp<String>,
+        "checklist" => checklist: Vec<Sp<String>>,
+        "approval" => approval: Approval,
+        /// A built-in action such as `s3.restore_to_time`.
+        "action" => action: Sp<String>,
+        "with" => with: Node,
+        /// A shell command.
+        "run" => run: Sp<String>,
+        "expect" => expect: Expect,
+        "wait" => wait: Wait,
+        /// Steps of this phase that must be done first; `[]` starts at once.
+        "needs" => needs: Sp<Vec<Sp<String>>>,
+        /// Expression; false skips the step with reason "condition false".
+        "when" => when: Sp<String>,
+        "timeout" => timeout: Sp<Duration>,
+        "retries" => retries: Sp<u32>,
+        "on_failure" => on_failure: Sp<OnFailure>,
+        /// `service-restored` stops the RTO clock.
+        "milestone" => milestone: Sp<String>,
+        /// Names of the outputs a `run:` or manual step records.
+        "outputs" => outputs: Vec<Sp<String>>,
+    }
+}
+
+record! {
+    /// A phase: steps with a share of the RTO.
+    pub struct Phase ("a phase") {
+        "id" (req) => id: Sp<String>,
+        "title" (req) => title: Sp<String>,
+        /// Share of the RTO this phase may use.
+        "budget" (req) => budget: Sp<Duration>,
+        "steps" (req) => steps: Vec<Step>,
+    }
+}
+
+record! {
+    /// The recovery of one dataset from one failure.
+    pub struct RunbookFile ("a runbook") {
+        "apiVersion" (req) => api_version: Sp<String>,
+        "kind" (req) => kind: Sp<String>,
+        "id" (req) => id: Sp<String>,
+        "title" (req) => title: Sp<String>,
+        "description" => description: Sp<String>,
+        "dataset" (req) => dataset: Sp<String>,
+        "scenario" (req) => scenario: Sp<Scenario>,
+        "objectives" => objectives: Objectives,
+        "inputs" => inputs: Map<Input>,
+        "phases" (req) => phases: Vec<Phase>,
+    }
+}
+
+record! {
+    /// An approval given in advance in an answers file.
+    pub struct ApprovalAnswer ("an approval answer") {
+        "approve" (req) => approve: Sp<bool>,
+        "by" (req) => by: Sp<String>,
+        "role" => role: Sp<String>,
+        "reason" => reason: Sp<String>,
+    }
+}
+
+/// How a headless run answers one step.
+#[derive(Debug, Clone)]
+pub enum StepAnswer {
+    Done,
+    Rerun,
+    Skip(Sp<String>),
+    Fail(Sp<String>),
+    Approve(ApprovalAnswer),
+}
+
+impl Decode for StepAnswer {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        const WORDS: &[&str] = &["done", "rerun", "skip", "fail", "approve"];
+        if let Some(word) = node.as_str() {
+            return match word {
+                "done" => Some(StepAnswer::Done),
+                "rerun" => Some(StepAnswer::Rerun),
+                other => {
+                    let mut d = Diag::new(Kind::BadKeyword { what: "answer", text: super::decode::clip(other) }, node.span);
+                    d = match super::diag::suggest(other, WORDS.iter().copied()) {
+                        Some(s @ ("skip" | "fail")) => d.help(format!("write `{s}: \"<reason>\"`")),
+                        Some(s) => d.label(format!("did you mean `{s}`?")),
+                        None => d.help("one of: done, rerun, skip: \"<reason>\", fail: \"<reason>\", {approve: true, by: NAME}"),
+                    };
+                    cx.push(d);
+                    None
+                }
+            };
+        }
+        let entries = cx.mapping(node, "an answer")?;
+        match entries {
+            [(k, v)] if k.as_str() == Some("skip") => Sp::<String>::decode(v, cx).map(StepAnswer::Skip),
+            [(k, v)] if k.as_str() == Some("fail") => Sp::<String>::decode(v, cx).map(StepAnswer::Fail),
+            _ => ApprovalAnswer::decode(node, cx).map(StepAnswer::Approve),
+        }
+    }
+    fn schema() -> Json {
+        json!({"oneOf": [
+            {"enum": ["done", "rerun"]},
+            {"type": "object", "properties": {"skip": {"type": "string"}}, "required": ["skip"], "additionalProperties": false},
+            {"type": "object", "properties": {"fail": {"type": "string"}}, "required": ["fail"], "additionalProperties": false},
+            ApprovalAnswer::schema(),
+        ]})
+    }
+}
+
+record! {
+    /// Answers for a headless run: the operator, inputs, and each manual or approval step.
+    pub struct AnswersFile ("an answers file") {
+        "apiVersion" (req) => api_version: Sp<String>,
+        "kind" (req) => kind: Sp<String>,
+        /// The runbook these answers are for; lets `validate` check step ids.
+        "runbook" => runbook: Sp<String>,
+        "operator" => operator: Sp<String>,
+        "inputs" => inputs: Map<Node>,
+        "steps" => steps: Map<StepAnswer>,
+    }
+}
+
+/// Makes the timestamp type nameable from the raw module's users.
+pub type Time = Timestamp;
