@@ -34,14 +34,14 @@ impl Cx {
         match &node.value {
             Value::Map(entries) => {
                 for (i, (k, _)) in entries.iter().enumerate() {
-                    if let Some(key) = k.as_str() {
-                        if let Some((first, _)) = entries[..i].iter().find(|(p, _)| p.as_str() == Some(key)) {
-                            self.push(
-                                Diag::new(Kind::DuplicateKey(key.to_string()), k.span)
-                                    .label("written again here")
-                                    .help(format!("`{key}` is first written on line {}; keep one", first.span.line)),
-                            );
-                        }
+                    if let Some(key) = k.as_str()
+                        && let Some((first, _)) = entries[..i].iter().find(|(p, _)| p.as_str() == Some(key))
+                    {
+                        self.push(
+                            Diag::new(Kind::DuplicateKey(key.to_string()), k.span)
+                                .label("written again here")
+                                .help(format!("`{key}` is first written on line {}; keep one", first.span.line)),
+                        );
                     }
                 }
                 Some(entries)
@@ -63,16 +63,26 @@ impl Cx {
         }
     }
 
-    pub fn unknown_field(&mut self, key: &Node, field: &str, known: &[&str], within: &'static str) {
-        let mut d = Diag::new(Kind::UnknownField { field: field.to_string(), within }, key.span);
+    /// Reports an unknown key; returns the field it is probably a typo of, so that the
+    /// same mistake is not reported a second time as a missing field.
+    pub fn unknown_field(
+        &mut self,
+        key: &Node,
+        field: &str,
+        known: &[&'static str],
+        within: &'static str,
+    ) -> Option<&'static str> {
+        let mut d = Diag::new(Kind::UnknownField { field: clip(field), within }, key.span);
+        let typo = if field == "<<" { None } else { suggest(field, known.iter().copied()) };
         if field == "<<" {
             d = d.help("YAML merge keys (`<<`) are not supported; write the fields out");
-        } else if let Some(s) = suggest(field, known.iter().copied()) {
+        } else if let Some(s) = typo {
             d = d.label(format!("did you mean `{s}`?"));
         } else {
             d = d.help(format!("the fields of {within} are: {}", known.join(", ")));
         }
         self.push(d);
+        typo
     }
 }
 
@@ -109,8 +119,11 @@ impl Decode for bool {
             Some("false") => Some(false),
             Some(t @ ("yes" | "no" | "on" | "off" | "y" | "n" | "True" | "False" | "TRUE" | "FALSE")) => {
                 cx.push(
-                    Diag::new(Kind::WrongType { expected: "`true` or `false`".into(), found: format!("`{t}`") }, node.span)
-                        .help("YAML 1.2 booleans are exactly `true` and `false`"),
+                    Diag::new(
+                        Kind::WrongType { expected: "`true` or `false`".into(), found: format!("`{t}`") },
+                        node.span,
+                    )
+                    .help("YAML 1.2 booleans are exactly `true` and `false`"),
                 );
                 None
             }
@@ -273,7 +286,11 @@ macro_rules! record {
                                 out.$field = <$ty as $crate::runbook::decode::Decode>::decode(v, cx);
                             }
                         } )*
-                        other => cx.unknown_field(k, other, Self::FIELDS, $what),
+                        other => {
+                            if let Some(typo_of) = cx.unknown_field(k, other, Self::FIELDS, $what) {
+                                seen.push(typo_of);
+                            }
+                        }
                     }
                 }
                 $( $( let _ = stringify!($req);

@@ -170,7 +170,8 @@ impl FileReport {
                     group = group.element(Snippet::source(src.as_str()).path(path.as_str()).annotation(ann));
                 }
                 (Some(span), None) => {
-                    group = group.element(Origin::path(path.as_str()).line(span.line as usize).char_column(span.col as usize));
+                    group = group
+                        .element(Origin::path(path.as_str()).line(span.line as usize).char_column(span.col as usize));
                 }
                 (None, _) => group = group.element(Origin::path(path.as_str())),
             }

@@ -307,7 +307,9 @@ mod tests {
     fn templates_split_text_and_holes() {
         let p = parse_template("s3://${{ inputs.bucket }}/x").unwrap();
         assert_eq!(p.len(), 3);
-        assert!(matches!(&p[1], Piece::Hole(Expr::Ref(r), src) if r.join(".") == "inputs.bucket" && src == "${{ inputs.bucket }}"));
+        assert!(
+            matches!(&p[1], Piece::Hole(Expr::Ref(r), src) if r.join(".") == "inputs.bucket" && src == "${{ inputs.bucket }}")
+        );
         assert!(parse_template("${{ inputs.x").is_err());
     }
 

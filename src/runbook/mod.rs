@@ -1,6 +1,11 @@
-pub mod yaml;
+pub mod action_spec;
+pub mod check;
 pub mod decode;
 pub mod diag;
-pub mod raw;
-pub mod time;
 pub mod expr;
+pub mod load;
+pub mod model;
+pub mod raw;
+pub mod schema;
+pub mod time;
+pub mod yaml;

@@ -117,6 +117,8 @@ record! {
         "secret" => secret: Sp<bool>,
         /// Environment variable that supplies the value.
         "env" => env: Sp<String>,
+        /// The only values allowed (a menu in the start form).
+        "choices" => choices: Vec<Sp<String>>,
     }
 }
 
@@ -252,11 +254,14 @@ impl Decode for StepAnswer {
                 "done" => Some(StepAnswer::Done),
                 "rerun" => Some(StepAnswer::Rerun),
                 other => {
-                    let mut d = Diag::new(Kind::BadKeyword { what: "answer", text: super::decode::clip(other) }, node.span);
+                    let mut d =
+                        Diag::new(Kind::BadKeyword { what: "answer", text: super::decode::clip(other) }, node.span);
                     d = match super::diag::suggest(other, WORDS.iter().copied()) {
                         Some(s @ ("skip" | "fail")) => d.help(format!("write `{s}: \"<reason>\"`")),
                         Some(s) => d.label(format!("did you mean `{s}`?")),
-                        None => d.help("one of: done, rerun, skip: \"<reason>\", fail: \"<reason>\", {approve: true, by: NAME}"),
+                        None => d.help(
+                            "one of: done, rerun, skip: \"<reason>\", fail: \"<reason>\", {approve: true, by: NAME}",
+                        ),
                     };
                     cx.push(d);
                     None

@@ -27,7 +27,10 @@ impl Duration {
                 return Err(hint(t));
             }
             let n: u64 = rest[..digits].parse().map_err(|_| "the number is too large".to_string())?;
-            let unit = rest[digits..].chars().next().ok_or_else(|| format!("`{t}` has no unit: write `{t}s`, `{t}m` or `{t}h`"))?;
+            let unit = rest[digits..]
+                .chars()
+                .next()
+                .ok_or_else(|| format!("`{t}` has no unit: write `{t}s`, `{t}m` or `{t}h`"))?;
             let Some(pos) = UNITS.iter().position(|(u, _)| *u == unit) else {
                 return Err(hint(t));
             };
@@ -35,7 +38,8 @@ impl Duration {
                 return Err("units go from largest to smallest, each once, like `1h30m`".into());
             }
             next_unit = pos + 1;
-            total = n.checked_mul(UNITS[pos].1).and_then(|v| total.checked_add(v)).ok_or("the duration is too large")?;
+            total =
+                n.checked_mul(UNITS[pos].1).and_then(|v| total.checked_add(v)).ok_or("the duration is too large")?;
             rest = &rest[digits + unit.len_utf8()..];
         }
         Ok(Duration(total))
@@ -53,7 +57,9 @@ fn hint(t: &str) -> String {
         _ => None,
     };
     match (digits.is_empty(), fix) {
-        (false, Some(u)) => format!("write `{digits}{u}`: durations are like `90s`, `15m`, `2h`, `1h30m`, `3d`"),
+        (false, Some(u)) => {
+            format!("write `{digits}{u}`: durations are like `90s`, `15m`, `2h`, `1h30m`, `3d`")
+        }
         _ => "durations are like `90s`, `15m`, `2h`, `1h30m`, `3d`".into(),
     }
 }

@@ -47,7 +47,10 @@ impl<T> std::ops::Deref for Sp<T> {
 pub enum Value {
     /// A scalar keeps its text: types are decided by the field that reads it, so an
     /// account id like `012345678901` is never mangled into a number.
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -157,7 +160,8 @@ pub fn parse(src: &str) -> Result<Option<Node>, SyntaxError> {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
             Event::Scalar(text, style, anchor, _tag) => {
                 nodes += 1;
-                let node = Node { value: Value::Scalar { text: text.into_owned(), plain: style == ScalarStyle::Plain }, span };
+                let node =
+                    Node { value: Value::Scalar { text: text.into_owned(), plain: style == ScalarStyle::Plain }, span };
                 if anchor > 0 {
                     anchors.insert(anchor, (node.clone(), 1));
                 }
@@ -233,9 +237,7 @@ fn scan_error(src: &str, offsets: &Offsets, e: &ScanError) -> SyntaxError {
     let span = Span::point(start, m.line() as u32, m.col() as u32 + 1);
     let line_text = src.lines().nth((m.line().max(1)) - 1).unwrap_or("");
     let info = e.info();
-    let help = if line_text.trim_end().starts_with(|c: char| c == ' ' || c == '\t') && line_text.contains('\t')
-        || info.contains("tab")
-    {
+    let help = if line_text.trim_end().starts_with([' ', '\t']) && line_text.contains('\t') || info.contains("tab") {
         Some("YAML indentation must use spaces, not tabs: replace the tab with spaces".to_string())
     } else if info.contains("mapping values are not allowed") {
         Some("a value containing `: ` must be quoted, or a key is indented wrongly".to_string())
@@ -279,7 +281,8 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused_without_recursion() {
         let src = "[".repeat(10_000);
-        let e = parse(&src).unwrap_err(); assert!(e.message.contains("nested") || e.message.contains("recursion"), "{e:?}");
+        let e = parse(&src).unwrap_err();
+        assert!(e.message.contains("nested") || e.message.contains("recursion"), "{e:?}");
     }
 
     #[test]

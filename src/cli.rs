@@ -1,0 +1,167 @@
+//! Commands, wiring and exit codes: the only place that prints.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::runbook::load::{self, Doc, Workspace};
+
+/// Disaster-recovery runbooks you can rehearse, run and prove.
+#[derive(Parser, Debug)]
+#[command(name = "lifeboat", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check runbooks, dataset catalogs and answers files; every problem with file:line:column.
+    Validate {
+        /// Files or folders (default: ./runbooks)
+        paths: Vec<PathBuf>,
+        /// Fail on warnings too
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// A table of the runbooks of a folder.
+    List {
+        /// The runbook folder
+        #[arg(long, default_value = "runbooks")]
+        dir: PathBuf,
+    },
+    /// Print the JSON Schema of the runbook format, for editors.
+    Schema,
+}
+
+/// Exit codes shared by the commands (cli.md).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const PROBLEM: u8 = 1;
+    pub const USAGE: u8 = 2;
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    ExitCode::from(match cli.command {
+        Command::Validate { paths, deny_warnings } => validate(paths, deny_warnings),
+        Command::List { dir } => list(&dir),
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&crate::runbook::schema::schema()).expect("schema is JSON"));
+            exit::OK
+        }
+    })
+}
+
+fn usage(msg: &str) -> u8 {
+    let _ = writeln!(anstream::stderr(), "error: {msg}");
+    exit::USAGE
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+fn validate(paths: Vec<PathBuf>, deny_warnings: bool) -> u8 {
+    let paths = if paths.is_empty() { vec![PathBuf::from("runbooks")] } else { paths };
+    let mut files = Vec::new();
+    for p in &paths {
+        if p.is_dir() {
+            match load::yaml_files(p) {
+                Ok(found) if found.is_empty() => {
+                    return usage(&format!("no .yaml files in `{}`", p.display()));
+                }
+                Ok(found) => files.extend(found),
+                Err(e) => return usage(&format!("cannot read folder `{}`: {e}", p.display())),
+            }
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            return usage(&format!("`{}` does not exist", p.display()));
+        }
+    }
+    let mut ws = Workspace::default();
+    let ids: Vec<usize> = files.iter().map(|f| ws.add(f)).collect();
+    for &i in &ids {
+        ws.check(i);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let (mut errors, mut warnings) = (0, 0);
+    let mut err = anstream::stderr();
+    for &i in &ids {
+        if !seen.insert(i) {
+            continue;
+        }
+        let report = ws.file(i).report();
+        errors += report.errors();
+        warnings += report.warnings();
+        let _ = write!(err, "{}", report.render());
+    }
+    let summary =
+        format!("{} checked: {}, {}", plural(seen.len(), "file"), plural(errors, "error"), plural(warnings, "warning"));
+    let _ = writeln!(err, "{summary}");
+    if errors > 0 || (deny_warnings && warnings > 0) { exit::PROBLEM } else { exit::OK }
+}
+
+fn list(dir: &Path) -> u8 {
+    let files = match load::yaml_files(dir) {
+        Ok(f) => f,
+        Err(e) => return usage(&format!("cannot read folder `{}`: {e}", dir.display())),
+    };
+    let mut ws = Workspace::default();
+    let mut rows = vec![
+        ["RUNBOOK", "DATASET", "SCENARIO", "RTO", "RPO", "PHASES", "STEPS", "LAST DRILL"].map(String::from).to_vec(),
+    ];
+    let mut invalid = Vec::new();
+    for f in &files {
+        let i = ws.add(f);
+        if !matches!(ws.file(i).doc, Some(Doc::Runbook(_)))
+            && !ws.file(i).cx.diags.is_empty()
+            && f.file_name().is_some_and(|n| n != load::CATALOG_FILE)
+        {
+            // Not readable as anything: it may have been meant as a runbook.
+            invalid.push(f.clone());
+            continue;
+        }
+        if !matches!(ws.file(i).doc, Some(Doc::Runbook(_))) {
+            continue;
+        }
+        ws.check(i);
+        match ws.runbook(i) {
+            Some(rb) => rows.push(vec![
+                rb.id.clone(),
+                rb.dataset.clone(),
+                rb.scenario.to_string(),
+                rb.objectives.rto.to_string(),
+                rb.objectives.rpo.to_string(),
+                rb.phases.len().to_string(),
+                rb.steps().count().to_string(),
+                "—".into(),
+            ]),
+            None => invalid.push(f.clone()),
+        }
+    }
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = anstream::stdout();
+    for r in &rows {
+        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    if invalid.is_empty() {
+        return exit::OK;
+    }
+    let mut err = anstream::stderr();
+    for f in &invalid {
+        let _ = writeln!(err, "warning: `{}` is not a valid runbook; run `lifeboat validate {0}`", f.display());
+    }
+    exit::PROBLEM
+}

@@ -1,0 +1,186 @@
+//! The built-in actions: names, parameters, outputs. Adding an action is one entry here
+//! and its implementation beside the providers.
+
+use crate::runbook::action_spec::{ActionSpec, Effect, Param, ParamType as T, opt, req};
+
+const S3_LOCATION: &[Param] = &[
+    req("bucket", T::String, "bucket name"),
+    opt("prefix", T::String, "key prefix; default: the whole bucket"),
+    opt("region", T::String, "the bucket's region"),
+    opt("role_arn", T::String, "IAM role to assume for this bucket (another account)"),
+];
+
+const S3_SIDE: &[Param] = &[
+    req("bucket", T::String, "bucket name"),
+    opt("prefix", T::String, "key prefix"),
+    opt("region", T::String, "the bucket's region"),
+];
+
+pub const ACTIONS: &[ActionSpec] = &[
+    ActionSpec {
+        name: "s3.restore_to_time",
+        summary: "roll every object back to its newest version at or before `time`",
+        params: &[
+            req("bucket", T::String, "the versioned bucket to roll back"),
+            opt("prefix", T::String, "only keys under this prefix"),
+            req("time", T::Timestamp, "the moment to roll back to"),
+            opt("delete_newer", T::Bool, "also delete objects created after `time` (needs approval)"),
+            opt("dry_run", T::Bool, "plan only; change nothing"),
+            opt("region", T::String, "the bucket's region"),
+        ],
+        one_of: &[],
+        outputs: &["restored", "undeleted", "newer_kept", "recovery_point"],
+        restores: true,
+        effect: Effect::Modify,
+    },
+    ActionSpec {
+        name: "s3.copy_prefix",
+        summary: "copy objects from a backup bucket (another region or account) into place",
+        params: &[
+            req("from", T::Object(S3_LOCATION), "where the good copies are"),
+            req("to", T::Object(S3_LOCATION), "where they go"),
+            opt("overwrite", T::Bool, "replace objects that already exist at the target"),
+            opt("region", T::String, "default region for both sides"),
+        ],
+        one_of: &[],
+        outputs: &["copied", "bytes", "recovery_point"],
+        restores: true,
+        effect: Effect::Modify,
+    },
+    ActionSpec {
+        name: "s3.compare",
+        summary: "compare two buckets or prefixes key by key",
+        params: &[
+            req("a", T::Object(S3_SIDE), "one side"),
+            req("b", T::Object(S3_SIDE), "the other side"),
+            opt("region", T::String, "default region for both sides"),
+        ],
+        one_of: &[],
+        outputs: &["same", "missing", "extra", "different"],
+        restores: false,
+        effect: Effect::Read,
+    },
+    ActionSpec {
+        name: "s3.check_posture",
+        summary: "check versioning, object lock, encryption, replication and public access",
+        params: &[req("bucket", T::String, "the bucket to check"), opt("region", T::String, "the bucket's region")],
+        one_of: &[],
+        outputs: &["versioning", "object_lock", "encryption", "replication", "public_access_blocked", "passed"],
+        restores: false,
+        effect: Effect::Read,
+    },
+    ActionSpec {
+        name: "rds.find_snapshot",
+        summary: "find the newest snapshot of an instance, optionally before a time",
+        params: &[
+            req("instance", T::String, "the DB instance the snapshot is of"),
+            opt("before", T::Timestamp, "newest snapshot taken at or before this time"),
+            opt("region", T::String, "where to look"),
+        ],
+        one_of: &[],
+        outputs: &["snapshot", "snapshot_time", "recovery_point"],
+        restores: false,
+        effect: Effect::Read,
+    },
+    ActionSpec {
+        name: "rds.copy_snapshot",
+        summary: "copy a snapshot to another region",
+        params: &[
+            req("snapshot", T::String, "snapshot identifier or ARN"),
+            req("to_region", T::String, "destination region"),
+            opt("kms_key", T::String, "KMS key in the destination region"),
+            opt("region", T::String, "the source region"),
+        ],
+        one_of: &[],
+        outputs: &["snapshot"],
+        restores: false,
+        effect: Effect::Create,
+    },
+    ActionSpec {
+        name: "rds.restore_from_snapshot",
+        summary: "create a new instance from a snapshot",
+        params: &[
+            req("snapshot", T::String, "snapshot identifier or ARN"),
+            req("new_instance", T::String, "identifier of the instance to create"),
+            opt("instance_class", T::String, "e.g. db.r6g.large; default: the snapshot's"),
+            opt("region", T::String, "where to restore"),
+        ],
+        one_of: &[],
+        outputs: &["instance", "endpoint", "recovery_point"],
+        restores: true,
+        effect: Effect::Create,
+    },
+    ActionSpec {
+        name: "rds.restore_to_time",
+        summary: "create a new instance from an instance's backups at a point in time",
+        params: &[
+            req("instance", T::String, "the source instance"),
+            req("new_instance", T::String, "identifier of the instance to create"),
+            opt("time", T::Timestamp, "the point in time to restore to"),
+            opt("latest", T::Bool, "restore to the latest restorable time"),
+            opt("instance_class", T::String, "default: the source's"),
+            opt("region", T::String, "where to restore"),
+        ],
+        one_of: &[&["time", "latest"]],
+        outputs: &["instance", "endpoint", "recovery_point"],
+        restores: true,
+        effect: Effect::Create,
+    },
+    ActionSpec {
+        name: "rds.promote_replica",
+        summary: "promote a read replica to a standalone primary",
+        params: &[
+            req("replica", T::String, "the replica to promote"),
+            opt("region", T::String, "the replica's region"),
+        ],
+        one_of: &[],
+        outputs: &["instance", "endpoint", "recovery_point"],
+        restores: true,
+        effect: Effect::Modify,
+    },
+    ActionSpec {
+        name: "rds.wait_available",
+        summary: "wait until an instance is available",
+        params: &[
+            req("instance", T::String, "the instance to wait for"),
+            opt("timeout", T::Duration, "give up after this long"),
+            opt("region", T::String, "the instance's region"),
+        ],
+        one_of: &[],
+        outputs: &["instance", "endpoint", "status"],
+        restores: false,
+        effect: Effect::Read,
+    },
+    ActionSpec {
+        name: "rds.check_posture",
+        summary: "check backup retention, encryption, deletion protection and cross-region backups",
+        params: &[
+            req("instance", T::String, "the instance to check"),
+            opt("region", T::String, "the instance's region"),
+        ],
+        one_of: &[],
+        outputs: &["backup_retention_days", "encrypted", "deletion_protection", "cross_region_backups", "passed"],
+        restores: false,
+        effect: Effect::Read,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static ActionSpec> {
+    ACTIONS.iter().find(|a| a.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ACTIONS;
+
+    #[test]
+    fn every_action_takes_region_and_restores_report_a_recovery_point() {
+        for a in ACTIONS {
+            assert!(a.param("region").is_some(), "{} lacks region", a.name);
+            assert!(!a.restores || a.outputs.contains(&"recovery_point"), "{}", a.name);
+            for group in a.one_of {
+                assert!(group.iter().all(|p| a.param(p).is_some_and(|p| !p.required)), "{}", a.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Checked runbooks, catalogs and answers: once built, they are known to be coherent
+//! (ids unique, references resolvable, actions known), so the engine need not re-check.
+
+use serde_json::Value as Json;
+
+use super::action_spec::ActionSpec;
+use super::expr::Expr;
+use super::raw::{Classification, InputType, OnFailure, ResourceKind, Role, Scenario};
+use super::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub datasets: Vec<Dataset>,
+}
+
+impl Catalog {
+    pub fn get(&self, id: &str) -> Option<&Dataset> {
+        self.datasets.iter().find(|d| d.id == id)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub region: String,
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    pub id: String,
+    pub role: Role,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub id: String,
+    pub title: String,
+    pub owner: Option<String>,
+    pub classification: Classification,
+    pub rpo: Duration,
+    pub rto: Duration,
+    pub primary: Location,
+    pub backup: Option<Location>,
+    pub resources: Vec<Resource>,
+    pub drill_every: Option<Duration>,
+}
+
+/// The `dataset.*` names an expression may use.
+pub const DATASET_FIELDS: &[&str] = &[
+    "id",
+    "title",
+    "owner",
+    "classification",
+    "rpo",
+    "rto",
+    "primary.region",
+    "primary.account",
+    "backup.region",
+    "backup.account",
+    "drill_every",
+];
+
+/// The `incident.*` names an expression may use.
+pub const INCIDENT_FIELDS: &[&str] = &["id", "started_at", "mode", "operator", "runbook"];
+
+impl Dataset {
+    /// The value of `dataset.<path>` (text, as expressions see it).
+    pub fn field(&self, path: &str) -> Option<String> {
+        Some(match path {
+            "id" => self.id.clone(),
+            "title" => self.title.clone(),
+            "owner" => self.owner.clone()?,
+            "classification" => self.classification.to_string(),
+            "rpo" => self.rpo.to_string(),
+            "rto" => self.rto.to_string(),
+            "primary.region" => self.primary.region.clone(),
+            "primary.account" => self.primary.account.clone()?,
+            "backup.region" => self.backup.as_ref()?.region.clone(),
+            "backup.account" => self.backup.as_ref()?.account.clone()?,
+            "drill_every" => self.drill_every?.to_string(),
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Objectives {
+    pub rto: Duration,
+    pub rpo: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputDefault {
+    /// `now`: the moment the run starts.
+    Now,
+    Value(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct InputDef {
+    pub name: String,
+    pub ty: InputType,
+    pub default: Option<InputDefault>,
+    pub description: Option<String>,
+    pub secret: bool,
+    pub env: Option<String>,
+    pub choices: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Runbook {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub dataset: String,
+    pub scenario: Scenario,
+    /// The runbook's own objectives where given, else the dataset's.
+    pub objectives: Objectives,
+    pub inputs: Vec<InputDef>,
+    pub phases: Vec<Phase>,
+}
+
+impl Runbook {
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.phases.iter().flat_map(|p| p.steps.iter())
+    }
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps().find(|s| s.id == id)
+    }
+    pub fn budget_total(&self) -> Duration {
+        Duration(self.phases.iter().map(|p| p.budget.0).sum())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub id: String,
+    pub title: String,
+    pub budget: Duration,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expect {
+    pub exit_code: u32,
+    pub stdout_contains: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum WaitKind {
+    For(Duration),
+    Poll { action: &'static ActionSpec, with: Json, until: Expr, every: Duration },
+}
+
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Manual { instructions: String, checklist: Vec<String> },
+    Approval { role: String },
+    Action { action: &'static ActionSpec, with: Json },
+    Run { command: String, expect: Expect },
+    Wait(WaitKind),
+}
+
+impl StepKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Manual { .. } => "manual",
+            StepKind::Approval { .. } => "approval",
+            StepKind::Action { .. } => "action",
+            StepKind::Run { .. } => "run",
+            StepKind::Wait(_) => "wait",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub kind: StepKind,
+    /// Steps of the same phase that must be done first (the step above, when `needs`
+    /// is not written).
+    pub needs: Vec<String>,
+    pub when: Option<Expr>,
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+    pub on_failure: Option<OnFailure>,
+    pub milestone: Option<String>,
+    pub outputs: Vec<String>,
+}
+
+impl Step {
+    /// The outputs later steps may reference.
+    pub fn output_names(&self) -> Vec<&str> {
+        match &self.kind {
+            StepKind::Action { action, .. } | StepKind::Wait(WaitKind::Poll { action, .. }) => action.outputs.to_vec(),
+            _ => self.outputs.iter().map(String::as_str).collect(),
+        }
+    }
+    pub fn restores_data(&self) -> bool {
+        matches!(&self.kind, StepKind::Action { action, .. } if action.restores)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Done,
+    Rerun,
+    Skip(String),
+    Fail(String),
+    Approve { approve: bool, by: String, role: Option<String>, reason: Option<String> },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    pub runbook: Option<String>,
+    pub operator: Option<String>,
+    pub inputs: Vec<(String, String)>,
+    pub steps: Vec<(String, Answer)>,
+}
+
+impl Answers {
+    pub fn step(&self, id: &str) -> Option<&Answer> {
+        self.steps.iter().find(|(s, _)| s == id).map(|(_, a)| a)
+    }
+    pub fn input(&self, name: &str) -> Option<&str> {
+        self.inputs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
