@@ -389,7 +389,7 @@ pub fn runbook(
         }
         let ty = def.ty.as_ref().map(|t| t.value).unwrap_or(InputType::String);
         let secret = def.secret.as_ref().is_some_and(|s| s.value);
-        let default = def.default.as_ref().and_then(|n| input_default(cx, n, ty, secret));
+        let default = def.default.as_ref().and_then(|n| input_default(cx, name, n, ty, secret));
         let choices: Vec<String> = def.choices.iter().flatten().map(|c| c.value.clone()).collect();
         if let (Some(InputDefault::Value(v)), Some(node)) = (&default, &def.default)
             && !choices.is_empty()
@@ -556,14 +556,12 @@ pub fn runbook(
     })
 }
 
-fn input_default(cx: &mut Cx, node: &Node, ty: InputType, secret: bool) -> Option<InputDefault> {
+fn input_default(cx: &mut Cx, name: &str, node: &Node, ty: InputType, secret: bool) -> Option<InputDefault> {
     if secret {
         cx.push(
-            Diag::new(
-                Kind::WrongType { expected: "no default for a secret input".into(), found: "a default".into() },
-                node.span,
-            )
-            .help("a secret written in a runbook is in git; give it with `env:` instead"),
+            Diag::new(Kind::SecretDefault(clip(name)), node.span)
+                .label("this value would be in git")
+                .help("remove the default and give the secret with `env:` or at the start of the run"),
         );
         return None;
     }
@@ -749,12 +747,16 @@ fn check_object(cx: &mut Cx, action: &str, params: &[Param], node: &Node, blame:
         return Json::Null;
     };
     let mut out = serde_json::Map::new();
+    let mut typos = Vec::new();
     for (k, v) in entries {
         let Some(key) = cx.key(k) else { continue };
         let Some(param) = params.iter().find(|p| p.name == key) else {
             let mut d = Diag::new(Kind::UnknownArg { action: action.into(), arg: clip(key) }, k.span);
             d = match suggest(key, params.iter().map(|p| p.name)) {
-                Some(s) => d.label(format!("did you mean `{s}`?")),
+                Some(s) => {
+                    typos.push(s);
+                    d.label(format!("did you mean `{s}`?"))
+                }
                 None => d.help(format!(
                     "`{action}` takes: {}",
                     params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
@@ -765,7 +767,7 @@ fn check_object(cx: &mut Cx, action: &str, params: &[Param], node: &Node, blame:
         };
         out.insert(key.to_string(), check_arg(cx, action, param, v));
     }
-    for p in params.iter().filter(|p| p.required) {
+    for p in params.iter().filter(|p| p.required && !typos.contains(&p.name)) {
         if !out.contains_key(p.name) {
             let at = if node.span.start == node.span.end { blame } else { Span { end: node.span.start, ..node.span } };
             cx.push(
@@ -808,6 +810,11 @@ fn check_arg(cx: &mut Cx, action: &str, p: &Param, v: &Node) -> Json {
         ParamType::Bool => match t {
             "true" => Json::Bool(true),
             "false" => Json::Bool(false),
+            "yes" | "no" | "on" | "off" | "y" | "n" | "True" | "False" => bad(
+                cx,
+                Kind::WrongType { expected: "`true` or `false`".into(), found: format!("`{t}`") },
+                "YAML 1.2 booleans are exactly `true` and `false`".into(),
+            ),
             _ => bad(
                 cx,
                 Kind::WrongType { expected: "`true` or `false`".into(), found: format!("`{}`", clip(t)) },
@@ -901,7 +908,11 @@ fn ancestors(cx: &mut Cx, steps: &[raw::Step], needs: &[Vec<usize>]) -> Vec<Hash
                         let mut cycle: Vec<String> =
                             stack[pos..].iter().map(|(x, _)| format!("`{}`", name(*x))).collect();
                         cycle.push(format!("`{}`", name(w)));
-                        let span = steps[v].needs.as_ref().map(|x| x.span).unwrap_or(steps[v].span);
+                        // Blame a `needs` that is written (implied ones have no place in the file).
+                        let span = stack[pos..]
+                            .iter()
+                            .find_map(|(x, _)| steps[*x].needs.as_ref().map(|n| n.span))
+                            .unwrap_or(steps[v].span);
                         cx.push(
                             Diag::new(Kind::Cycle(cycle.join(" needs ")), span)
                                 .help("a step cannot wait, directly or not, for itself; remove one of these `needs`"),

@@ -25,7 +25,13 @@ impl Cx {
             Value::Scalar { text, .. } if !node.is_null() => format!("`{}`", clip(text)),
             _ => node.kind_name().to_string(),
         };
-        self.push(Diag::new(Kind::WrongType { expected: expected.to_string(), found }, node.span));
+        // Underline where the collection starts, not all of its lines.
+        let span = match &node.value {
+            Value::Map(entries) => entries.first().map_or(node.span, |(k, _)| k.span),
+            Value::Seq(items) => items.first().map_or(node.span, |n| Span { end: n.span.start, ..node.span }),
+            Value::Scalar { .. } => node.span,
+        };
+        self.push(Diag::new(Kind::WrongType { expected: expected.to_string(), found }, span));
     }
 
     /// The entries of a mapping, with duplicate keys reported (YAML parsers silently keep

@@ -19,7 +19,7 @@ pub enum Severity {
 pub enum Kind {
     #[error("cannot read the file: {0}")]
     Io(String),
-    #[error("the file is {0} bytes; lifeboat files are limited to 1 MiB")]
+    #[error("the file is {:.1} MiB; lifeboat files are limited to 1 MiB", *.0 as f64 / 1_048_576.0)]
     TooLarge(u64),
     #[error("the file is not UTF-8 text (invalid byte 0x{0:02x})")]
     NotUtf8(u8),
@@ -77,7 +77,7 @@ pub enum Kind {
     UnknownArg { action: String, arg: String },
     #[error("missing argument `{arg}` for action `{action}`")]
     MissingArg { action: String, arg: String },
-    #[error("`{field}` does not apply to a {kind} step")]
+    #[error("`{field}` does not apply to {kind} steps")]
     FieldNotForKind { field: &'static str, kind: &'static str },
     #[error("more than one step is the `{0}` milestone")]
     DuplicateMilestone(String),
@@ -85,6 +85,8 @@ pub enum Kind {
     Zero(&'static str),
     #[error("unknown step `{0}` in answers")]
     UnknownAnswerStep(String),
+    #[error("secret input `{0}` has a default")]
+    SecretDefault(String),
     #[error("unknown input `{0}`")]
     UnknownInput(String),
     #[error("unknown runbook `{0}`")]

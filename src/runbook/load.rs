@@ -112,11 +112,15 @@ pub fn decode(source: &str, cx: &mut Cx) -> Option<Doc> {
                 Span { end: root.span.start, ..root.span },
             );
             cx.push(d.help("add `kind: Runbook` (or DatasetCatalog, Answers)"));
-            // Still decode as a runbook when it looks like one, to report everything else.
-            return root
-                .get("phases")
-                .and_then(|_| raw::RunbookFile::decode(&root, cx))
-                .map(|r| Doc::Runbook(Box::new(r)));
+            // Still decode as a runbook when it looks like one, to report everything else
+            // (but say the missing `kind` once).
+            root.get("phases")?;
+            let mut inner = Cx::default();
+            let doc = raw::RunbookFile::decode(&root, &mut inner);
+            cx.diags.extend(
+                inner.diags.into_iter().filter(|d| !matches!(d.kind, Kind::MissingField { field: "kind", .. })),
+            );
+            return doc.map(|r| Doc::Runbook(Box::new(r)));
         }
     };
     match kind.as_str() {
@@ -300,4 +304,27 @@ impl Workspace {
             _ => None,
         }
     }
+}
+
+/// Decodes and checks one text in memory (no folder around it): the core of `validate`,
+/// for property tests and editors. Runbooks are checked against `catalog` when given.
+pub fn check_text(source: &str, catalog: Option<&Catalog>) -> Vec<Diag> {
+    let mut cx = Cx::default();
+    match decode(source, &mut cx) {
+        Some(Doc::Catalog(raw)) => {
+            check::catalog(&raw, &mut cx);
+        }
+        Some(Doc::Runbook(raw)) => {
+            let cat = match catalog {
+                Some(c) => CatalogFor::Found(c),
+                None => CatalogFor::Missing { expected: CATALOG_FILE.into() },
+            };
+            check::runbook(&raw, cat, &crate::cloud::catalog::find, source, &mut cx);
+        }
+        Some(Doc::Answers(raw)) => {
+            check::answers(&raw, None, &mut cx);
+        }
+        None => {}
+    }
+    cx.diags
 }

@@ -203,7 +203,19 @@ pub fn parse(src: &str) -> Result<Option<Node>, SyntaxError> {
                     Some(Frame::Map { entries, span, anchor, .. }) => (Value::Map(entries), span, anchor),
                     None => continue,
                 };
-                start.end = span.end.max(start.start);
+                // A flow collection ends at its bracket; a block one at its last value
+                // (its end event sits on the next line, which would smear the underline).
+                let last_child = match &value {
+                    Value::Seq(items) => items.last().map(|n| n.span.end),
+                    Value::Map(entries) => entries.last().map(|(_, v)| v.span.end),
+                    Value::Scalar { .. } => None,
+                };
+                start.end = if matches!(src.as_bytes().get(span.start), Some(b']' | b'}')) {
+                    span.end
+                } else {
+                    last_child.unwrap_or(start.start)
+                }
+                .max(start.start);
                 let node = Node { value, span: start };
                 if anchor > 0 {
                     anchors.insert(anchor, (node.clone(), count(&node)));
@@ -244,7 +256,7 @@ fn scan_error(src: &str, offsets: &Offsets, e: &ScanError) -> SyntaxError {
     } else if info.contains("did not find expected") || info.contains("unclosed") {
         Some("check for an unclosed quote or bracket on this line or the lines above".to_string())
     } else {
-        None
+        Some("check this line and the ones above for a wrong indentation or an unclosed quote or bracket".to_string())
     };
     SyntaxError { message: format!("invalid YAML: {info}"), span, help }
 }

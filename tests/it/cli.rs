@@ -1,0 +1,123 @@
+//! The commands of issue 2 as a user meets them.
+
+use crate::{lifeboat, root, text};
+
+fn example_runbooks() -> Vec<String> {
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(root().join("runbooks")).unwrap() {
+        let path = entry.unwrap().path();
+        let src = std::fs::read_to_string(&path).unwrap_or_default();
+        if src.contains("\nkind: Runbook\n") {
+            let id = src.lines().find_map(|l| l.strip_prefix("id: ")).expect("runbook has an id");
+            ids.push(id.to_string());
+        }
+    }
+    ids.sort();
+    ids
+}
+
+#[test]
+fn the_examples_validate_cleanly() {
+    let out = lifeboat(&["validate", "runbooks/"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("0 errors, 0 warnings"), "{stderr}");
+    assert!(example_runbooks().len() >= 5, "at least five example runbooks");
+}
+
+#[test]
+fn validate_defaults_to_the_runbooks_folder() {
+    let out = lifeboat(&["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(" files checked: 0 errors, 0 warnings"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn list_shows_every_example_in_an_aligned_table() {
+    let out = lifeboat(&["list"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("RUNBOOK") && lines[0].contains("DATASET") && lines[0].contains("LAST DRILL"));
+    let ids = example_runbooks();
+    assert_eq!(lines.len(), ids.len() + 1, "{stdout}");
+    for id in &ids {
+        assert!(lines.iter().any(|l| l.starts_with(&format!("{id} "))), "{id} missing from:\n{stdout}");
+    }
+    // Aligned: every row has its DATASET column where the header has it.
+    let col = lines[0].find("DATASET").unwrap();
+    for l in &lines[1..] {
+        assert_eq!(&l[col - 2..col], "  ", "misaligned row: {l}");
+        assert_ne!(&l[col..col + 1], " ", "misaligned row: {l}");
+    }
+    let ransomware = lines.iter().find(|l| l.starts_with("orders-docs-ransomware")).unwrap();
+    let cells: Vec<&str> = ransomware.split_whitespace().collect();
+    assert_eq!(&cells[..7], ["orders-docs-ransomware", "orders-docs", "ransomware", "1h30m", "1h", "3", "9"]);
+}
+
+#[test]
+fn list_of_a_folder_with_a_broken_runbook_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["datasets.yaml", "good.yaml", "r-typo-key.yaml"] {
+        std::fs::copy(root().join("tests/corpus").join(f), dir.path().join(f)).unwrap();
+    }
+    let out = lifeboat(&["list", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("corpus-good"));
+    assert!(text(&out.stderr).contains("r-typo-key.yaml` is not a valid runbook; run `lifeboat validate"));
+}
+
+#[test]
+fn schema_is_json_schema_of_all_three_kinds() {
+    let out = lifeboat(&["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let kinds: Vec<&str> = schema["oneOf"].as_array().unwrap().iter().map(|k| k["title"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Runbook", "DatasetCatalog", "Answers"]);
+    let runbook = &schema["oneOf"][0];
+    assert_eq!(runbook["additionalProperties"], false);
+    let step = &runbook["properties"]["phases"]["items"]["properties"]["steps"]["items"];
+    for field in ["id", "title", "manual", "approval", "action", "with", "run", "wait", "needs", "when", "timeout"] {
+        assert!(step["properties"].get(field).is_some(), "step schema lacks `{field}`");
+    }
+    assert_eq!(step["required"], serde_json::json!(["id", "title"]));
+    assert_eq!(runbook["properties"]["scenario"]["enum"][1], "ransomware");
+    assert!(runbook["properties"]["phases"]["items"]["properties"]["budget"]["pattern"].is_string());
+}
+
+#[test]
+fn help_and_version() {
+    let out = lifeboat(&["--version"]);
+    assert_eq!(text(&out.stdout).trim(), format!("lifeboat {}", env!("CARGO_PKG_VERSION")));
+    for cmd in ["validate", "list", "schema"] {
+        let out = lifeboat(&[cmd, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{cmd} --help");
+        assert!(text(&out.stdout).contains("Usage: lifeboat"), "{cmd} --help");
+    }
+    let out = lifeboat(&["--help"]);
+    for cmd in ["validate", "list", "schema"] {
+        assert!(text(&out.stdout).contains(cmd));
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_eq!(lifeboat(&["validate", "no/such/path.yaml"]).status.code(), Some(2));
+    assert_eq!(lifeboat(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(lifeboat(&["list", "--dir", "no/such/dir"]).status.code(), Some(2));
+}
+
+#[test]
+fn colour_only_on_request() {
+    let out = lifeboat(&["validate", "tests/corpus/r-typo-key.yaml"]);
+    assert!(!text(&out.stderr).contains('\u{1b}'), "no escape codes when not on a terminal");
+    let forced = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["validate", "tests/corpus/r-typo-key.yaml"])
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(text(&forced.stderr).contains('\u{1b}'), "colour when forced");
+}

@@ -1,0 +1,28 @@
+//! One integration test binary (link time matters on two cores): the real `lifeboat`
+//! binary driven like a user would, plus property tests of the loader.
+
+mod cli;
+mod corpus;
+mod props;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the real binary from the crate root, colour off, so output is stable.
+pub fn lifeboat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .expect("the lifeboat binary runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
