@@ -359,7 +359,16 @@ pub fn runbook(
     if let Some(rto) = rto
         && budget > rto
     {
-        let span = phases.iter().rev().find_map(|p| p.budget.as_ref()).map(|b| b.span).unwrap_or(raw.span);
+        // Blame the phase whose budget carries the running total past the RTO.
+        let mut total = 0;
+        let span = phases
+            .iter()
+            .filter_map(|p| p.budget.as_ref())
+            .find(|b| {
+                total += b.0;
+                total > rto.0
+            })
+            .map_or(raw.span, |b| b.span);
         let per: Vec<String> = phases
             .iter()
             .filter_map(|p| Some(format!("{} {}", p.id.as_ref()?.value, p.budget.as_ref()?.value)))
