@@ -95,9 +95,14 @@ pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
     t.parse::<Timestamp>().map_err(|e| format!("not a valid RFC 3339 time ({e}); like `2026-11-24T03:00:00Z`"))
 }
 
-/// Times in evidence and on screen are UTC, to the second.
+/// Times on screen are UTC, to the second.
 pub fn format_timestamp(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Times in evidence are UTC to the millisecond, so events of one second stay ordered.
+pub fn format_timestamp_ms(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 #[cfg(test)]

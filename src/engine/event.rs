@@ -1,0 +1,254 @@
+//! The one stream of events a run produces. The journal appends them, views draw them,
+//! reports summarise them and resume replays them: nothing else holds the truth of a run.
+//! Durations are integer milliseconds and times RFC 3339 UTC: no floats in evidence.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A real incident.
+    Live,
+    /// A restore drill against the real cloud; writes to `production` resources are refused.
+    Drill,
+    /// A rehearsal on the simulated cloud; `run:` commands are not executed.
+    Tabletop,
+    /// Headless replay in CI (`run --cloud sim`): commands run, actions go to the sim.
+    Replay,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Drill => "drill",
+            Mode::Tabletop => "tabletop",
+            Mode::Replay => "replay",
+        }
+    }
+    /// Drills and rehearsals must never change production.
+    pub fn guards_production(self) -> bool {
+        matches!(self, Mode::Drill | Mode::Tabletop)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Genesis {
+    pub tool_version: String,
+    pub run_id: String,
+    pub runbook_id: String,
+    pub runbook_sha256: String,
+    pub answers_sha256: Option<String>,
+    pub operator: String,
+    pub mode: Mode,
+    /// OpenSSH public key of the signer, or none when the log is only chained.
+    pub signer: Option<String>,
+    pub dataset: String,
+    pub incident_started_at: String,
+    pub rto_ms: u64,
+    pub rpo_ms: u64,
+    /// `sim` or `aws`.
+    pub cloud: String,
+    /// How many times faster than real time the clock ran (1 when live).
+    pub clock_speed: u32,
+    /// Input values as given (secrets as "[redacted]").
+    pub inputs: Map<String, Json>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Done,
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Waiting {
+    /// A manual step: confirm, skip or fail.
+    Confirm,
+    /// An approval: yes or no from someone with the role.
+    Approval,
+    /// A failed step with `on_failure: ask`: retry, continue or abort.
+    Decision,
+    /// A rehearsal's `run:` step: the facilitator says how it went.
+    Outcome,
+    /// An interrupted step on resume: run it again or not.
+    Rerun,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    Info,
+}
+
+/// What an operator said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Confirm,
+    Skip,
+    Fail,
+    Approve,
+    Deny,
+    Retry,
+    Continue,
+    Abort,
+    Rerun,
+}
+
+/// An action's failure, shaped for a person at 3 a.m.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepError {
+    pub message: String,
+    /// The provider's error code (e.g. `AccessDenied`), when there is one.
+    pub code: Option<String>,
+    /// What to check or do next.
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Genesis(Box<Genesis>),
+    PhaseStarted {
+        phase: String,
+        budget_ms: u64,
+    },
+    StepStarted {
+        step: String,
+        attempt: u32,
+        /// The resolved command or action arguments (secrets redacted).
+        detail: Option<String>,
+    },
+    StepOutput {
+        step: String,
+        stream: Stream,
+        text: String,
+    },
+    StepProgress {
+        step: String,
+        done: u64,
+        total: u64,
+        unit: String,
+    },
+    StepWaiting {
+        step: String,
+        waiting_for: Waiting,
+        prompt: Option<String>,
+    },
+    Answer {
+        step: Option<String>,
+        verdict: Verdict,
+        by: String,
+        role: Option<String>,
+        reason: Option<String>,
+    },
+    Note {
+        by: String,
+        text: String,
+    },
+    StepRetry {
+        step: String,
+        attempt: u32,
+        error: String,
+        backoff_ms: u64,
+    },
+    StepFinished {
+        step: String,
+        status: StepStatus,
+        reason: Option<String>,
+        outputs: Map<String, Json>,
+        duration_ms: u64,
+        recovery_point: Option<String>,
+        error: Option<StepError>,
+    },
+    PhaseFinished {
+        phase: String,
+        status: StepStatus,
+        elapsed_ms: u64,
+        budget_ms: u64,
+    },
+    Milestone {
+        name: String,
+    },
+    Warning {
+        code: String,
+        message: String,
+    },
+    Resumed {
+        by: String,
+        /// Steps that had started but not finished when the run stopped.
+        interrupted: Vec<String>,
+    },
+    RunFinished {
+        status: RunStatus,
+        reason: Option<String>,
+        rto_ms: u64,
+        rto_met: bool,
+        rpo_ms: Option<u64>,
+        rpo_met: Option<bool>,
+    },
+    /// Written by the journal: an SSHSIG over every byte before this line.
+    Checkpoint {
+        signature: String,
+    },
+    /// Written by the journal on resume: a torn last line moved aside.
+    Recovered {
+        torn_bytes: u64,
+        moved_to: String,
+    },
+    /// Written by the journal: the run is over and the log complete.
+    Sealed {
+        events: u64,
+    },
+}
+
+impl Event {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Genesis(_) => "genesis",
+            Event::PhaseStarted { .. } => "phase_started",
+            Event::StepStarted { .. } => "step_started",
+            Event::StepOutput { .. } => "step_output",
+            Event::StepProgress { .. } => "step_progress",
+            Event::StepWaiting { .. } => "step_waiting",
+            Event::Answer { .. } => "answer",
+            Event::Note { .. } => "note",
+            Event::StepRetry { .. } => "step_retry",
+            Event::StepFinished { .. } => "step_finished",
+            Event::PhaseFinished { .. } => "phase_finished",
+            Event::Milestone { .. } => "milestone",
+            Event::Warning { .. } => "warning",
+            Event::Resumed { .. } => "resumed",
+            Event::RunFinished { .. } => "run_finished",
+            Event::Checkpoint { .. } => "checkpoint",
+            Event::Recovered { .. } => "recovered",
+            Event::Sealed { .. } => "sealed",
+        }
+    }
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    /// SHA-256 (hex) of the previous line's exact bytes; 64 zeros for line 0.
+    pub prev: String,
+    pub time: String,
+    #[serde(flatten)]
+    pub event: Event,
+}

@@ -1,0 +1,420 @@
+//! The incident log: evidence an auditor can check without trusting this binary.
+//! Append-only JSON Lines, a SHA-256 hash chain, fdatasync per line, SSHSIG checkpoints
+//! and a seal (see shared/design/incident-log.md).
+
+pub mod sign;
+pub mod verify;
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ssh_key::sha2::{Digest, Sha256, Sha512};
+
+use crate::engine::event::{Event, Record};
+use crate::runbook::time::{Timestamp, format_timestamp_ms};
+use sign::{CHECKPOINT_NAMESPACE, SEAL_NAMESPACE, Signer};
+
+pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// Checkpoint at least this often, besides after answers, step ends and before changes.
+const CHECKPOINT_EVERY_EVENTS: u64 = 64;
+const CHECKPOINT_EVERY_SECS: u64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("the incident log `{0}` already exists; choose another --log or --resume it")]
+    Exists(PathBuf),
+    #[error("the incident log `{0}` is in use by another lifeboat")]
+    Locked(PathBuf),
+    #[error("cannot {op} the incident log `{path}`: {source}")]
+    Io { op: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("the incident log `{path}` cannot be resumed: {why}")]
+    NotResumable { path: PathBuf, why: String },
+    #[error(transparent)]
+    Sign(#[from] sign::SignError),
+}
+
+fn io<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> JournalError + 'p {
+    move |source| JournalError::Io { op, path: path.to_path_buf(), source }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The detached signature of a whole sealed log.
+pub fn sig_path(log: &Path) -> PathBuf {
+    let mut p = log.as_os_str().to_owned();
+    p.push(".sig");
+    PathBuf::from(p)
+}
+
+pub fn torn_path(log: &Path) -> PathBuf {
+    let mut p = log.as_os_str().to_owned();
+    p.push(".torn");
+    PathBuf::from(p)
+}
+
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    seq: u64,
+    prev: String,
+    /// SHA-512 of every byte written so far: what a checkpoint signs.
+    all: Sha512,
+    signer: Option<Signer>,
+    since_checkpoint: u64,
+    last_checkpoint: Instant,
+    sealed: bool,
+}
+
+/// The lines of an existing log, as read back for resume.
+pub struct Existing {
+    pub records: Vec<Record>,
+    /// Bytes after the last complete line (a write cut by a crash), if any.
+    pub torn: Vec<u8>,
+}
+
+impl Journal {
+    /// Starts a new log; never overwrites one.
+    pub fn create(path: &Path, signer: Option<Signer>) -> Result<Journal, JournalError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io("create the folder of", path))?;
+        }
+        let file = OpenOptions::new().append(true).create_new(true).open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                JournalError::Exists(path.to_path_buf())
+            } else {
+                JournalError::Io { op: "create", path: path.to_path_buf(), source: e }
+            }
+        })?;
+        lock(&file, path)?;
+        sync_dir(path)?;
+        Ok(Journal::with(file, path, signer))
+    }
+
+    fn with(file: File, path: &Path, signer: Option<Signer>) -> Journal {
+        Journal {
+            file,
+            path: path.to_path_buf(),
+            seq: 0,
+            prev: GENESIS_PREV.to_string(),
+            all: Sha512::new(),
+            signer,
+            since_checkpoint: 0,
+            last_checkpoint: Instant::now(),
+            sealed: false,
+        }
+    }
+
+    /// Reopens a log to continue it: checks its chain, moves a torn last line aside to
+    /// `LOG.torn` (nothing is thrown away) and records that it did.
+    pub fn resume(path: &Path, signer: Option<Signer>, now: Timestamp) -> Result<(Journal, Existing), JournalError> {
+        let not = |why: String| JournalError::NotResumable { path: path.to_path_buf(), why };
+        let mut file = OpenOptions::new().read(true).append(true).open(path).map_err(io("open", path))?;
+        lock(&file, path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io("read", path))?;
+        let report = verify::verify_bytes(&bytes, None, None);
+        if let Some(bad) = &report.tampered {
+            return Err(not(format!("line {}: {}", bad.line, bad.why)));
+        }
+        if report.sealed {
+            return Err(not("the run finished and the log is sealed".into()));
+        }
+        let good_len = report.complete_bytes;
+        let torn = bytes[good_len..].to_vec();
+        let mut records = Vec::new();
+        let mut journal = Journal::with(file, path, signer);
+        for line in bytes[..good_len].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let record: Record = serde_json::from_slice(line)
+                .map_err(|e| not(format!("line {} is not a lifeboat event ({e})", records.len() + 1)))?;
+            journal.prev = sha256_hex(line);
+            journal.all.update(line);
+            journal.all.update(b"\n");
+            journal.seq = record.seq + 1;
+            records.push(record);
+        }
+        if let Some(Event::Genesis(g)) = records.first().map(|r| &r.event) {
+            let mine = journal.signer.as_ref().map(Signer::public_openssh);
+            if g.signer.as_deref().map(key_only) != mine.as_deref().map(key_only) {
+                return Err(not("it was signed with another key; resume with the same --sign-key".into()));
+            }
+        } else {
+            return Err(not("it has no genesis line".into()));
+        }
+        if !torn.is_empty() {
+            let torn_file = torn_path(path);
+            let mut t =
+                OpenOptions::new().create(true).append(true).open(&torn_file).map_err(io("write", &torn_file))?;
+            t.write_all(&torn).map_err(io("write", &torn_file))?;
+            t.sync_data().map_err(io("sync", &torn_file))?;
+            journal.file.set_len(good_len as u64).map_err(io("truncate", path))?;
+            journal.file.sync_data().map_err(io("sync", path))?;
+            journal.append(
+                now,
+                Event::Recovered { torn_bytes: torn.len() as u64, moved_to: torn_file.display().to_string() },
+            )?;
+        }
+        Ok((journal, Existing { records, torn }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn is_signed(&self) -> bool {
+        self.signer.is_some()
+    }
+
+    pub fn signer_public(&self) -> Option<String> {
+        self.signer.as_ref().map(Signer::public_openssh)
+    }
+
+    /// Appends one event as one line, synced to disk before returning. A failed write or
+    /// sync is returned, never retried (a retried fsync can lie).
+    pub fn append(&mut self, time: Timestamp, event: Event) -> Result<Record, JournalError> {
+        let checkpoint_after =
+            matches!(event, Event::Answer { .. } | Event::StepFinished { .. } | Event::Resumed { .. });
+        let record = self.write(time, event)?;
+        self.since_checkpoint += 1;
+        let due = self.since_checkpoint >= CHECKPOINT_EVERY_EVENTS
+            || self.last_checkpoint.elapsed().as_secs() >= CHECKPOINT_EVERY_SECS;
+        if checkpoint_after || due {
+            self.checkpoint(time)?;
+        }
+        Ok(record)
+    }
+
+    /// One line: serialized, written with one `write`, synced, and chained.
+    fn write(&mut self, time: Timestamp, event: Event) -> Result<Record, JournalError> {
+        let record = Record { seq: self.seq, prev: self.prev.clone(), time: format_timestamp_ms(time), event };
+        let mut line = serde_json::to_vec(&record).expect("events serialize");
+        let prev = sha256_hex(&line);
+        line.push(b'\n');
+        self.file.write_all(&line).map_err(io("write", &self.path))?;
+        self.file.sync_data().map_err(io("sync", &self.path))?;
+        self.prev = prev;
+        self.all.update(&line);
+        self.seq += 1;
+        Ok(record)
+    }
+
+    /// Signs every byte so far (no-op when unsigned or when nothing new was written).
+    pub fn checkpoint(&mut self, time: Timestamp) -> Result<(), JournalError> {
+        if self.since_checkpoint == 0 {
+            return Ok(());
+        }
+        let Some(signer) = &self.signer else { return Ok(()) };
+        let signature = signer.sign_digest(CHECKPOINT_NAMESPACE, &self.all.clone().finalize())?;
+        self.write(time, Event::Checkpoint { signature })?;
+        self.since_checkpoint = 0;
+        self.last_checkpoint = Instant::now();
+        Ok(())
+    }
+
+    /// Ends the log: a last checkpoint, the `sealed` line, and `LOG.sig` over the file.
+    pub fn seal(&mut self, time: Timestamp) -> Result<(), JournalError> {
+        if self.sealed {
+            return Ok(());
+        }
+        self.checkpoint(time)?;
+        let events = self.seq + 1;
+        self.write(time, Event::Sealed { events })?;
+        self.sealed = true;
+        if let Some(signer) = &self.signer {
+            let pem = signer.sign_digest(SEAL_NAMESPACE, &self.all.clone().finalize())?;
+            let sig = sig_path(&self.path);
+            let tmp = sig.with_extension("sig.tmp");
+            std::fs::write(&tmp, pem).map_err(io("write the signature of", &self.path))?;
+            File::open(&tmp).and_then(|f| f.sync_all()).map_err(io("sync the signature of", &self.path))?;
+            std::fs::rename(&tmp, &sig).map_err(io("write the signature of", &self.path))?;
+            sync_dir(&sig)?;
+        }
+        Ok(())
+    }
+}
+
+/// `ssh-ed25519 AAAA… comment` → `ssh-ed25519 AAAA…` (comments do not identify keys).
+pub fn key_only(openssh: &str) -> String {
+    openssh.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+fn lock(file: &File, path: &Path) -> Result<(), JournalError> {
+    file.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => JournalError::Locked(path.to_path_buf()),
+        std::fs::TryLockError::Error(source) => JournalError::Io { op: "lock", path: path.to_path_buf(), source },
+    })
+}
+
+/// Makes a new file's directory entry durable, so a crash cannot lose the file itself.
+fn sync_dir(path: &Path) -> Result<(), JournalError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io("sync the folder of", path))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::engine::event::{Genesis, Mode};
+    use std::process::Command;
+
+    /// A fresh ed25519 key made by the real ssh-keygen.
+    pub fn keygen(dir: &Path, passphrase: &str) -> PathBuf {
+        let key = dir.join("id_ed25519");
+        let ok = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-C", "test@lifeboat", "-N", passphrase, "-f"])
+            .arg(&key)
+            .status()
+            .expect("ssh-keygen runs");
+        assert!(ok.success());
+        key
+    }
+
+    pub fn genesis(signer: Option<String>) -> Event {
+        Event::Genesis(Box::new(Genesis {
+            tool_version: "test".into(),
+            run_id: "run-1".into(),
+            runbook_id: "rb".into(),
+            runbook_sha256: "00".into(),
+            answers_sha256: None,
+            operator: "alice".into(),
+            mode: Mode::Tabletop,
+            signer,
+            dataset: "ds".into(),
+            incident_started_at: "2026-11-24T03:00:00Z".into(),
+            rto_ms: 3_600_000,
+            rpo_ms: 900_000,
+            cloud: "sim".into(),
+            clock_speed: 1,
+            inputs: Default::default(),
+        }))
+    }
+
+    fn t() -> Timestamp {
+        "2026-11-24T03:00:00Z".parse().unwrap()
+    }
+
+    pub fn write_log(dir: &Path, signed: bool, notes: usize, seal: bool) -> (PathBuf, Option<PathBuf>) {
+        let key = signed.then(|| keygen(dir, ""));
+        let signer = key.as_ref().map(|k| Signer::load(k, || None).unwrap());
+        let path = dir.join("run.jsonl");
+        let mut j = Journal::create(&path, signer).unwrap();
+        let public = j.signer_public();
+        j.append(t(), genesis(public)).unwrap();
+        for i in 0..notes {
+            j.append(t(), Event::Note { by: "alice".into(), text: format!("note {i}") }).unwrap();
+        }
+        j.append(
+            t(),
+            Event::Answer {
+                step: Some("go".into()),
+                verdict: crate::engine::event::Verdict::Approve,
+                by: "alice".into(),
+                role: None,
+                reason: None,
+            },
+        )
+        .unwrap();
+        if seal {
+            j.seal(t()).unwrap();
+        }
+        (path, key)
+    }
+
+    #[test]
+    fn a_signed_sealed_log_verifies_and_ssh_keygen_agrees() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, key) = write_log(dir.path(), true, 70, true);
+        let report = verify::verify_file(&path, None).unwrap();
+        assert_eq!(report.tampered, None);
+        assert!(report.sealed && report.seal_signature_checked);
+        assert!(report.checkpoints >= 2, "every 64 events and after the answer");
+
+        let public = std::fs::read_to_string(key.unwrap().with_extension("pub")).unwrap();
+        let allowed = dir.path().join("allowed_signers");
+        std::fs::write(&allowed, format!("alice@example {}", public)).unwrap();
+        let whole = Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(&allowed)
+            .args(["-I", "alice@example", "-n", "lifeboat-incident-log", "-s"])
+            .arg(sig_path(&path))
+            .stdin(File::open(&path).unwrap())
+            .output()
+            .unwrap();
+        assert!(whole.status.success(), "{}", String::from_utf8_lossy(&whole.stderr));
+
+        // A checkpoint signs exactly the lines before it: `head -n N | ssh-keygen -Y verify`.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (n, cp) = lines.iter().enumerate().find(|(_, l)| l.contains("\"type\":\"checkpoint\"")).unwrap();
+        let record: Record = serde_json::from_str(cp).unwrap();
+        let Event::Checkpoint { signature } = record.event else { unreachable!() };
+        let sig_file = dir.path().join("cp.sig");
+        std::fs::write(&sig_file, signature).unwrap();
+        let head: String = lines[..n].iter().map(|l| format!("{l}\n")).collect();
+        let mut child = Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(&allowed)
+            .args(["-I", "alice@example", "-n", "lifeboat-checkpoint", "-s"])
+            .arg(&sig_file)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(head.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+        let allowed_signers = verify::AllowedSigners::parse(&std::fs::read_to_string(&allowed).unwrap());
+        let report = verify::verify_file(&path, Some(&allowed_signers)).unwrap();
+        assert_eq!(report.signer_identity.as_deref(), Some("alice@example"));
+        let stranger = verify::AllowedSigners::parse(
+            "bob ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ5x3J0y5vP6U7qVhYGcM8o9wS1x8yQ3T7QmHq4b2m9N",
+        );
+        assert!(verify::verify_file(&path, Some(&stranger)).unwrap().tampered.is_some());
+    }
+
+    #[test]
+    fn a_log_is_never_overwritten_and_has_one_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_log(dir.path(), false, 1, false);
+        assert!(matches!(Journal::create(&path, None), Err(JournalError::Exists(_))));
+        let (_j, _) = Journal::resume(&path, None, t()).unwrap();
+        assert!(matches!(Journal::resume(&path, None, t()), Err(JournalError::Locked(_))));
+    }
+
+    #[test]
+    fn a_torn_tail_is_moved_aside_and_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, key) = write_log(dir.path(), true, 3, false);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"seq\":9,\"prev\":\"ab").unwrap();
+        drop(f);
+        let before = verify::verify_file(&path, None).unwrap();
+        assert_eq!((before.tampered, before.torn_bytes), (None, 19));
+        let signer = Signer::load(&key.unwrap(), || None).unwrap();
+        let (mut j, existing) = Journal::resume(&path, Some(signer), t()).unwrap();
+        assert_eq!(existing.torn, b"{\"seq\":9,\"prev\":\"ab");
+        assert_eq!(std::fs::read(torn_path(&path)).unwrap(), existing.torn);
+        j.seal(t()).unwrap();
+        let after = verify::verify_file(&path, None).unwrap();
+        assert_eq!(after.tampered, None);
+        assert!(after.sealed);
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\"type\":\"recovered\",\"torn_bytes\":19"));
+    }
+
+    #[test]
+    fn an_encrypted_key_needs_its_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = keygen(dir.path(), "correct horse");
+        assert!(matches!(Signer::load(&key, || None), Err(sign::SignError::NeedsPassphrase(_))));
+        assert!(matches!(Signer::load(&key, || Some("wrong".into())), Err(sign::SignError::BadPassphrase(_))));
+        assert!(Signer::load(&key, || Some("correct horse".into())).is_ok());
+    }
+}

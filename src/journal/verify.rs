@@ -1,0 +1,202 @@
+//! Checking a log: JSON of every line, `seq` without gaps, the `prev` chain, every
+//! checkpoint's signature, the seal and `LOG.sig`. It reads only what the log itself
+//! says, so an auditor's own `ssh-keygen` reaches the same verdict.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use ssh_key::PublicKey;
+use ssh_key::sha2::{Digest, Sha512};
+
+use super::sign::{CHECKPOINT_NAMESPACE, SEAL_NAMESPACE, verify_digest};
+use super::{GENESIS_PREV, key_only, sha256_hex, sig_path};
+
+/// The first line that fails, 1-based like `head -n` and editors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bad {
+    pub line: usize,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Complete lines read.
+    pub lines: usize,
+    /// Bytes up to the end of the last complete line.
+    pub complete_bytes: usize,
+    /// Bytes after the last newline: a line cut by a crash.
+    pub torn_bytes: usize,
+    pub tampered: Option<Bad>,
+    pub sealed: bool,
+    pub run_id: Option<String>,
+    pub runbook_id: Option<String>,
+    pub signer: Option<String>,
+    /// The principals the allowed_signers file gives the signer.
+    pub signer_identity: Option<String>,
+    pub checkpoints: usize,
+    /// The last line a checkpoint vouches for (every line before the checkpoint).
+    pub signed_through: usize,
+    pub seal_signature_checked: bool,
+}
+
+/// Only what verification needs of each line (fast on long logs).
+#[derive(Deserialize)]
+struct Head {
+    seq: u64,
+    prev: String,
+    #[serde(rename = "type")]
+    kind: String,
+    signature: Option<String>,
+    signer: Option<String>,
+    run_id: Option<String>,
+    runbook_id: Option<String>,
+}
+
+/// Entries of an OpenSSH allowed_signers file: principals and key.
+pub struct AllowedSigners(Vec<(String, String)>);
+
+impl AllowedSigners {
+    pub fn parse(text: &str) -> AllowedSigners {
+        let mut out = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let tokens: Vec<&str> = line.split_whitespace().collect();
+            if let Some(i) =
+                tokens.iter().position(|t| t.starts_with("ssh-") || t.starts_with("sk-") || t.starts_with("ecdsa-"))
+                && let Some(b64) = tokens.get(i + 1)
+            {
+                out.push((tokens[0].to_string(), format!("{} {b64}", tokens[i])));
+            }
+        }
+        AllowedSigners(out)
+    }
+    fn principals_of(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(_, k)| *k == key_only(key)).map(|(p, _)| p.as_str())
+    }
+}
+
+pub fn verify_file(path: &Path, allowed: Option<&AllowedSigners>) -> std::io::Result<Report> {
+    let bytes = std::fs::read(path)?;
+    let sig = std::fs::read_to_string(sig_path(path)).ok();
+    Ok(verify_bytes(&bytes, sig.as_deref(), allowed))
+}
+
+/// Two hex strings that differ in a character or two: an edit of this very field, not a
+/// different line behind it (a changed line changes its whole hash).
+fn nearly_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).filter(|(x, y)| !x.eq_ignore_ascii_case(y)).count() <= 2
+}
+
+pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&AllowedSigners>) -> Report {
+    let mut r = Report::default();
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    r.complete_bytes = complete;
+    r.torn_bytes = bytes.len() - complete;
+    let mut all = Sha512::new();
+    let mut signer: Option<PublicKey> = None;
+    let mut prev_line: &[u8] = &[];
+    let lines: Vec<&[u8]> =
+        if complete == 0 { Vec::new() } else { bytes[..complete - 1].split(|&b| b == b'\n').collect() };
+    let fail = |r: &mut Report, line: usize, why: String| {
+        if r.tampered.is_none() {
+            r.tampered = Some(Bad { line, why });
+        }
+    };
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 1;
+        if r.sealed {
+            fail(&mut r, n, "a line follows the seal: lines were added after the run ended".into());
+            break;
+        }
+        let head: Head = match serde_json::from_slice(line) {
+            Ok(h) => h,
+            Err(e) => {
+                fail(&mut r, n, format!("not a complete lifeboat event ({e})"));
+                break;
+            }
+        };
+        if head.seq != i as u64 {
+            fail(&mut r, n, format!("seq is {}, expected {i}: a line was removed, added or moved here", head.seq));
+            break;
+        }
+        let expected = if i == 0 { GENESIS_PREV.to_string() } else { sha256_hex(prev_line) };
+        if head.prev != expected {
+            if i == 0 || nearly_equal(&head.prev, &expected) {
+                fail(&mut r, n, "its `prev` hash was edited".into());
+            } else {
+                fail(&mut r, i, format!("this line was changed: its hash no longer matches the `prev` of line {n}"));
+            }
+            break;
+        }
+        if i == 0 {
+            if head.kind != "genesis" {
+                fail(&mut r, 1, "the first line is not the genesis of a run".into());
+                break;
+            }
+            r.run_id = head.run_id.clone();
+            r.runbook_id = head.runbook_id.clone();
+            if let Some(key) = &head.signer {
+                match PublicKey::from_openssh(key) {
+                    Ok(k) => signer = Some(k),
+                    Err(_) => {
+                        fail(&mut r, 1, "the genesis names a signer key that cannot be read".into());
+                        break;
+                    }
+                }
+                r.signer = Some(key_only(key));
+            }
+        } else if head.kind == "genesis" {
+            fail(&mut r, n, "a second genesis: a line from another run was spliced in".into());
+            break;
+        }
+        if head.kind == "checkpoint" {
+            let (Some(key), Some(sig)) = (&signer, &head.signature) else {
+                fail(&mut r, n, "a checkpoint in a log with no signer".into());
+                break;
+            };
+            if let Err(why) = verify_digest(sig, CHECKPOINT_NAMESPACE, &all.clone().finalize(), key) {
+                fail(&mut r, n, format!("checkpoint {why}: the lines before it were rewritten"));
+                break;
+            }
+            r.checkpoints += 1;
+            r.signed_through = i;
+        }
+        if head.kind == "sealed" {
+            r.sealed = true;
+        }
+        all.update(line);
+        all.update(b"\n");
+        prev_line = line;
+        r.lines = n;
+    }
+    if r.tampered.is_some() {
+        return r;
+    }
+    let last = r.lines;
+    if r.sealed {
+        if r.torn_bytes > 0 {
+            fail(&mut r, last + 1, "bytes follow the seal".into());
+        } else if let Some(key) = &signer {
+            match seal_sig {
+                None => {
+                    fail(&mut r, last, "the log is sealed but LOG.sig is missing: the seal cannot be checked".into())
+                }
+                Some(pem) => match verify_digest(pem, SEAL_NAMESPACE, &all.finalize(), key) {
+                    Ok(()) => r.seal_signature_checked = true,
+                    Err(why) => fail(&mut r, last, format!("LOG.sig: {why}: the log was changed after it was sealed")),
+                },
+            }
+        }
+    } else if seal_sig.is_some() {
+        fail(&mut r, last.max(1), format!("LOG.sig exists but the log has no seal: it was cut after line {last}"));
+    }
+    if let Some(allowed) = allowed {
+        match &r.signer {
+            None => fail(&mut r, 1, "the log is not signed, so no allowed signer vouches for it".into()),
+            Some(key) => match allowed.principals_of(key) {
+                Some(p) => r.signer_identity = Some(p.to_string()),
+                None => fail(&mut r, 1, "the log's signer is not in the allowed signers file".into()),
+            },
+        }
+    }
+    r
+}
