@@ -4,4 +4,6 @@ pub mod clock;
 pub mod cloud;
 pub mod engine;
 pub mod journal;
+pub mod objectives;
+pub mod report;
 pub mod runbook;

@@ -1,7 +1,8 @@
 //! The built-in actions: names, parameters, outputs. Adding an action is one entry here
 //! and its implementation beside the providers.
 
-use crate::runbook::action_spec::{ActionSpec, Effect, Param, ParamType as T, opt, req};
+pub use crate::runbook::action_spec::Effect;
+use crate::runbook::action_spec::{ActionSpec, Param, ParamType as T, opt, req};
 
 const S3_LOCATION: &[Param] = &[
     req("bucket", T::String, "bucket name"),
@@ -32,6 +33,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["restored", "undeleted", "newer_kept", "recovery_point"],
         restores: true,
         effect: Effect::Modify,
+        targets: &["bucket"],
     },
     ActionSpec {
         name: "s3.copy_prefix",
@@ -46,6 +48,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["copied", "bytes", "recovery_point"],
         restores: true,
         effect: Effect::Modify,
+        targets: &["to.bucket"],
     },
     ActionSpec {
         name: "s3.compare",
@@ -59,6 +62,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["same", "missing", "extra", "different"],
         restores: false,
         effect: Effect::Read,
+        targets: &[],
     },
     ActionSpec {
         name: "s3.check_posture",
@@ -68,6 +72,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["versioning", "object_lock", "encryption", "replication", "public_access_blocked", "passed"],
         restores: false,
         effect: Effect::Read,
+        targets: &[],
     },
     ActionSpec {
         name: "rds.find_snapshot",
@@ -81,6 +86,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["snapshot", "snapshot_time", "recovery_point"],
         restores: false,
         effect: Effect::Read,
+        targets: &[],
     },
     ActionSpec {
         name: "rds.copy_snapshot",
@@ -95,6 +101,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["snapshot"],
         restores: false,
         effect: Effect::Create,
+        targets: &[],
     },
     ActionSpec {
         name: "rds.restore_from_snapshot",
@@ -109,6 +116,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["instance", "endpoint", "recovery_point"],
         restores: true,
         effect: Effect::Create,
+        targets: &["new_instance"],
     },
     ActionSpec {
         name: "rds.restore_to_time",
@@ -125,6 +133,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["instance", "endpoint", "recovery_point"],
         restores: true,
         effect: Effect::Create,
+        targets: &["new_instance"],
     },
     ActionSpec {
         name: "rds.promote_replica",
@@ -137,6 +146,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["instance", "endpoint", "recovery_point"],
         restores: true,
         effect: Effect::Modify,
+        targets: &["replica"],
     },
     ActionSpec {
         name: "rds.wait_available",
@@ -150,6 +160,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["instance", "endpoint", "status"],
         restores: false,
         effect: Effect::Read,
+        targets: &[],
     },
     ActionSpec {
         name: "rds.check_posture",
@@ -162,6 +173,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["backup_retention_days", "encrypted", "deletion_protection", "cross_region_backups", "passed"],
         restores: false,
         effect: Effect::Read,
+        targets: &[],
     },
 ];
 
@@ -178,6 +190,12 @@ mod tests {
         for a in ACTIONS {
             assert!(a.param("region").is_some(), "{} lacks region", a.name);
             assert!(!a.restores || a.outputs.contains(&"recovery_point"), "{}", a.name);
+            assert_eq!(
+                a.targets.is_empty(),
+                a.effect == super::Effect::Read || a.name == "rds.copy_snapshot",
+                "{}",
+                a.name
+            );
             for group in a.one_of {
                 assert!(group.iter().all(|p| a.param(p).is_some_and(|p| !p.required)), "{}", a.name);
             }

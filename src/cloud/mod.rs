@@ -1,1 +1,146 @@
+//! Where actions go: the `Provider` trait, the action catalog, the drill guard, and the
+//! providers themselves (`sim` now; `aws` next).
+
 pub mod catalog;
+pub mod sim;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::{Map, Value as Json};
+
+use crate::clock::Clock;
+use crate::engine::event::Mode;
+use crate::runbook::action_spec::{ActionSpec, Effect};
+use crate::runbook::model::{Catalog, Dataset};
+use crate::runbook::raw::Role;
+use crate::runbook::time::Timestamp;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One action to perform, arguments resolved.
+#[derive(Debug, Clone)]
+pub struct ActionCall {
+    pub spec: &'static ActionSpec,
+    pub args: Map<String, Json>,
+    /// Who asks: an action asked twice by the same run and step finds its own earlier
+    /// work instead of failing or doing it twice.
+    pub run_id: String,
+    pub step: String,
+}
+
+impl ActionCall {
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.args.get(name).and_then(Json::as_str)
+    }
+    pub fn bool(&self, name: &str) -> bool {
+        match self.args.get(name) {
+            Some(Json::Bool(b)) => *b,
+            Some(Json::String(s)) => s == "true",
+            _ => false,
+        }
+    }
+    /// `a.b` inside nested arguments.
+    pub fn path(&self, path: &str) -> Option<&str> {
+        let mut parts = path.split('.');
+        let mut cur = self.args.get(parts.next()?)?;
+        for p in parts {
+            cur = cur.get(p)?;
+        }
+        cur.as_str()
+    }
+}
+
+/// What a provider reports while it works (objects done, instance status, …).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Count { done: u64, total: u64, unit: &'static str },
+    Line(String),
+}
+
+pub struct ActionCtx<'a> {
+    pub clock: &'a dyn Clock,
+    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
+    pub dataset: &'a Dataset,
+    pub incident_started_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionResult {
+    pub outputs: Map<String, Json>,
+    /// The time of the data a restore brought back.
+    pub recovery_point: Option<Timestamp>,
+}
+
+/// A failed action, said so that the person on call knows what to check.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{operation} on `{resource}` failed: {message}")]
+pub struct ActionError {
+    pub operation: String,
+    pub resource: String,
+    pub code: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Worth retrying (throttling, 5xx, a transient state).
+    pub retryable: bool,
+    /// Outputs known despite the failure (a posture check that found problems).
+    pub outputs: Option<Map<String, Json>>,
+}
+
+impl ActionError {
+    pub fn new(operation: &str, resource: &str, code: &str, message: impl Into<String>) -> Self {
+        ActionError {
+            operation: operation.into(),
+            resource: resource.into(),
+            code: Some(code.into()),
+            message: message.into(),
+            hint: None,
+            retryable: false,
+            outputs: None,
+        }
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn retryable(mut self) -> Self {
+        self.retryable = true;
+        self
+    }
+}
+
+pub trait Provider: Send + Sync {
+    /// `sim` or `aws`, as recorded in the log.
+    fn name(&self) -> &'static str;
+    fn call<'a>(
+        &'a self,
+        call: &'a ActionCall,
+        ctx: &'a ActionCtx<'a>,
+    ) -> BoxFuture<'a, Result<ActionResult, ActionError>>;
+}
+
+/// The drill guard: in a drill or rehearsal, an action that would write to a resource
+/// whose catalog role is `production` is refused before any call is made.
+pub fn guard(call: &ActionCall, mode: Mode, catalog: &Catalog) -> Result<(), ActionError> {
+    if !mode.guards_production() || call.spec.effect == Effect::Read || call.bool("dry_run") {
+        return Ok(());
+    }
+    for target in call.spec.targets {
+        let Some(id) = call.path(target) else { continue };
+        let prod = catalog
+            .datasets
+            .iter()
+            .flat_map(|d| d.resources.iter().map(move |r| (d, r)))
+            .find(|(_, r)| r.id == id && r.role == Role::Production);
+        if let Some((d, _)) = prod {
+            return Err(ActionError::new(
+                call.spec.name,
+                id,
+                "DrillGuard",
+                format!("a {} may not write to `{id}`: it is a production resource of `{}`", mode.as_str(), d.id),
+            )
+            .hint("point the step at a resource with role `drill` (or run with --mode live in a real incident)"));
+        }
+    }
+    Ok(())
+}

@@ -27,9 +27,11 @@ impl Mode {
             Mode::Replay => "replay",
         }
     }
-    /// Drills and rehearsals must never change production.
+    /// A drill acts on the real cloud and must never change production. (A rehearsal
+    /// runs only on the simulated cloud, where writing to the simulated production is
+    /// exactly what is being rehearsed.)
     pub fn guards_production(self) -> bool {
-        matches!(self, Mode::Drill | Mode::Tabletop)
+        matches!(self, Mode::Drill)
     }
 }
 

@@ -1,1 +1,450 @@
+//! Runs a runbook: phases in order, `needs` as a DAG inside a phase, every step kind,
+//! timeouts, retries, cancellation. It emits events and takes commands; it never prints
+//! and never knows who watches.
+
 pub mod event;
+pub mod scope;
+pub mod shell;
+pub mod sink;
+mod step;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use serde_json::{Map, Value as Json};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use crate::clock::Clock;
+use crate::cloud::Provider;
+use crate::objectives::{Status, Tracker};
+use crate::runbook::model::{Catalog, Dataset, Runbook, StepKind};
+use crate::runbook::raw::Classification;
+use crate::runbook::time::Timestamp;
+use event::{Event, Genesis, Mode, Record, RunStatus, StepStatus, Verdict};
+use sink::Sink;
+
+/// Everything fixed about a run before it starts.
+pub struct RunSpec {
+    pub runbook: Runbook,
+    pub catalog: Catalog,
+    pub dataset: Dataset,
+    pub mode: Mode,
+    /// Someone can answer (the TUI); headless runs never wait on a keyboard.
+    pub interactive: bool,
+    /// False in a rehearsal: `run:` commands are shown, not executed.
+    pub execute_commands: bool,
+    /// Where `run:` commands run (the runbook's folder).
+    pub workdir: PathBuf,
+    pub run_id: String,
+    pub operator: String,
+    pub inputs: BTreeMap<String, String>,
+    pub incident_started_at: Timestamp,
+}
+
+/// What an operator (or the answers file) tells the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Confirm {
+        step: String,
+        by: String,
+    },
+    Skip {
+        step: String,
+        by: String,
+        reason: String,
+    },
+    Fail {
+        step: String,
+        by: String,
+        reason: String,
+    },
+    Approve {
+        step: String,
+        by: String,
+        role: Option<String>,
+    },
+    Deny {
+        step: String,
+        by: String,
+        role: Option<String>,
+        reason: Option<String>,
+    },
+    Retry {
+        step: String,
+        by: String,
+    },
+    Continue {
+        step: String,
+        by: String,
+    },
+    Rerun {
+        step: String,
+        by: String,
+    },
+    Note {
+        by: String,
+        text: String,
+    },
+    /// Ends the run as aborted (the log is sealed).
+    Abort {
+        by: String,
+        reason: String,
+    },
+    /// Leaves the run to be resumed later (the log is not sealed).
+    Detach {
+        by: String,
+        reason: String,
+    },
+}
+
+impl Command {
+    pub fn step(&self) -> Option<&str> {
+        match self {
+            Command::Confirm { step, .. }
+            | Command::Skip { step, .. }
+            | Command::Fail { step, .. }
+            | Command::Approve { step, .. }
+            | Command::Deny { step, .. }
+            | Command::Retry { step, .. }
+            | Command::Continue { step, .. }
+            | Command::Rerun { step, .. } => Some(step),
+            _ => None,
+        }
+    }
+}
+
+/// What an earlier, interrupted run of the same log already did.
+#[derive(Debug, Default, Clone)]
+pub struct Prior {
+    pub finished: HashMap<String, (StepStatus, Map<String, Json>)>,
+    /// Started (with side effects possible) but never finished.
+    pub interrupted: HashSet<String>,
+    pub started_phases: HashSet<String>,
+    pub finished_phases: HashSet<String>,
+    pub records: Vec<Record>,
+}
+
+impl Prior {
+    pub fn from_records(runbook: &Runbook, records: Vec<Record>) -> Prior {
+        let mut p = Prior::default();
+        let mut started = HashSet::new();
+        for r in &records {
+            match &r.event {
+                Event::PhaseStarted { phase, .. } => {
+                    p.started_phases.insert(phase.clone());
+                }
+                Event::PhaseFinished { phase, .. } => {
+                    p.finished_phases.insert(phase.clone());
+                }
+                Event::StepStarted { step, .. } => {
+                    started.insert(step.clone());
+                }
+                Event::StepFinished { step, status, outputs, .. } => {
+                    p.finished.insert(step.clone(), (*status, outputs.clone()));
+                }
+                _ => {}
+            }
+        }
+        // Manual and approval steps have no side effects: asking again is safe.
+        p.interrupted = started
+            .into_iter()
+            .filter(|s| !p.finished.contains_key(s))
+            .filter(|s| {
+                runbook
+                    .step(s)
+                    .is_some_and(|st| !matches!(st.kind, StepKind::Manual { .. } | StepKind::Approval { .. }))
+            })
+            .collect();
+        p.records = records;
+        p
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: RunStatus,
+    pub reason: Option<String>,
+    pub objectives: Status,
+    /// The run stopped without finishing (detached): the log can be resumed.
+    pub detached: bool,
+}
+
+/// State shared by the scheduler and the step tasks.
+pub(crate) struct Ctx {
+    pub spec: Arc<RunSpec>,
+    pub clock: Arc<dyn Clock>,
+    pub cloud: Arc<dyn Provider>,
+    pub sink: Sink,
+    pub outputs: Mutex<HashMap<String, Map<String, Json>>>,
+    waiters: Mutex<HashMap<String, oneshot::Sender<Command>>>,
+    tracker: Mutex<Tracker>,
+    pub interrupted: HashSet<String>,
+}
+
+/// The run cannot go on: the journal failed (nothing may happen unrecorded).
+#[derive(Debug, Clone)]
+pub struct Fatal(pub String);
+
+impl Ctx {
+    pub fn emit(&self, event: Event) -> Result<Record, Fatal> {
+        let r = self.sink.emit(self.clock.now(), event).map_err(Fatal)?;
+        self.tracker.lock().unwrap().observe(&r);
+        Ok(r)
+    }
+
+    /// Waits for the operator's word on a step. The waiter is registered before the
+    /// caller announces it, so an answer can never arrive too early.
+    pub fn register(&self, step: &str) -> oneshot::Receiver<Command> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.lock().unwrap().insert(step.to_string(), tx);
+        rx
+    }
+}
+
+pub struct Engine {
+    ctx: Arc<Ctx>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    prior: Prior,
+}
+
+/// How often budgets and the projection are checked, in the run's clock.
+const TICK: StdDuration = StdDuration::from_secs(15);
+
+impl Engine {
+    pub fn new(
+        spec: RunSpec,
+        clock: Arc<dyn Clock>,
+        cloud: Arc<dyn Provider>,
+        sink: Sink,
+        prior: Prior,
+    ) -> (Engine, mpsc::UnboundedSender<Command>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut tracker = Tracker::new(&spec.runbook, spec.incident_started_at);
+        for r in &prior.records {
+            tracker.observe(r);
+        }
+        let mut outputs = HashMap::new();
+        for (step, (status, outs)) in &prior.finished {
+            if *status == StepStatus::Done {
+                outputs.insert(step.clone(), outs.clone());
+            }
+        }
+        let ctx = Ctx {
+            interrupted: prior.interrupted.clone(),
+            spec: Arc::new(spec),
+            clock,
+            cloud,
+            sink,
+            outputs: Mutex::new(outputs),
+            waiters: Mutex::new(HashMap::new()),
+            tracker: Mutex::new(tracker),
+        };
+        (Engine { ctx: Arc::new(ctx), commands: rx, prior }, tx)
+    }
+
+    pub fn genesis(
+        spec: &RunSpec,
+        runbook_sha256: String,
+        answers_sha256: Option<String>,
+        signer: Option<String>,
+        cloud: &str,
+        speed: u32,
+    ) -> Event {
+        let secret: HashSet<&str> = spec.runbook.inputs.iter().filter(|i| i.secret).map(|i| i.name.as_str()).collect();
+        let inputs = spec
+            .inputs
+            .iter()
+            .map(|(k, v)| {
+                (k.clone(), Json::String(if secret.contains(k.as_str()) { sink::REDACTED.into() } else { v.clone() }))
+            })
+            .collect();
+        Event::Genesis(Box::new(Genesis {
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            run_id: spec.run_id.clone(),
+            runbook_id: spec.runbook.id.clone(),
+            runbook_sha256,
+            answers_sha256,
+            operator: spec.operator.clone(),
+            mode: spec.mode,
+            signer,
+            dataset: spec.dataset.id.clone(),
+            incident_started_at: crate::runbook::time::format_timestamp(spec.incident_started_at),
+            rto_ms: spec.runbook.objectives.rto.secs() * 1000,
+            rpo_ms: spec.runbook.objectives.rpo.secs() * 1000,
+            cloud: cloud.into(),
+            clock_speed: speed,
+            inputs,
+        }))
+    }
+
+    /// Runs to the end (or until aborted or detached). `first` is the genesis of a new
+    /// run or the `resumed` event of a continued one.
+    pub async fn run(mut self, first: Event) -> Result<Outcome, Fatal> {
+        let ctx = self.ctx.clone();
+        ctx.emit(first)?;
+        let mut status: HashMap<String, StepStatus> =
+            self.prior.finished.iter().map(|(k, (s, _))| (k.clone(), *s)).collect();
+        let mut end: Option<(RunStatus, String)> = None;
+        let mut detached = None;
+        'phases: for phase in &ctx.spec.runbook.phases {
+            if self.prior.finished_phases.contains(&phase.id) {
+                continue;
+            }
+            if !self.prior.started_phases.contains(&phase.id) {
+                ctx.emit(Event::PhaseStarted { phase: phase.id.clone(), budget_ms: phase.budget.secs() * 1000 })?;
+            }
+            let mut set: JoinSet<(String, step::StepEnd)> = JoinSet::new();
+            let mut running: HashSet<String> = HashSet::new();
+            loop {
+                for s in &phase.steps {
+                    if status.contains_key(&s.id) || running.contains(&s.id) {
+                        continue;
+                    }
+                    if !s.needs.iter().all(|n| status.contains_key(n)) {
+                        continue;
+                    }
+                    if let Some(failed) = s.needs.iter().find(|n| status.get(*n) == Some(&StepStatus::Failed)) {
+                        step::finish_skipped(&ctx, s, format!("needs `{failed}`, which failed"))?;
+                        status.insert(s.id.clone(), StepStatus::Skipped);
+                        continue;
+                    }
+                    running.insert(s.id.clone());
+                    set.spawn(step::run(ctx.clone(), s.clone()));
+                }
+                if set.is_empty() {
+                    break;
+                }
+                tokio::select! {
+                    done = set.join_next() => {
+                        let Some(done) = done else { continue };
+                        let (id, result) = match done {
+                            Ok(pair) => pair,
+                            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                            Err(_) => continue,
+                        };
+                        running.remove(&id);
+                        match result {
+                            step::StepEnd::Finished { status: s, abort_run } => {
+                                status.insert(id.clone(), s);
+                                if abort_run {
+                                    end = Some((RunStatus::Failed, format!("step `{id}` failed")));
+                                    drain(&mut set).await;
+                                    break 'phases;
+                                }
+                            }
+                            step::StepEnd::Fatal(f) => return Err(f),
+                            step::StepEnd::Detached(reason) => {
+                                detached = Some(reason);
+                                drain(&mut set).await;
+                                break 'phases;
+                            }
+                        }
+                    }
+                    cmd = self.commands.recv() => match cmd {
+                        None | Some(Command::Detach { .. }) => {
+                            detached = Some(match cmd { Some(Command::Detach { reason, .. }) => reason, _ => "the operator left".into() });
+                            drain(&mut set).await;
+                            break 'phases;
+                        }
+                        Some(Command::Abort { by, reason }) => {
+                            ctx.emit(Event::Answer { step: None, verdict: Verdict::Abort, by, role: None, reason: Some(reason.clone()) })?;
+                            end = Some((RunStatus::Aborted, reason));
+                            drain(&mut set).await;
+                            break 'phases;
+                        }
+                        Some(Command::Note { by, text }) => {
+                            ctx.emit(Event::Note { by, text })?;
+                        }
+                        Some(cmd) => {
+                            let step = cmd.step().unwrap_or_default().to_string();
+                            let waiter = ctx.waiters.lock().unwrap().remove(&step);
+                            match waiter {
+                                Some(tx) => { let _ = tx.send(cmd); }
+                                None => { ctx.emit(Event::Warning { code: "no_waiting_step".into(), message: format!("step `{step}` is not waiting for an answer") })?; }
+                            }
+                        }
+                    },
+                    _ = ctx.clock.sleep(TICK) => {
+                        let warnings = ctx.tracker.lock().unwrap().warnings(ctx.clock.now());
+                        for w in warnings {
+                            ctx.emit(w)?;
+                        }
+                    }
+                }
+            }
+            let failed = phase.steps.iter().any(|s| status.get(&s.id) == Some(&StepStatus::Failed));
+            let elapsed_ms = ctx
+                .tracker
+                .lock()
+                .unwrap()
+                .phases
+                .iter()
+                .find(|p| p.id == phase.id)
+                .map_or(0, |p| p.elapsed_ms(ctx.clock.now()));
+            ctx.emit(Event::PhaseFinished {
+                phase: phase.id.clone(),
+                status: if failed { StepStatus::Failed } else { StepStatus::Done },
+                elapsed_ms,
+                budget_ms: phase.budget.secs() * 1000,
+            })?;
+        }
+        if let Some(reason) = detached {
+            let objectives = ctx.tracker.lock().unwrap().status(ctx.clock.now());
+            return Ok(Outcome { status: RunStatus::Failed, reason: Some(reason), objectives, detached: true });
+        }
+        let (status, reason) = end.unwrap_or_else(|| self.verdict(&status));
+        let s = ctx.tracker.lock().unwrap().status(ctx.clock.now());
+        let mut s_end = s.clone();
+        ctx.emit(Event::RunFinished {
+            status,
+            reason: reason_opt(&reason),
+            rto_ms: s.rto_elapsed_ms,
+            rto_met: s.rto_met(),
+            rpo_ms: s.achieved_rpo_ms,
+            rpo_met: s.rpo_met(),
+        })?;
+        ctx.sink.seal(ctx.clock.now()).map_err(Fatal)?;
+        s_end.rto_stopped = true;
+        Ok(Outcome { status, reason: reason_opt(&reason), objectives: s_end, detached: false })
+    }
+
+    /// Failed steps fail the run; regulated data restored only in part needs a recorded
+    /// acceptance of the loss.
+    fn verdict(&self, status: &HashMap<String, StepStatus>) -> (RunStatus, String) {
+        let steps: Vec<_> = self.ctx.spec.runbook.steps().collect();
+        if let Some(f) = steps.iter().find(|s| status.get(&s.id) == Some(&StepStatus::Failed)) {
+            return (RunStatus::Failed, format!("step `{}` failed", f.id));
+        }
+        if self.ctx.spec.dataset.classification == Classification::Regulated {
+            for (i, s) in steps.iter().enumerate() {
+                let skipped = status.get(&s.id) == Some(&StepStatus::Skipped);
+                let accepted = steps[i + 1..].iter().any(|t| {
+                    matches!(t.kind, StepKind::Approval { .. }) && status.get(&t.id) == Some(&StepStatus::Done)
+                });
+                if s.restores_data() && skipped && !accepted {
+                    return (
+                        RunStatus::Failed,
+                        format!(
+                            "regulated data: restore step `{}` was skipped and no approval after it accepted the loss",
+                            s.id
+                        ),
+                    );
+                }
+            }
+        }
+        (RunStatus::Succeeded, String::new())
+    }
+}
+
+/// Cancels running steps and waits until each is dropped (its commands killed).
+async fn drain(set: &mut JoinSet<(String, step::StepEnd)>) {
+    set.abort_all();
+    while set.join_next().await.is_some() {}
+}
+
+fn reason_opt(r: &str) -> Option<String> {
+    (!r.is_empty()).then(|| r.to_string())
+}

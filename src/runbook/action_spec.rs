@@ -63,6 +63,9 @@ pub struct ActionSpec {
     /// Restores data, so it reports a `recovery_point` (and counts for regulated data).
     pub restores: bool,
     pub effect: Effect,
+    /// Arguments naming what the action writes to (`to.bucket`, `new_instance`), checked
+    /// against the catalog's roles before any call: a drill never writes to production.
+    pub targets: &'static [&'static str],
 }
 
 impl ActionSpec {

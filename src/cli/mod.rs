@@ -6,6 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod headless;
+mod run;
+mod verify;
+
 use crate::runbook::load::{self, Doc, Workspace};
 
 /// Disaster-recovery runbooks you can rehearse, run and prove.
@@ -34,6 +38,23 @@ pub enum Command {
     },
     /// Print the JSON Schema of the runbook format, for editors.
     Schema,
+    /// Run a runbook (headless until the terminal UI lands).
+    Run(run::RunArgs),
+    /// Rehearse a runbook on the simulated cloud with a faster clock; `run:` commands are not executed.
+    Tabletop(run::RunArgs),
+    /// Check an incident log's chain and signatures; names the first bad line.
+    Verify {
+        log: PathBuf,
+        /// OpenSSH allowed_signers file the signer must be in
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
+    },
+    /// A run's timeline, phase times against budgets, RTO and RPO achieved, who did what.
+    Report {
+        log: PathBuf,
+        #[arg(long, value_enum, default_value = "md")]
+        format: verify::Format,
+    },
 }
 
 /// Exit codes shared by the commands (cli.md).
@@ -41,6 +62,10 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const PROBLEM: u8 = 1;
     pub const USAGE: u8 = 2;
+    /// `run`: finished, but the RTO or RPO objective was missed.
+    pub const MISSED: u8 = 3;
+    /// `verify`: intact, but never sealed.
+    pub const UNSEALED: u8 = 3;
 }
 
 pub fn main() -> ExitCode {
@@ -54,6 +79,10 @@ pub fn main() -> ExitCode {
     ExitCode::from(match cli.command {
         Command::Validate { paths, deny_warnings } => validate(paths, deny_warnings),
         Command::List { dir } => list(&dir),
+        Command::Run(args) => run::run(args, false),
+        Command::Tabletop(args) => run::run(args, true),
+        Command::Verify { log, allowed_signers } => verify::verify(&log, allowed_signers.as_deref()),
+        Command::Report { log, format } => verify::report(&log, format),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&crate::runbook::schema::schema()).expect("schema is JSON"));
             exit::OK

@@ -1,0 +1,224 @@
+//! Headless runs: answers from a file instead of a keyboard, progress on stderr.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::time::Duration as StdDuration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::engine::Command;
+use crate::engine::event::{Event, Record, StepStatus, Stream, Waiting};
+use crate::objectives::Tracker;
+use crate::report::human_ms;
+use crate::runbook::model::{Answer, Answers};
+use crate::runbook::time::parse_timestamp;
+
+/// Answers every question the engine asks from the answers file; a question it has no
+/// answer for stops the run (to be resumed), never a hang.
+pub fn answerer(
+    answers: Option<Answers>,
+    answers_file: Option<String>,
+    operator: String,
+    mut rx: broadcast::Receiver<Record>,
+    tx: mpsc::UnboundedSender<Command>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let answers = answers.unwrap_or_default();
+        let by = answers.operator.clone().unwrap_or(operator);
+        let file = answers_file.unwrap_or_else(|| "an answers file (--answers FILE)".into());
+        loop {
+            let record = match rx.recv().await {
+                Ok(r) => r,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let Event::StepWaiting { step, waiting_for, .. } = record.event else { continue };
+            let by = by.clone();
+            let answer = answers.step(&step).cloned();
+            let missing = |what: &str| Command::Detach {
+                by: by.clone(),
+                reason: format!(
+                    "{what} step `{step}` has no answer in {file}; add `{step}: done` (or skip/fail with a reason) and resume"
+                ),
+            };
+            let cmd = match (waiting_for, answer) {
+                (Waiting::Confirm | Waiting::Outcome, Some(Answer::Done)) => Command::Confirm { step, by },
+                (Waiting::Outcome, None) => Command::Confirm { step, by },
+                (_, Some(Answer::Skip(reason))) => Command::Skip { step, by, reason },
+                (_, Some(Answer::Fail(reason))) => Command::Fail { step, by, reason },
+                (Waiting::Approval, Some(Answer::Approve { approve: true, by, role, .. })) => {
+                    Command::Approve { step, by, role }
+                }
+                (Waiting::Approval, Some(Answer::Approve { approve: false, by, role, reason })) => {
+                    Command::Deny { step, by, role, reason }
+                }
+                (Waiting::Rerun, Some(Answer::Rerun)) => Command::Rerun { step, by },
+                (Waiting::Rerun, _) => Command::Fail {
+                    reason: format!(
+                        "`{step}` was interrupted and may have done part of its work; it is not re-run unless the answers say `{step}: rerun`"
+                    ),
+                    step,
+                    by,
+                },
+                (Waiting::Decision, _) => Command::Abort { by, reason: format!("step `{step}` failed") },
+                (Waiting::Approval, _) => missing("approval"),
+                (Waiting::Confirm, _) => missing("manual"),
+                (Waiting::Outcome, Some(_)) => Command::Confirm { step, by },
+            };
+            if tx.send(cmd).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Progress on stderr: a bar per running step and the RTO clock on a terminal, plain
+/// lines otherwise (CI logs).
+pub fn progress(mut rx: broadcast::Receiver<Record>, mut tracker: Tracker) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let tty = std::io::stderr().is_terminal();
+        let mp = MultiProgress::with_draw_target(if tty {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let clock_bar = mp.add(ProgressBar::new(1000));
+        clock_bar.set_style(ProgressStyle::with_template("RTO {bar:30} {msg}").expect("template"));
+        let mut bars: HashMap<String, ProgressBar> = HashMap::new();
+        let say = |line: String| {
+            if tty {
+                mp.println(line).ok();
+            } else {
+                eprintln!("{line}");
+            }
+        };
+        loop {
+            let r = match rx.recv().await {
+                Ok(r) => r,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => break,
+            };
+            tracker.observe(&r);
+            let clock = r.time.get(11..19).unwrap_or("").to_string();
+            if let Some(line) = describe(&r.event) {
+                say(format!("{clock}  {line}"));
+            }
+            match &r.event {
+                Event::StepStarted { step, detail, .. } => {
+                    let bar = bars.entry(step.clone()).or_insert_with(|| {
+                        let b = mp.add(ProgressBar::new_spinner());
+                        b.set_style(ProgressStyle::with_template("  {spinner} {prefix} {wide_msg}").expect("template"));
+                        b.enable_steady_tick(StdDuration::from_millis(120));
+                        b
+                    });
+                    bar.set_prefix(step.clone());
+                    bar.set_message(detail.clone().unwrap_or_default());
+                }
+                Event::StepProgress { step, done, total, unit } => {
+                    if let Some(bar) = bars.get(step) {
+                        bar.set_message(format!("{done}/{total} {unit}"));
+                    }
+                }
+                Event::StepFinished { step, .. } => {
+                    if let Some(bar) = bars.remove(step) {
+                        bar.finish_and_clear();
+                    }
+                }
+                _ => {}
+            }
+            if let Ok(now) = parse_timestamp(&r.time) {
+                let s = tracker.status(now);
+                clock_bar.set_position((s.rto_fraction() * 1000.0).min(1000.0) as u64);
+                clock_bar.set_message(format!(
+                    "{} of {}, projected {}{}",
+                    human_ms(s.rto_elapsed_ms),
+                    human_ms(s.rto_ms),
+                    human_ms(s.projected_ms),
+                    s.achieved_rpo_ms.map(|r| format!(", RPO {}", human_ms(r))).unwrap_or_default()
+                ));
+            }
+        }
+        for (_, b) in bars.drain() {
+            b.finish_and_clear();
+        }
+        clock_bar.finish_and_clear();
+    })
+}
+
+/// One line per event worth a person's attention.
+fn describe(e: &Event) -> Option<String> {
+    Some(match e {
+        Event::Genesis(g) => {
+            format!("▶ {} ({} on {}, operator {})", g.runbook_id, g.mode.as_str(), g.cloud, g.operator)
+        }
+        Event::PhaseStarted { phase, budget_ms } => format!("── phase {phase} (budget {})", human_ms(*budget_ms)),
+        Event::StepStarted { step, attempt, detail } => {
+            format!(
+                "▶ {step}{}{}",
+                if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() },
+                detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+            )
+        }
+        Event::StepOutput { step, stream, text } => {
+            format!("  {step} {} {text}", if *stream == Stream::Stderr { "!" } else { "│" })
+        }
+        Event::StepWaiting { step, waiting_for, .. } => format!(
+            "? {step} waits for {}",
+            match waiting_for {
+                Waiting::Confirm => "confirmation",
+                Waiting::Approval => "approval",
+                Waiting::Decision => "a decision",
+                Waiting::Outcome => "the rehearsed outcome",
+                Waiting::Rerun => "a decision to re-run",
+            }
+        ),
+        Event::Answer { step, verdict, by, role, reason } => format!(
+            "✎ {by}{} {}{}{}",
+            role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+            crate::report::verdict_words(verdict),
+            step.as_ref().map(|s| format!(" `{s}`")).unwrap_or_default(),
+            reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+        ),
+        Event::Note { by, text } => format!("✎ note by {by}: {text}"),
+        Event::StepRetry { step, attempt, error, backoff_ms } => {
+            format!("↻ {step}: {error}; attempt {attempt} in {}", human_ms(*backoff_ms))
+        }
+        Event::StepFinished { step, status, reason, duration_ms, recovery_point, error, .. } => {
+            let mark = match status {
+                StepStatus::Done => "✓",
+                StepStatus::Skipped => "↷",
+                StepStatus::Failed => "✗",
+            };
+            let mut line =
+                format!("{mark} {step} {} ({})", format!("{status:?}").to_lowercase(), human_ms(*duration_ms));
+            if let Some(rp) = recovery_point {
+                line.push_str(&format!(", recovery point {rp}"));
+            }
+            if let Some(r) = reason.as_ref().filter(|_| error.is_none()) {
+                line.push_str(&format!(": {r}"));
+            }
+            if let Some(e) = error {
+                line.push_str(&format!(": {}", e.message));
+                if let Some(h) = &e.hint {
+                    line.push_str(&format!(" (hint: {h})"));
+                }
+            }
+            line
+        }
+        Event::PhaseFinished { phase, elapsed_ms, budget_ms, .. } => {
+            format!("── {phase} took {} of its {} budget", human_ms(*elapsed_ms), human_ms(*budget_ms))
+        }
+        Event::Milestone { name } => format!("★ milestone {name}"),
+        Event::Warning { message, .. } => format!("⚠ {message}"),
+        Event::Resumed { by, interrupted } => format!(
+            "▶ resumed by {by}{}",
+            if interrupted.is_empty() { String::new() } else { format!("; interrupted: {}", interrupted.join(", ")) }
+        ),
+        Event::Recovered { torn_bytes, moved_to } => {
+            format!("⚠ a torn last line ({torn_bytes} bytes) was moved to {moved_to}")
+        }
+        Event::RunFinished { status, .. } => format!("■ run {}", format!("{status:?}").to_lowercase()),
+        Event::StepProgress { .. } | Event::Checkpoint { .. } | Event::Sealed { .. } => return None,
+    })
+}

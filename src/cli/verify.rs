@@ -1,0 +1,111 @@
+//! `lifeboat verify` and `lifeboat report`.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::exit;
+use crate::journal::verify::{AllowedSigners, Report, verify_file};
+
+pub fn verdict_line(r: &Report) -> String {
+    match (&r.tampered, r.sealed) {
+        (Some(bad), _) => format!("TAMPERED at line {}: {}", bad.line, bad.why),
+        (None, true) if r.signer.is_some() => "sealed and intact, signed".into(),
+        (None, true) => "sealed and intact, but unsigned (chained only)".into(),
+        (None, false) => "intact but not sealed: the run did not finish".into(),
+    }
+}
+
+pub fn verify(log: &Path, allowed: Option<&Path>) -> u8 {
+    let mut out = anstream::stdout();
+    let allowed = match allowed.map(std::fs::read_to_string) {
+        Some(Ok(text)) => Some(AllowedSigners::parse(&text)),
+        Some(Err(e)) => return super::usage(&format!("cannot read the allowed signers file: {e}")),
+        None => None,
+    };
+    let r = match verify_file(log, allowed.as_ref()) {
+        Ok(r) => r,
+        Err(e) => return super::usage(&format!("cannot read `{}`: {e}", log.display())),
+    };
+    let _ = writeln!(out, "{}: {}", log.display(), verdict_line(&r));
+    let _ = writeln!(out, "  run        {}", r.run_id.as_deref().unwrap_or("?"));
+    let _ = writeln!(out, "  runbook    {}", r.runbook_id.as_deref().unwrap_or("?"));
+    let _ = writeln!(
+        out,
+        "  lines      {} intact{}",
+        if r.tampered.is_some() {
+            r.lines.min(r.tampered.as_ref().map_or(0, |b| b.line.saturating_sub(1)))
+        } else {
+            r.lines
+        },
+        if r.torn_bytes > 0 {
+            format!(", then {} bytes of a torn line (a crash mid-write)", r.torn_bytes)
+        } else {
+            String::new()
+        }
+    );
+    match &r.signer {
+        Some(key) => {
+            let _ = writeln!(
+                out,
+                "  signer     {key}{}",
+                r.signer_identity
+                    .as_ref()
+                    .map(|i| format!(" ({i}, from the allowed signers)"))
+                    .unwrap_or_else(|| " (not checked against an allowed signers file; pass --allowed-signers)".into())
+            );
+            let _ =
+                writeln!(out, "  checkpoints {} verified, vouching for lines 1–{}", r.checkpoints, r.signed_through);
+            if r.seal_signature_checked {
+                let _ = writeln!(out, "  seal       LOG.sig verifies (namespace lifeboat-incident-log)");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  signer     none: the log is hash-chained but unsigned, so a rewrite of the whole file cannot be detected"
+            );
+        }
+    }
+    if r.tampered.is_none() && !r.sealed {
+        let _ = writeln!(
+            out,
+            "  note       the run did not finish; lines after {} are not covered by a signature",
+            r.signed_through
+        );
+    }
+    match (&r.tampered, r.sealed) {
+        (Some(_), _) => exit::PROBLEM,
+        (None, true) => exit::OK,
+        (None, false) => exit::UNSEALED,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Md,
+    Junit,
+    Json,
+}
+
+pub fn report(log: &Path, format: Format) -> u8 {
+    let bytes = match std::fs::read(log) {
+        Ok(b) => b,
+        Err(e) => return super::usage(&format!("cannot read `{}`: {e}", log.display())),
+    };
+    let records: Vec<crate::engine::event::Record> =
+        bytes.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect();
+    if records.is_empty() {
+        return super::usage(&format!("`{}` holds no lifeboat events", log.display()));
+    }
+    let mut summary = crate::report::summarize(&records);
+    if let Ok(v) = verify_file(log, None) {
+        summary.verification = Some(verdict_line(&v));
+    }
+    let text = match format {
+        Format::Md => crate::report::markdown(&summary),
+        Format::Json => crate::report::json(&summary),
+        Format::Junit => crate::report::junit(&summary),
+    };
+    let _ = writeln!(anstream::stdout(), "{text}");
+    exit::OK
+}

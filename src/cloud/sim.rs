@@ -1,0 +1,931 @@
+//! The simulated cloud: buckets with object versions, DB instances, snapshots — seeded
+//! from the dataset catalog so every example runbook has something to restore, with
+//! realistic durations on the run's clock and failures that can be switched on.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration as StdDuration;
+
+use jiff::SignedDuration;
+use serde_json::{Map, Value as Json, json};
+
+use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider};
+use crate::runbook::model::{Catalog, Dataset};
+use crate::runbook::raw::{ResourceKind, Role};
+use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
+
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub id: String,
+    pub time: Timestamp,
+    pub etag: String,
+    pub size: u64,
+    pub delete_marker: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    pub region: String,
+    pub versioning: bool,
+    pub object_lock_days: Option<u32>,
+    pub kms: bool,
+    pub replication_to: Option<String>,
+    pub public_access_blocked: bool,
+    /// Versions of each key, oldest first.
+    pub objects: BTreeMap<String, Vec<Version>>,
+}
+
+impl Bucket {
+    fn current(&self, key: &str) -> Option<&Version> {
+        self.objects.get(key).and_then(|v| v.last()).filter(|v| !v.delete_marker)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub region: String,
+    pub available_at: Timestamp,
+    pub replica_of: Option<String>,
+    pub replica_lag_secs: i64,
+    pub retention_days: u32,
+    pub encrypted: bool,
+    pub deletion_protection: bool,
+    pub cross_region_backups: bool,
+    /// (run id, step) that created it, for idempotence.
+    pub created_by: Option<(String, String)>,
+    pub recovery_point: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub instance: String,
+    pub region: String,
+    pub time: Timestamp,
+}
+
+#[derive(Debug, Default)]
+pub struct World {
+    pub buckets: BTreeMap<String, Bucket>,
+    pub instances: BTreeMap<String, Instance>,
+    pub snapshots: BTreeMap<String, Snapshot>,
+}
+
+/// A failure switched on for an action or a step.
+#[derive(Debug, Clone)]
+pub struct Inject {
+    pub action: Option<String>,
+    pub step: Option<String>,
+    pub code: String,
+    pub message: String,
+    /// How many calls fail before it clears.
+    pub times: u32,
+    pub retryable: bool,
+}
+
+pub struct Sim {
+    world: Mutex<World>,
+    injects: Mutex<Vec<Inject>>,
+    /// Virtual time per object write in an S3 roll-back or copy (at the simulated
+    /// concurrency); keeps rehearsal durations plausible.
+    per_object: StdDuration,
+}
+
+/// FNV-1a: a stable pseudo-random choice from a name, so rehearsals are repeatable.
+fn det(seed: &str, lo: u64, hi: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    lo + h % (hi - lo + 1).max(1)
+}
+
+fn ago(now: Timestamp, secs: i64) -> Timestamp {
+    now.checked_sub(SignedDuration::from_secs(secs)).unwrap_or(now)
+}
+
+const PREFIXES: [&str; 4] = ["customers/2026/10/", "customers/2026/11/", "invoices/2026/10/", "invoices/2026/11/"];
+const KEYS_PER_PREFIX: usize = 100;
+
+impl Sim {
+    /// Every resource of the catalog, with history: object versions over two weeks and
+    /// recent changes, automated backups, nightly snapshots copied to the backup region.
+    /// Production buckets have legitimate changes in the hours before `incident` and the
+    /// damage (overwrites, deletes) between `incident` and `now`.
+    pub fn seeded(catalog: &Catalog, now: Timestamp, incident: Timestamp) -> Sim {
+        let mut w = World::default();
+        for d in &catalog.datasets {
+            let backup_region = d.backup.as_ref().map(|b| b.region.clone());
+            for r in &d.resources {
+                let region = r.region.clone().unwrap_or_else(|| d.primary.region.clone());
+                match r.kind {
+                    ResourceKind::S3Bucket => {
+                        let mut b = Bucket {
+                            region: region.clone(),
+                            versioning: true,
+                            object_lock_days: (r.role == Role::Backup).then_some(30),
+                            kms: r.role != Role::Drill,
+                            replication_to: (r.role == Role::Production).then(|| backup_region.clone()).flatten(),
+                            public_access_blocked: true,
+                            objects: BTreeMap::new(),
+                        };
+                        if r.role != Role::Drill {
+                            seed_objects(&mut b, &r.id, r.role, now, incident);
+                        }
+                        w.buckets.insert(r.id.clone(), b);
+                    }
+                    ResourceKind::RdsInstance | ResourceKind::RdsCluster => {
+                        if r.role == Role::Drill {
+                            continue; // a drill restores into it: it must not exist yet
+                        }
+                        w.instances.insert(
+                            r.id.clone(),
+                            Instance {
+                                region: region.clone(),
+                                available_at: ago(now, 86_400 * 30),
+                                replica_of: (r.role == Role::Replica).then(|| production_instance(d)).flatten(),
+                                replica_lag_secs: det(&r.id, 20, 90) as i64,
+                                retention_days: 7,
+                                encrypted: true,
+                                deletion_protection: r.role == Role::Production,
+                                cross_region_backups: r.role == Role::Production && backup_region.is_some(),
+                                created_by: None,
+                                recovery_point: None,
+                                created_at: ago(now, 86_400 * 400),
+                            },
+                        );
+                        if r.role == Role::Production {
+                            let midnight = now
+                                .checked_sub(SignedDuration::from_secs(now.as_second().rem_euclid(86_400)))
+                                .unwrap_or(now);
+                            for day in 0..7 {
+                                let t = ago(midnight, 86_400 * day);
+                                let date = t.strftime("%Y-%m-%d").to_string();
+                                w.snapshots.insert(
+                                    format!("rds:{}-{date}-00-00", r.id),
+                                    Snapshot { instance: r.id.clone(), region: region.clone(), time: t },
+                                );
+                                if let Some(br) = &backup_region {
+                                    w.snapshots.insert(
+                                        format!("{}-{date}-00-00-copy", r.id),
+                                        Snapshot { instance: r.id.clone(), region: br.clone(), time: t },
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Sim { world: Mutex::new(w), injects: Mutex::new(Vec::new()), per_object: StdDuration::from_millis(40) }
+    }
+
+    pub fn inject(&self, inject: Inject) {
+        self.injects.lock().unwrap().push(inject);
+    }
+
+    /// A look at the world, for tests and the facilitator.
+    pub fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        f(&mut self.world.lock().unwrap())
+    }
+
+    fn injected(&self, call: &ActionCall) -> Option<ActionError> {
+        let mut injects = self.injects.lock().unwrap();
+        let i = injects.iter_mut().find(|i| {
+            i.times > 0
+                && i.action.as_deref().is_none_or(|a| a == call.spec.name)
+                && i.step.as_deref().is_none_or(|s| s == call.step)
+        })?;
+        i.times -= 1;
+        let mut e = ActionError::new(call.spec.name, &call.step, &i.code, i.message.clone())
+            .hint("a failure injected for this rehearsal");
+        e.retryable = i.retryable;
+        Some(e)
+    }
+}
+
+fn production_instance(d: &Dataset) -> Option<String> {
+    d.resources.iter().find(|r| r.role == Role::Production && r.kind == ResourceKind::RdsInstance).map(|r| r.id.clone())
+}
+
+fn version(bucket: &str, key: &str, n: usize, time: Timestamp, delete_marker: bool) -> Version {
+    let id = format!("{:016x}", det(&format!("{bucket}/{key}/{n}"), 0, u64::MAX - 1));
+    Version {
+        etag: format!("\"{:032x}\"", det(&format!("etag/{bucket}/{key}/{n}"), 0, u64::MAX - 1)),
+        id,
+        time,
+        size: 4096 + det(key, 0, 60_000),
+        delete_marker,
+    }
+}
+
+fn seed_objects(b: &mut Bucket, bucket: &str, role: Role, now: Timestamp, incident: Timestamp) {
+    let damage_window = now.duration_since(incident).as_secs().max(1) as u64;
+    let at = |key: &str, salt: &str| {
+        let off = det(&format!("{salt}{key}"), 0, damage_window.saturating_sub(1)) as i64;
+        incident.checked_add(SignedDuration::from_secs(off + 1)).unwrap_or(now).min(now)
+    };
+    for prefix in PREFIXES {
+        for i in 0..KEYS_PER_PREFIX {
+            let key = format!("{prefix}doc-{i:05}.pdf");
+            let mut versions = vec![version(bucket, &key, 0, ago(incident, 86_400 * 14 - i as i64 * 60), false)];
+            // The backup copy holds the good versions; production saw ordinary writes
+            // before the incident, then the damage: a third overwritten, one in twenty deleted.
+            if role == Role::Production {
+                let roll = det(&format!("{bucket}{key}"), 0, 99);
+                if roll < 20 {
+                    versions.push(version(bucket, &key, 1, ago(incident, det(&key, 600, 6 * 3600) as i64), false));
+                }
+                if (20..55).contains(&roll) {
+                    versions.push(version(bucket, &key, 2, at(&key, "overwrite"), false));
+                }
+                if roll >= 95 {
+                    versions.push(version(bucket, &key, 3, at(&key, "delete"), true));
+                }
+            }
+            b.objects.insert(key, versions);
+        }
+    }
+    // What the attacker left behind, created after the incident began.
+    if role == Role::Production && now > incident {
+        b.objects.insert(
+            "README-RESTORE-YOUR-FILES.txt".into(),
+            vec![version(bucket, "README", 0, at("note", "note"), false)],
+        );
+    }
+}
+
+fn no_such(op: &str, kind: &str, id: &str, region: &str) -> ActionError {
+    let code = match kind {
+        "bucket" => "NoSuchBucket",
+        "snapshot" => "DBSnapshotNotFound",
+        _ => "DBInstanceNotFound",
+    };
+    ActionError::new(op, id, code, format!("no {kind} `{id}` in {region}")).hint(format!(
+        "check the name and the region (--cloud sim knows the resources of datasets.yaml); {kind}s are regional"
+    ))
+}
+
+fn ts(t: Timestamp) -> Json {
+    Json::String(format_timestamp(t))
+}
+
+impl Provider for Sim {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    fn call<'a>(
+        &'a self,
+        call: &'a ActionCall,
+        ctx: &'a ActionCtx<'a>,
+    ) -> BoxFuture<'a, Result<ActionResult, ActionError>> {
+        Box::pin(async move {
+            // An API round trip takes a moment even when it fails.
+            ctx.clock.sleep(StdDuration::from_millis(300)).await;
+            if let Some(e) = self.injected(call) {
+                return Err(e);
+            }
+            let region = call.str("region").map(str::to_string).unwrap_or_else(|| ctx.dataset.primary.region.clone());
+            match call.spec.name {
+                "s3.restore_to_time" => self.restore_to_time(call, ctx, &region).await,
+                "s3.copy_prefix" => self.copy_prefix(call, ctx).await,
+                "s3.compare" => self.compare(call),
+                "s3.check_posture" => self.s3_posture(call, &region),
+                "rds.find_snapshot" => self.find_snapshot(call, ctx, &region),
+                "rds.copy_snapshot" => self.copy_snapshot(call, ctx, &region).await,
+                "rds.restore_from_snapshot" => self.restore_from_snapshot(call, ctx, &region).await,
+                "rds.restore_to_time" => self.rds_restore_to_time(call, ctx, &region).await,
+                "rds.promote_replica" => self.promote(call, ctx, &region).await,
+                "rds.wait_available" => self.wait_available(call, ctx, &region).await,
+                "rds.check_posture" => self.rds_posture(call, &region),
+                other => Err(ActionError::new(
+                    other,
+                    &call.step,
+                    "NotImplemented",
+                    "the simulated cloud does not know this action",
+                )),
+            }
+        })
+    }
+}
+
+impl Sim {
+    fn bucket_region(&self, op: &str, bucket: &str, region: Option<&str>) -> Result<String, ActionError> {
+        let w = self.world.lock().unwrap();
+        let b = w.buckets.get(bucket).ok_or_else(|| no_such(op, "bucket", bucket, region.unwrap_or("any region")))?;
+        if let Some(r) = region.filter(|r| *r != b.region) {
+            return Err(ActionError::new(
+                op,
+                bucket,
+                "PermanentRedirect",
+                format!("the bucket is in {}, not {r}", b.region),
+            )
+            .hint(format!("set `region: {}` on this step", b.region)));
+        }
+        Ok(b.region.clone())
+    }
+
+    async fn restore_to_time(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        _region: &str,
+    ) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let bucket = call.str("bucket").unwrap_or_default();
+        let prefix = call.str("prefix").unwrap_or("");
+        let time_text = call.str("time").unwrap_or_default();
+        let time = parse_timestamp(time_text)
+            .map_err(|h| ActionError::new(op, bucket, "InvalidArgument", format!("`time` is not a timestamp: {h}")))?;
+        self.bucket_region(op, bucket, call.str("region"))?;
+        let dry_run = call.bool("dry_run");
+        let delete_newer = call.bool("delete_newer");
+        // The plan: what each key needs, decided from the listing alone.
+        enum Todo {
+            Copy(Version),
+            Undelete,
+            Newer,
+            DeleteNewer,
+        }
+        let (plan, newest_kept): (Vec<(String, Todo)>, Option<Timestamp>) = {
+            let w = self.world.lock().unwrap();
+            let b = &w.buckets[bucket];
+            let mut plan = Vec::new();
+            let mut newest: Option<Timestamp> = None;
+            for (key, versions) in b.objects.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)) {
+                let chosen = versions.iter().rev().find(|v| v.time <= time);
+                let current = versions.last().expect("a key has versions");
+                match chosen {
+                    Some(c) if c.delete_marker => {
+                        if !current.delete_marker {
+                            plan.push((key.clone(), if delete_newer { Todo::DeleteNewer } else { Todo::Newer }));
+                        }
+                    }
+                    Some(c) => {
+                        newest = newest.max(Some(c.time));
+                        if current.id == c.id {
+                            continue;
+                        }
+                        let after: Vec<&Version> = versions.iter().filter(|v| v.time > c.time).collect();
+                        if after.iter().all(|v| v.delete_marker) {
+                            plan.push((key.clone(), Todo::Undelete));
+                        } else {
+                            plan.push((key.clone(), Todo::Copy(c.clone())));
+                        }
+                    }
+                    None if !current.delete_marker => {
+                        plan.push((key.clone(), if delete_newer { Todo::DeleteNewer } else { Todo::Newer }))
+                    }
+                    None => {}
+                }
+            }
+            (plan, newest)
+        };
+        let count = |f: fn(&Todo) -> bool| plan.iter().filter(|(_, t)| f(t)).count() as u64;
+        let restored = count(|t| matches!(t, Todo::Copy(_)));
+        let undeleted = count(|t| matches!(t, Todo::Undelete));
+        let newer = count(|t| matches!(t, Todo::Newer | Todo::DeleteNewer));
+        let keys = { self.world.lock().unwrap().buckets[bucket].objects.len() };
+        ctx.clock.sleep(StdDuration::from_millis(5) * keys as u32).await; // listing
+        (ctx.progress)(Progress::Line(format!(
+            "plan for s3://{bucket}/{prefix}: {restored} to roll back, {undeleted} to undelete, {newer} created after {time_text}{}",
+            if dry_run { " (dry run: nothing changes)" } else { "" }
+        )));
+        let newer_keys: Vec<Json> = plan
+            .iter()
+            .filter(|(_, t)| matches!(t, Todo::Newer))
+            .take(20)
+            .map(|(k, _)| Json::String(k.clone()))
+            .collect();
+        if !dry_run {
+            let total = plan.iter().filter(|(_, t)| !matches!(t, Todo::Newer)).count() as u64;
+            let mut done = 0;
+            for (key, todo) in &plan {
+                if matches!(todo, Todo::Newer) {
+                    continue;
+                }
+                ctx.clock.sleep(self.per_object).await;
+                let now = ctx.clock.now();
+                let mut w = self.world.lock().unwrap();
+                let versions = w.buckets.get_mut(bucket).expect("checked").objects.get_mut(key).expect("planned");
+                match todo {
+                    Todo::Copy(v) => {
+                        let n = versions.len();
+                        versions.push(Version {
+                            id: format!("{:016x}", det(&format!("{key}{n}{now}"), 0, u64::MAX - 1)),
+                            time: now,
+                            ..v.clone()
+                        });
+                    }
+                    // Removing the markers brings the object back; every version stays as evidence.
+                    Todo::Undelete => versions.retain(|v| !v.delete_marker || v.time <= time),
+                    Todo::DeleteNewer => {
+                        let n = versions.len();
+                        versions.push(version(bucket, key, n + 100, now, true));
+                    }
+                    Todo::Newer => {}
+                }
+                drop(w);
+                done += 1;
+                if done % 25 == 0 || done == total {
+                    (ctx.progress)(Progress::Count { done, total, unit: "objects" });
+                }
+            }
+            // The final check: every key's current ETag is the one chosen.
+            let w = self.world.lock().unwrap();
+            let b = &w.buckets[bucket];
+            for (key, todo) in &plan {
+                if let Todo::Copy(v) = todo
+                    && b.current(key).map(|c| &c.etag) != Some(&v.etag)
+                {
+                    return Err(ActionError::new(
+                        op,
+                        bucket,
+                        "VerificationFailed",
+                        format!("`{key}` does not hold the chosen version after the roll-back"),
+                    )
+                    .retryable());
+                }
+            }
+        }
+        let mut outputs = Map::new();
+        outputs.insert("restored".into(), json!(restored));
+        outputs.insert("undeleted".into(), json!(undeleted));
+        outputs.insert("newer_kept".into(), json!(if delete_newer { 0 } else { newer }));
+        outputs.insert("newer_keys".into(), Json::Array(newer_keys));
+        let rp = newest_kept.unwrap_or(time);
+        outputs.insert("recovery_point".into(), ts(rp));
+        Ok(ActionResult { outputs, recovery_point: (!dry_run).then_some(rp) })
+    }
+
+    async fn copy_prefix(&self, call: &ActionCall, ctx: &ActionCtx<'_>) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let (from, to) = (call.path("from.bucket").unwrap_or_default(), call.path("to.bucket").unwrap_or_default());
+        let (fp, tp) = (call.path("from.prefix").unwrap_or(""), call.path("to.prefix").unwrap_or(""));
+        if let Some(role) = call.path("from.role_arn").or(call.path("to.role_arn"))
+            && !(role.starts_with("arn:aws:iam::") && role.contains(":role/"))
+        {
+            return Err(ActionError::new(
+                op,
+                role,
+                "AccessDenied",
+                "cannot assume this role: it is not an IAM role ARN",
+            )
+            .hint("role_arn looks like arn:aws:iam::123456789012:role/NAME"));
+        }
+        self.bucket_region(op, from, call.path("from.region"))?;
+        self.bucket_region(op, to, call.path("to.region"))?;
+        let overwrite = call.bool("overwrite");
+        let todo: Vec<(String, Version)> = {
+            let w = self.world.lock().unwrap();
+            let (src, dst) = (&w.buckets[from], &w.buckets[to]);
+            src.objects
+                .keys()
+                .filter(|k| k.starts_with(fp))
+                .filter_map(|k| src.current(k).map(|v| (k, v)))
+                .map(|(k, v)| (format!("{tp}{}", &k[fp.len()..]), v.clone()))
+                // Without `overwrite`, what exists at the target stays; with it, only what differs is copied.
+                .filter(|(k, v)| dst.current(k).is_none_or(|d| overwrite && d.etag != v.etag))
+                .collect()
+        };
+        let total = todo.len() as u64;
+        let (mut bytes, mut newest) = (0, None);
+        for (i, (key, v)) in todo.iter().enumerate() {
+            ctx.clock.sleep(self.per_object).await;
+            let now = ctx.clock.now();
+            let mut w = self.world.lock().unwrap();
+            let versions = w.buckets.get_mut(to).expect("checked").objects.entry(key.clone()).or_default();
+            let n = versions.len();
+            versions.push(Version {
+                id: format!("{:016x}", det(&format!("{to}{key}{n}"), 0, u64::MAX - 1)),
+                time: now,
+                ..v.clone()
+            });
+            bytes += v.size;
+            newest = newest.max(Some(v.time));
+            if (i + 1) % 25 == 0 || i + 1 == todo.len() {
+                (ctx.progress)(Progress::Count { done: i as u64 + 1, total, unit: "objects" });
+            }
+        }
+        let rp = newest.unwrap_or_else(|| ctx.clock.now());
+        let mut outputs = Map::new();
+        outputs.insert("copied".into(), json!(total));
+        outputs.insert("bytes".into(), json!(bytes));
+        outputs.insert("recovery_point".into(), ts(rp));
+        Ok(ActionResult { outputs, recovery_point: Some(rp) })
+    }
+
+    fn compare(&self, call: &ActionCall) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let (a, b) = (call.path("a.bucket").unwrap_or_default(), call.path("b.bucket").unwrap_or_default());
+        let (ap, bp) = (call.path("a.prefix").unwrap_or(""), call.path("b.prefix").unwrap_or(""));
+        self.bucket_region(op, a, call.path("a.region"))?;
+        self.bucket_region(op, b, call.path("b.region"))?;
+        let w = self.world.lock().unwrap();
+        let side = |name: &str, p: &str| -> BTreeMap<String, String> {
+            let bucket = &w.buckets[name];
+            bucket
+                .objects
+                .keys()
+                .filter(|k| k.starts_with(p))
+                .filter_map(|k| Some((k[p.len()..].to_string(), bucket.current(k)?.etag.clone())))
+                .collect()
+        };
+        let (sa, sb) = (side(a, ap), side(b, bp));
+        let same = sa.iter().filter(|(k, e)| sb.get(*k) == Some(e)).count();
+        let missing = sa.keys().filter(|k| !sb.contains_key(*k)).count();
+        let extra = sb.keys().filter(|k| !sa.contains_key(*k)).count();
+        let different = sa.iter().filter(|(k, e)| sb.get(*k).is_some_and(|x| x != *e)).count();
+        let mut outputs = Map::new();
+        for (k, v) in [("same", same), ("missing", missing), ("extra", extra), ("different", different)] {
+            outputs.insert(k.into(), json!(v));
+        }
+        Ok(ActionResult { outputs, recovery_point: None })
+    }
+
+    fn s3_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
+        let bucket = call.str("bucket").unwrap_or_default();
+        let w = self.world.lock().unwrap();
+        let b = w.buckets.get(bucket).ok_or_else(|| no_such(call.spec.name, "bucket", bucket, region))?;
+        let checks = [
+            (
+                "versioning",
+                json!(if b.versioning { "Enabled" } else { "Suspended" }),
+                b.versioning,
+                "versioning is off: overwritten objects cannot be rolled back",
+            ),
+            ("object_lock", json!(b.object_lock_days.map_or("none".into(), |d| format!("COMPLIANCE {d}d"))), true, ""),
+            ("encryption", json!(if b.kms { "aws:kms" } else { "AES256" }), true, ""),
+            (
+                "replication",
+                json!(b.replication_to.clone().unwrap_or_else(|| "none".into())),
+                b.replication_to.is_some() || b.object_lock_days.is_some(),
+                "no copy in another region and no object lock",
+            ),
+            (
+                "public_access_blocked",
+                json!(b.public_access_blocked),
+                b.public_access_blocked,
+                "public access is not blocked",
+            ),
+        ];
+        posture(call, bucket, &checks)
+    }
+
+    fn rds_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
+        let id = call.str("instance").unwrap_or_default();
+        let w = self.world.lock().unwrap();
+        let i = w.instances.get(id).ok_or_else(|| no_such(call.spec.name, "instance", id, region))?;
+        let checks = [
+            (
+                "backup_retention_days",
+                json!(i.retention_days),
+                i.retention_days >= 7,
+                "automated backups are kept less than 7 days",
+            ),
+            ("encrypted", json!(i.encrypted), i.encrypted, "storage is not encrypted"),
+            ("deletion_protection", json!(i.deletion_protection), i.deletion_protection, "deletion protection is off"),
+            (
+                "cross_region_backups",
+                json!(i.cross_region_backups),
+                i.cross_region_backups,
+                "automated backups are not replicated to another region",
+            ),
+        ];
+        posture(call, id, &checks)
+    }
+
+    fn find_snapshot(&self, call: &ActionCall, ctx: &ActionCtx<'_>, region: &str) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let instance = call.str("instance").unwrap_or_default();
+        let before = match call.str("before") {
+            Some(t) => parse_timestamp(t).map_err(|h| ActionError::new(op, instance, "InvalidParameterValue", h))?,
+            None => ctx.clock.now(),
+        };
+        let w = self.world.lock().unwrap();
+        let found = w
+            .snapshots
+            .iter()
+            .filter(|(_, s)| s.instance == instance && s.region == region && s.time <= before)
+            .max_by_key(|(_, s)| s.time);
+        let Some((id, s)) = found else {
+            return Err(ActionError::new(
+                op,
+                instance,
+                "DBSnapshotNotFound",
+                format!("no snapshot of `{instance}` in {region} taken before {}", format_timestamp(before)),
+            )
+            .hint("check the region: cross-region copies live in the backup region"));
+        };
+        let mut outputs = Map::new();
+        outputs.insert("snapshot".into(), json!(id));
+        outputs.insert("snapshot_time".into(), ts(s.time));
+        outputs.insert("recovery_point".into(), ts(s.time));
+        Ok(ActionResult { outputs, recovery_point: None })
+    }
+
+    async fn copy_snapshot(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        region: &str,
+    ) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let snap = call.str("snapshot").unwrap_or_default();
+        let to = call.str("to_region").unwrap_or_default();
+        let copy = format!("{}-copy-{to}", snap.trim_start_matches("rds:"));
+        let source = {
+            let w = self.world.lock().unwrap();
+            if w.snapshots.contains_key(&copy) {
+                None
+            } else {
+                Some(
+                    w.snapshots
+                        .get(snap)
+                        .filter(|s| s.region == region)
+                        .cloned()
+                        .ok_or_else(|| no_such(op, "snapshot", snap, region))?,
+                )
+            }
+        };
+        if let Some(s) = source {
+            ctx.clock.sleep(StdDuration::from_secs(det(snap, 600, 1200))).await;
+            self.world.lock().unwrap().snapshots.insert(copy.clone(), Snapshot { region: to.to_string(), ..s });
+        }
+        let mut outputs = Map::new();
+        outputs.insert("snapshot".into(), json!(copy));
+        Ok(ActionResult { outputs, recovery_point: None })
+    }
+
+    /// Creates an instance (or finds the one this run's step already created) and waits
+    /// until it is available, as `restore … && aws rds wait db-instance-available` does.
+    async fn create_instance(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        id: &str,
+        region: &str,
+        rp: Timestamp,
+    ) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let me = (call.run_id.clone(), call.step.clone());
+        let ready_at = {
+            let mut w = self.world.lock().unwrap();
+            match w.instances.get(id) {
+                Some(i) if i.created_by.as_ref() == Some(&me) => i.available_at,
+                Some(_) => {
+                    return Err(ActionError::new(
+                        op,
+                        id,
+                        "DBInstanceAlreadyExists",
+                        format!("an instance named `{id}` already exists in {region}"),
+                    )
+                    .hint("choose another new_instance name, or delete the leftover instance"));
+                }
+                None => {
+                    let now = ctx.clock.now();
+                    let ready = now
+                        .checked_add(SignedDuration::from_secs(
+                            det(&format!("{id}{}", call.run_id), 20 * 60, 40 * 60) as i64
+                        ))
+                        .unwrap_or(now);
+                    w.instances.insert(
+                        id.to_string(),
+                        Instance {
+                            region: region.to_string(),
+                            available_at: ready,
+                            replica_of: None,
+                            replica_lag_secs: 0,
+                            retention_days: 7,
+                            encrypted: true,
+                            deletion_protection: false,
+                            cross_region_backups: false,
+                            created_by: Some(me),
+                            recovery_point: Some(rp),
+                            created_at: now,
+                        },
+                    );
+                    ready
+                }
+            }
+        };
+        self.until_available(ctx, id, ready_at).await;
+        let mut outputs = Map::new();
+        outputs.insert("instance".into(), json!(id));
+        outputs.insert("endpoint".into(), json!(endpoint(id, region)));
+        outputs.insert("recovery_point".into(), ts(rp));
+        Ok(ActionResult { outputs, recovery_point: Some(rp) })
+    }
+
+    async fn until_available(&self, ctx: &ActionCtx<'_>, id: &str, ready_at: Timestamp) {
+        let mut wait = StdDuration::from_secs(15);
+        loop {
+            let now = ctx.clock.now();
+            if now >= ready_at {
+                (ctx.progress)(Progress::Line(format!("{id}: available")));
+                return;
+            }
+            (ctx.progress)(Progress::Line(format!(
+                "{id}: creating ({} min left)",
+                (ready_at.as_second() - now.as_second() + 59) / 60
+            )));
+            ctx.clock.sleep(wait).await;
+            wait = (wait * 2).min(StdDuration::from_secs(120));
+        }
+    }
+
+    async fn restore_from_snapshot(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        region: &str,
+    ) -> Result<ActionResult, ActionError> {
+        let snap = call.str("snapshot").unwrap_or_default();
+        let id = call.str("new_instance").unwrap_or_default();
+        let time = {
+            let w = self.world.lock().unwrap();
+            let s = w.snapshots.get(snap).ok_or_else(|| no_such(call.spec.name, "snapshot", snap, region))?;
+            if s.region != region {
+                return Err(ActionError::new(
+                    call.spec.name,
+                    snap,
+                    "DBSnapshotNotFound",
+                    format!("snapshot `{snap}` is in {}, not {region}", s.region),
+                )
+                .hint("copy it with rds.copy_snapshot, or restore in its region"));
+            }
+            s.time
+        };
+        self.create_instance(call, ctx, id, region, time).await
+    }
+
+    async fn rds_restore_to_time(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        region: &str,
+    ) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let source = call.str("instance").unwrap_or_default();
+        let id = call.str("new_instance").unwrap_or_default();
+        let now = ctx.clock.now();
+        let retention = {
+            let w = self.world.lock().unwrap();
+            let i = w
+                .instances
+                .get(source)
+                .filter(|i| i.region == region)
+                .ok_or_else(|| no_such(op, "instance", source, region))?;
+            i.retention_days
+        };
+        // What real AWS checks and moto does not: the window of restorable time.
+        let latest = ago(now, 300);
+        let earliest = ago(now, retention as i64 * 86_400);
+        let time = if call.bool("latest") {
+            latest
+        } else {
+            let t = call.str("time").unwrap_or_default();
+            let t = parse_timestamp(t).map_err(|h| ActionError::new(op, source, "InvalidParameterValue", h))?;
+            if t > latest || t < earliest {
+                return Err(ActionError::new(
+                    op,
+                    source,
+                    "InvalidRestoreTime",
+                    format!(
+                        "{} is outside the restorable window {} – {}",
+                        format_timestamp(t),
+                        format_timestamp(earliest),
+                        format_timestamp(latest)
+                    ),
+                )
+                .hint("choose a time inside the window (the latest restorable time trails now by about 5 minutes)"));
+            }
+            t
+        };
+        self.create_instance(call, ctx, id, region, time).await
+    }
+
+    async fn promote(&self, call: &ActionCall, ctx: &ActionCtx<'_>, region: &str) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let id = call.str("replica").unwrap_or_default();
+        let (lag, already) = {
+            let w = self.world.lock().unwrap();
+            let i = w
+                .instances
+                .get(id)
+                .filter(|i| i.region == region)
+                .ok_or_else(|| no_such(op, "instance", id, region))?;
+            match (&i.replica_of, i.recovery_point) {
+                (Some(_), _) => (i.replica_lag_secs, None),
+                (None, Some(rp))
+                    if i.created_by.as_ref().is_some_and(|(r, s)| *r == call.run_id && *s == call.step) =>
+                {
+                    (0, Some(rp))
+                }
+                _ => {
+                    return Err(ActionError::new(
+                        op,
+                        id,
+                        "InvalidDBInstanceState",
+                        format!("`{id}` is not a read replica"),
+                    )
+                    .hint("promote the cross-region replica, not the primary"));
+                }
+            }
+        };
+        let rp = match already {
+            Some(rp) => rp,
+            None => {
+                // The replica holds what arrived before the primary stopped, less its lag.
+                let stop = ctx.incident_started_at.min(ctx.clock.now());
+                let rp = ago(stop, lag);
+                (ctx.progress)(Progress::Line(format!("{id}: promoting (replica lag was {lag}s)")));
+                ctx.clock.sleep(StdDuration::from_secs(det(id, 300, 600))).await;
+                let mut w = self.world.lock().unwrap();
+                let i = w.instances.get_mut(id).expect("checked");
+                i.replica_of = None;
+                i.recovery_point = Some(rp);
+                i.created_by = Some((call.run_id.clone(), call.step.clone()));
+                rp
+            }
+        };
+        let mut outputs = Map::new();
+        outputs.insert("instance".into(), json!(id));
+        outputs.insert("endpoint".into(), json!(endpoint(id, region)));
+        outputs.insert("recovery_point".into(), ts(rp));
+        Ok(ActionResult { outputs, recovery_point: Some(rp) })
+    }
+
+    async fn wait_available(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        region: &str,
+    ) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let id = call.str("instance").unwrap_or_default();
+        let ready_at = {
+            let w = self.world.lock().unwrap();
+            w.instances
+                .get(id)
+                .filter(|i| i.region == region)
+                .ok_or_else(|| no_such(op, "instance", id, region))?
+                .available_at
+        };
+        let limit = call.str("timeout").and_then(|t| crate::runbook::time::Duration::parse(t).ok());
+        if let Some(limit) = limit {
+            let waited = crate::clock::timeout(
+                ctx.clock,
+                StdDuration::from_secs(limit.secs()),
+                self.until_available(ctx, id, ready_at),
+            )
+            .await;
+            if waited.is_none() {
+                return Err(ActionError::new(
+                    op,
+                    id,
+                    "WaiterTimeout",
+                    format!("`{id}` was not available after {limit}"),
+                )
+                .hint("check the instance's events in the console; restores of large databases take longer"));
+            }
+        } else {
+            self.until_available(ctx, id, ready_at).await;
+        }
+        let mut outputs = Map::new();
+        outputs.insert("instance".into(), json!(id));
+        outputs.insert("endpoint".into(), json!(endpoint(id, region)));
+        outputs.insert("status".into(), json!("available"));
+        Ok(ActionResult { outputs, recovery_point: None })
+    }
+}
+
+fn endpoint(id: &str, region: &str) -> String {
+    format!("{id}.c{:08x}.{region}.rds.amazonaws.com:5432", det(id, 0, u32::MAX as u64))
+}
+
+/// A posture check: every property an output, failed (with outputs kept) when any fails.
+fn posture(
+    call: &ActionCall,
+    resource: &str,
+    checks: &[(&str, Json, bool, &str)],
+) -> Result<ActionResult, ActionError> {
+    let mut outputs = Map::new();
+    let mut failed = Vec::new();
+    for (name, value, ok, why) in checks {
+        outputs.insert(name.to_string(), value.clone());
+        if !ok {
+            failed.push(*why);
+        }
+    }
+    outputs.insert("passed".into(), json!(failed.is_empty()));
+    if failed.is_empty() {
+        return Ok(ActionResult { outputs, recovery_point: None });
+    }
+    let mut e = ActionError::new(call.spec.name, resource, "PostureCheckFailed", failed.join("; "));
+    e.hint = Some("fix the protection before relying on this backup".into());
+    e.outputs = Some(outputs);
+    Err(e)
+}

@@ -1,0 +1,99 @@
+//! What `${{ }}` expressions see while a run goes on.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value as Json};
+
+use super::RunSpec;
+use crate::runbook::expr::{self, Piece, Val};
+use crate::runbook::time::format_timestamp;
+
+pub struct Scope<'a> {
+    pub spec: &'a RunSpec,
+    pub outputs: &'a HashMap<String, Map<String, Json>>,
+    /// A polled action's latest outputs, inside `until:`.
+    pub poll: Option<&'a Map<String, Json>>,
+}
+
+fn val(j: &Json) -> Val {
+    match j {
+        Json::String(s) => Val::Str(s.clone()),
+        Json::Bool(b) => Val::Bool(*b),
+        Json::Number(n) => Val::Num(n.as_f64().unwrap_or_default()),
+        Json::Null => Val::Null,
+        other => Val::Str(other.to_string()),
+    }
+}
+
+impl Scope<'_> {
+    pub fn lookup(&self, path: &[String]) -> Result<Val, String> {
+        let p: Vec<&str> = path.iter().map(String::as_str).collect();
+        let spec = self.spec;
+        match p.as_slice() {
+            ["inputs", name] => spec
+                .inputs
+                .get(*name)
+                .map(|v| Val::Str(v.clone()))
+                .ok_or_else(|| format!("input `{name}` has no value")),
+            ["dataset", rest @ ..] => spec
+                .dataset
+                .field(&rest.join("."))
+                .map(Val::Str)
+                .ok_or_else(|| format!("dataset `{}` has no `{}`", spec.dataset.id, rest.join("."))),
+            ["incident", "started_at"] => Ok(Val::Str(format_timestamp(spec.incident_started_at))),
+            ["incident", "id"] => Ok(Val::Str(spec.run_id.clone())),
+            ["incident", "mode"] => Ok(Val::Str(spec.mode.as_str().into())),
+            ["incident", "operator"] => Ok(Val::Str(spec.operator.clone())),
+            ["incident", "runbook"] => Ok(Val::Str(spec.runbook.id.clone())),
+            ["env", name] => {
+                std::env::var(name).map(Val::Str).map_err(|_| format!("environment variable `{name}` is not set"))
+            }
+            ["steps", step, "outputs", out] => match self.outputs.get(*step) {
+                None => Err(format!("step `{step}` has not produced outputs (skipped, failed or not run)")),
+                Some(o) => o.get(*out).map(val).ok_or_else(|| format!("step `{step}` did not output `{out}`")),
+            },
+            ["outputs", out] => self
+                .poll
+                .and_then(|o| o.get(*out))
+                .map(val)
+                .ok_or_else(|| format!("the polled action did not output `{out}`")),
+            _ => Err(format!("unknown name `{}`", p.join("."))),
+        }
+    }
+
+    pub fn render(&self, text: &str) -> Result<String, String> {
+        let mut out = String::new();
+        for piece in expr::parse_template(text)? {
+            match piece {
+                Piece::Text(t) => out.push_str(&t),
+                Piece::Hole(e, _) => out.push_str(&e.eval(&|p| self.lookup(p))?.to_string()),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn condition(&self, e: &expr::Expr) -> Result<bool, String> {
+        Ok(e.eval(&|p| self.lookup(p))?.truthy())
+    }
+
+    /// Resolves every string of an action's arguments. A string that is one whole
+    /// expression keeps its value's type (`dry_run: "${{ inputs.dry }}"` stays a bool).
+    pub fn args(&self, v: &Json) -> Result<Json, String> {
+        Ok(match v {
+            Json::String(s) => match expr::parse_template(s)?.as_slice() {
+                [Piece::Hole(e, _)] => match e.eval(&|p| self.lookup(p))? {
+                    Val::Bool(b) => Json::Bool(b),
+                    Val::Num(n) => serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number),
+                    Val::Null => Json::Null,
+                    Val::Str(s) => Json::String(s),
+                },
+                _ => Json::String(self.render(s)?),
+            },
+            Json::Array(items) => Json::Array(items.iter().map(|i| self.args(i)).collect::<Result<_, _>>()?),
+            Json::Object(map) => {
+                Json::Object(map.iter().map(|(k, v)| Ok((k.clone(), self.args(v)?))).collect::<Result<_, String>>()?)
+            }
+            other => other.clone(),
+        })
+    }
+}

@@ -1,0 +1,487 @@
+//! One step, start to finish: its condition, its kind, timeouts, retries with backoff,
+//! and what happens when it fails.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use serde_json::{Map, Value as Json};
+
+use super::event::{Event, StepError, StepStatus, Stream, Verdict, Waiting};
+use super::scope::Scope;
+use super::{Command, Ctx, Fatal, shell};
+use crate::cloud::{self, ActionCall, ActionCtx, ActionError, Progress};
+use crate::runbook::action_spec::ActionSpec;
+use crate::runbook::action_spec::Effect;
+use crate::runbook::model::{Step, StepKind, WaitKind};
+use crate::runbook::raw::OnFailure;
+use crate::runbook::time::{Timestamp, format_timestamp};
+
+pub enum StepEnd {
+    Finished {
+        status: StepStatus,
+        abort_run: bool,
+    },
+    /// The operator left (or no one can answer): the run stops, to be resumed.
+    Detached(String),
+    Fatal(Fatal),
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Done { outputs: Map<String, Json>, recovery_point: Option<Timestamp> },
+    Skipped(String),
+    Failed { error: StepError, retryable: bool, outputs: Map<String, Json> },
+    Detached(String),
+}
+
+fn failed(message: impl Into<String>) -> Attempt {
+    Attempt::Failed {
+        error: StepError { message: message.into(), code: None, hint: None },
+        retryable: false,
+        outputs: Map::new(),
+    }
+}
+
+fn from_action(e: ActionError) -> Attempt {
+    let retryable = e.retryable;
+    let outputs = e.outputs.clone().unwrap_or_default();
+    Attempt::Failed { error: StepError { message: e.to_string(), code: e.code, hint: e.hint }, retryable, outputs }
+}
+
+impl Ctx {
+    fn scope_render(&self, text: &str) -> Result<String, String> {
+        let outputs = self.outputs.lock().unwrap();
+        Scope { spec: &self.spec, outputs: &outputs, poll: None }.render(text)
+    }
+
+    async fn answer(&self, step: &Step, waiting: Waiting, prompt: Option<String>) -> Result<Command, Fatal> {
+        let rx = self.register(&step.id);
+        self.emit(Event::StepWaiting { step: step.id.clone(), waiting_for: waiting, prompt })?;
+        // The engine holds the sender; a dropped one means the run is ending.
+        Ok(rx.await.unwrap_or(Command::Detach { by: String::new(), reason: "the run is ending".into() }))
+    }
+
+    fn record(
+        &self,
+        step: &Step,
+        verdict: Verdict,
+        by: &str,
+        role: Option<String>,
+        reason: Option<String>,
+    ) -> Result<(), Fatal> {
+        self.emit(Event::Answer { step: Some(step.id.clone()), verdict, by: by.to_string(), role, reason }).map(|_| ())
+    }
+}
+
+/// Records a step as skipped without running it.
+pub(crate) fn finish_skipped(ctx: &Ctx, step: &Step, reason: String) -> Result<(), Fatal> {
+    ctx.emit(Event::StepFinished {
+        step: step.id.clone(),
+        status: StepStatus::Skipped,
+        reason: Some(reason),
+        outputs: Map::new(),
+        duration_ms: 0,
+        recovery_point: None,
+        error: None,
+    })
+    .map(|_| ())
+}
+
+pub(crate) async fn run(ctx: Arc<Ctx>, step: Step) -> (String, StepEnd) {
+    let id = step.id.clone();
+    let end = match run_inner(&ctx, &step).await {
+        Ok(end) => end,
+        Err(f) => StepEnd::Fatal(f),
+    };
+    (id, end)
+}
+
+async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
+    let started = ctx.clock.now();
+    // An interrupted step is not re-run blindly: someone decides.
+    if ctx.interrupted.contains(&step.id) {
+        let prompt =
+            format!("`{}` had started when the run stopped; it may have done part of its work. Run it again?", step.id);
+        match ctx.answer(step, Waiting::Rerun, Some(prompt)).await? {
+            Command::Rerun { by, .. } => ctx.record(step, Verdict::Rerun, &by, None, None)?,
+            Command::Skip { by, reason, .. } => {
+                ctx.record(step, Verdict::Skip, &by, None, Some(reason.clone()))?;
+                return finish(ctx, step, started, Attempt::Skipped(reason), false);
+            }
+            Command::Fail { by, reason, .. } => {
+                ctx.record(step, Verdict::Fail, &by, None, Some(reason.clone()))?;
+                return finish(ctx, step, started, failed(reason), true);
+            }
+            Command::Detach { reason, .. } => return Ok(StepEnd::Detached(reason)),
+            other => return finish(ctx, step, started, failed(format!("unexpected answer {other:?}")), true),
+        }
+    }
+    if let Some(when) = &step.when {
+        let verdict = {
+            let outputs = ctx.outputs.lock().unwrap();
+            Scope { spec: &ctx.spec, outputs: &outputs, poll: None }.condition(when)
+        };
+        match verdict {
+            Ok(false) => return finish(ctx, step, started, Attempt::Skipped("condition false".into()), false),
+            Ok(true) => {}
+            Err(e) => return finish(ctx, step, started, failed(format!("`when` cannot be evaluated: {e}")), false),
+        }
+    }
+    let policy = step.on_failure.unwrap_or(if ctx.spec.interactive { OnFailure::Ask } else { OnFailure::Abort });
+    let mut attempt_base = 0;
+    loop {
+        let result = attempts(ctx, step, attempt_base).await?;
+        let Attempt::Failed { error, .. } = &result else {
+            if let Attempt::Detached(reason) = result {
+                return Ok(StepEnd::Detached(reason));
+            }
+            return finish(ctx, step, started, result, false);
+        };
+        match policy {
+            OnFailure::Continue => return finish(ctx, step, started, result, false),
+            OnFailure::Abort => return finish(ctx, step, started, result, true),
+            OnFailure::Ask if !ctx.spec.interactive => return finish(ctx, step, started, result, true),
+            OnFailure::Ask => {
+                let prompt = format!("{} — retry, continue without it, or abort the run?", error.message);
+                match ctx.answer(step, Waiting::Decision, Some(prompt)).await? {
+                    Command::Retry { by, .. } => {
+                        ctx.record(step, Verdict::Retry, &by, None, None)?;
+                        attempt_base += step.retries + 1;
+                    }
+                    Command::Continue { by, .. } => {
+                        ctx.record(step, Verdict::Continue, &by, None, None)?;
+                        return finish(ctx, step, started, result, false);
+                    }
+                    Command::Skip { by, reason, .. } => {
+                        ctx.record(step, Verdict::Skip, &by, None, Some(reason.clone()))?;
+                        return finish(ctx, step, started, Attempt::Skipped(reason), false);
+                    }
+                    Command::Detach { reason, .. } => return Ok(StepEnd::Detached(reason)),
+                    _ => return finish(ctx, step, started, result, true),
+                }
+            }
+        }
+    }
+}
+
+/// Records the end of a step, its outputs for later steps, and its milestone.
+fn finish(ctx: &Ctx, step: &Step, started: Timestamp, result: Attempt, abort_run: bool) -> Result<StepEnd, Fatal> {
+    let duration_ms = ctx.clock.now().duration_since(started).as_millis().max(0) as u64;
+    let (status, reason, outputs, recovery_point, error) = match result {
+        Attempt::Done { outputs, recovery_point } => (StepStatus::Done, None, outputs, recovery_point, None),
+        Attempt::Skipped(reason) => (StepStatus::Skipped, Some(reason), Map::new(), None, None),
+        Attempt::Failed { error, outputs, .. } => {
+            (StepStatus::Failed, Some(error.message.clone()), outputs, None, Some(error))
+        }
+        Attempt::Detached(reason) => return Ok(StepEnd::Detached(reason)),
+    };
+    if status == StepStatus::Done {
+        ctx.outputs.lock().unwrap().insert(step.id.clone(), outputs.clone());
+    }
+    ctx.emit(Event::StepFinished {
+        step: step.id.clone(),
+        status,
+        reason,
+        outputs,
+        duration_ms,
+        recovery_point: recovery_point.map(format_timestamp),
+        error,
+    })?;
+    if status == StepStatus::Done
+        && let Some(m) = &step.milestone
+    {
+        ctx.emit(Event::Milestone { name: m.clone() })?;
+    }
+    Ok(StepEnd::Finished { status, abort_run: abort_run && status == StepStatus::Failed })
+}
+
+/// Backoff before retry `n` (1-based): 2s, 4s, 8s … capped at 2 min, ±25% jitter.
+fn backoff(n: u32) -> StdDuration {
+    let base = 2u64.saturating_pow(n.min(16)).min(120) as f64;
+    StdDuration::from_secs_f64(base * (0.75 + fastrand::f64() * 0.5))
+}
+
+/// The step's kind, tried up to `retries + 1` times.
+async fn attempts(ctx: &Ctx, step: &Step, base: u32) -> Result<Attempt, Fatal> {
+    let tries = match step.kind {
+        StepKind::Action { .. } | StepKind::Run { .. } | StepKind::Wait(_) => step.retries + 1,
+        _ => 1,
+    };
+    let mut last = failed("not attempted");
+    for n in 1..=tries {
+        let attempt = base + n;
+        last = once(ctx, step, attempt).await?;
+        let retry = match &last {
+            Attempt::Failed { retryable, .. } => *retryable && n < tries,
+            _ => false,
+        };
+        if !retry {
+            return Ok(last);
+        }
+        let Attempt::Failed { error, .. } = &last else { unreachable!() };
+        let wait = backoff(n);
+        ctx.emit(Event::StepRetry {
+            step: step.id.clone(),
+            attempt: attempt + 1,
+            error: error.message.clone(),
+            backoff_ms: wait.as_millis() as u64,
+        })?;
+        ctx.clock.sleep(wait).await;
+    }
+    Ok(last)
+}
+
+async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
+    let limit = step.timeout.map(|t| StdDuration::from_secs(t.secs()));
+    let timed_out = |what: &str| Attempt::Failed {
+        error: StepError {
+            message: format!("{what} did not finish within {}", step.timeout.unwrap_or_default()),
+            code: Some("Timeout".into()),
+            hint: Some("raise `timeout` if this is expected to take longer".into()),
+        },
+        retryable: true,
+        outputs: Map::new(),
+    };
+    match &step.kind {
+        StepKind::Manual { instructions, .. } => {
+            ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: None })?;
+            let prompt = ctx.scope_render(instructions).unwrap_or_else(|_| instructions.clone());
+            Ok(match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
+                Command::Confirm { by, .. } => {
+                    ctx.record(step, Verdict::Confirm, &by, None, None)?;
+                    Attempt::Done { outputs: Map::new(), recovery_point: None }
+                }
+                Command::Skip { by, reason, .. } => {
+                    ctx.record(step, Verdict::Skip, &by, None, Some(reason.clone()))?;
+                    Attempt::Skipped(reason)
+                }
+                Command::Fail { by, reason, .. } => {
+                    ctx.record(step, Verdict::Fail, &by, None, Some(reason.clone()))?;
+                    failed(format!("failed by {by}: {reason}"))
+                }
+                Command::Detach { reason, .. } => Attempt::Detached(reason),
+                other => failed(format!("a manual step cannot take {other:?}")),
+            })
+        }
+        StepKind::Approval { role } => {
+            ctx.emit(Event::StepStarted {
+                step: step.id.clone(),
+                attempt,
+                detail: Some(format!("needs a yes or no from the {role}")),
+            })?;
+            Ok(match ctx.answer(step, Waiting::Approval, Some(format!("Approval needed from the {role}"))).await? {
+                Command::Approve { by, role: given, .. } => {
+                    if let Some(g) = given.as_ref().filter(|g| *g != role) {
+                        ctx.record(step, Verdict::Deny, &by, Some(g.clone()), Some("wrong role".into()))?;
+                        failed(format!("{by} approved as `{g}`, but this step needs the `{role}`"))
+                    } else {
+                        ctx.record(step, Verdict::Approve, &by, Some(role.clone()), None)?;
+                        Attempt::Done {
+                            outputs: Map::from_iter([("approved_by".to_string(), Json::String(by))]),
+                            recovery_point: None,
+                        }
+                    }
+                }
+                Command::Deny { by, role: given, reason, .. } => {
+                    ctx.record(step, Verdict::Deny, &by, given.or(Some(role.clone())), reason.clone())?;
+                    failed(format!("denied by {by}{}", reason.map(|r| format!(": {r}")).unwrap_or_default()))
+                }
+                Command::Skip { by, reason, .. } => {
+                    ctx.record(step, Verdict::Skip, &by, None, Some(reason.clone()))?;
+                    Attempt::Skipped(reason)
+                }
+                Command::Detach { reason, .. } => Attempt::Detached(reason),
+                other => failed(format!("an approval cannot take {other:?}")),
+            })
+        }
+        StepKind::Action { action, with } => {
+            let args = match resolve(ctx, with, None) {
+                Ok(a) => a,
+                Err(e) => return Ok(failed(format!("arguments cannot be resolved: {e}"))),
+            };
+            ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(describe(action, &args)) })?;
+            let call = match call_action(ctx, step, action, args, limit).await? {
+                Some(r) => r,
+                None => return Ok(timed_out(action.name)),
+            };
+            Ok(call)
+        }
+        StepKind::Run { command, expect } => {
+            let command = match ctx.scope_render(command) {
+                Ok(c) => c,
+                Err(e) => return Ok(failed(format!("the command cannot be resolved: {e}"))),
+            };
+            ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(command.clone()) })?;
+            if !ctx.spec.execute_commands {
+                let prompt = format!("Rehearsal: not executed. How did `{command}` go?");
+                return Ok(match ctx.answer(step, Waiting::Outcome, Some(prompt)).await? {
+                    Command::Confirm { by, .. } => {
+                        ctx.record(step, Verdict::Confirm, &by, None, None)?;
+                        Attempt::Done { outputs: Map::new(), recovery_point: None }
+                    }
+                    Command::Skip { by, reason, .. } => {
+                        ctx.record(step, Verdict::Skip, &by, None, Some(reason.clone()))?;
+                        Attempt::Skipped(reason)
+                    }
+                    Command::Fail { by, reason, .. } => {
+                        ctx.record(step, Verdict::Fail, &by, None, Some(reason.clone()))?;
+                        failed(format!("reported failed by {by}: {reason}"))
+                    }
+                    Command::Detach { reason, .. } => Attempt::Detached(reason),
+                    other => failed(format!("a rehearsed command cannot take {other:?}")),
+                });
+            }
+            let env = vec![
+                ("LIFEBOAT_RUN_ID".to_string(), ctx.spec.run_id.clone()),
+                ("LIFEBOAT_STEP".to_string(), step.id.clone()),
+                ("LIFEBOAT_MODE".to_string(), ctx.spec.mode.as_str().to_string()),
+            ];
+            let sid = step.id.clone();
+            let on_line = |stream: Stream, text: String| {
+                let _ = ctx.emit(Event::StepOutput { step: sid.clone(), stream, text });
+            };
+            let r = match shell::run(&command, &ctx.spec.workdir, &env, ctx.clock.as_ref(), limit, &on_line).await {
+                Ok(r) => r,
+                Err(e) => return Ok(failed(format!("cannot start `sh`: {e}"))),
+            };
+            if r.timed_out {
+                return Ok(timed_out("the command"));
+            }
+            let code = r.exit_code.map_or(-1, |c| c);
+            if code != expect.exit_code as i32 {
+                return Ok(Attempt::Failed {
+                    error: StepError {
+                        message: format!("exit code {code}, expected {}", expect.exit_code),
+                        code: None,
+                        hint: Some("see the command's output above".into()),
+                    },
+                    retryable: true,
+                    outputs: r.outputs,
+                });
+            }
+            if let Some(want) = &expect.stdout_contains {
+                let want = ctx.scope_render(want).unwrap_or_else(|_| want.clone());
+                if !r.stdout.contains(&want) {
+                    return Ok(Attempt::Failed {
+                        error: StepError {
+                            message: format!("the output does not contain `{want}`"),
+                            code: None,
+                            hint: None,
+                        },
+                        retryable: true,
+                        outputs: r.outputs,
+                    });
+                }
+            }
+            Ok(Attempt::Done { outputs: r.outputs, recovery_point: None })
+        }
+        StepKind::Wait(WaitKind::For(d)) => {
+            ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(format!("waiting {d}")) })?;
+            ctx.clock.sleep(StdDuration::from_secs(d.secs())).await;
+            Ok(Attempt::Done { outputs: Map::new(), recovery_point: None })
+        }
+        StepKind::Wait(WaitKind::Poll { action, with, until, every }) => {
+            ctx.emit(Event::StepStarted {
+                step: step.id.clone(),
+                attempt,
+                detail: Some(format!("polling {} every {every}", action.name)),
+            })?;
+            let poll = async {
+                loop {
+                    let args = match resolve(ctx, with, None) {
+                        Ok(a) => a,
+                        Err(e) => return Ok(failed(format!("arguments cannot be resolved: {e}"))),
+                    };
+                    match call_action(ctx, step, action, args, None).await? {
+                        Some(Attempt::Done { outputs, recovery_point }) => {
+                            let met = {
+                                let steps = ctx.outputs.lock().unwrap();
+                                Scope { spec: &ctx.spec, outputs: &steps, poll: Some(&outputs) }.condition(until)
+                            };
+                            match met {
+                                Ok(true) => return Ok(Attempt::Done { outputs, recovery_point }),
+                                Ok(false) => {}
+                                Err(e) => return Ok(failed(format!("`until` cannot be evaluated: {e}"))),
+                            }
+                        }
+                        Some(other) => return Ok(other),
+                        None => {}
+                    }
+                    ctx.clock.sleep(StdDuration::from_secs(every.secs().max(1))).await;
+                }
+            };
+            match limit {
+                Some(l) => Ok(crate::clock::timeout(ctx.clock.as_ref(), l, poll)
+                    .await
+                    .transpose()?
+                    .unwrap_or_else(|| timed_out("the condition"))),
+                None => poll.await,
+            }
+        }
+    }
+}
+
+fn resolve(ctx: &Ctx, with: &Json, poll: Option<&Map<String, Json>>) -> Result<Map<String, Json>, String> {
+    let outputs = ctx.outputs.lock().unwrap();
+    match (Scope { spec: &ctx.spec, outputs: &outputs, poll }).args(with)? {
+        Json::Object(m) => Ok(m),
+        _ => Ok(Map::new()),
+    }
+}
+
+/// `s3.restore_to_time bucket=orders-docs-prod time=…` for the log and the screen.
+fn describe(action: &ActionSpec, args: &Map<String, Json>) -> String {
+    let mut out = action.name.to_string();
+    for (k, v) in args {
+        match v {
+            Json::String(s) => out.push_str(&format!(" {k}={s}")),
+            other => out.push_str(&format!(" {k}={other}")),
+        }
+    }
+    out
+}
+
+/// Guard, checkpoint before a change, call with a timeout, and report progress.
+async fn call_action(
+    ctx: &Ctx,
+    step: &Step,
+    action: &'static ActionSpec,
+    args: Map<String, Json>,
+    limit: Option<StdDuration>,
+) -> Result<Option<Attempt>, Fatal> {
+    let call = ActionCall { spec: action, args, run_id: ctx.spec.run_id.clone(), step: step.id.clone() };
+    if let Err(e) = cloud::guard(&call, ctx.spec.mode, &ctx.spec.catalog) {
+        return Ok(Some(from_action(e)));
+    }
+    if action.effect != Effect::Read {
+        ctx.sink.checkpoint(ctx.clock.now()).map_err(Fatal)?;
+    }
+    let sid = step.id.clone();
+    let progress = move |p: Progress| {
+        let event = match p {
+            Progress::Count { done, total, unit } => {
+                Event::StepProgress { step: sid.clone(), done, total, unit: unit.to_string() }
+            }
+            Progress::Line(text) => Event::StepOutput { step: sid.clone(), stream: Stream::Info, text },
+        };
+        let _ = ctx.emit(event);
+    };
+    let actx = ActionCtx {
+        clock: ctx.clock.as_ref(),
+        progress: &progress,
+        dataset: &ctx.spec.dataset,
+        incident_started_at: ctx.spec.incident_started_at,
+    };
+    let fut = ctx.cloud.call(&call, &actx);
+    let result = match limit {
+        Some(l) => match crate::clock::timeout(ctx.clock.as_ref(), l, fut).await {
+            Some(r) => r,
+            None => return Ok(None),
+        },
+        None => fut.await,
+    };
+    Ok(Some(match result {
+        Ok(r) => Attempt::Done { outputs: r.outputs, recovery_point: r.recovery_point },
+        Err(e) => from_action(e),
+    }))
+}

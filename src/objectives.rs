@@ -1,0 +1,192 @@
+//! RTO, phase budgets, the projected finish and the achieved RPO, computed from the
+//! event stream alone, so the engine, the screen, the report and a resumed run agree.
+
+use crate::engine::event::{Event, Record};
+use crate::runbook::model::Runbook;
+use crate::runbook::time::{Timestamp, parse_timestamp};
+
+pub const SERVICE_RESTORED: &str = "service-restored";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseClock {
+    pub id: String,
+    pub budget_ms: u64,
+    pub started: Option<Timestamp>,
+    pub finished: Option<Timestamp>,
+    warned: u8,
+}
+
+impl PhaseClock {
+    pub fn elapsed_ms(&self, now: Timestamp) -> u64 {
+        match (self.started, self.finished) {
+            (Some(s), Some(f)) => ms(s, f),
+            (Some(s), None) => ms(s, now),
+            _ => 0,
+        }
+    }
+}
+
+fn ms(a: Timestamp, b: Timestamp) -> u64 {
+    b.duration_since(a).as_millis().max(0) as u64
+}
+
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    pub incident_start: Timestamp,
+    pub rto_ms: u64,
+    pub rpo_ms: u64,
+    pub phases: Vec<PhaseClock>,
+    /// Index of the last phase that counts toward the RTO (the one holding the
+    /// `service-restored` milestone, else the last phase).
+    rto_phase: usize,
+    pub restored_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub recovery_points: Vec<Timestamp>,
+    warned_projection: bool,
+}
+
+/// What the objectives look like at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub rto_elapsed_ms: u64,
+    pub rto_ms: u64,
+    /// From incident start to the projected `service-restored`.
+    pub projected_ms: u64,
+    pub achieved_rpo_ms: Option<u64>,
+    pub rpo_ms: u64,
+    pub rto_stopped: bool,
+}
+
+impl Status {
+    pub fn rto_fraction(&self) -> f64 {
+        self.rto_elapsed_ms as f64 / self.rto_ms.max(1) as f64
+    }
+    pub fn rto_met(&self) -> bool {
+        self.rto_elapsed_ms <= self.rto_ms
+    }
+    pub fn rpo_met(&self) -> Option<bool> {
+        self.achieved_rpo_ms.map(|r| r <= self.rpo_ms)
+    }
+}
+
+impl Tracker {
+    pub fn new(runbook: &Runbook, incident_start: Timestamp) -> Tracker {
+        let rto_phase = runbook
+            .phases
+            .iter()
+            .position(|p| p.steps.iter().any(|s| s.milestone.as_deref() == Some(SERVICE_RESTORED)))
+            .unwrap_or(runbook.phases.len().saturating_sub(1));
+        Tracker {
+            incident_start,
+            rto_ms: runbook.objectives.rto.secs() * 1000,
+            rpo_ms: runbook.objectives.rpo.secs() * 1000,
+            phases: runbook
+                .phases
+                .iter()
+                .map(|p| PhaseClock {
+                    id: p.id.clone(),
+                    budget_ms: p.budget.secs() * 1000,
+                    started: None,
+                    finished: None,
+                    warned: 0,
+                })
+                .collect(),
+            rto_phase,
+            restored_at: None,
+            ended_at: None,
+            recovery_points: Vec::new(),
+            warned_projection: false,
+        }
+    }
+
+    pub fn observe(&mut self, r: &Record) {
+        let Ok(t) = parse_timestamp(&r.time) else { return };
+        match &r.event {
+            Event::PhaseStarted { phase, .. } => {
+                if let Some(p) = self.phases.iter_mut().find(|p| &p.id == phase) {
+                    p.started.get_or_insert(t);
+                }
+            }
+            Event::PhaseFinished { phase, .. } => {
+                if let Some(p) = self.phases.iter_mut().find(|p| &p.id == phase) {
+                    p.finished = Some(t);
+                }
+            }
+            Event::Milestone { name } if name == SERVICE_RESTORED => {
+                self.restored_at.get_or_insert(t);
+            }
+            Event::StepFinished { recovery_point: Some(rp), .. } => {
+                if let Ok(rp) = parse_timestamp(rp) {
+                    self.recovery_points.push(rp);
+                }
+            }
+            Event::RunFinished { .. } => self.ended_at = Some(t),
+            _ => {}
+        }
+    }
+
+    pub fn status(&self, now: Timestamp) -> Status {
+        let stop = self.restored_at.or(self.ended_at);
+        let rto_elapsed_ms = ms(self.incident_start, stop.unwrap_or(now));
+        // Finished phases that ran over budget suggest the rest will too.
+        let (spent, planned) = self
+            .phases
+            .iter()
+            .filter(|p| p.finished.is_some())
+            .fold((0u64, 0u64), |(s, b), p| (s + p.elapsed_ms(now), b + p.budget_ms));
+        let overrun = if planned > 0 && spent > planned { spent as f64 / planned as f64 } else { 1.0 };
+        let remaining: u64 = self.phases[..=self.rto_phase.min(self.phases.len().saturating_sub(1))]
+            .iter()
+            .filter(|p| p.finished.is_none())
+            .map(|p| p.budget_ms.saturating_sub(p.elapsed_ms(now)))
+            .sum();
+        let projected_ms =
+            if stop.is_some() { rto_elapsed_ms } else { rto_elapsed_ms + (remaining as f64 * overrun) as u64 };
+        // The oldest data brought back sets the loss; data newer than the incident loses nothing.
+        let achieved_rpo_ms = self.recovery_points.iter().min().map(|rp| ms(*rp, self.incident_start));
+        Status {
+            rto_elapsed_ms,
+            rto_ms: self.rto_ms,
+            projected_ms,
+            achieved_rpo_ms,
+            rpo_ms: self.rpo_ms,
+            rto_stopped: stop.is_some(),
+        }
+    }
+
+    /// Warnings not given before: a phase past 80% and past 100% of its budget, and a
+    /// projected finish past the RTO.
+    pub fn warnings(&mut self, now: Timestamp) -> Vec<Event> {
+        let mut out = Vec::new();
+        for p in &mut self.phases {
+            if p.started.is_none() || p.finished.is_some() || p.budget_ms == 0 {
+                continue;
+            }
+            let used = p.elapsed_ms(now) * 100 / p.budget_ms;
+            for (rank, level, code, text) in
+                [(1, 80, "phase_budget_80", "has used 80%"), (2, 100, "phase_over_budget", "is over")]
+            {
+                if used >= level && p.warned < rank {
+                    p.warned = rank;
+                    out.push(Event::Warning {
+                        code: code.into(),
+                        message: format!("phase `{}` {text} its {} budget", p.id, crate::report::human_ms(p.budget_ms)),
+                    });
+                }
+            }
+        }
+        let s = self.status(now);
+        if !self.warned_projection && !s.rto_stopped && s.projected_ms > s.rto_ms {
+            self.warned_projection = true;
+            out.push(Event::Warning {
+                code: "rto_projection".into(),
+                message: format!(
+                    "at this pace the service is restored after {}, past the RTO of {}",
+                    crate::report::human_ms(s.projected_ms),
+                    crate::report::human_ms(s.rto_ms)
+                ),
+            });
+        }
+        out
+    }
+}

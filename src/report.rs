@@ -1,0 +1,341 @@
+//! Reports of a run, from its log alone: a Markdown timeline, JUnit XML for CI, and a
+//! JSON summary. Who did what and when, each phase against its budget, RTO and RPO
+//! against the objectives, failures and skips with reasons, and whether the log verified.
+
+use std::time::Duration as StdDuration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::Serialize;
+
+use crate::engine::event::{Event, Record, RunStatus, StepStatus, Verdict};
+
+/// `5400000` → `1h30m`; `90500` → `1m30s`; under a second keeps milliseconds.
+pub fn human_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    if secs == 0 {
+        return format!("{ms}ms");
+    }
+    crate::runbook::time::Duration(secs).to_string()
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct StepRow {
+    pub id: String,
+    pub phase: String,
+    pub status: Option<StepStatus>,
+    pub started: Option<String>,
+    pub duration_ms: u64,
+    pub attempts: u32,
+    pub reason: Option<String>,
+    pub error_code: Option<String>,
+    pub hint: Option<String>,
+    pub recovery_point: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRow {
+    pub id: String,
+    pub budget_ms: u64,
+    pub elapsed_ms: Option<u64>,
+    pub over_budget: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub time: String,
+    pub who: Option<String>,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    pub run_id: String,
+    pub runbook_id: String,
+    pub dataset: String,
+    pub mode: String,
+    pub operator: String,
+    pub cloud: String,
+    pub incident_started_at: String,
+    pub status: Option<RunStatus>,
+    pub reason: Option<String>,
+    pub rto_objective_ms: u64,
+    pub rpo_objective_ms: u64,
+    pub rto_ms: Option<u64>,
+    pub rto_met: Option<bool>,
+    pub rpo_ms: Option<u64>,
+    pub rpo_met: Option<bool>,
+    pub phases: Vec<PhaseRow>,
+    pub steps: Vec<StepRow>,
+    pub timeline: Vec<Entry>,
+    pub warnings: Vec<String>,
+    pub signed: bool,
+    pub sealed: bool,
+    /// The verifier's verdict: "sealed and intact", "intact, not sealed", or the tampering.
+    pub verification: Option<String>,
+}
+
+pub fn summarize(records: &[Record]) -> Summary {
+    let mut s = Summary::default();
+    let mut phase = String::new();
+    for r in records {
+        let step_row = |s: &mut Summary, id: &str| -> usize {
+            if let Some(i) = s.steps.iter().position(|x| x.id == id) {
+                return i;
+            }
+            s.steps.push(StepRow { id: id.to_string(), phase: phase.clone(), ..StepRow::default() });
+            s.steps.len() - 1
+        };
+        match &r.event {
+            Event::Genesis(g) => {
+                s.run_id = g.run_id.clone();
+                s.runbook_id = g.runbook_id.clone();
+                s.dataset = g.dataset.clone();
+                s.mode = g.mode.as_str().into();
+                s.operator = g.operator.clone();
+                s.cloud = g.cloud.clone();
+                s.incident_started_at = g.incident_started_at.clone();
+                s.rto_objective_ms = g.rto_ms;
+                s.rpo_objective_ms = g.rpo_ms;
+                s.signed = g.signer.is_some();
+                push(&mut s, r, Some(g.operator.clone()), format!("run started ({} on {})", g.mode.as_str(), g.cloud));
+            }
+            Event::PhaseStarted { phase: p, budget_ms } => {
+                phase = p.clone();
+                if !s.phases.iter().any(|x| &x.id == p) {
+                    s.phases.push(PhaseRow {
+                        id: p.clone(),
+                        budget_ms: *budget_ms,
+                        elapsed_ms: None,
+                        over_budget: false,
+                    });
+                }
+                push(&mut s, r, None, format!("phase `{p}` started (budget {})", human_ms(*budget_ms)));
+            }
+            Event::PhaseFinished { phase: p, elapsed_ms, budget_ms, .. } => {
+                if let Some(row) = s.phases.iter_mut().find(|x| &x.id == p) {
+                    row.elapsed_ms = Some(*elapsed_ms);
+                    row.over_budget = elapsed_ms > budget_ms;
+                }
+                push(
+                    &mut s,
+                    r,
+                    None,
+                    format!("phase `{p}` finished in {} of {}", human_ms(*elapsed_ms), human_ms(*budget_ms)),
+                );
+            }
+            Event::StepStarted { step, attempt, detail } => {
+                let i = step_row(&mut s, step);
+                s.steps[i].started.get_or_insert(r.time.clone());
+                s.steps[i].attempts = s.steps[i].attempts.max(*attempt);
+                push(
+                    &mut s,
+                    r,
+                    None,
+                    format!("`{step}` started{}", detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()),
+                );
+            }
+            Event::Answer { step, verdict, by, role, reason } => {
+                let what = verdict_words(verdict);
+                let who = format!("{by}{}", role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default());
+                let line = format!(
+                    "{what}{}{}",
+                    step.as_ref().map(|x| format!(" `{x}`")).unwrap_or_default(),
+                    reason.as_ref().map(|x| format!(": {x}")).unwrap_or_default()
+                );
+                push(&mut s, r, Some(who), line);
+            }
+            Event::Note { by, text } => push(&mut s, r, Some(by.clone()), format!("note: {text}")),
+            Event::StepRetry { step, attempt, error, .. } => {
+                push(&mut s, r, None, format!("`{step}` retried (attempt {attempt}): {error}"))
+            }
+            Event::StepFinished { step, status, reason, duration_ms, recovery_point, error, .. } => {
+                let i = step_row(&mut s, step);
+                let row = &mut s.steps[i];
+                row.status = Some(*status);
+                row.duration_ms = *duration_ms;
+                row.reason = reason.clone();
+                row.recovery_point = recovery_point.clone();
+                row.error_code = error.as_ref().and_then(|e| e.code.clone());
+                row.hint = error.as_ref().and_then(|e| e.hint.clone());
+                let what = format!(
+                    "`{step}` {}{}{}",
+                    format!("{status:?}").to_lowercase(),
+                    reason.as_ref().map(|x| format!(": {x}")).unwrap_or_default(),
+                    recovery_point.as_ref().map(|x| format!(" (recovery point {x})")).unwrap_or_default()
+                );
+                push(&mut s, r, None, what);
+            }
+            Event::Milestone { name } => push(&mut s, r, None, format!("milestone `{name}`")),
+            Event::Warning { message, .. } => {
+                s.warnings.push(message.clone());
+                push(&mut s, r, None, format!("warning: {message}"));
+            }
+            Event::Resumed { by, interrupted } => push(
+                &mut s,
+                r,
+                Some(by.clone()),
+                format!(
+                    "resumed the run{}",
+                    if interrupted.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (interrupted: {})", interrupted.join(", "))
+                    }
+                ),
+            ),
+            Event::Recovered { torn_bytes, moved_to } => {
+                push(&mut s, r, None, format!("{torn_bytes} bytes of a torn line moved to {moved_to}"))
+            }
+            Event::RunFinished { status, reason, rto_ms, rto_met, rpo_ms, rpo_met } => {
+                s.status = Some(*status);
+                s.reason = reason.clone();
+                s.rto_ms = Some(*rto_ms);
+                s.rto_met = Some(*rto_met);
+                s.rpo_ms = *rpo_ms;
+                s.rpo_met = *rpo_met;
+                push(&mut s, r, None, format!("run {}", format!("{status:?}").to_lowercase()));
+            }
+            Event::Sealed { .. } => s.sealed = true,
+            Event::StepOutput { .. }
+            | Event::StepProgress { .. }
+            | Event::StepWaiting { .. }
+            | Event::Checkpoint { .. } => {}
+        }
+    }
+    s
+}
+
+pub fn verdict_words(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Confirm => "confirmed",
+        Verdict::Skip => "skipped",
+        Verdict::Fail => "failed",
+        Verdict::Approve => "approved",
+        Verdict::Deny => "denied",
+        Verdict::Retry => "chose to retry",
+        Verdict::Continue => "chose to continue past",
+        Verdict::Abort => "aborted the run",
+        Verdict::Rerun => "chose to re-run",
+    }
+}
+
+fn push(s: &mut Summary, r: &Record, who: Option<String>, what: String) {
+    s.timeline.push(Entry { time: r.time.clone(), who, what });
+}
+
+fn yes_no(b: Option<bool>) -> &'static str {
+    match b {
+        Some(true) => "met",
+        Some(false) => "**missed**",
+        None => "—",
+    }
+}
+
+pub fn markdown(s: &Summary) -> String {
+    let mut md = String::new();
+    let status = s.status.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_else(|| "not finished".into());
+    md += &format!("# {} — {}\n\n", s.runbook_id, status);
+    md += &format!(
+        "| | |\n|---|---|\n| run | `{}` |\n| dataset | `{}` |\n| mode | {} on {} |\n| operator | {} |\n| incident started | {} |\n",
+        s.run_id, s.dataset, s.mode, s.cloud, s.operator, s.incident_started_at
+    );
+    if let Some(r) = &s.reason {
+        md += &format!("| outcome | {r} |\n");
+    }
+    md += &format!(
+        "| log | {} |\n\n",
+        s.verification.clone().unwrap_or_else(|| if s.signed { "signed".into() } else { "chained, unsigned".into() })
+    );
+    md += "## Objectives\n\n| | objective | achieved | |\n|---|---|---|---|\n";
+    md += &format!(
+        "| RTO | {} | {} | {} |\n",
+        human_ms(s.rto_objective_ms),
+        s.rto_ms.map(human_ms).unwrap_or("—".into()),
+        yes_no(s.rto_met)
+    );
+    md += &format!(
+        "| RPO | {} | {} | {} |\n\n",
+        human_ms(s.rpo_objective_ms),
+        s.rpo_ms.map(human_ms).unwrap_or("—".into()),
+        yes_no(s.rpo_met)
+    );
+    md += "## Phases\n\n| phase | budget | took | |\n|---|---|---|---|\n";
+    for p in &s.phases {
+        md += &format!(
+            "| {} | {} | {} | {} |\n",
+            p.id,
+            human_ms(p.budget_ms),
+            p.elapsed_ms.map(human_ms).unwrap_or("—".into()),
+            if p.over_budget { "**over budget**" } else { "" }
+        );
+    }
+    md += "\n## Steps\n\n| step | phase | status | took | detail |\n|---|---|---|---|---|\n";
+    for st in &s.steps {
+        let status = st.status.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_else(|| "interrupted".into());
+        let mut detail = st.reason.clone().unwrap_or_default();
+        if let Some(rp) = &st.recovery_point {
+            detail = format!("recovery point {rp}");
+        }
+        if let Some(h) = &st.hint {
+            detail += &format!(" (hint: {h})");
+        }
+        md += &format!(
+            "| {} | {} | {} | {} | {} |\n",
+            st.id,
+            st.phase,
+            status,
+            human_ms(st.duration_ms),
+            detail.replace('|', "\\|")
+        );
+    }
+    md += "\n## Timeline\n\n| time (UTC) | who | what |\n|---|---|---|\n";
+    for e in &s.timeline {
+        md += &format!("| {} | {} | {} |\n", e.time, e.who.clone().unwrap_or_default(), e.what.replace('|', "\\|"));
+    }
+    md
+}
+
+pub fn json(s: &Summary) -> String {
+    serde_json::to_string_pretty(s).expect("summaries serialize")
+}
+
+pub fn junit(s: &Summary) -> String {
+    let mut suite = TestSuite::new(s.runbook_id.clone());
+    for st in &s.steps {
+        let mut status = match st.status {
+            Some(StepStatus::Done) => TestCaseStatus::success(),
+            Some(StepStatus::Skipped) => TestCaseStatus::skipped(),
+            Some(StepStatus::Failed) => TestCaseStatus::non_success(NonSuccessKind::Failure),
+            None => TestCaseStatus::non_success(NonSuccessKind::Error),
+        };
+        if let Some(reason) = &st.reason {
+            status.set_message(reason.clone());
+        } else if st.status.is_none() {
+            status.set_message("interrupted: the step did not finish");
+        }
+        let mut case = TestCase::new(st.id.clone(), status);
+        case.set_classname(format!("{}.{}", s.runbook_id, st.phase));
+        case.set_time(StdDuration::from_millis(st.duration_ms));
+        suite.add_test_case(case);
+    }
+    for (name, met, achieved, objective) in
+        [("RTO", s.rto_met, s.rto_ms, s.rto_objective_ms), ("RPO", s.rpo_met, s.rpo_ms, s.rpo_objective_ms)]
+    {
+        let mut status = match met {
+            Some(true) => TestCaseStatus::success(),
+            Some(false) => TestCaseStatus::non_success(NonSuccessKind::Failure),
+            None => TestCaseStatus::skipped(),
+        };
+        status.set_message(format!(
+            "{name} {} against an objective of {}",
+            achieved.map(human_ms).unwrap_or("not measured".into()),
+            human_ms(objective)
+        ));
+        let mut case = TestCase::new(format!("objective {name}"), status);
+        case.set_classname(format!("{}.objectives", s.runbook_id));
+        suite.add_test_case(case);
+    }
+    let mut report = Report::new("lifeboat");
+    report.add_test_suite(suite);
+    report.to_string().expect("junit serializes")
+}
