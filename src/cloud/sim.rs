@@ -55,6 +55,8 @@ pub struct Instance {
     pub created_by: Option<(String, String)>,
     pub recovery_point: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// Where automated backups are replicated (point-in-time restore works there too).
+    pub backup_region: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +152,7 @@ impl Sim {
                                 encrypted: true,
                                 deletion_protection: r.role == Role::Production,
                                 cross_region_backups: r.role == Role::Production && backup_region.is_some(),
+                                backup_region: backup_region.clone().filter(|_| r.role == Role::Production),
                                 created_by: None,
                                 recovery_point: None,
                                 created_at: ago(now, 86_400 * 400),
@@ -212,7 +215,8 @@ fn production_instance(d: &Dataset) -> Option<String> {
 fn version(bucket: &str, key: &str, n: usize, time: Timestamp, delete_marker: bool) -> Version {
     let id = format!("{:016x}", det(&format!("{bucket}/{key}/{n}"), 0, u64::MAX - 1));
     Version {
-        etag: format!("\"{:032x}\"", det(&format!("etag/{bucket}/{key}/{n}"), 0, u64::MAX - 1)),
+        // Same key and generation, same content: a replica in another bucket matches.
+        etag: format!("\"{:032x}\"", det(&format!("etag/{key}/{n}"), 0, u64::MAX - 1)),
         id,
         time,
         size: 4096 + det(key, 0, 60_000),
@@ -230,13 +234,22 @@ fn seed_objects(b: &mut Bucket, bucket: &str, role: Role, now: Timestamp, incide
         for i in 0..KEYS_PER_PREFIX {
             let key = format!("{prefix}doc-{i:05}.pdf");
             let mut versions = vec![version(bucket, &key, 0, ago(incident, 86_400 * 14 - i as i64 * 60), false)];
-            // The backup copy holds the good versions; production saw ordinary writes
-            // before the incident, then the damage: a third overwritten, one in twenty deleted.
+            // Production saw ordinary writes before the incident; a backup bucket holds
+            // them too, replicated a minute later. Then the damage, in production only: a
+            // third overwritten, one in twenty deleted.
+            let roll = det(&key, 0, 99);
+            if roll < 20 {
+                let changed = ago(incident, det(&key, 600, 6 * 3600) as i64);
+                let lag = if role == Role::Production { 0 } else { 60 };
+                versions.push(version(
+                    bucket,
+                    &key,
+                    1,
+                    changed.checked_add(SignedDuration::from_secs(lag)).unwrap_or(changed),
+                    false,
+                ));
+            }
             if role == Role::Production {
-                let roll = det(&format!("{bucket}{key}"), 0, 99);
-                if roll < 20 {
-                    versions.push(version(bucket, &key, 1, ago(incident, det(&key, 600, 6 * 3600) as i64), false));
-                }
                 if (20..55).contains(&roll) {
                     versions.push(version(bucket, &key, 2, at(&key, "overwrite"), false));
                 }
@@ -358,11 +371,11 @@ impl Sim {
                 let chosen = versions.iter().rev().find(|v| v.time <= time);
                 let current = versions.last().expect("a key has versions");
                 match chosen {
-                    Some(c) if c.delete_marker => {
-                        if !current.delete_marker {
-                            plan.push((key.clone(), if delete_newer { Todo::DeleteNewer } else { Todo::Newer }));
-                        }
+                    // Deleted at `time` but present now: it was created again after it.
+                    Some(c) if c.delete_marker && !current.delete_marker => {
+                        plan.push((key.clone(), if delete_newer { Todo::DeleteNewer } else { Todo::Newer }));
                     }
+                    Some(c) if c.delete_marker => {}
                     Some(c) => {
                         newest = newest.max(Some(c.time));
                         if current.id == c.id {
@@ -478,20 +491,31 @@ impl Sim {
         self.bucket_region(op, from, call.path("from.region"))?;
         self.bucket_region(op, to, call.path("to.region"))?;
         let overwrite = call.bool("overwrite");
-        let todo: Vec<(String, Version)> = {
+        // The backup is as fresh as the newest object in it: that is the recovery point,
+        // whether or not that object needed copying.
+        let (todo, fresh): (Vec<(String, Version)>, Option<Timestamp>) = {
             let w = self.world.lock().unwrap();
             let (src, dst) = (&w.buckets[from], &w.buckets[to]);
-            src.objects
+            let fresh = src
+                .objects
+                .iter()
+                .filter(|(k, _)| k.starts_with(fp))
+                .filter_map(|(k, _)| src.current(k))
+                .map(|v| v.time)
+                .max();
+            let todo = src
+                .objects
                 .keys()
                 .filter(|k| k.starts_with(fp))
                 .filter_map(|k| src.current(k).map(|v| (k, v)))
                 .map(|(k, v)| (format!("{tp}{}", &k[fp.len()..]), v.clone()))
                 // Without `overwrite`, what exists at the target stays; with it, only what differs is copied.
                 .filter(|(k, v)| dst.current(k).is_none_or(|d| overwrite && d.etag != v.etag))
-                .collect()
+                .collect();
+            (todo, fresh)
         };
         let total = todo.len() as u64;
-        let (mut bytes, mut newest) = (0, None);
+        let mut bytes = 0;
         for (i, (key, v)) in todo.iter().enumerate() {
             ctx.clock.sleep(self.per_object).await;
             let now = ctx.clock.now();
@@ -504,12 +528,11 @@ impl Sim {
                 ..v.clone()
             });
             bytes += v.size;
-            newest = newest.max(Some(v.time));
             if (i + 1) % 25 == 0 || i + 1 == todo.len() {
                 (ctx.progress)(Progress::Count { done: i as u64 + 1, total, unit: "objects" });
             }
         }
-        let rp = newest.unwrap_or_else(|| ctx.clock.now());
+        let rp = fresh.unwrap_or_else(|| ctx.clock.now());
         let mut outputs = Map::new();
         outputs.insert("copied".into(), json!(total));
         outputs.insert("bytes".into(), json!(bytes));
@@ -702,6 +725,7 @@ impl Sim {
                             encrypted: true,
                             deletion_protection: false,
                             cross_region_backups: false,
+                            backup_region: None,
                             created_by: Some(me),
                             recovery_point: Some(rp),
                             created_at: now,
@@ -771,17 +795,22 @@ impl Sim {
         let source = call.str("instance").unwrap_or_default();
         let id = call.str("new_instance").unwrap_or_default();
         let now = ctx.clock.now();
-        let retention = {
+        let (retention, replicated) = {
             let w = self.world.lock().unwrap();
             let i = w
                 .instances
                 .get(source)
-                .filter(|i| i.region == region)
-                .ok_or_else(|| no_such(op, "instance", source, region))?;
-            i.retention_days
+                .filter(|i| i.region == region || i.backup_region.as_deref() == Some(region))
+                .ok_or_else(|| {
+                    no_such(op, "instance", source, region).hint(
+                        "point-in-time restore works in the instance's region, or where its automated backups are replicated",
+                    )
+                })?;
+            (i.retention_days, i.region != region)
         };
-        // What real AWS checks and moto does not: the window of restorable time.
-        let latest = ago(now, 300);
+        // What real AWS checks and moto does not: the window of restorable time (replicated
+        // backups trail a little more).
+        let latest = ago(now, if replicated { 600 } else { 300 });
         let earliest = ago(now, retention as i64 * 86_400);
         let time = if call.bool("latest") {
             latest
