@@ -216,6 +216,8 @@ pub enum Event {
     /// Written by the journal: the run is over and the log complete.
     Sealed {
         events: u64,
+        /// The genesis's run id again, so a seal cannot be spliced in from another run.
+        run_id: String,
     },
 }
 
@@ -253,4 +255,35 @@ pub struct Record {
     pub time: String,
     #[serde(flatten)]
     pub event: Event,
+}
+
+#[cfg(test)]
+mod tests {
+    /// The verifier's list of event types must name every event there is.
+    #[test]
+    fn the_verifier_knows_every_event_type() {
+        let src = include_str!("../journal/verify.rs");
+        for name in [
+            "genesis",
+            "phase_started",
+            "step_started",
+            "step_output",
+            "step_progress",
+            "step_waiting",
+            "answer",
+            "note",
+            "step_retry",
+            "step_finished",
+            "phase_finished",
+            "milestone",
+            "warning",
+            "resumed",
+            "run_finished",
+            "checkpoint",
+            "recovered",
+            "sealed",
+        ] {
+            assert!(src.contains(&format!("\"{name}\",")), "{name} missing from verify::KINDS");
+        }
+    }
 }

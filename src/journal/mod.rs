@@ -67,6 +67,7 @@ pub struct Journal {
     since_checkpoint: u64,
     last_checkpoint: Instant,
     sealed: bool,
+    run_id: String,
 }
 
 /// The lines of an existing log, as read back for resume.
@@ -105,6 +106,7 @@ impl Journal {
             since_checkpoint: 0,
             last_checkpoint: Instant::now(),
             sealed: false,
+            run_id: String::new(),
         }
     }
 
@@ -134,6 +136,9 @@ impl Journal {
             journal.all.update(line);
             journal.all.update(b"\n");
             journal.seq = record.seq + 1;
+            if let Event::Genesis(g) = &record.event {
+                journal.run_id = g.run_id.clone();
+            }
             records.push(record);
         }
         if let Some(Event::Genesis(g)) = records.first().map(|r| &r.event) {
@@ -177,6 +182,9 @@ impl Journal {
     pub fn append(&mut self, time: Timestamp, event: Event) -> Result<Record, JournalError> {
         let checkpoint_after =
             matches!(event, Event::Answer { .. } | Event::StepFinished { .. } | Event::Resumed { .. });
+        if let Event::Genesis(g) = &event {
+            self.run_id = g.run_id.clone();
+        }
         let record = self.write(time, event)?;
         self.since_checkpoint += 1;
         let due = self.since_checkpoint >= CHECKPOINT_EVERY_EVENTS
@@ -221,7 +229,7 @@ impl Journal {
         }
         self.checkpoint(time)?;
         let events = self.seq + 1;
-        self.write(time, Event::Sealed { events })?;
+        self.write(time, Event::Sealed { events, run_id: self.run_id.clone() })?;
         self.sealed = true;
         if let Some(signer) = &self.signer {
             let pem = signer.sign_digest(SEAL_NAMESPACE, &self.all.clone().finalize())?;

@@ -39,6 +39,28 @@ pub struct Report {
     pub seal_signature_checked: bool,
 }
 
+/// Every event type lifeboat writes; anything else is a damaged line.
+const KINDS: &[&str] = &[
+    "genesis",
+    "phase_started",
+    "step_started",
+    "step_output",
+    "step_progress",
+    "step_waiting",
+    "answer",
+    "note",
+    "step_retry",
+    "step_finished",
+    "phase_finished",
+    "milestone",
+    "warning",
+    "resumed",
+    "run_finished",
+    "checkpoint",
+    "recovered",
+    "sealed",
+];
+
 /// Only what verification needs of each line (fast on long logs).
 #[derive(Deserialize)]
 struct Head {
@@ -115,13 +137,42 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
             }
         };
         if head.seq != i as u64 {
-            fail(&mut r, n, format!("seq is {}, expected {i}: a line was removed, added or moved here", head.seq));
+            // If this line would follow the one two back, the line between is the intruder
+            // (a line of another run, or a copy).
+            let before_that = if i >= 2 { sha256_hex(lines[i - 2]) } else { GENESIS_PREV.to_string() };
+            if i >= 1 && head.seq + 1 == i as u64 && head.prev == before_that {
+                fail(&mut r, i, "this line does not belong here: the lines around it chain without it".into());
+            } else {
+                fail(&mut r, n, format!("seq is {}, expected {i}: a line was removed, added or moved here", head.seq));
+            }
+            break;
+        }
+        if i > 0
+            && let (Some(mine), Some(theirs)) = (r.run_id.clone(), &head.run_id)
+            && &mine != theirs
+        {
+            fail(&mut r, n, format!("this line belongs to run `{theirs}`, not `{mine}`"));
+            break;
+        }
+        if !KINDS.contains(&head.kind.as_str()) {
+            fail(&mut r, n, format!("`{}` is not an event lifeboat writes", head.kind));
             break;
         }
         let expected = if i == 0 { GENESIS_PREV.to_string() } else { sha256_hex(prev_line) };
         if head.prev != expected {
+            // Which line is wrong: this one's `prev` (a near miss is an edit of it), this
+            // whole line (it does not fit its successor either: spliced in from elsewhere),
+            // or the line before (this line still fits its successor).
+            let next_prev = lines.get(i + 1).and_then(|l| serde_json::from_slice::<Head>(l).ok()).map(|h| h.prev);
+            let fits_next = next_prev.as_deref() == Some(sha256_hex(line).as_str());
             if i == 0 || nearly_equal(&head.prev, &expected) {
                 fail(&mut r, n, "its `prev` hash was edited".into());
+            } else if next_prev.is_some() && !fits_next {
+                fail(
+                    &mut r,
+                    n,
+                    "this line does not belong here: it fits neither the line before nor the line after".into(),
+                );
             } else {
                 fail(&mut r, i, format!("this line was changed: its hash no longer matches the `prev` of line {n}"));
             }
@@ -172,6 +223,10 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
         return r;
     }
     let last = r.lines;
+    if last == 0 {
+        fail(&mut r, 1, "the log holds no complete line".into());
+        return r;
+    }
     if r.sealed {
         if r.torn_bytes > 0 {
             fail(&mut r, last + 1, "bytes follow the seal".into());
@@ -186,8 +241,18 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
                 },
             }
         }
+    } else if seal_sig.is_some() && r.torn_bytes > 0 {
+        fail(
+            &mut r,
+            last + 1,
+            "the log was sealed (LOG.sig exists), but this last line is damaged or incomplete".into(),
+        );
     } else if seal_sig.is_some() {
-        fail(&mut r, last.max(1), format!("LOG.sig exists but the log has no seal: it was cut after line {last}"));
+        fail(
+            &mut r,
+            last + 1,
+            format!("the log was sealed (LOG.sig exists), but it ends after line {last}: the rest was cut off"),
+        );
     }
     if let Some(allowed) = allowed {
         match &r.signer {

@@ -3,6 +3,7 @@
 
 mod cli;
 mod corpus;
+mod journal;
 mod props;
 
 use std::path::Path;

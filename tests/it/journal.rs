@@ -1,0 +1,293 @@
+//! The incident log as an auditor meets it: every example run verifies with lifeboat and
+//! with stock ssh-keygen; every kind of tampering is found, on the right line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use lifeboat::engine::event::{Event, Genesis, Mode, Record, Verdict};
+use lifeboat::journal::sign::Signer;
+use lifeboat::journal::verify::{AllowedSigners, verify_bytes};
+use lifeboat::journal::{Journal, sig_path};
+use proptest::prelude::*;
+
+use crate::{lifeboat, text};
+
+pub fn keygen(dir: &Path) -> PathBuf {
+    let key = dir.join("id_ed25519");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-C", "ops@example", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    key
+}
+
+fn allowed_signers(dir: &Path, key: &Path) -> PathBuf {
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let path = dir.join("allowed_signers");
+    std::fs::write(&path, format!("ops@example {public}")).unwrap();
+    path
+}
+
+fn ssh_keygen_verify(allowed: &Path, namespace: &str, sig: &Path, message: &[u8]) -> Result<(), String> {
+    let mut child = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(allowed)
+        .args(["-I", "ops@example", "-n", namespace, "-s"])
+        .arg(sig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(message).unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() { Ok(()) } else { Err(text(&out.stderr)) }
+}
+
+const EXAMPLES: [&str; 5] = [
+    "orders-docs-ransomware",
+    "kyc-documents-prefix-deletion",
+    "customers-db-region-outage",
+    "customers-db-corruption",
+    "customers-db-quarterly-drill",
+];
+
+#[test]
+fn every_example_run_verifies_with_lifeboat_and_with_ssh_keygen() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = keygen(dir.path());
+    let allowed = allowed_signers(dir.path(), &key);
+    for rb in EXAMPLES {
+        let log = dir.path().join(format!("{rb}.jsonl"));
+        let out = lifeboat(&[
+            "tabletop",
+            &format!("runbooks/{rb}.yaml"),
+            "--speed",
+            "3000",
+            "--answers",
+            &format!("runbooks/answers/{rb}.yaml"),
+            "--log",
+            log.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{rb}: {}", text(&out.stderr));
+        let v = lifeboat(&["verify", log.to_str().unwrap(), "--allowed-signers", allowed.to_str().unwrap()]);
+        assert_eq!(v.status.code(), Some(0), "{rb}: {}", text(&v.stdout));
+        assert!(text(&v.stdout).contains("sealed and intact, signed") && text(&v.stdout).contains("ops@example"));
+
+        let bytes = std::fs::read(&log).unwrap();
+        ssh_keygen_verify(&allowed, "lifeboat-incident-log", &sig_path(&log), &bytes)
+            .unwrap_or_else(|e| panic!("{rb}: {e}"));
+        // Every checkpoint with nothing but `head -n N | ssh-keygen -Y verify`.
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+        let mut checkpoints = 0;
+        for (n, line) in lines.iter().enumerate() {
+            let record: Record = serde_json::from_slice(line).unwrap();
+            if let Event::Checkpoint { signature } = record.event {
+                let sig = dir.path().join("cp.sig");
+                std::fs::write(&sig, signature).unwrap();
+                ssh_keygen_verify(&allowed, "lifeboat-checkpoint", &sig, &lines[..n].concat())
+                    .unwrap_or_else(|e| panic!("{rb} line {}: {e}", n + 1));
+                // A checkpoint signature can never pass for a seal.
+                assert!(ssh_keygen_verify(&allowed, "lifeboat-incident-log", &sig, &lines[..n].concat()).is_err());
+                checkpoints += 1;
+            }
+        }
+        assert!(checkpoints >= 5, "{rb}: only {checkpoints} checkpoints");
+    }
+}
+
+/// A small sealed, signed log written through the real journal.
+fn small_log(dir: &Path, run_id: &str) -> (Vec<u8>, String) {
+    let key = dir.join(format!("{run_id}.key"));
+    if !key.exists() {
+        let k = keygen(dir);
+        std::fs::rename(&k, &key).unwrap();
+        std::fs::rename(k.with_extension("pub"), key.with_extension("pub")).unwrap();
+    }
+    let path = dir.join(format!("{run_id}.jsonl"));
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(sig_path(&path));
+    let signer = Signer::load(&key, || None).unwrap();
+    let signer_key = signer.public_openssh();
+    let mut j = Journal::create(&path, Some(signer)).unwrap();
+    let t: lifeboat::runbook::time::Timestamp = "2026-11-24T03:00:00Z".parse().unwrap();
+    j.append(
+        t,
+        Event::Genesis(Box::new(Genesis {
+            tool_version: "test".into(),
+            run_id: run_id.into(),
+            runbook_id: "rb".into(),
+            runbook_sha256: "ab".into(),
+            answers_sha256: None,
+            operator: "alice".into(),
+            mode: Mode::Tabletop,
+            signer: Some(signer_key),
+            dataset: "ds".into(),
+            incident_started_at: "2026-11-24T03:00:00Z".into(),
+            rto_ms: 1,
+            rpo_ms: 1,
+            cloud: "sim".into(),
+            clock_speed: 1,
+            inputs: Default::default(),
+        })),
+    )
+    .unwrap();
+    j.append(t, Event::PhaseStarted { phase: "assess".into(), budget_ms: 600_000 }).unwrap();
+    j.append(t, Event::Note { by: "alice".into(), text: "paged at 03:02".into() }).unwrap();
+    j.append(
+        t,
+        Event::Answer {
+            step: Some("go".into()),
+            verdict: Verdict::Approve,
+            by: "alice".into(),
+            role: Some("ic".into()),
+            reason: None,
+        },
+    )
+    .unwrap();
+    j.append(t, Event::Milestone { name: "service-restored".into() }).unwrap();
+    j.seal(t).unwrap();
+    (std::fs::read(&path).unwrap(), std::fs::read_to_string(sig_path(&path)).unwrap())
+}
+
+fn line_of(bytes: &[u8], index: usize) -> usize {
+    bytes[..index].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
+    bytes.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect()
+}
+
+#[test]
+fn any_single_changed_byte_is_found_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, sig) = small_log(dir.path(), "run-a");
+    assert!(verify_bytes(&log, Some(&sig), None).tampered.is_none());
+    for i in 0..log.len() {
+        for flip in [0x01u8, 0x20] {
+            let mut bad = log.clone();
+            bad[i] ^= flip;
+            let r = verify_bytes(&bad, Some(&sig), None);
+            let t = r.tampered.unwrap_or_else(|| panic!("byte {i} ^ {flip:#x} was not detected"));
+            assert_eq!(t.line, line_of(&log, i), "byte {i} ^ {flip:#x} ({:?}): {}", log[i] as char, t.why);
+        }
+    }
+}
+
+#[test]
+fn deleted_swapped_truncated_and_spliced_lines_are_found_on_the_right_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, sig) = small_log(dir.path(), "run-a");
+    let (other, _) = small_log(dir.path(), "run-b");
+    let ls = lines(&log);
+    let theirs = lines(&other);
+    let check = |bytes: Vec<u8>, want: usize, what: &str| {
+        let t = verify_bytes(&bytes, Some(&sig), None).tampered.unwrap_or_else(|| panic!("{what} was not detected"));
+        assert_eq!(t.line, want, "{what}: {}", t.why);
+    };
+    for i in 0..ls.len() {
+        let mut v = ls.clone();
+        v.remove(i);
+        check(v.concat(), i + 1, &format!("deleting line {}", i + 1));
+        // Cut after line i: everything from line i+1 is missing.
+        check(ls[..i].concat(), i + 1, &format!("truncating to {i} lines"));
+        // A line of another run, in place of this one or added before it.
+        let mut v = ls.clone();
+        v[i] = theirs[i].clone();
+        check(v.concat(), i + 1, &format!("replacing line {} with another run's", i + 1));
+        let mut v = ls.clone();
+        v.insert(i, theirs[i].clone());
+        check(v.concat(), i + 1, &format!("inserting another run's line at {}", i + 1));
+    }
+    for i in 0..ls.len() - 1 {
+        for j in i + 1..ls.len() {
+            let mut v = ls.clone();
+            v.swap(i, j);
+            check(v.concat(), i + 1, &format!("swapping lines {} and {}", i + 1, j + 1));
+        }
+    }
+    // A whole log re-chained by someone without the key: the signatures fail.
+    let forged = String::from_utf8(log.clone()).unwrap().replace("paged at 03:02", "paged at 03:20");
+    assert!(verify_bytes(forged.as_bytes(), Some(&sig), None).tampered.is_some());
+}
+
+#[test]
+fn the_signer_must_be_an_allowed_one_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, sig) = small_log(dir.path(), "run-a");
+    let public = std::fs::read_to_string(dir.path().join("run-a.key").with_extension("pub")).unwrap();
+    let ok = AllowedSigners::parse(&format!("# auditors\nops@example {public}"));
+    assert_eq!(verify_bytes(&log, Some(&sig), Some(&ok)).signer_identity.as_deref(), Some("ops@example"));
+    let stranger = AllowedSigners::parse(
+        "mallory ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ5x3J0y5vP6U7qVhYGcM8o9wS1x8yQ3T7QmHq4b2m9N",
+    );
+    assert!(verify_bytes(&log, Some(&sig), Some(&stranger)).tampered.is_some());
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Flip(usize, u8),
+    Delete(usize, usize),
+    Insert(usize, Vec<u8>),
+    SwapLines(usize, usize),
+    DuplicateLine(usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), 1u8..=255).prop_map(|(i, x)| Mutation::Flip(i, x)),
+        (any::<usize>(), 1usize..64).prop_map(|(i, n)| Mutation::Delete(i, n)),
+        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..16)).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+        any::<usize>().prop_map(Mutation::DuplicateLine),
+    ]
+}
+
+fn apply(log: &[u8], m: &Mutation) -> Vec<u8> {
+    let mut v = log.to_vec();
+    match m {
+        Mutation::Flip(i, x) => v[i % log.len()] ^= x,
+        Mutation::Delete(i, n) => {
+            let a = i % log.len();
+            v.drain(a..(a + n).min(log.len()));
+        }
+        Mutation::Insert(i, b) => {
+            let a = i % (log.len() + 1);
+            v.splice(a..a, b.iter().copied());
+        }
+        Mutation::SwapLines(a, b) => {
+            let mut ls = lines(log);
+            let n = ls.len();
+            ls.swap(a % n, b % n);
+            v = ls.concat();
+        }
+        Mutation::DuplicateLine(i) => {
+            let mut ls = lines(log);
+            let l = ls[i % ls.len()].clone();
+            ls.insert(i % ls.len(), l);
+            v = ls.concat();
+        }
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn no_random_mutation_verifies(muts in proptest::collection::vec(mutation(), 1..4)) {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, sig) = small_log(dir.path(), "run-p");
+        let mut bad = log.clone();
+        for m in &muts {
+            bad = apply(&bad, m);
+        }
+        prop_assume!(bad != log);
+        let r = verify_bytes(&bad, Some(&sig), None);
+        prop_assert!(r.tampered.is_some(), "a mutated log verified: {:?}", muts);
+    }
+}
