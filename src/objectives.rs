@@ -164,7 +164,7 @@ impl Tracker {
             }
             let used = p.elapsed_ms(now) * 100 / p.budget_ms;
             for (rank, level, code, text) in
-                [(1, 80, "phase_budget_80", "has used 80%"), (2, 100, "phase_over_budget", "is over")]
+                [(1, 80, "phase_budget_80", "has used 80% of"), (2, 100, "phase_over_budget", "is over")]
             {
                 if used >= level && p.warned < rank {
                     p.warned = rank;

@@ -303,12 +303,9 @@ impl Engine {
                     if status.contains_key(&s.id) || running.contains(&s.id) {
                         continue;
                     }
+                    // A failed step that the run continued past counts as finished: the
+                    // runbook said go on, and a step that needs its outputs says so.
                     if !s.needs.iter().all(|n| status.contains_key(n)) {
-                        continue;
-                    }
-                    if let Some(failed) = s.needs.iter().find(|n| status.get(*n) == Some(&StepStatus::Failed)) {
-                        step::finish_skipped(&ctx, s, format!("needs `{failed}`, which failed"))?;
-                        status.insert(s.id.clone(), StepStatus::Skipped);
                         continue;
                     }
                     running.insert(s.id.clone());

@@ -73,20 +73,6 @@ impl Ctx {
     }
 }
 
-/// Records a step as skipped without running it.
-pub(crate) fn finish_skipped(ctx: &Ctx, step: &Step, reason: String) -> Result<(), Fatal> {
-    ctx.emit(Event::StepFinished {
-        step: step.id.clone(),
-        status: StepStatus::Skipped,
-        reason: Some(reason),
-        outputs: Map::new(),
-        duration_ms: 0,
-        recovery_point: None,
-        error: None,
-    })
-    .map(|_| ())
-}
-
 pub(crate) async fn run(ctx: Arc<Ctx>, step: Step) -> (String, StepEnd) {
     let id = step.id.clone();
     let end = match run_inner(&ctx, &step).await {

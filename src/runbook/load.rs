@@ -328,3 +328,24 @@ pub fn check_text(source: &str, catalog: Option<&Catalog>) -> Vec<Diag> {
     }
     cx.diags
 }
+
+/// A checked catalog from text (tests, tools).
+pub fn catalog_from_str(source: &str) -> Result<Catalog, Vec<Diag>> {
+    let mut cx = Cx::default();
+    match decode(source, &mut cx) {
+        Some(Doc::Catalog(raw)) if cx.diags.is_empty() => check::catalog(&raw, &mut cx).ok_or(cx.diags),
+        _ => Err(cx.diags),
+    }
+}
+
+/// A checked runbook from text, against a catalog (tests, tools).
+pub fn runbook_from_str(source: &str, catalog: &Catalog) -> Result<Runbook, Vec<Diag>> {
+    let mut cx = Cx::default();
+    match decode(source, &mut cx) {
+        Some(Doc::Runbook(raw)) if cx.diags.is_empty() => {
+            check::runbook(&raw, CatalogFor::Found(catalog), &crate::cloud::catalog::find, source, &mut cx)
+                .ok_or(cx.diags)
+        }
+        _ => Err(cx.diags),
+    }
+}

@@ -3,6 +3,7 @@
 
 mod cli;
 mod corpus;
+mod engine;
 mod journal;
 mod props;
 

@@ -1,0 +1,449 @@
+//! The engine through its public interface: a runbook in, commands in, events out.
+//! Timer-only runs use tokio's paused clock; runs with real commands use a fast
+//! virtual clock on real time.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use lifeboat::clock::VirtualClock;
+use lifeboat::cloud::sim::Sim;
+use lifeboat::engine::event::{Event, Mode, Record, RunStatus, StepStatus, Stream, Waiting};
+use lifeboat::engine::sink::{Redactor, Sink};
+use lifeboat::engine::{Command, Engine, Outcome, Prior, RunSpec};
+use lifeboat::objectives::Tracker;
+use lifeboat::runbook::load::{catalog_from_str, runbook_from_str};
+use lifeboat::runbook::time::{Timestamp, parse_timestamp};
+
+pub const CATALOG: &str = r#"
+apiVersion: lifeboat/v1
+kind: DatasetCatalog
+datasets:
+  - id: shop-docs
+    title: Shop documents
+    classification: confidential
+    rpo: 1h
+    rto: 2h
+    primary: { region: eu-central-1 }
+    backup: { region: eu-west-1 }
+    resources:
+      - { kind: s3-bucket, id: shop-docs-prod, role: production }
+      - { kind: s3-bucket, id: shop-docs-drill, role: drill }
+  - id: ledger
+    title: Ledger
+    classification: regulated
+    rpo: 15m
+    rto: 4h
+    primary: { region: eu-central-1 }
+    backup: { region: eu-west-1 }
+    resources:
+      - { kind: rds-instance, id: ledger-prod, role: production }
+"#;
+
+fn t(s: &str) -> Timestamp {
+    parse_timestamp(s).unwrap()
+}
+
+pub struct Run {
+    pub outcome: Outcome,
+    pub records: Vec<Record>,
+    pub sim: Arc<Sim>,
+}
+
+impl Run {
+    pub fn finished(&self, step: &str) -> (StepStatus, Option<String>, u64) {
+        self.records
+            .iter()
+            .find_map(|r| match &r.event {
+                Event::StepFinished { step: s, status, reason, duration_ms, .. } if s == step => {
+                    Some((*status, reason.clone(), *duration_ms))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("`{step}` never finished"))
+    }
+    pub fn count(&self, f: impl Fn(&Event) -> bool) -> usize {
+        self.records.iter().filter(|r| f(&r.event)).count()
+    }
+    pub fn time_of(&self, f: impl Fn(&Event) -> bool) -> Timestamp {
+        t(&self.records.iter().find(|r| f(&r.event)).expect("an event").time)
+    }
+}
+
+/// Answers like an operator who confirms everything and approves as the right role.
+pub fn yes(e: &Event) -> Option<Command> {
+    match e {
+        Event::StepWaiting { step, waiting_for: Waiting::Confirm | Waiting::Outcome, .. } => {
+            Some(Command::Confirm { step: step.clone(), by: "alice".into() })
+        }
+        Event::StepWaiting { step, waiting_for: Waiting::Approval, .. } => {
+            Some(Command::Approve { step: step.clone(), by: "carol".into(), role: None })
+        }
+        _ => None,
+    }
+}
+
+pub async fn run(
+    yaml: &str,
+    mode: Mode,
+    speed: f64,
+    workdir: &Path,
+    answer: impl Fn(&Event) -> Option<Command> + Send + 'static,
+) -> Run {
+    let catalog = catalog_from_str(CATALOG).unwrap();
+    let runbook = runbook_from_str(yaml, &catalog).unwrap_or_else(|d| panic!("{d:?}"));
+    let dataset = catalog.get(&runbook.dataset).unwrap().clone();
+    let incident = t("2026-11-24T03:00:00Z");
+    let start = t("2026-11-24T03:05:00Z");
+    let clock = Arc::new(VirtualClock::new(start, speed));
+    let sim = Arc::new(Sim::seeded(&catalog, start, incident));
+    let sink = Sink::new(None, Redactor::default());
+    let mut rx = sink.subscribe();
+    let mut inputs = BTreeMap::new();
+    for i in &runbook.inputs {
+        if let Some(lifeboat::runbook::model::InputDefault::Value(v)) = &i.default {
+            inputs.insert(i.name.clone(), v.clone());
+        }
+    }
+    let spec = RunSpec {
+        runbook: runbook.clone(),
+        catalog,
+        dataset,
+        mode,
+        interactive: false,
+        execute_commands: mode != Mode::Tabletop,
+        workdir: workdir.to_path_buf(),
+        run_id: "run-1".into(),
+        operator: "alice".into(),
+        inputs,
+        incident_started_at: incident,
+    };
+    let genesis = Engine::genesis(&spec, "00".into(), None, None, "sim", speed as u32);
+    let (engine, tx) = Engine::new(spec, clock, sim.clone(), sink.clone(), Prior::default());
+    let collector = tokio::spawn(async move {
+        let mut records = Vec::new();
+        while let Ok(r) = rx.recv().await {
+            if let Some(c) = answer(&r.event) {
+                let _ = tx.send(c);
+            }
+            records.push(r);
+        }
+        records
+    });
+    drop(sink);
+    let outcome = engine.run(genesis).await.expect("the run is not fatal");
+    let records = collector.await.unwrap();
+    Run { outcome, records, sim }
+}
+
+fn runbook(dataset: &str, steps: &str) -> String {
+    format!(
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: t\ntitle: T\ndataset: {dataset}\nscenario: other\ninputs:\n  mode: {{ type: string, default: quick }}\nphases:\n  - id: p\n    title: P\n    budget: 1h\n    steps:\n{steps}"
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn independent_steps_run_side_by_side() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: a, title: A, wait: 10m, needs: [] }\n      - { id: b, title: B, wait: 10m, needs: [] }\n      - { id: c, title: C, manual: Check, needs: [a, b] }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Tabletop, 1.0, dir.path(), yes).await;
+    assert_eq!(r.outcome.status, RunStatus::Succeeded);
+    let start = r.time_of(|e| matches!(e, Event::PhaseStarted { .. }));
+    let c = r.time_of(|e| matches!(e, Event::StepStarted { step, .. } if step == "c"));
+    let took = c.duration_since(start).as_secs();
+    assert!((600..630).contains(&took), "two 10-minute waits took {took}s, not ~600s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_simulated_restores_take_the_longer_of_the_two_not_the_sum() {
+    let yaml = runbook(
+        "ledger",
+        "      - { id: r1, title: R1, action: rds.restore_to_time, with: { instance: ledger-prod, new_instance: ledger-a, latest: true }, needs: [] }\n      - { id: r2, title: R2, action: rds.restore_to_time, with: { instance: ledger-prod, new_instance: ledger-b, latest: true }, needs: [] }\n      - { id: ok, title: OK, approval: { role: dpo }, needs: [r1, r2] }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Tabletop, 1.0, dir.path(), yes).await;
+    assert_eq!(r.outcome.status, RunStatus::Succeeded, "{:?}", r.outcome);
+    let (d1, d2) = (r.finished("r1").2, r.finished("r2").2);
+    assert!(d1 >= 20 * 60_000 && d2 >= 20 * 60_000, "a simulated RDS restore takes 20–40 minutes: {d1} {d2}");
+    let start = r.time_of(|e| matches!(e, Event::PhaseStarted { .. }));
+    let approval = r.time_of(|e| matches!(e, Event::StepStarted { step, .. } if step == "ok"));
+    let both = approval.duration_since(start).as_millis() as u64;
+    assert!(both < d1.max(d2) + 60_000, "side by side: {both} ms for restores of {d1} and {d2} ms");
+}
+
+#[tokio::test(start_paused = true)]
+async fn manual_approval_action_and_wait_steps_all_run() {
+    let yaml = runbook(
+        "ledger",
+        "      - { id: look, title: Look, manual: \"Check ${{ dataset.primary.region }}\", checklist: [one] }\n      - { id: go, title: Go, approval: { role: ic } }\n      - { id: posture, title: Posture, action: rds.check_posture, with: { instance: ledger-prod } }\n      - { id: restore, title: Restore, action: rds.restore_to_time, with: { instance: ledger-prod, new_instance: ledger-pitr, time: \"2026-11-24T02:59:00Z\" } }\n      - { id: poll, title: Poll, wait: { action: rds.wait_available, with: { instance: \"${{ steps.restore.outputs.instance }}\" }, until: \"outputs.status == 'available'\", every: 1m } }\n      - { id: pause, title: Pause, wait: 5m }\n      - { id: accept, title: Accept, approval: { role: dpo } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Tabletop, 1.0, dir.path(), yes).await;
+    assert_eq!(r.outcome.status, RunStatus::Succeeded, "{:?}", r.outcome);
+    for s in ["look", "go", "posture", "restore", "poll", "pause", "accept"] {
+        assert_eq!(r.finished(s).0, StepStatus::Done, "{s}");
+    }
+    let prompt = r.records.iter().find_map(|x| match &x.event {
+        Event::StepWaiting { step, prompt, .. } if step == "look" => prompt.clone(),
+        _ => None,
+    });
+    assert_eq!(prompt.as_deref(), Some("Check eu-central-1"), "instructions are rendered with their expressions");
+    assert!(r.finished("pause").2 >= 300_000);
+    // The restore reported its recovery point: achieved RPO = incident − recovery point.
+    assert_eq!(r.outcome.objectives.achieved_rpo_ms, Some(60_000));
+    assert_eq!(r.outcome.objectives.rpo_met(), Some(true));
+}
+
+#[tokio::test]
+async fn outputs_feed_later_steps_and_commands_really_run() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: posture, title: Posture, action: s3.check_posture, with: { bucket: shop-docs-prod } }\n      - { id: emit, title: Emit, run: \"echo versioning=${{ steps.posture.outputs.versioning }}; echo greeting=hello >> $LIFEBOAT_OUTPUT\", outputs: [greeting] }\n      - { id: use, title: Use, run: \"echo got ${{ steps.emit.outputs.greeting }}\", expect: { stdout_contains: got hello } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Replay, 1000.0, dir.path(), yes).await;
+    assert_eq!(r.outcome.status, RunStatus::Succeeded, "{:?}", r.outcome);
+    let out: Vec<String> = r
+        .records
+        .iter()
+        .filter_map(|x| match &x.event {
+            Event::StepOutput { stream: Stream::Stdout, text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(out.contains(&"versioning=Enabled".to_string()), "{out:?}");
+    assert!(out.contains(&"got hello".to_string()), "{out:?}");
+}
+
+#[tokio::test]
+async fn retries_back_off_with_jitter_then_succeed() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: flaky, title: Flaky, run: \"n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; [ $n -ge 3 ]\", retries: 3 }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Replay, 1000.0, dir.path(), yes).await;
+    assert_eq!(r.outcome.status, RunStatus::Succeeded);
+    assert_eq!(std::fs::read_to_string(dir.path().join("n")).unwrap().trim(), "3");
+    let backoffs: Vec<u64> = r
+        .records
+        .iter()
+        .filter_map(|x| match &x.event {
+            Event::StepRetry { backoff_ms, .. } => Some(*backoff_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(backoffs.len(), 2);
+    assert!(
+        (1500..=2500).contains(&backoffs[0]) && (3000..=5000).contains(&backoffs[1]),
+        "exponential with ±25% jitter: {backoffs:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_that_keeps_failing_fails_and_on_failure_decides() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: bad, title: Bad, run: \"exit 7\", retries: 1, on_failure: continue }\n      - { id: after, title: After, run: \"true\" }\n      - { id: worse, title: Worse, run: \"exit 1\" }\n      - { id: never, title: Never, run: \"true\" }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Replay, 1000.0, dir.path(), yes).await;
+    let (status, reason, _) = r.finished("bad");
+    assert_eq!(status, StepStatus::Failed);
+    assert_eq!(reason.as_deref(), Some("exit code 7, expected 0"));
+    assert_eq!(r.count(|e| matches!(e, Event::StepRetry { step, .. } if step == "bad")), 1);
+    assert_eq!(r.finished("after").0, StepStatus::Done, "on_failure: continue goes on");
+    assert_eq!(r.finished("worse").0, StepStatus::Failed);
+    assert_eq!(
+        r.count(|e| matches!(e, Event::StepStarted { step, .. } if step == "never")),
+        0,
+        "headless default is abort"
+    );
+    assert_eq!(r.outcome.status, RunStatus::Failed);
+}
+
+/// Running, not gone and not a zombie (a killed grandchild may wait for a reaper).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_kills_the_command_and_its_children() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: slow, title: Slow, run: \"echo $$ > pid; sleep 300 & echo $! > child; wait\", timeout: 30s }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Replay, 100.0, dir.path(), yes).await;
+    let (status, reason, _) = r.finished("slow");
+    assert_eq!(status, StepStatus::Failed);
+    assert!(reason.unwrap().contains("did not finish within 30s"));
+    for f in ["pid", "child"] {
+        let pid: i32 = std::fs::read_to_string(dir.path().join(f)).unwrap().trim().parse().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!alive(pid), "{f} {pid} still runs after the timeout");
+    }
+}
+
+#[tokio::test]
+async fn abort_stops_running_steps_cleanly() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: long, title: Long, run: \"echo $$ > pid; sleep 300\", needs: [] }\n      - { id: wait, title: Wait, wait: 2h, needs: [] }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let r = run(&yaml, Mode::Replay, 10.0, dir.path(), move |e| match e {
+        Event::StepOutput { .. } | Event::StepStarted { step: _, .. } if pid_file.exists() => {
+            Some(Command::Abort { by: "ic".into(), reason: "wrong runbook".into() })
+        }
+        Event::StepStarted { step, .. } if step == "wait" => {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            Some(Command::Abort { by: "ic".into(), reason: "wrong runbook".into() })
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(r.outcome.status, RunStatus::Aborted);
+    assert_eq!(r.outcome.reason.as_deref(), Some("wrong runbook"));
+    assert_eq!(r.count(|e| matches!(e, Event::RunFinished { status: RunStatus::Aborted, .. })), 1);
+    assert_eq!(r.count(|e| matches!(e, Event::StepFinished { .. })), 0, "aborted steps do not pretend to finish");
+    let pid: i32 = std::fs::read_to_string(dir.path().join("pid")).unwrap().trim().parse().unwrap();
+    assert!(!alive(pid), "the command still runs after the abort");
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_false_skips_and_true_runs() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: full, title: Full, manual: Do it all, when: \"inputs.mode == 'full'\" }\n      - { id: quick, title: Quick, manual: Do it quickly, when: \"${{ inputs.mode == 'quick' }}\" }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Tabletop, 1.0, dir.path(), yes).await;
+    assert_eq!(r.finished("full"), (StepStatus::Skipped, Some("condition false".into()), 0));
+    assert_eq!(r.finished("quick").0, StepStatus::Done);
+    assert_eq!(r.outcome.status, RunStatus::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_denied_approval_or_the_wrong_role_fails_the_run() {
+    let yaml = runbook("shop-docs", "      - { id: go, title: Go, approval: { role: incident-commander } }\n");
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Tabletop, 1.0, dir.path(), |e| match e {
+        Event::StepWaiting { step, .. } => {
+            Some(Command::Deny { step: step.clone(), by: "bob".into(), role: None, reason: Some("not yet".into()) })
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(r.finished("go"), (StepStatus::Failed, Some("denied by bob: not yet".into()), 0));
+    assert_eq!(r.outcome.status, RunStatus::Failed);
+    let r = run(&yaml, Mode::Tabletop, 1.0, dir.path(), |e| match e {
+        Event::StepWaiting { step, .. } => {
+            Some(Command::Approve { step: step.clone(), by: "eve".into(), role: Some("intern".into()) })
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(r.outcome.status, RunStatus::Failed);
+    assert!(r.finished("go").1.unwrap().contains("needs the `incident-commander`"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn regulated_data_skipped_needs_a_recorded_acceptance() {
+    let steps = "      - { id: restore, title: Restore, action: rds.restore_to_time, with: { instance: ledger-prod, new_instance: x, latest: true }, when: \"inputs.mode == 'full'\" }\n";
+    let skip = |e: &Event| match e {
+        Event::StepWaiting { step, waiting_for: Waiting::Approval, .. } => {
+            Some(Command::Approve { step: step.clone(), by: "dora".into(), role: None })
+        }
+        _ => None,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The restore is skipped by its condition, and nobody accepted the loss.
+    let yaml = runbook("ledger", steps);
+    let r = run(&yaml, Mode::Tabletop, 1.0, dir.path(), skip).await;
+    assert_eq!(r.finished("restore").0, StepStatus::Skipped);
+    assert_eq!(r.outcome.status, RunStatus::Failed);
+    assert!(r.outcome.reason.unwrap().contains("regulated data"));
+    let yaml = runbook(
+        "ledger",
+        &format!("{steps}      - {{ id: accept, title: Accept the loss, approval: {{ role: dpo }} }}\n"),
+    );
+    let r = run(&yaml, Mode::Tabletop, 1.0, dir.path(), skip).await;
+    assert_eq!(r.outcome.status, RunStatus::Succeeded, "{:?}", r.outcome.reason);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drill_never_writes_to_production() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: prod, title: Prod, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\" }, on_failure: continue }\n      - { id: plan, title: Plan, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\", dry_run: true } }\n      - { id: drill, title: Drill, action: s3.copy_prefix, with: { from: { bucket: shop-docs-prod }, to: { bucket: shop-docs-drill } } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let versions =
+        |sim: &Sim| sim.with_world(|w| w.buckets["shop-docs-prod"].objects.values().map(Vec::len).sum::<usize>());
+    let r = run(&yaml, Mode::Drill, 1.0, dir.path(), yes).await;
+    let (status, reason, _) = r.finished("prod");
+    assert_eq!(status, StepStatus::Failed);
+    assert!(reason.unwrap().contains("may not write to `shop-docs-prod`: it is a production resource"));
+    assert_eq!(r.finished("plan").0, StepStatus::Done, "a dry run writes nothing");
+    assert_eq!(r.finished("drill").0, StepStatus::Done, "copying into the drill bucket is allowed");
+    let fresh = Sim::seeded(&catalog_from_str(CATALOG).unwrap(), t("2026-11-24T03:05:00Z"), t("2026-11-24T03:00:00Z"));
+    assert_eq!(versions(&r.sim), versions(&fresh), "production was not written to");
+}
+
+#[test]
+fn objectives_arithmetic() {
+    let catalog = catalog_from_str(CATALOG).unwrap();
+    let yaml = "apiVersion: lifeboat/v1\nkind: Runbook\nid: t\ntitle: T\ndataset: shop-docs\nscenario: other\nobjectives: { rto: 1h, rpo: 30m }\nphases:\n  - { id: a, title: A, budget: 10m, steps: [{ id: s1, title: S1, manual: x }] }\n  - { id: b, title: B, budget: 30m, steps: [{ id: s2, title: S2, manual: x, milestone: service-restored }] }\n  - { id: c, title: C, budget: 15m, steps: [{ id: s3, title: S3, manual: x }] }\n";
+    let rb = runbook_from_str(yaml, &catalog).unwrap();
+    let mut tr = Tracker::new(&rb, t("2026-11-24T03:00:00Z"));
+    let rec = |time: &str, event: Event| Record { seq: 0, prev: String::new(), time: time.into(), event };
+    tr.observe(&rec("2026-11-24T03:05:00.000Z", Event::PhaseStarted { phase: "a".into(), budget_ms: 600_000 }));
+    tr.observe(&rec(
+        "2026-11-24T03:20:00.000Z",
+        Event::PhaseFinished { phase: "a".into(), status: StepStatus::Done, elapsed_ms: 900_000, budget_ms: 600_000 },
+    ));
+    tr.observe(&rec("2026-11-24T03:20:00.000Z", Event::PhaseStarted { phase: "b".into(), budget_ms: 1_800_000 }));
+    // 03:30: 30 minutes since the incident; phase b has 20 of its 30 minutes left, and
+    // phase a ran 1.5× over, so the milestone is projected 30 minutes on. Phase c comes
+    // after the milestone and does not count.
+    let s = tr.status(t("2026-11-24T03:30:00Z"));
+    assert_eq!((s.rto_elapsed_ms, s.projected_ms), (1_800_000, 3_600_000));
+    let w = tr.warnings(t("2026-11-24T03:30:00Z"));
+    assert!(w.is_empty(), "{w:?}");
+    // 03:46: b has used 26 of its 30 minutes; projected 46m + 4m × 1.5 = 52m, inside the RTO.
+    let w = |tr: &mut Tracker, at: &str| -> Vec<String> {
+        tr.warnings(t(at)).into_iter().map(|e| format!("{e:?}")).collect()
+    };
+    let now = w(&mut tr, "2026-11-24T03:46:00Z");
+    assert!(now.len() == 1 && now[0].contains("phase `b` has used 80% of its 30m budget"), "{now:?}");
+    assert_eq!(tr.status(t("2026-11-24T03:46:00Z")).projected_ms, 3_120_000);
+    assert!(w(&mut tr, "2026-11-24T03:47:00Z").is_empty(), "each warning once");
+    let now = w(&mut tr, "2026-11-24T03:51:00Z");
+    assert!(now.len() == 1 && now[0].contains("phase `b` is over its 30m budget"), "{now:?}");
+    let now = w(&mut tr, "2026-11-24T04:01:00Z");
+    assert!(now.len() == 1 && now[0].contains("past the RTO of 1h"), "{now:?}");
+    tr.observe(&rec(
+        "2026-11-24T03:48:00.000Z",
+        Event::StepFinished {
+            step: "x".into(),
+            status: StepStatus::Done,
+            reason: None,
+            outputs: Default::default(),
+            duration_ms: 0,
+            recovery_point: Some("2026-11-24T02:35:00Z".into()),
+            error: None,
+        },
+    ));
+    tr.observe(&rec("2026-11-24T04:05:00.000Z", Event::Milestone { name: "service-restored".into() }));
+    let s = tr.status(t("2026-11-24T05:00:00Z"));
+    assert_eq!((s.rto_elapsed_ms, s.rto_met()), (3_900_000, false), "the RTO clock stops at the milestone");
+    assert_eq!((s.achieved_rpo_ms, s.rpo_met()), (Some(1_500_000), Some(true)));
+}
