@@ -3,9 +3,10 @@
 
 mod cli;
 mod corpus;
-mod engine;
-mod journal;
+pub mod engine;
+pub mod journal;
 mod props;
+mod run;
 
 use std::path::Path;
 use std::process::{Command, Output};

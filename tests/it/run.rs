@@ -1,0 +1,312 @@
+//! `lifeboat run` and `tabletop` as a CI job drives them: exit codes, answers, secrets,
+//! resume, and a crash at any moment.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{root, text};
+
+/// A runbook folder of its own: the test catalog and one runbook.
+fn folder(runbook: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("datasets.yaml"), crate::engine::CATALOG).unwrap();
+    let path = dir.path().join("rb.yaml");
+    std::fs::write(&path, runbook).unwrap();
+    (dir, path)
+}
+
+fn runbook(rto: &str, inputs: &str, steps: &str) -> String {
+    format!(
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: rb\ntitle: RB\ndataset: shop-docs\nscenario: other\nobjectives: {{ rto: {rto} }}\ninputs:\n{inputs}phases:\n  - id: p\n    title: P\n    budget: 30m\n    steps:\n{steps}"
+    )
+}
+
+fn answers(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("answers.yaml");
+    std::fs::write(&path, format!("apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\n{body}")).unwrap();
+    path
+}
+
+/// Runs the real binary with a deadline: a headless run must never hang.
+fn lifeboat_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "lifeboat {args:?} hung");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn exit_codes_say_how_the_run_went() {
+    let ok = "      - { id: a, title: A, run: \"true\" }\n";
+    let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", ok));
+    let run = |rb: &Path, extra: &[&str]| {
+        let mut args = vec!["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--speed", "100000", "--log"];
+        let log = dir.path().join(format!("{}.jsonl", fastrand::u64(..)));
+        let log = log.to_str().unwrap().to_string();
+        args.push(&log);
+        args.extend_from_slice(extra);
+        lifeboat_in(dir.path(), &args, &[]).status.code()
+    };
+    assert_eq!(run(&rb, &[]), Some(0), "every step done, objectives met");
+    std::fs::write(
+        &rb,
+        runbook("1h", "  x: { type: string, default: y }\n", "      - { id: a, title: A, run: \"exit 3\" }\n"),
+    )
+    .unwrap();
+    assert_eq!(run(&rb, &[]), Some(1), "a step failed");
+    std::fs::write(
+        &rb,
+        runbook("1h", "  x: { type: string, default: y }\n", "      - { id: a, title: A, wait: 2h }\n"),
+    )
+    .unwrap();
+    assert_eq!(run(&rb, &[]), Some(3), "finished, but the RTO was missed");
+    std::fs::write(&rb, runbook("1h", "  x: { type: timestamp }\n", ok)).unwrap();
+    assert_eq!(run(&rb, &[]), Some(2), "an input without a value: nothing was run");
+    std::fs::write(
+        &rb,
+        runbook("1h", "  x: { type: string, default: y }\n", "      - { id: a, title: A, run: true, bogus: 1 }\n"),
+    )
+    .unwrap();
+    assert_eq!(run(&rb, &[]), Some(2), "an invalid runbook: nothing was run");
+    assert_eq!(run(&rb, &["--speed", "fast"]), Some(2), "bad usage");
+}
+
+#[test]
+fn a_manual_step_without_an_answer_stops_with_its_name_and_never_hangs() {
+    let steps = "      - { id: confirm, title: Confirm, manual: Look }\n      - { id: go, title: Go, approval: { role: ic } }\n";
+    let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", steps));
+    let a = answers(dir.path(), "steps:\n  go: { approve: true, by: alice, role: ic }\n");
+    let log = dir.path().join("run.jsonl");
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "tabletop",
+            rb.to_str().unwrap(),
+            "--answers",
+            a.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+            "--speed",
+            "10000",
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("manual step `confirm` has no answer in"), "{stderr}");
+    assert!(stderr.contains("--resume"), "says how to go on: {stderr}");
+    // The log is intact and resumable: add the answer and go on.
+    let v = lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]);
+    assert_eq!(v.status.code(), Some(3), "intact but not sealed: {}", text(&v.stdout));
+    let a = answers(dir.path(), "steps:\n  confirm: done\n  go: { approve: true, by: alice, role: ic }\n");
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "tabletop",
+            rb.to_str().unwrap(),
+            "--answers",
+            a.to_str().unwrap(),
+            "--resume",
+            log.to_str().unwrap(),
+            "--speed",
+            "10000",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]).status.code(), Some(0));
+    let report = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap()], &[]).stdout);
+    assert!(report.contains("| alice (ic) | approved `go` |"), "{report}");
+}
+
+#[test]
+fn secrets_never_reach_the_log_the_report_or_the_screen() {
+    let secret = "s3cr3t-Pa55word-4711";
+    let steps = "      - { id: use, title: Use the token, run: \"echo token=${{ inputs.token }}; echo ${{ inputs.token }} >&2\" }\n      - { id: show, title: Show, manual: \"Token is ${{ inputs.token }}\" }\n";
+    let (dir, rb) = folder(&runbook("1h", "  token: { type: string, secret: true, env: SHOP_TOKEN }\n", steps));
+    let a = answers(dir.path(), "steps:\n  show: done\n");
+    let log = dir.path().join("run.jsonl");
+    let key = crate::journal::keygen(dir.path());
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "run",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--cloud",
+            "sim",
+            "--answers",
+            a.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+            "--junit",
+            "junit.xml",
+        ],
+        &[("SHOP_TOKEN", secret)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut seen = vec![
+        ("stderr", text(&out.stderr)),
+        ("stdout", text(&out.stdout)),
+        ("log", std::fs::read_to_string(&log).unwrap()),
+    ];
+    seen.push(("junit", std::fs::read_to_string(dir.path().join("junit.xml")).unwrap()));
+    for format in ["md", "json", "junit"] {
+        seen.push((
+            "report",
+            text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap(), "--format", format], &[]).stdout),
+        ));
+    }
+    for (what, body) in &seen {
+        assert!(!body.contains(secret), "the secret is in the {what}");
+    }
+    assert!(seen[2].1.contains("token=[redacted]"), "the log shows where the secret was");
+}
+
+/// A runbook whose `run:` steps leave a trace of every time they ran.
+fn crash_runbook() -> String {
+    let mut steps = String::new();
+    for i in 0..8 {
+        steps += &format!("      - {{ id: s{i}, title: Step {i}, run: \"echo s{i} >> ../effects; sleep 0.1\" }}\n");
+    }
+    runbook("2h", "  x: { type: string, default: y }\n", &steps)
+}
+
+#[test]
+fn a_run_killed_at_any_moment_leaves_a_verifiable_log_and_resumes_without_repeating_finished_steps() {
+    let base = tempfile::tempdir().unwrap();
+    let mut rerun_answers = String::from("steps:\n");
+    for i in 0..8 {
+        rerun_answers += &format!("  s{i}: rerun\n");
+    }
+    let mut killed_mid_run = 0;
+    for round in 0..28 {
+        let work = base.path().join(format!("round{round}"));
+        std::fs::create_dir_all(work.join("rb")).unwrap();
+        std::fs::write(work.join("rb/datasets.yaml"), crate::engine::CATALOG).unwrap();
+        std::fs::write(work.join("rb/rb.yaml"), crash_runbook()).unwrap();
+        answers(&work, &rerun_answers);
+        let log = work.join("run.jsonl");
+        let args = [
+            "run",
+            "rb/rb.yaml",
+            "--headless",
+            "--cloud",
+            "sim",
+            "--speed",
+            "1000",
+            "--log",
+            "run.jsonl",
+            "--answers",
+            "answers.yaml",
+        ];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+            .args(args)
+            .current_dir(&work)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(fastrand::u64(30..800)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        if !log.exists() {
+            continue;
+        }
+        let sealed = lifeboat_in(&work, &["verify", "run.jsonl"], &[]).status.code() == Some(0);
+        if sealed {
+            continue; // killed after the seal: nothing to resume
+        }
+        if round % 4 == 3 {
+            // A kill in the middle of a write: half a line at the end.
+            let mut bytes = std::fs::read(&log).unwrap();
+            bytes.extend_from_slice(b"{\"seq\":999,\"prev\":\"00");
+            std::fs::write(&log, bytes).unwrap();
+        }
+        let before = std::fs::read_to_string(&log).unwrap();
+        let finished_before: Vec<String> = before
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["type"] == "step_finished")
+            .map(|v| v["step"].as_str().unwrap().to_string())
+            .collect();
+        let verify = lifeboat_in(&work, &["verify", "run.jsonl"], &[]);
+        assert_eq!(
+            verify.status.code(),
+            Some(3),
+            "round {round}: intact up to its last complete line: {}",
+            text(&verify.stdout)
+        );
+        killed_mid_run += 1;
+        let resumed = lifeboat_in(
+            &work,
+            &[
+                "run",
+                "rb/rb.yaml",
+                "--headless",
+                "--cloud",
+                "sim",
+                "--speed",
+                "1000",
+                "--resume",
+                "run.jsonl",
+                "--answers",
+                "answers.yaml",
+            ],
+            &[],
+        );
+        assert_eq!(resumed.status.code(), Some(0), "round {round}: {}", text(&resumed.stderr));
+        let verify = lifeboat_in(&work, &["verify", "run.jsonl"], &[]);
+        assert_eq!(verify.status.code(), Some(0), "round {round}: {}", text(&verify.stdout));
+        let effects = std::fs::read_to_string(work.join("effects")).unwrap_or_default();
+        for i in 0..8 {
+            let id = format!("s{i}");
+            let times = effects.lines().filter(|l| *l == id).count();
+            if finished_before.contains(&id) {
+                assert_eq!(times, 1, "round {round}: finished step {id} ran again");
+            } else {
+                assert!(times >= 1, "round {round}: {id} never ran");
+            }
+        }
+        if round % 4 == 3 {
+            assert!(
+                std::fs::read(work.join("run.jsonl.torn")).unwrap().ends_with(b"\"prev\":\"00"),
+                "the torn bytes are kept"
+            );
+        }
+    }
+    assert!(killed_mid_run >= 20, "only {killed_mid_run} kills landed mid-run");
+}
+
+#[test]
+fn the_readme_first_command_rehearses_an_example_end_to_end() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run") && l.contains("tabletop"))
+        .expect("the README's first command is a tabletop");
+    let args: Vec<&str> = first.split_whitespace().skip_while(|w| *w != "--").skip(1).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("readme.jsonl");
+    let mut all: Vec<&str> = args.clone();
+    all.extend(["--log", log.to_str().unwrap()]);
+    let out = lifeboat_in(root(), &all, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("succeeded: RTO"));
+}
