@@ -68,6 +68,8 @@ pub struct Journal {
     last_checkpoint: Instant,
     sealed: bool,
     run_id: String,
+    /// Lines made but not yet written (written and synced before `append` returns).
+    pending: Vec<u8>,
 }
 
 /// The lines of an existing log, as read back for resume.
@@ -107,6 +109,7 @@ impl Journal {
             last_checkpoint: Instant::now(),
             sealed: false,
             run_id: String::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -178,48 +181,65 @@ impl Journal {
     }
 
     /// Appends one event as one line, synced to disk before returning. A failed write or
-    /// sync is returned, never retried (a retried fsync can lie).
+    /// sync is returned, never retried (a retried fsync can lie). When the event calls for
+    /// a checkpoint, the checkpoint line goes out in the same write and sync: it signs
+    /// bytes that are already final, and concurrent steps queue on one sync, not two.
     pub fn append(&mut self, time: Timestamp, event: Event) -> Result<Record, JournalError> {
         let checkpoint_after =
             matches!(event, Event::Answer { .. } | Event::StepFinished { .. } | Event::Resumed { .. });
         if let Event::Genesis(g) = &event {
             self.run_id = g.run_id.clone();
         }
-        let record = self.write(time, event)?;
+        let record = self.line(time, event);
         self.since_checkpoint += 1;
         let due = self.since_checkpoint >= CHECKPOINT_EVERY_EVENTS
             || self.last_checkpoint.elapsed().as_secs() >= CHECKPOINT_EVERY_SECS;
         if checkpoint_after || due {
-            self.checkpoint(time)?;
+            self.checkpoint_line(time)?;
         }
+        self.flush()?;
         Ok(record)
     }
 
-    /// One line: serialized, written with one `write`, synced, and chained.
-    fn write(&mut self, time: Timestamp, event: Event) -> Result<Record, JournalError> {
+    /// One line, chained and hashed, waiting in `pending` for the next flush.
+    fn line(&mut self, time: Timestamp, event: Event) -> Record {
         let record = Record { seq: self.seq, prev: self.prev.clone(), time: format_timestamp_ms(time), event };
         let mut line = serde_json::to_vec(&record).expect("events serialize");
-        let prev = sha256_hex(&line);
+        self.prev = sha256_hex(&line);
         line.push(b'\n');
-        self.file.write_all(&line).map_err(io("write", &self.path))?;
-        self.file.sync_data().map_err(io("sync", &self.path))?;
-        self.prev = prev;
         self.all.update(&line);
+        self.pending.extend_from_slice(&line);
         self.seq += 1;
-        Ok(record)
+        record
     }
 
-    /// Signs every byte so far (no-op when unsigned or when nothing new was written).
-    pub fn checkpoint(&mut self, time: Timestamp) -> Result<(), JournalError> {
+    /// Whole lines out with one `write`, then fdatasync.
+    fn flush(&mut self) -> Result<(), JournalError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let out = std::mem::take(&mut self.pending);
+        self.file.write_all(&out).map_err(io("write", &self.path))?;
+        self.file.sync_data().map_err(io("sync", &self.path))
+    }
+
+    /// A checkpoint line over every byte so far (none when unsigned or nothing is new).
+    fn checkpoint_line(&mut self, time: Timestamp) -> Result<(), JournalError> {
         if self.since_checkpoint == 0 {
             return Ok(());
         }
         let Some(signer) = &self.signer else { return Ok(()) };
         let signature = signer.sign_digest(CHECKPOINT_NAMESPACE, &self.all.clone().finalize())?;
-        self.write(time, Event::Checkpoint { signature })?;
+        self.line(time, Event::Checkpoint { signature });
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
         Ok(())
+    }
+
+    /// Signs every byte so far now (before a change to the cloud).
+    pub fn checkpoint(&mut self, time: Timestamp) -> Result<(), JournalError> {
+        self.checkpoint_line(time)?;
+        self.flush()
     }
 
     /// Ends the log: a last checkpoint, the `sealed` line, and `LOG.sig` over the file.
@@ -227,9 +247,10 @@ impl Journal {
         if self.sealed {
             return Ok(());
         }
-        self.checkpoint(time)?;
+        self.checkpoint_line(time)?;
         let events = self.seq + 1;
-        self.write(time, Event::Sealed { events, run_id: self.run_id.clone() })?;
+        self.line(time, Event::Sealed { events, run_id: self.run_id.clone() });
+        self.flush()?;
         self.sealed = true;
         if let Some(signer) = &self.signer {
             let pem = signer.sign_digest(SEAL_NAMESPACE, &self.all.clone().finalize())?;
