@@ -71,6 +71,9 @@ pub struct RunArgs {
     /// Runbook folder, to find the runbook of a resumed log
     #[arg(long, default_value = "runbooks")]
     pub dir: PathBuf,
+    /// Failures for the simulated cloud to play (a rehearsal's surprises)
+    #[arg(long, value_name = "FILE")]
+    pub injects: Option<PathBuf>,
 }
 
 /// How long after the incident a rehearsal begins: detection and paging count too.
@@ -243,6 +246,31 @@ async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
         }
         None => None,
     };
+    let mut injects = Vec::new();
+    if let Some(path) = &args.injects {
+        let k = ws.add(path);
+        ws.check(k);
+        let report = ws.file(k).report();
+        if report.errors() > 0 {
+            let _ = write!(anstream::stderr(), "{}", report.render());
+            return err(format!("`{}` has errors; nothing was run", path.display()));
+        }
+        let Some(Doc::Injects(raw)) = &ws.file(k).doc else {
+            return err(format!("`{}` is not an injects file (kind: Injects)", path.display()));
+        };
+        for i in raw.injects.iter().flatten() {
+            let text = |v: &Option<crate::runbook::yaml::Sp<String>>| v.as_ref().map(|x| x.value.clone());
+            let code = text(&i.error).unwrap_or_default();
+            injects.push(crate::cloud::sim::Inject {
+                action: text(&i.action),
+                step: text(&i.step),
+                message: text(&i.message).unwrap_or_else(|| format!("{code} (injected)")),
+                code,
+                times: i.times.as_ref().map_or(1, |t| t.value),
+                retryable: i.retryable.as_ref().is_some_and(|r| r.value),
+            });
+        }
+    }
     if let (Some(g), Ok(bytes)) = (&resumed, std::fs::read(&runbook_path))
         && g.runbook_sha256 != sha256_hex(&bytes)
     {
@@ -353,7 +381,11 @@ async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
     let signed = journal.is_signed();
     let sink = Sink::new(Some(journal), Redactor::new(secrets));
 
-    let provider: Arc<dyn Provider> = Arc::new(Sim::seeded(&catalog, clock.now(), incident_started_at));
+    let sim = Sim::seeded(&catalog, clock.now(), incident_started_at);
+    for inject in injects {
+        sim.inject(inject);
+    }
+    let provider: Arc<dyn Provider> = Arc::new(sim);
     let spec = RunSpec {
         runbook: runbook.clone(),
         catalog,

@@ -107,6 +107,10 @@ fn ago(now: Timestamp, secs: i64) -> Timestamp {
     now.checked_sub(SignedDuration::from_secs(secs)).unwrap_or(now)
 }
 
+/// Objects a simulated roll-back or copy works on between two waits and progress
+/// reports: one wait per batch keeps fast rehearsals from drowning in timer grain.
+const BATCH: u64 = 25;
+
 const PREFIXES: [&str; 4] = ["customers/2026/10/", "customers/2026/11/", "invoices/2026/10/", "invoices/2026/11/"];
 const KEYS_PER_PREFIX: usize = 100;
 
@@ -201,7 +205,16 @@ impl Sim {
                 && i.step.as_deref().is_none_or(|s| s == call.step)
         })?;
         i.times -= 1;
-        let mut e = ActionError::new(call.spec.name, &call.step, &i.code, i.message.clone())
+        // Name what the action acts on: its target, else its first argument.
+        let resource = call
+            .spec
+            .targets
+            .iter()
+            .chain(call.spec.params.iter().filter(|p| p.required).map(|p| &p.name))
+            .find_map(|p| call.path(p))
+            .unwrap_or(&call.step)
+            .to_string();
+        let mut e = ActionError::new(call.spec.name, &resource, &i.code, i.message.clone())
             .hint("a failure injected for this rehearsal");
         e.retryable = i.retryable;
         Some(e)
@@ -419,7 +432,9 @@ impl Sim {
                 if matches!(todo, Todo::Newer) {
                     continue;
                 }
-                ctx.clock.sleep(self.per_object).await;
+                if done % BATCH == 0 {
+                    ctx.clock.sleep(self.per_object * BATCH as u32).await;
+                }
                 let now = ctx.clock.now();
                 let mut w = self.world.lock().unwrap();
                 let versions = w.buckets.get_mut(bucket).expect("checked").objects.get_mut(key).expect("planned");
@@ -442,7 +457,7 @@ impl Sim {
                 }
                 drop(w);
                 done += 1;
-                if done % 25 == 0 || done == total {
+                if done % BATCH == 0 || done == total {
                     (ctx.progress)(Progress::Count { done, total, unit: "objects" });
                 }
             }
@@ -517,7 +532,9 @@ impl Sim {
         let total = todo.len() as u64;
         let mut bytes = 0;
         for (i, (key, v)) in todo.iter().enumerate() {
-            ctx.clock.sleep(self.per_object).await;
+            if i as u64 % BATCH == 0 {
+                ctx.clock.sleep(self.per_object * BATCH as u32).await;
+            }
             let now = ctx.clock.now();
             let mut w = self.world.lock().unwrap();
             let versions = w.buckets.get_mut(to).expect("checked").objects.entry(key.clone()).or_default();
@@ -528,7 +545,7 @@ impl Sim {
                 ..v.clone()
             });
             bytes += v.size;
-            if (i + 1) % 25 == 0 || i + 1 == todo.len() {
+            if (i as u64 + 1) % BATCH == 0 || i + 1 == todo.len() {
                 (ctx.progress)(Progress::Count { done: i as u64 + 1, total, unit: "objects" });
             }
         }

@@ -1053,3 +1053,25 @@ pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -
             .collect(),
     })
 }
+
+/// An injects file: each inject names a known action or a step, and says how it fails.
+pub fn injects(raw: &raw::InjectsFile, actions: ActionLookup, cx: &mut Cx) {
+    header(cx, &raw.api_version);
+    for i in raw.injects.iter().flatten() {
+        if let Some(name) = &i.action {
+            action(cx, name, actions);
+        }
+        if i.action.is_none() && i.step.is_none() {
+            cx.push(
+                Diag::new(
+                    Kind::MissingField { field: "action", within: "an inject" },
+                    Span { end: i.span.start, ..i.span },
+                )
+                .help("name the failing `action` (every step that uses it) or one `step`"),
+            );
+        }
+        if let Some(t) = i.times.as_ref().filter(|t| t.value == 0) {
+            cx.push(Diag::new(Kind::Zero("times"), t.span));
+        }
+    }
+}

@@ -14,13 +14,14 @@ use super::yaml::{self, Span};
 /// Files larger than this are not runbooks; refusing them early keeps mistakes cheap.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 pub const CATALOG_FILE: &str = "datasets.yaml";
-const KINDS: &[&str] = &["DatasetCatalog", "Runbook", "Answers"];
+const KINDS: &[&str] = &["DatasetCatalog", "Runbook", "Answers", "Injects"];
 
 #[derive(Debug, Clone)]
 pub enum Doc {
     Catalog(Box<raw::CatalogFile>),
     Runbook(Box<raw::RunbookFile>),
     Answers(Box<raw::AnswersFile>),
+    Injects(Box<raw::InjectsFile>),
 }
 
 /// One file read and decoded (not yet checked against the others).
@@ -127,12 +128,13 @@ pub fn decode(source: &str, cx: &mut Cx) -> Option<Doc> {
         Some("DatasetCatalog") => raw::CatalogFile::decode(&root, cx).map(|c| Doc::Catalog(Box::new(c))),
         Some("Runbook") => raw::RunbookFile::decode(&root, cx).map(|r| Doc::Runbook(Box::new(r))),
         Some("Answers") => raw::AnswersFile::decode(&root, cx).map(|a| Doc::Answers(Box::new(a))),
+        Some("Injects") => raw::InjectsFile::decode(&root, cx).map(|i| Doc::Injects(Box::new(i))),
         other => {
             let text = other.unwrap_or("");
             let mut d = Diag::new(Kind::UnknownKind(clip(text)), kind.span);
             d = match suggest(text, KINDS.iter().copied()) {
                 Some(s) => d.label(format!("did you mean `{s}`?")),
-                None => d.help("one of: DatasetCatalog, Runbook, Answers"),
+                None => d.help("one of: DatasetCatalog, Runbook, Answers, Injects"),
             };
             cx.push(d);
             None
@@ -244,6 +246,11 @@ impl Workspace {
                 self.files[i].cx = cx;
                 self.runbooks.insert(i, rb.filter(|_| decoded_ok));
             }
+            Some(Doc::Injects(raw)) => {
+                let mut cx = std::mem::take(&mut self.files[i].cx);
+                check::injects(&raw, &crate::cloud::catalog::find, &mut cx);
+                self.files[i].cx = cx;
+            }
             Some(Doc::Answers(raw)) => {
                 if self.answers.contains_key(&i) {
                     return;
@@ -324,6 +331,7 @@ pub fn check_text(source: &str, catalog: Option<&Catalog>) -> Vec<Diag> {
         Some(Doc::Answers(raw)) => {
             check::answers(&raw, None, &mut cx);
         }
+        Some(Doc::Injects(raw)) => check::injects(&raw, &crate::cloud::catalog::find, &mut cx),
         None => {}
     }
     cx.diags

@@ -298,5 +298,31 @@ record! {
     }
 }
 
+record! {
+    /// A failure the simulated cloud plays during a rehearsal.
+    pub struct Inject ("an inject") {
+        /// The action that fails (every step using it), e.g. `rds.restore_from_snapshot`.
+        "action" => action: Sp<String>,
+        /// Or only this step.
+        "step" => step: Sp<String>,
+        /// The error code the cloud answers, e.g. `InsufficientDBInstanceCapacity`.
+        "error" (req) => error: Sp<String>,
+        "message" => message: Sp<String>,
+        /// How many calls fail before it clears (default 1).
+        "times" => times: Sp<u32>,
+        /// Whether a retry may succeed (throttling, 5xx); default false.
+        "retryable" => retryable: Sp<bool>,
+    }
+}
+
+record! {
+    /// Failures for a tabletop rehearsal (`lifeboat tabletop --injects FILE`).
+    pub struct InjectsFile ("an injects file") {
+        "apiVersion" (req) => api_version: Sp<String>,
+        "kind" (req) => kind: Sp<String>,
+        "injects" (req) => injects: Vec<Inject>,
+    }
+}
+
 /// Makes the timestamp type nameable from the raw module's users.
 pub type Time = Timestamp;

@@ -3,7 +3,7 @@
 use serde_json::{Value as Json, json};
 
 use super::decode::Decode;
-use super::raw::{AnswersFile, CatalogFile, RunbookFile};
+use super::raw::{AnswersFile, CatalogFile, InjectsFile, RunbookFile};
 
 pub fn schema() -> Json {
     let kind = |mut s: Json, kind: &str| {
@@ -15,11 +15,12 @@ pub fn schema() -> Json {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://lifeboat.dev/schema/v1.json",
-        "title": "lifeboat file (runbook, dataset catalog or answers)",
+        "title": "lifeboat file (runbook, dataset catalog, answers or injects)",
         "oneOf": [
             kind(RunbookFile::schema(), "Runbook"),
             kind(CatalogFile::schema(), "DatasetCatalog"),
             kind(AnswersFile::schema(), "Answers"),
+            kind(InjectsFile::schema(), "Injects"),
         ],
     })
 }

@@ -74,7 +74,7 @@ fn schema_is_json_schema_of_all_three_kinds() {
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
     assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
     let kinds: Vec<&str> = schema["oneOf"].as_array().unwrap().iter().map(|k| k["title"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["Runbook", "DatasetCatalog", "Answers"]);
+    assert_eq!(kinds, ["Runbook", "DatasetCatalog", "Answers", "Injects"]);
     let runbook = &schema["oneOf"][0];
     assert_eq!(runbook["additionalProperties"], false);
     let step = &runbook["properties"]["phases"]["items"]["properties"]["steps"]["items"];

@@ -104,6 +104,9 @@ const CASES: &[Case] = &[
     case("a-unknown-runbook.yaml", 1, "3:10", "error: unknown runbook `corpus-bad`"),
     case("a-approve-on-manual.yaml", 1, "6:3", "error: this answer does not fit a manual step"),
     case("a-unknown-input.yaml", 1, "5:11", "error: unknown input `incident_time`"),
+    // Injects files for rehearsals.
+    case("i-unknown-action.yaml", 1, "4:13", "did you mean `rds.restore_from_snapshot`?"),
+    case("i-no-target.yaml", 1, "4:5", "help: name the failing `action` (every step that uses it) or one `step`"),
     // Not YAML at all.
     case("empty.yaml", 1, "1:1", "error: the file is empty"),
     case("comments-only.yaml", 1, "1:1", "error: the file is empty"),

@@ -310,3 +310,69 @@ fn the_readme_first_command_rehearses_an_example_end_to_end() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("succeeded: RTO"));
 }
+
+#[test]
+fn injected_failures_are_retried_or_fail_the_rehearsal() {
+    let steps = "      - { id: restore, title: Restore, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"${{ incident.started_at }}\" }, retries: 2 }\n";
+    let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let injects = |body: &str| {
+        let p = dir.path().join("injects.yaml");
+        std::fs::write(&p, format!("apiVersion: lifeboat/v1\nkind: Injects\ninjects:\n{body}")).unwrap();
+        p
+    };
+    let go = |inj: &Path| {
+        let log = dir.path().join(format!("{}.jsonl", fastrand::u64(..)));
+        lifeboat_in(
+            dir.path(),
+            &[
+                "tabletop",
+                rb.to_str().unwrap(),
+                "--speed",
+                "100000",
+                "--injects",
+                inj.to_str().unwrap(),
+                "--log",
+                log.to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    let out = go(&injects(
+        "  - { action: s3.restore_to_time, error: SlowDown, message: reduce your request rate, times: 2, retryable: true }\n",
+    ));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr.matches("↻ restore: s3.restore_to_time on `shop-docs-prod` failed: reduce your request rate").count(),
+        2,
+        "{stderr}"
+    );
+    let out = go(&injects("  - { step: restore, error: AccessDenied, message: no s3:PutObject on the bucket }\n"));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("✗ restore failed")
+            && stderr.contains("no s3:PutObject on the bucket")
+            && !stderr.contains("↻"),
+        "not retryable: {stderr}"
+    );
+}
+
+#[test]
+fn a_rehearsal_never_executes_commands() {
+    let steps = "      - { id: touch, title: Touch, run: \"touch executed\" }\n";
+    let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let out =
+        lifeboat_in(dir.path(), &["tabletop", rb.to_str().unwrap(), "--speed", "100000", "--log", "t.jsonl"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!dir.path().join("executed").exists(), "a tabletop ran a command");
+    let out = lifeboat_in(
+        dir.path(),
+        &["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--speed", "100000", "--log", "r.jsonl"],
+        &[("GITHUB_STEP_SUMMARY", "summary.md")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("executed").exists(), "the CI replay runs commands for real");
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(summary.starts_with("# rb — succeeded") && summary.contains("| RTO | 2h |"), "{summary}");
+}
