@@ -427,12 +427,12 @@ impl Sim {
             .collect();
         if !dry_run {
             let total = plan.iter().filter(|(_, t)| !matches!(t, Todo::Newer)).count() as u64;
-            let mut done = 0;
+            let mut done: u64 = 0;
             for (key, todo) in &plan {
                 if matches!(todo, Todo::Newer) {
                     continue;
                 }
-                if done % BATCH == 0 {
+                if done.is_multiple_of(BATCH) {
                     ctx.clock.sleep(self.per_object * BATCH as u32).await;
                 }
                 let now = ctx.clock.now();
@@ -457,7 +457,7 @@ impl Sim {
                 }
                 drop(w);
                 done += 1;
-                if done % BATCH == 0 || done == total {
+                if done.is_multiple_of(BATCH) || done == total {
                     (ctx.progress)(Progress::Count { done, total, unit: "objects" });
                 }
             }
@@ -532,7 +532,7 @@ impl Sim {
         let total = todo.len() as u64;
         let mut bytes = 0;
         for (i, (key, v)) in todo.iter().enumerate() {
-            if i as u64 % BATCH == 0 {
+            if (i as u64).is_multiple_of(BATCH) {
                 ctx.clock.sleep(self.per_object * BATCH as u32).await;
             }
             let now = ctx.clock.now();
@@ -545,7 +545,7 @@ impl Sim {
                 ..v.clone()
             });
             bytes += v.size;
-            if (i as u64 + 1) % BATCH == 0 || i + 1 == todo.len() {
+            if (i as u64 + 1).is_multiple_of(BATCH) || i + 1 == todo.len() {
                 (ctx.progress)(Progress::Count { done: i as u64 + 1, total, unit: "objects" });
             }
         }
