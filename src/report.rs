@@ -339,3 +339,33 @@ pub fn junit(s: &Summary) -> String {
     report.add_test_suite(suite);
     report.to_string().expect("junit serializes")
 }
+
+/// The last successful restore drill of each dataset, from the logs in `dir`: only
+/// sealed, intact logs of `--mode drill` runs against the real cloud that succeeded
+/// count (a drill on the simulated cloud proves nothing about the real backups).
+pub fn last_drills(dir: &std::path::Path) -> std::collections::HashMap<String, crate::runbook::time::Timestamp> {
+    let mut out: std::collections::HashMap<String, crate::runbook::time::Timestamp> = Default::default();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+    {
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let sig = std::fs::read_to_string(crate::journal::sig_path(&path)).ok();
+        let v = crate::journal::verify::verify_bytes(&bytes, sig.as_deref(), None);
+        if v.tampered.is_some() || !v.sealed {
+            continue;
+        }
+        let records: Vec<Record> =
+            bytes.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect();
+        let s = summarize(&records);
+        let ended = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. }));
+        if s.mode == "drill"
+            && s.cloud == "aws"
+            && s.status == Some(RunStatus::Succeeded)
+            && let Some(t) = ended.and_then(|r| crate::runbook::time::parse_timestamp(&r.time).ok())
+        {
+            let e = out.entry(s.dataset.clone()).or_insert(t);
+            *e = (*e).max(t);
+        }
+    }
+    out
+}

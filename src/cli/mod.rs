@@ -35,6 +35,9 @@ pub enum Command {
         /// The runbook folder
         #[arg(long, default_value = "runbooks")]
         dir: PathBuf,
+        /// Where incident logs are kept (drills are read from them)
+        #[arg(long, default_value = "incidents")]
+        incidents: PathBuf,
     },
     /// Print the JSON Schema of the runbook format, for editors.
     Schema,
@@ -78,7 +81,7 @@ pub fn main() -> ExitCode {
     };
     ExitCode::from(match cli.command {
         Command::Validate { paths, deny_warnings } => validate(paths, deny_warnings),
-        Command::List { dir } => list(&dir),
+        Command::List { dir, incidents } => list(&dir, &incidents),
         Command::Run(args) => run::run(args, false),
         Command::Tabletop(args) => run::run(args, true),
         Command::Verify { log, allowed_signers } => verify::verify(&log, allowed_signers.as_deref()),
@@ -93,6 +96,32 @@ pub fn main() -> ExitCode {
 fn usage(msg: &str) -> u8 {
     let _ = writeln!(anstream::stderr(), "error: {msg}");
     exit::USAGE
+}
+
+/// `2026-11-20 (5d ago)`, `never`, with `OVERDUE` past the dataset's `drill_every`.
+fn last_drill(
+    last: Option<crate::runbook::time::Timestamp>,
+    every: Option<crate::runbook::time::Duration>,
+    now: crate::runbook::time::Timestamp,
+) -> String {
+    let age = last.map(|t| now.duration_since(t).as_secs().max(0) as u64);
+    let overdue = match (age, every) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(a), Some(e)) => a > e.secs(),
+    };
+    let mut text = match (last, age) {
+        (Some(t), Some(a)) => format!(
+            "{} ({} ago)",
+            t.strftime("%Y-%m-%d"),
+            crate::runbook::time::Duration(a / 86_400 * 86_400).to_string().replace("0s", "today")
+        ),
+        _ => "never".into(),
+    };
+    if overdue {
+        text.push_str(" OVERDUE");
+    }
+    text
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -140,7 +169,9 @@ fn validate(paths: Vec<PathBuf>, deny_warnings: bool) -> u8 {
     if errors > 0 || (deny_warnings && warnings > 0) { exit::PROBLEM } else { exit::OK }
 }
 
-fn list(dir: &Path) -> u8 {
+fn list(dir: &Path, incidents: &Path) -> u8 {
+    let drills = crate::report::last_drills(incidents);
+    let now = crate::runbook::time::Timestamp::now();
     let files = match load::yaml_files(dir) {
         Ok(f) => f,
         Err(e) => return usage(&format!("cannot read folder `{}`: {e}", dir.display())),
@@ -164,6 +195,7 @@ fn list(dir: &Path) -> u8 {
             continue;
         }
         ws.check(i);
+        let every = ws.runbook(i).map(|rb| rb.dataset.clone()).and_then(|d| ws.catalog_for(f)?.get(&d)?.drill_every);
         match ws.runbook(i) {
             Some(rb) => rows.push(vec![
                 rb.id.clone(),
@@ -173,7 +205,7 @@ fn list(dir: &Path) -> u8 {
                 rb.objectives.rpo.to_string(),
                 rb.phases.len().to_string(),
                 rb.steps().count().to_string(),
-                "—".into(),
+                last_drill(drills.get(&rb.dataset).copied(), every, now),
             ]),
             None => invalid.push(f.clone()),
         }

@@ -121,3 +121,65 @@ fn colour_only_on_request() {
         .unwrap();
     assert!(text(&forced.stderr).contains('\u{1b}'), "colour when forced");
 }
+
+/// A sealed drill log as a drill against AWS leaves it (the AWS provider comes later; the
+/// journal is the same).
+fn drill_log(dir: &std::path::Path, name: &str, dataset: &str, cloud: &str, ended: &str) {
+    use lifeboat::engine::event::{Event, Genesis, Mode, RunStatus};
+    let t: lifeboat::runbook::time::Timestamp = ended.parse().unwrap();
+    let mut j = lifeboat::journal::Journal::create(&dir.join(name), None).unwrap();
+    j.append(
+        t,
+        Event::Genesis(Box::new(Genesis {
+            tool_version: "t".into(),
+            run_id: name.into(),
+            runbook_id: "customers-db-quarterly-drill".into(),
+            runbook_sha256: "00".into(),
+            answers_sha256: None,
+            operator: "ops".into(),
+            mode: Mode::Drill,
+            signer: None,
+            dataset: dataset.into(),
+            incident_started_at: ended.into(),
+            rto_ms: 1,
+            rpo_ms: 1,
+            cloud: cloud.into(),
+            clock_speed: 1,
+            inputs: Default::default(),
+        })),
+    )
+    .unwrap();
+    j.append(
+        t,
+        Event::RunFinished {
+            status: RunStatus::Succeeded,
+            reason: None,
+            rto_ms: 1,
+            rto_met: true,
+            rpo_ms: None,
+            rpo_met: None,
+        },
+    )
+    .unwrap();
+    j.seal(t).unwrap();
+}
+
+#[test]
+fn list_shows_the_last_real_drill_and_what_is_overdue() {
+    let dir = tempfile::tempdir().unwrap();
+    let recent =
+        lifeboat::runbook::time::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(24 * 10)).unwrap();
+    let recent = lifeboat::runbook::time::format_timestamp(recent);
+    drill_log(dir.path(), "a.jsonl", "customer-records", "aws", &recent);
+    drill_log(dir.path(), "b.jsonl", "kyc-documents", "sim", &recent); // a sim drill proves nothing
+    drill_log(dir.path(), "c.jsonl", "orders-docs", "aws", "2025-01-01T00:00:00Z"); // long ago
+    let out = lifeboat(&["list", "--incidents", dir.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    let row = |id: &str| stdout.lines().find(|l| l.starts_with(id)).unwrap().to_string();
+    assert!(row("customers-db-quarterly-drill").ends_with(&format!("{} (10d ago)", &recent[..10])), "{stdout}");
+    assert!(row("kyc-documents-prefix-deletion").ends_with("never OVERDUE"), "{stdout}");
+    assert!(
+        row("orders-docs-ransomware").ends_with("OVERDUE") && row("orders-docs-ransomware").contains("2025-01-01"),
+        "{stdout}"
+    );
+}

@@ -90,6 +90,17 @@ pub async fn run(
     workdir: &Path,
     answer: impl Fn(&Event) -> Option<Command> + Send + 'static,
 ) -> Run {
+    run_with(yaml, mode, speed, false, workdir, answer).await
+}
+
+pub async fn run_with(
+    yaml: &str,
+    mode: Mode,
+    speed: f64,
+    interactive: bool,
+    workdir: &Path,
+    answer: impl Fn(&Event) -> Option<Command> + Send + 'static,
+) -> Run {
     let catalog = catalog_from_str(CATALOG).unwrap();
     let runbook = runbook_from_str(yaml, &catalog).unwrap_or_else(|d| panic!("{d:?}"));
     let dataset = catalog.get(&runbook.dataset).unwrap().clone();
@@ -110,7 +121,7 @@ pub async fn run(
         catalog,
         dataset,
         mode,
-        interactive: false,
+        interactive,
         execute_commands: mode != Mode::Tabletop,
         workdir: workdir.to_path_buf(),
         run_id: "run-1".into(),
@@ -446,4 +457,37 @@ fn objectives_arithmetic() {
     let s = tr.status(t("2026-11-24T05:00:00Z"));
     assert_eq!((s.rto_elapsed_ms, s.rto_met()), (3_900_000, false), "the RTO clock stops at the milestone");
     assert_eq!((s.achieved_rpo_ms, s.rpo_met()), (Some(1_500_000), Some(true)));
+}
+
+#[tokio::test]
+async fn interactively_a_failure_asks_and_the_operator_decides() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: flaky, title: Flaky, run: \"n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; exit 1\" }\n      - { id: next, title: Next, run: \"true\" }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let a = asked.clone();
+    let r = run_with(&yaml, Mode::Replay, 1000.0, true, dir.path(), move |e| match e {
+        Event::StepStarted { step, attempt: 1, .. } if step == "flaky" => {
+            Some(Command::Note { by: "alice".into(), text: "trying the flaky one".into() })
+        }
+        Event::StepWaiting { step, waiting_for: Waiting::Decision, .. } => {
+            let n = a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Some(if n == 0 {
+                Command::Retry { step: step.clone(), by: "alice".into() }
+            } else {
+                Command::Continue { step: step.clone(), by: "alice".into() }
+            })
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2, "asked after each failure");
+    assert_eq!(std::fs::read_to_string(dir.path().join("n")).unwrap().trim(), "2", "retried once");
+    assert_eq!(r.finished("flaky").0, StepStatus::Failed);
+    assert_eq!(r.finished("next").0, StepStatus::Done, "continued past it");
+    assert_eq!(r.count(|e| matches!(e, Event::Note { text, .. } if text == "trying the flaky one")), 1);
+    assert_eq!(r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::engine::event::Verdict::Retry, .. })), 1);
+    assert_eq!(r.outcome.status, RunStatus::Failed, "a failed step fails the run even when continued past");
 }

@@ -376,3 +376,35 @@ fn a_rehearsal_never_executes_commands() {
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(summary.starts_with("# rb — succeeded") && summary.contains("| RTO | 2h |"), "{summary}");
 }
+
+#[test]
+fn an_encrypted_signing_key_is_unlocked_from_the_environment_and_never_shown() {
+    let (dir, rb) =
+        folder(&runbook("2h", "  x: { type: string, default: y }\n", "      - { id: a, title: A, run: \"true\" }\n"));
+    let key = dir.path().join("signing_key");
+    let pass = "correct horse battery staple";
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-C", "ops@example", "-N", pass, "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let key_s = key.to_str().unwrap();
+    let args =
+        ["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--speed", "100000", "--log", "signed.jsonl"];
+    // Without the passphrase and no terminal: a clear refusal, nothing run, no hang.
+    let out = lifeboat_in(dir.path(), &args, &[("LIFEBOAT_SIGN_KEY", key_s)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("passphrase-protected; set LIFEBOAT_SIGN_KEY_PASSPHRASE"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("signed.jsonl").exists());
+    let out = lifeboat_in(dir.path(), &args, &[("LIFEBOAT_SIGN_KEY", key_s), ("LIFEBOAT_SIGN_KEY_PASSPHRASE", pass)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = std::fs::read_to_string(dir.path().join("signed.jsonl")).unwrap();
+    assert!(log.contains("\"type\":\"checkpoint\"") && log.contains("\"signer\":\"ssh-ed25519 "));
+    assert!(!log.contains(pass) && !text(&out.stderr).contains(pass));
+    assert_eq!(lifeboat_in(dir.path(), &["verify", "signed.jsonl"], &[]).status.code(), Some(0));
+}
