@@ -373,6 +373,14 @@ fn a_rehearsal_never_executes_commands() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(dir.path().join("executed").exists(), "the CI replay runs commands for real");
+    let out = lifeboat_in(dir.path(), &["report", "r.jsonl", "--format", "junit"], &[]);
+    let junit = text(&out.stdout);
+    assert!(
+        junit.contains("<testsuite name=\"rb\" tests=\"3\" ")
+            && junit.contains("<testcase name=\"touch\" classname=\"rb.p\""),
+        "{junit}"
+    );
+    assert!(junit.contains("<testcase name=\"objective RTO\"") && junit.contains("failures=\"0\""), "{junit}");
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(summary.starts_with("# rb — succeeded") && summary.contains("| RTO | 2h |"), "{summary}");
 }
