@@ -172,9 +172,6 @@ async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
             "a tabletop rehearsal runs on the simulated cloud; use `lifeboat run --mode drill` for a drill against AWS",
         );
     }
-    if cloud == CloudArg::Aws {
-        return err("the AWS provider is not built yet; use --cloud sim (or `lifeboat tabletop`)");
-    }
     if !args.headless {
         let _ = writeln!(anstream::stderr(), "note: the terminal UI is not built yet; running headless");
     }
@@ -381,11 +378,17 @@ async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
     let signed = journal.is_signed();
     let sink = Sink::new(Some(journal), Redactor::new(secrets));
 
-    let sim = Sim::seeded(&catalog, clock.now(), incident_started_at);
-    for inject in injects {
-        sim.inject(inject);
-    }
-    let provider: Arc<dyn Provider> = Arc::new(sim);
+    let provider: Arc<dyn Provider> = match cloud {
+        CloudArg::Sim => {
+            let sim = Sim::seeded(&catalog, clock.now(), incident_started_at);
+            for inject in injects {
+                sim.inject(inject);
+            }
+            Arc::new(sim)
+        }
+        CloudArg::Aws if !injects.is_empty() => return err("--injects plays failures on the simulated cloud only"),
+        CloudArg::Aws => Arc::new(crate::cloud::aws::Aws::from_env().await),
+    };
     let spec = RunSpec {
         runbook: runbook.clone(),
         catalog,

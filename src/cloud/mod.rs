@@ -1,13 +1,15 @@
 //! Where actions go: the `Provider` trait, the action catalog, the drill guard, and the
 //! providers themselves (`sim` now; `aws` next).
 
+pub mod aws;
 pub mod catalog;
+pub mod plan;
 pub mod sim;
 
 use std::future::Future;
 use std::pin::Pin;
 
-use serde_json::{Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
 use crate::clock::Clock;
 use crate::engine::event::Mode;
@@ -143,4 +145,28 @@ pub fn guard(call: &ActionCall, mode: Mode, catalog: &Catalog) -> Result<(), Act
         }
     }
     Ok(())
+}
+
+/// A posture check: every property an output, failed (with outputs kept) when any fails.
+fn posture(
+    call: &ActionCall,
+    resource: &str,
+    checks: &[(&str, Json, bool, &str)],
+) -> Result<ActionResult, ActionError> {
+    let mut outputs = Map::new();
+    let mut failed = Vec::new();
+    for (name, value, ok, why) in checks {
+        outputs.insert(name.to_string(), value.clone());
+        if !ok {
+            failed.push(*why);
+        }
+    }
+    outputs.insert("passed".into(), json!(failed.is_empty()));
+    if failed.is_empty() {
+        return Ok(ActionResult { outputs, recovery_point: None });
+    }
+    let mut e = ActionError::new(call.spec.name, resource, "PostureCheckFailed", failed.join("; "));
+    e.hint = Some("fix the protection before relying on this backup".into());
+    e.outputs = Some(outputs);
+    Err(e)
 }

@@ -9,6 +9,7 @@ use std::time::Duration as StdDuration;
 use jiff::SignedDuration;
 use serde_json::{Map, Value as Json, json};
 
+use super::plan::{Todo, Ver, restore_plan};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider};
 use crate::runbook::model::{Catalog, Dataset};
 use crate::runbook::raw::{ResourceKind, Role};
@@ -368,63 +369,35 @@ impl Sim {
         self.bucket_region(op, bucket, call.str("region"))?;
         let dry_run = call.bool("dry_run");
         let delete_newer = call.bool("delete_newer");
-        // The plan: what each key needs, decided from the listing alone.
-        enum Todo {
-            Copy(Version),
-            Undelete,
-            Newer,
-            DeleteNewer,
-        }
-        let (plan, newest_kept): (Vec<(String, Todo)>, Option<Timestamp>) = {
+        // The plan, from the listing alone, by the same planner as every provider.
+        let plan = {
             let w = self.world.lock().unwrap();
-            let b = &w.buckets[bucket];
-            let mut plan = Vec::new();
-            let mut newest: Option<Timestamp> = None;
-            for (key, versions) in b.objects.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)) {
-                let chosen = versions.iter().rev().find(|v| v.time <= time);
-                let current = versions.last().expect("a key has versions");
-                match chosen {
-                    // Deleted at `time` but present now: it was created again after it.
-                    Some(c) if c.delete_marker && !current.delete_marker => {
-                        plan.push((key.clone(), if delete_newer { Todo::DeleteNewer } else { Todo::Newer }));
-                    }
-                    Some(c) if c.delete_marker => {}
-                    Some(c) => {
-                        newest = newest.max(Some(c.time));
-                        if current.id == c.id {
-                            continue;
-                        }
-                        let after: Vec<&Version> = versions.iter().filter(|v| v.time > c.time).collect();
-                        if after.iter().all(|v| v.delete_marker) {
-                            plan.push((key.clone(), Todo::Undelete));
-                        } else {
-                            plan.push((key.clone(), Todo::Copy(c.clone())));
-                        }
-                    }
-                    None if !current.delete_marker => {
-                        plan.push((key.clone(), if delete_newer { Todo::DeleteNewer } else { Todo::Newer }))
-                    }
-                    None => {}
-                }
-            }
-            (plan, newest)
+            let listing: BTreeMap<String, Vec<Ver>> = w.buckets[bucket]
+                .objects
+                .range(prefix.to_string()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .map(|(k, vs)| {
+                    let vs = vs
+                        .iter()
+                        .map(|v| Ver { id: v.id.clone(), time: v.time, etag: v.etag.clone(), marker: v.delete_marker })
+                        .collect();
+                    (k.clone(), vs)
+                })
+                .collect();
+            restore_plan(&listing, time, delete_newer)
         };
-        let count = |f: fn(&Todo) -> bool| plan.iter().filter(|(_, t)| f(t)).count() as u64;
-        let restored = count(|t| matches!(t, Todo::Copy(_)));
-        let undeleted = count(|t| matches!(t, Todo::Undelete));
-        let newer = count(|t| matches!(t, Todo::Newer | Todo::DeleteNewer));
+        let newest_kept = plan.newest;
+        let restored = plan.count(|t| matches!(t, Todo::Copy(_)));
+        let undeleted = plan.count(|t| matches!(t, Todo::Undelete(_)));
+        let newer = plan.count(|t| matches!(t, Todo::Newer | Todo::DeleteNewer));
         let keys = { self.world.lock().unwrap().buckets[bucket].objects.len() };
         ctx.clock.sleep(StdDuration::from_millis(5) * keys as u32).await; // listing
         (ctx.progress)(Progress::Line(format!(
             "plan for s3://{bucket}/{prefix}: {restored} to roll back, {undeleted} to undelete, {newer} created after {time_text}{}",
             if dry_run { " (dry run: nothing changes)" } else { "" }
         )));
-        let newer_keys: Vec<Json> = plan
-            .iter()
-            .filter(|(_, t)| matches!(t, Todo::Newer))
-            .take(20)
-            .map(|(k, _)| Json::String(k.clone()))
-            .collect();
+        let newer_keys: Vec<Json> = plan.newer().into_iter().take(20).map(Json::String).collect();
+        let plan = plan.todo;
         if !dry_run {
             let total = plan.iter().filter(|(_, t)| !matches!(t, Todo::Newer)).count() as u64;
             let mut done: u64 = 0;
@@ -441,14 +414,17 @@ impl Sim {
                 match todo {
                     Todo::Copy(v) => {
                         let n = versions.len();
+                        let size = versions.iter().find(|x| x.id == v.id).map_or(0, |x| x.size);
                         versions.push(Version {
                             id: format!("{:016x}", det(&format!("{key}{n}{now}"), 0, u64::MAX - 1)),
                             time: now,
-                            ..v.clone()
+                            etag: v.etag.clone(),
+                            size,
+                            delete_marker: false,
                         });
                     }
                     // Removing the markers brings the object back; every version stays as evidence.
-                    Todo::Undelete => versions.retain(|v| !v.delete_marker || v.time <= time),
+                    Todo::Undelete(markers) => versions.retain(|v| !markers.contains(&v.id)),
                     Todo::DeleteNewer => {
                         let n = versions.len();
                         versions.push(version(bucket, key, n + 100, now, true));
@@ -611,7 +587,7 @@ impl Sim {
                 "public access is not blocked",
             ),
         ];
-        posture(call, bucket, &checks)
+        super::posture(call, bucket, &checks)
     }
 
     fn rds_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
@@ -634,7 +610,7 @@ impl Sim {
                 "automated backups are not replicated to another region",
             ),
         ];
-        posture(call, id, &checks)
+        super::posture(call, id, &checks)
     }
 
     fn find_snapshot(&self, call: &ActionCall, ctx: &ActionCtx<'_>, region: &str) -> Result<ActionResult, ActionError> {
@@ -950,28 +926,4 @@ impl Sim {
 
 fn endpoint(id: &str, region: &str) -> String {
     format!("{id}.c{:08x}.{region}.rds.amazonaws.com:5432", det(id, 0, u32::MAX as u64))
-}
-
-/// A posture check: every property an output, failed (with outputs kept) when any fails.
-fn posture(
-    call: &ActionCall,
-    resource: &str,
-    checks: &[(&str, Json, bool, &str)],
-) -> Result<ActionResult, ActionError> {
-    let mut outputs = Map::new();
-    let mut failed = Vec::new();
-    for (name, value, ok, why) in checks {
-        outputs.insert(name.to_string(), value.clone());
-        if !ok {
-            failed.push(*why);
-        }
-    }
-    outputs.insert("passed".into(), json!(failed.is_empty()));
-    if failed.is_empty() {
-        return Ok(ActionResult { outputs, recovery_point: None });
-    }
-    let mut e = ActionError::new(call.spec.name, resource, "PostureCheckFailed", failed.join("; "));
-    e.hint = Some("fix the protection before relying on this backup".into());
-    e.outputs = Some(outputs);
-    Err(e)
 }

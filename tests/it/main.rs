@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 pub mod engine;
 pub mod journal;
+mod moto;
 mod props;
 mod run;
 

@@ -1,0 +1,277 @@
+//! The AWS provider through the real SDK against a local moto server that the tests
+//! start on a free port and stop afterwards. A missing moto is a failure, never a skip:
+//! `pip install 'moto[server]'` (scripts/test does it).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::text;
+
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // The module, not the `moto_server` script: no dependence on PATH shims.
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start moto ({e}): pip install 'moto[server]==5.2.5' (scripts/test installs it)")
+            });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut child = child;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "moto exited ({status}): is it installed? pip install 'moto[server]==5.2.5' (scripts/test installs it)"
+                );
+            }
+            assert!(Instant::now() < deadline, "moto did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto { child, url: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// Dummy credentials, this endpoint, and nothing from the developer's own AWS setup.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.url.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "eu-central-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", "/nonexistent".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+        ]
+    }
+
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test");
+        let conf = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("eu-central-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(creds)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn bucket(s3: &aws_sdk_s3::Client, name: &str, versioned: bool) {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, VersioningConfiguration,
+    };
+    s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::EuCentral1).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if versioned {
+        s3.put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(
+                VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
+    s3.put_object().bucket(bucket).key(key).body(ByteStream::from(body)).send().await.unwrap();
+}
+
+async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    let o = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
+    Some(o.body.collect().await.unwrap().into_bytes().to_vec())
+}
+
+const CATALOG: &str = r#"apiVersion: lifeboat/v1
+kind: DatasetCatalog
+datasets:
+  - id: orders-docs
+    title: Order documents
+    classification: confidential
+    rpo: 1h
+    rto: 2h
+    primary: { region: eu-central-1 }
+    resources:
+      - { kind: s3-bucket, id: orders-docs-prod, role: production }
+      - { kind: s3-bucket, id: plain-bucket, role: backup }
+"#;
+
+fn folder(steps: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("datasets.yaml"), CATALOG).unwrap();
+    let rb = format!(
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: s3-test\ntitle: S3 test\ndataset: orders-docs\nscenario: ransomware\ninputs:\n  incident_at: {{ type: timestamp }}\n  bucket: {{ type: string, default: orders-docs-prod }}\nphases:\n  - id: recover\n    title: Recover\n    budget: 1h\n    steps:\n{steps}"
+    );
+    std::fs::write(dir.path().join("rb.yaml"), rb).unwrap();
+    dir
+}
+
+fn run_aws(env: Vec<(&'static str, String)>, dir: &Path, incident_at: &str) -> Output {
+    std::fs::write(
+        dir.join("answers.yaml"),
+        format!("apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\ninputs: {{ incident_at: \"{incident_at}\" }}\n"),
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(dir.join("run.jsonl"));
+    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["run", "rb.yaml", "--headless", "--cloud", "aws", "--answers", "answers.yaml", "--log", "run.jsonl"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .envs(env)
+        .output()
+        .unwrap()
+}
+
+/// The binary, off the async workers.
+async fn lifeboat_aws(moto: &Moto, dir: &Path, incident_at: &str) -> Output {
+    let (env, dir, t) = (moto.env(), dir.to_path_buf(), incident_at.to_string());
+    tokio::task::spawn_blocking(move || run_aws(env, &dir, &t)).await.unwrap()
+}
+
+fn body(i: usize) -> Vec<u8> {
+    format!("invoice {i:03} — the good content, padded to a fixed size")
+        .into_bytes()
+        .into_iter()
+        .chain(std::iter::repeat_n(b'.', 64))
+        .take(96)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ransomware_roll_back_restores_every_object_and_keeps_the_note() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "orders-docs-prod", true).await;
+    for i in 0..40 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
+    }
+    // S3 times have one-second precision: keep a clear second between good and bad.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for i in 0..30 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await; // same size
+    }
+    for i in 30..35 {
+        s3.delete_object().bucket("orders-docs-prod").key(format!("invoices/{i:03}.pdf")).send().await.unwrap();
+    }
+    put(&s3, "orders-docs-prod", "HOW_TO_DECRYPT.txt", b"pay up".to_vec()).await;
+
+    let dir = folder(
+        "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: \"${{ inputs.bucket }}\", time: \"${{ inputs.incident_at }}\" } }\n",
+    );
+    let out = lifeboat_aws(&moto, dir.path(), &t).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("30 to roll back, 5 to undelete, 1 created after"), "{stderr}");
+    for i in 0..40 {
+        assert_eq!(
+            get(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf")).await.as_deref(),
+            Some(body(i).as_slice()),
+            "invoice {i}"
+        );
+    }
+    assert_eq!(
+        get(&s3, "orders-docs-prod", "HOW_TO_DECRYPT.txt").await.as_deref(),
+        Some(&b"pay up"[..]),
+        "kept, not quietly deleted"
+    );
+    let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    assert!(
+        log.contains("\"newer_keys\":[\"HOW_TO_DECRYPT.txt\"]")
+            && log.contains("\"restored\":30")
+            && log.contains("\"undeleted\":5"),
+        "{log}"
+    );
+    // Every version stays as evidence: nothing was deleted but the delete markers.
+    let versions = s3.list_object_versions().bucket("orders-docs-prod").send().await.unwrap();
+    assert_eq!(versions.versions().len(), 40 + 30 + 1 + 30, "originals, garbage, note, restored copies");
+    assert!(versions.delete_markers().is_empty());
+
+    // A second run finds nothing left to do: resumable without redoing finished objects.
+    let again = lifeboat_aws(&moto, dir.path(), &t).await;
+    assert!(text(&again.stderr).contains("0 to roll back, 0 to undelete, 1 created after"), "{}", text(&again.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_posture_check_finds_a_bucket_without_versioning() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "plain-bucket", false).await;
+    bucket(&s3, "orders-docs-prod", true).await;
+    let dir = folder(
+        "      - { id: plain, title: Plain, action: s3.check_posture, with: { bucket: plain-bucket }, on_failure: continue }\n      - { id: prod, title: Prod, action: s3.check_posture, with: { bucket: orders-docs-prod }, on_failure: continue }\n",
+    );
+    let out = lifeboat_aws(&moto, dir.path(), "2026-11-24T03:00:00Z").await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("✗ plain failed")
+            && stderr.contains("versioning is not enabled: overwritten objects cannot be rolled back"),
+        "{stderr}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    assert!(log.contains("\"versioning\":\"never enabled\"") && log.contains("\"versioning\":\"Enabled\""), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_fails_clearly_and_names_the_resource() {
+    let moto = Moto::start();
+    let dir = folder(
+        "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: no-such-bucket, time: \"${{ inputs.incident_at }}\" } }\n",
+    );
+    let out = lifeboat_aws(&moto, dir.path(), "2026-11-24T03:00:00Z").await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("s3.restore_to_time on `no-such-bucket` failed")
+            && stderr.contains("(hint: check the bucket name and the account)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("DispatchFailure") && !stderr.contains("SdkError") && !stderr.contains("{"),
+        "no Debug dumps: {stderr}"
+    );
+    // Nobody listening: a connection failure, said plainly, with what to check.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env: Vec<(&'static str, String)> = moto
+        .env()
+        .into_iter()
+        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, format!("http://127.0.0.1:{port}")) } else { (k, v) })
+        .collect();
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, "2026-11-24T03:00:00Z")).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach AWS in eu-central-1")
+            && stderr.contains("check the network, AWS_ENDPOINT_URL and the region"),
+        "{stderr}"
+    );
+}
