@@ -18,7 +18,7 @@ use crate::engine::{Engine, Prior, RunSpec};
 use crate::journal::sign::Signer;
 use crate::journal::{Journal, sha256_hex};
 use crate::runbook::load::{Doc, Workspace};
-use crate::runbook::model::{Answers, InputDefault, Runbook};
+use crate::runbook::model::{Answers, InputDefault, Runbook, StepKind};
 use crate::runbook::raw::InputType;
 use crate::runbook::time::{Duration, Timestamp, format_timestamp, parse_timestamp};
 
@@ -405,6 +405,20 @@ async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
         operator: operator.clone(),
         inputs,
         incident_started_at,
+        skips: answers
+            .iter()
+            .flat_map(|a| a.steps.iter())
+            .filter_map(|(id, ans)| match ans {
+                crate::runbook::model::Answer::Skip(reason)
+                    if runbook
+                        .step(id)
+                        .is_some_and(|s| !matches!(s.kind, StepKind::Manual { .. } | StepKind::Approval { .. })) =>
+                {
+                    Some((id.clone(), reason.clone()))
+                }
+                _ => None,
+            })
+            .collect(),
     };
     let first = if resumed.is_some() {
         Event::Resumed {

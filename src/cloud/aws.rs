@@ -19,12 +19,13 @@ const CONCURRENCY: usize = 32;
 pub struct Aws {
     base: aws_config::SdkConfig,
     s3: Mutex<BTreeMap<String, aws_sdk_s3::Client>>,
+    rds: Mutex<BTreeMap<String, aws_sdk_rds::Client>>,
 }
 
 impl Aws {
     pub async fn from_env() -> Aws {
         let base = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Aws { base, s3: Mutex::new(BTreeMap::new()) }
+        Aws { base, s3: Mutex::new(BTreeMap::new()), rds: Mutex::new(BTreeMap::new()) }
     }
 
     /// The default region: `--region`-less steps act in the dataset's primary region.
@@ -41,6 +42,20 @@ impl Aws {
                     conf = conf.force_path_style(true);
                 }
                 aws_sdk_s3::Client::from_conf(conf.build())
+            })
+            .clone()
+    }
+}
+
+impl Aws {
+    async fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        let mut clients = self.rds.lock().await;
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_rds::config::Builder::from(&self.base)
+                    .region(aws_sdk_rds::config::Region::new(region.to_string()));
+                aws_sdk_rds::Client::from_conf(conf.build())
             })
             .clone()
     }
@@ -185,6 +200,13 @@ impl Provider for Aws {
                 "s3.check_posture" => self.s3_posture(call, &region).await,
                 "s3.compare" => self.compare(call, &region).await,
                 "s3.copy_prefix" => self.copy_prefix(call, ctx, &region).await,
+                "rds.find_snapshot" => self.find_snapshot(call, ctx, &region).await,
+                "rds.copy_snapshot" => self.copy_snapshot(call, &region).await,
+                "rds.restore_from_snapshot" => self.restore_from_snapshot(call, ctx, &region).await,
+                "rds.restore_to_time" => self.rds_restore_to_time(call, ctx, &region).await,
+                "rds.promote_replica" => self.promote(call, ctx, &region).await,
+                "rds.wait_available" => self.wait_available(call, ctx, &region).await,
+                "rds.check_posture" => self.rds_posture(call, &region).await,
                 other => Err(ActionError::new(
                     other,
                     &call.step,
@@ -508,5 +530,369 @@ impl Aws {
         outputs.insert("bytes".into(), json!(bytes));
         outputs.insert("recovery_point".into(), Json::String(format_timestamp(rp)));
         Ok(ActionResult { outputs, recovery_point: Some(rp) })
+    }
+}
+
+fn rds_ts(dt: &aws_sdk_rds::primitives::DateTime) -> Timestamp {
+    Timestamp::new(dt.secs(), dt.subsec_nanos() as i32).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn instance_outputs(id: &str, inst: &aws_sdk_rds::types::DbInstance, rp: Option<Timestamp>) -> Map<String, Json> {
+    let mut o = Map::new();
+    o.insert("instance".into(), json!(id));
+    let endpoint = inst
+        .endpoint()
+        .map(|e| format!("{}:{}", e.address().unwrap_or_default(), e.port().unwrap_or(5432)))
+        .unwrap_or_default();
+    o.insert("endpoint".into(), json!(endpoint));
+    o.insert("status".into(), json!(inst.db_instance_status().unwrap_or("unknown")));
+    if let Some(rp) = rp {
+        o.insert("recovery_point".into(), Json::String(format_timestamp(rp)));
+    }
+    o
+}
+
+const RUN_TAG: &str = "lifeboat:run";
+const STEP_TAG: &str = "lifeboat:step";
+
+impl Aws {
+    async fn describe(
+        &self,
+        op: &str,
+        id: &str,
+        region: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbInstance>, ActionError> {
+        let c = self.rds(region).await;
+        match c.describe_db_instances().db_instance_identifier(id).send().await {
+            Ok(o) => Ok(o.db_instances().first().cloned()),
+            Err(e) if e.code() == Some("DBInstanceNotFound") || e.code() == Some("DBInstanceNotFoundFault") => Ok(None),
+            Err(e) => Err(sdk_error(op, id, region, e)),
+        }
+    }
+
+    fn not_found(op: &str, kind: &str, id: &str, region: &str) -> ActionError {
+        let code = if kind == "snapshot" { "DBSnapshotNotFound" } else { "DBInstanceNotFound" };
+        ActionError::new(op, id, code, format!("no {kind} `{id}` in {region}"))
+            .hint(format!("check the name and the region: {kind}s are regional"))
+    }
+
+    /// An instance this run's step already created, found by its tags (so a retried or
+    /// resumed step adopts its own work instead of failing or doubling it).
+    async fn own_instance(
+        &self,
+        call: &ActionCall,
+        id: &str,
+        region: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbInstance>, ActionError> {
+        let op = call.spec.name;
+        let Some(inst) = self.describe(op, id, region).await? else { return Ok(None) };
+        let arn = inst.db_instance_arn().unwrap_or_default().to_string();
+        let tags = self
+            .rds(region)
+            .await
+            .list_tags_for_resource()
+            .resource_name(&arn)
+            .send()
+            .await
+            .map_err(|e| sdk_error(op, id, region, e))?;
+        let tag =
+            |k: &str| tags.tag_list().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
+        if tag(RUN_TAG).as_deref() == Some(call.run_id.as_str()) && tag(STEP_TAG).as_deref() == Some(call.step.as_str())
+        {
+            return Ok(Some(inst));
+        }
+        Err(ActionError::new(
+            op,
+            id,
+            "DBInstanceAlreadyExists",
+            format!("an instance named `{id}` already exists in {region}"),
+        )
+        .hint("choose another new_instance name, or delete the leftover instance"))
+    }
+
+    fn tags(call: &ActionCall) -> Vec<aws_sdk_rds::types::Tag> {
+        vec![
+            aws_sdk_rds::types::Tag::builder().key(RUN_TAG).value(&call.run_id).build(),
+            aws_sdk_rds::types::Tag::builder().key(STEP_TAG).value(&call.step).build(),
+        ]
+    }
+
+    /// Polls through the run's clock, with backoff, until the instance is available.
+    async fn until_available(
+        &self,
+        op: &str,
+        id: &str,
+        region: &str,
+        ctx: &ActionCtx<'_>,
+        limit: Option<std::time::Duration>,
+    ) -> Result<aws_sdk_rds::types::DbInstance, ActionError> {
+        let started = ctx.clock.now();
+        let mut wait = std::time::Duration::from_secs(15);
+        loop {
+            let inst =
+                self.describe(op, id, region).await?.ok_or_else(|| Self::not_found(op, "instance", id, region))?;
+            let status = inst.db_instance_status().unwrap_or("unknown").to_string();
+            (ctx.progress)(Progress::Line(format!("{id}: {status}")));
+            if status == "available" {
+                return Ok(inst);
+            }
+            if matches!(status.as_str(), "failed" | "incompatible-restore" | "incompatible-parameters" | "storage-full")
+            {
+                return Err(ActionError::new(op, id, "InvalidDBInstanceState", format!("`{id}` is {status}"))
+                    .hint("check the instance's events in the console"));
+            }
+            if let Some(limit) = limit
+                && ctx.clock.now().duration_since(started).as_secs() as u64 >= limit.as_secs()
+            {
+                return Err(ActionError::new(op, id, "WaiterTimeout", format!("`{id}` was still {status}"))
+                    .hint("restores of large databases take longer; raise the timeout"));
+            }
+            ctx.clock.sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_secs(120));
+        }
+    }
+
+    async fn find_snapshot(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        region: &str,
+    ) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let instance = call.str("instance").unwrap_or_default();
+        let before = match call.str("before") {
+            Some(t) => parse_timestamp(t).map_err(|h| ActionError::new(op, instance, "InvalidParameterValue", h))?,
+            None => ctx.clock.now(),
+        };
+        let c = self.rds(region).await;
+        let mut pages = c.describe_db_snapshots().db_instance_identifier(instance).into_paginator().send();
+        let mut best: Option<(String, Timestamp)> = None;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error(op, instance, region, e))?;
+            for s in page.db_snapshots() {
+                if let (Some(id), Some(t)) = (s.db_snapshot_identifier(), s.snapshot_create_time().map(rds_ts))
+                    && t <= before
+                    && s.status() == Some("available")
+                    && best.as_ref().is_none_or(|(_, b)| t > *b)
+                {
+                    best = Some((id.to_string(), t));
+                }
+            }
+        }
+        let Some((id, t)) = best else {
+            return Err(ActionError::new(
+                op,
+                instance,
+                "DBSnapshotNotFound",
+                format!("no available snapshot of `{instance}` in {region} taken before {}", format_timestamp(before)),
+            )
+            .hint("check the region: cross-region copies live in the backup region"));
+        };
+        let mut outputs = Map::new();
+        outputs.insert("snapshot".into(), json!(id));
+        outputs.insert("snapshot_time".into(), Json::String(format_timestamp(t)));
+        outputs.insert("recovery_point".into(), Json::String(format_timestamp(t)));
+        Ok(ActionResult { outputs, recovery_point: None })
+    }
+
+    async fn copy_snapshot(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let snap = call.str("snapshot").unwrap_or_default();
+        let to = call.str("to_region").unwrap_or_default();
+        // The source is named by ARN in the destination region's call.
+        let source = self
+            .rds(region)
+            .await
+            .describe_db_snapshots()
+            .db_snapshot_identifier(snap)
+            .send()
+            .await
+            .map_err(|e| sdk_error(op, snap, region, e))?;
+        let arn = source
+            .db_snapshots()
+            .first()
+            .and_then(|s| s.db_snapshot_arn())
+            .ok_or_else(|| Self::not_found(op, "snapshot", snap, region))?
+            .to_string();
+        let target = format!("{}-copy-{to}", snap.trim_start_matches("rds:").replace(':', "-"));
+        let dest = self.rds(to).await;
+        let exists = dest
+            .describe_db_snapshots()
+            .db_snapshot_identifier(&target)
+            .send()
+            .await
+            .is_ok_and(|o| !o.db_snapshots().is_empty());
+        if !exists {
+            let mut req =
+                dest.copy_db_snapshot().source_db_snapshot_identifier(&arn).target_db_snapshot_identifier(&target);
+            if let Some(k) = call.str("kms_key") {
+                req = req.kms_key_id(k);
+            }
+            req.send().await.map_err(|e| sdk_error(op, snap, to, e))?;
+        }
+        let mut outputs = Map::new();
+        outputs.insert("snapshot".into(), json!(target));
+        Ok(ActionResult { outputs, recovery_point: None })
+    }
+
+    async fn restore_from_snapshot(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        region: &str,
+    ) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let snap = call.str("snapshot").unwrap_or_default();
+        let id = call.str("new_instance").unwrap_or_default();
+        let c = self.rds(region).await;
+        let found = c.describe_db_snapshots().db_snapshot_identifier(snap).send().await;
+        let time = match found {
+            Ok(o) => o
+                .db_snapshots()
+                .first()
+                .and_then(|s| s.snapshot_create_time())
+                .map(rds_ts)
+                .ok_or_else(|| Self::not_found(op, "snapshot", snap, region))?,
+            Err(e) if e.code().is_some_and(|c| c.starts_with("DBSnapshotNotFound")) => {
+                return Err(Self::not_found(op, "snapshot", snap, region));
+            }
+            Err(e) => return Err(sdk_error(op, snap, region, e)),
+        };
+        if self.own_instance(call, id, region).await?.is_none() {
+            let mut req = c
+                .restore_db_instance_from_db_snapshot()
+                .db_instance_identifier(id)
+                .db_snapshot_identifier(snap)
+                .set_tags(Some(Self::tags(call)));
+            if let Some(class) = call.str("instance_class") {
+                req = req.db_instance_class(class);
+            }
+            req.send().await.map_err(|e| sdk_error(op, id, region, e))?;
+        }
+        let inst = self.until_available(op, id, region, ctx, None).await?;
+        Ok(ActionResult { outputs: instance_outputs(id, &inst, Some(time)), recovery_point: Some(time) })
+    }
+
+    async fn rds_restore_to_time(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        region: &str,
+    ) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let source = call.str("instance").unwrap_or_default();
+        let id = call.str("new_instance").unwrap_or_default();
+        let src =
+            self.describe(op, source, region).await?.ok_or_else(|| Self::not_found(op, "instance", source, region))?;
+        // The window AWS enforces (moto does not): from the oldest retained backup to the
+        // latest restorable time.
+        let now = ctx.clock.now();
+        let latest = src.latest_restorable_time().map(rds_ts).unwrap_or(now);
+        let retention = src.backup_retention_period().unwrap_or(0);
+        if retention == 0 {
+            return Err(ActionError::new(
+                op,
+                source,
+                "PointInTimeRestoreNotEnabled",
+                format!("`{source}` keeps no automated backups (retention 0)"),
+            )
+            .hint("point-in-time restore needs backup retention of at least 1 day; restore a snapshot instead"));
+        }
+        let earliest = now.checked_sub(jiff::SignedDuration::from_hours(24 * retention as i64)).unwrap_or(now);
+        let time = if call.bool("latest") {
+            latest
+        } else {
+            let t = parse_timestamp(call.str("time").unwrap_or_default())
+                .map_err(|h| ActionError::new(op, source, "InvalidParameterValue", h))?;
+            if t > latest || t < earliest {
+                return Err(ActionError::new(
+                    op,
+                    source,
+                    "InvalidRestoreTime",
+                    format!(
+                        "{} is outside the restorable window {} – {}",
+                        format_timestamp(t),
+                        format_timestamp(earliest),
+                        format_timestamp(latest)
+                    ),
+                )
+                .hint("choose a time inside the window"));
+            }
+            t
+        };
+        if self.own_instance(call, id, region).await?.is_none() {
+            let mut req = self
+                .rds(region)
+                .await
+                .restore_db_instance_to_point_in_time()
+                .source_db_instance_identifier(source)
+                .target_db_instance_identifier(id)
+                .set_tags(Some(Self::tags(call)));
+            req = if call.bool("latest") {
+                req.use_latest_restorable_time(true)
+            } else {
+                req.restore_time(aws_sdk_rds::primitives::DateTime::from_secs(time.as_second()))
+            };
+            if let Some(class) = call.str("instance_class") {
+                req = req.db_instance_class(class);
+            }
+            req.send().await.map_err(|e| sdk_error(op, id, region, e))?;
+        }
+        let inst = self.until_available(op, id, region, ctx, None).await?;
+        Ok(ActionResult { outputs: instance_outputs(id, &inst, Some(time)), recovery_point: Some(time) })
+    }
+
+    async fn promote(&self, call: &ActionCall, ctx: &ActionCtx<'_>, region: &str) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let id = call.str("replica").unwrap_or_default();
+        let inst = self.describe(op, id, region).await?.ok_or_else(|| Self::not_found(op, "instance", id, region))?;
+        if inst.read_replica_source_db_instance_identifier().is_some() {
+            self.rds(region)
+                .await
+                .promote_read_replica()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .map_err(|e| sdk_error(op, id, region, e))?;
+        } else {
+            (ctx.progress)(Progress::Line(format!("{id} is not (or no longer) a replica: nothing to promote")));
+        }
+        let inst = self.until_available(op, id, region, ctx, None).await?;
+        // The replica holds what reached it before the primary stopped; the RDS API does
+        // not report the lag, so the recovery point is the incident start (or now).
+        let rp = ctx.incident_started_at.min(ctx.clock.now());
+        Ok(ActionResult { outputs: instance_outputs(id, &inst, Some(rp)), recovery_point: Some(rp) })
+    }
+
+    async fn wait_available(
+        &self,
+        call: &ActionCall,
+        ctx: &ActionCtx<'_>,
+        region: &str,
+    ) -> Result<ActionResult, ActionError> {
+        let id = call.str("instance").unwrap_or_default();
+        let limit = call
+            .str("timeout")
+            .and_then(|t| crate::runbook::time::Duration::parse(t).ok())
+            .map(|d| std::time::Duration::from_secs(d.secs()));
+        let inst = self.until_available(call.spec.name, id, region, ctx, limit).await?;
+        Ok(ActionResult { outputs: instance_outputs(id, &inst, None), recovery_point: None })
+    }
+
+    async fn rds_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
+        let op = call.spec.name;
+        let id = call.str("instance").unwrap_or_default();
+        let i = self.describe(op, id, region).await?.ok_or_else(|| Self::not_found(op, "instance", id, region))?;
+        let retention = i.backup_retention_period().unwrap_or(0);
+        let encrypted = i.storage_encrypted().unwrap_or(false);
+        let protection = i.deletion_protection().unwrap_or(false);
+        let cross = !i.db_instance_automated_backups_replications().is_empty();
+        let checks = [
+            ("backup_retention_days", json!(retention), retention >= 7, "automated backups are kept less than 7 days"),
+            ("encrypted", json!(encrypted), encrypted, "storage is not encrypted"),
+            ("deletion_protection", json!(protection), protection, "deletion protection is off"),
+            ("cross_region_backups", json!(cross), cross, "automated backups are not replicated to another region"),
+        ];
+        super::posture(call, id, &checks)
     }
 }

@@ -42,6 +42,9 @@ pub struct RunSpec {
     pub operator: String,
     pub inputs: BTreeMap<String, String>,
     pub incident_started_at: Timestamp,
+    /// Steps that act (`action`, `run`, `wait`) skipped in advance, with the reason given
+    /// (an answers file's `step: { skip: … }`): recorded like any skip, never run.
+    pub skips: BTreeMap<String, String>,
 }
 
 /// What an operator (or the answers file) tells the engine.

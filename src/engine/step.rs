@@ -102,6 +102,10 @@ async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
             other => return finish(ctx, step, started, failed(format!("unexpected answer {other:?}")), true),
         }
     }
+    if let Some(reason) = ctx.spec.skips.get(&step.id) {
+        ctx.record(step, Verdict::Skip, &ctx.spec.operator, None, Some(reason.clone()))?;
+        return finish(ctx, step, started, Attempt::Skipped(reason.clone()), false);
+    }
     if let Some(when) = &step.when {
         let verdict = {
             let outputs = ctx.outputs.lock().unwrap();

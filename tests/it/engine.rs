@@ -128,6 +128,7 @@ pub async fn run_with(
         operator: "alice".into(),
         inputs,
         incident_started_at: incident,
+        skips: Default::default(),
     };
     let genesis = Engine::genesis(&spec, "00".into(), None, None, "sim", speed as u32);
     let (engine, tx) = Engine::new(spec, clock, sim.clone(), sink.clone(), Prior::default());

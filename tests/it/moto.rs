@@ -275,3 +275,135 @@ async fn bad_input_fails_clearly_and_names_the_resource() {
         "{stderr}"
     );
 }
+
+impl Moto {
+    pub async fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        let creds = aws_sdk_rds::config::Credentials::new("testing", "testing", None, None, "test");
+        let conf = aws_sdk_rds::config::Builder::new()
+            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
+            .region(aws_sdk_rds::config::Region::new(region.to_string()))
+            .endpoint_url(&self.url)
+            .credentials_provider(creds)
+            .build();
+        aws_sdk_rds::Client::from_conf(conf)
+    }
+}
+
+/// The example runbooks folder, copied so a test's logs stay out of the repo.
+fn examples() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = crate::root().join("runbooks");
+    for f in lifeboat::runbook::load::yaml_files(&src).unwrap() {
+        let rel = f.strip_prefix(&src).unwrap();
+        std::fs::create_dir_all(dir.path().join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(&f, dir.path().join(rel)).unwrap();
+    }
+    dir
+}
+
+async fn run_example(moto: &Moto, dir: &Path, runbook: &str, answers: &str) -> Output {
+    std::fs::write(
+        dir.join("answers.yaml"),
+        format!("apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\n{answers}"),
+    )
+    .unwrap();
+    let (env, dir, rb) = (moto.env(), dir.to_path_buf(), runbook.to_string());
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+            .args(["run", &rb, "--headless", "--cloud", "aws", "--answers", "answers.yaml", "--log", "run.jsonl"])
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn customers_prod(rds: &aws_sdk_rds::Client) {
+    rds.create_db_instance()
+        .db_instance_identifier("customers-prod")
+        .db_instance_class("db.r6g.large")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("not-a-real-password")
+        .backup_retention_period(7)
+        .storage_encrypted(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_region_outage_runbook_restores_a_cross_region_snapshot() {
+    let moto = Moto::start();
+    let (central, west) = (moto.rds("eu-central-1").await, moto.rds("eu-west-1").await);
+    customers_prod(&central).await;
+    let snap = central
+        .create_db_snapshot()
+        .db_instance_identifier("customers-prod")
+        .db_snapshot_identifier("customers-prod-nightly")
+        .send()
+        .await
+        .unwrap();
+    let arn = snap.db_snapshot().unwrap().db_snapshot_arn().unwrap().to_string();
+    west.copy_db_snapshot()
+        .source_db_snapshot_identifier(arn)
+        .target_db_snapshot_identifier("customers-prod-nightly-copy")
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
+    let dir = examples();
+    let out = run_example(
+        &moto,
+        dir.path(),
+        "customers-db-region-outage.yaml",
+        &format!("inputs: {{ incident_at: \"{t}\", strategy: snapshot }}\nsteps:\n  confirm: done\n  decide: {{ approve: true, by: alice, role: incident-commander }}\n  repoint: done\n  smoke: {{ skip: \"no customer API in this test\" }}\n  accept: {{ approve: true, by: dora, role: data-protection-officer }}\n"),
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("↷ promote skipped") && stderr.contains("recovery point"), "{stderr}");
+    let dr = west.describe_db_instances().db_instance_identifier("customers-dr").send().await.unwrap();
+    assert_eq!(dr.db_instances()[0].db_instance_status(), Some("available"));
+    let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    assert!(log.contains("\"snapshot\":\"customers-prod-nightly-copy\""), "found the copy in eu-west-1");
+    assert!(
+        log.contains("\"verdict\":\"skip\",\"by\":\"ci\",\"role\":null,\"reason\":\"no customer API in this test\""),
+        "the skip is on record"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_corruption_runbook_restores_to_a_point_in_time_and_checks_the_window() {
+    let moto = Moto::start();
+    let central = moto.rds("eu-central-1").await;
+    customers_prod(&central).await;
+    let now = lifeboat::runbook::time::Timestamp::now();
+    let at = |secs: i64| {
+        lifeboat::runbook::time::format_timestamp(now.checked_sub(jiff::SignedDuration::from_secs(secs)).unwrap())
+    };
+    let dir = examples();
+    let answers = |restore_to: &str| {
+        format!(
+            "inputs: {{ incident_at: \"{}\", restore_to: \"{restore_to}\" }}\nsteps:\n  stop-writers: done\n  pin-time: done\n  approve-restore: {{ approve: true, by: alice, role: incident-commander }}\n  verify: {{ skip: \"no database client in this test\" }}\n  reconcile: done\n  reopen: done\n  accept: {{ approve: true, by: dora, role: data-protection-officer }}\n",
+            at(60)
+        )
+    };
+    let out = run_example(&moto, dir.path(), "customers-db-corruption.yaml", &answers(&at(120))).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let pitr = central.describe_db_instances().db_instance_identifier("customers-pitr").send().await.unwrap();
+    assert_eq!(pitr.db_instances()[0].db_instance_status(), Some("available"));
+    assert!(stderr.contains(&format!("RPO 1m of 15m (met)")), "{stderr}");
+    // Before the oldest retained backup: refused before any call, like AWS would.
+    std::fs::remove_file(dir.path().join("run.jsonl")).unwrap();
+    let out = run_example(&moto, dir.path(), "customers-db-corruption.yaml", &answers(&at(8 * 86_400))).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is outside the restorable window"), "{stderr}");
+}
