@@ -399,7 +399,7 @@ async fn the_corruption_runbook_restores_to_a_point_in_time_and_checks_the_windo
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let pitr = central.describe_db_instances().db_instance_identifier("customers-pitr").send().await.unwrap();
     assert_eq!(pitr.db_instances()[0].db_instance_status(), Some("available"));
-    assert!(stderr.contains(&format!("RPO 1m of 15m (met)")), "{stderr}");
+    assert!(stderr.contains("RPO 1m of 15m (met)"), "{stderr}");
     // Before the oldest retained backup: refused before any call, like AWS would.
     std::fs::remove_file(dir.path().join("run.jsonl")).unwrap();
     let out = run_example(&moto, dir.path(), "customers-db-corruption.yaml", &answers(&at(8 * 86_400))).await;
