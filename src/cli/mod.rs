@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod headless;
 mod run;
 mod verify;
@@ -45,6 +46,21 @@ pub enum Command {
     Run(run::RunArgs),
     /// Rehearse a runbook on the simulated cloud with a faster clock; `run:` commands are not executed.
     Tabletop(run::RunArgs),
+    /// Check each dataset's backups: isolated (other region and account), immutable,
+    /// encrypted, drilled within `drill_every`. Exit 1 when any is not.
+    Audit {
+        /// Only these datasets
+        datasets: Vec<String>,
+        /// The runbook folder (its datasets.yaml)
+        #[arg(long, default_value = "runbooks")]
+        dir: PathBuf,
+        /// Where incident logs are kept (drills are read from them)
+        #[arg(long, default_value = "incidents")]
+        incidents: PathBuf,
+        /// Where the resources are checked
+        #[arg(long, value_enum, default_value = "aws")]
+        cloud: run::CloudArg,
+    },
     /// Check an incident log's chain and signatures; names the first bad line.
     Verify {
         log: PathBuf,
@@ -84,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::List { dir, incidents } => list(&dir, &incidents),
         Command::Run(args) => run::run(args, false),
         Command::Tabletop(args) => run::run(args, true),
+        Command::Audit { datasets, dir, incidents, cloud } => audit::audit(&dir, &incidents, &datasets, cloud),
         Command::Verify { log, allowed_signers } => verify::verify(&log, allowed_signers.as_deref()),
         Command::Report { log, format } => verify::report(&log, format),
         Command::Schema => {

@@ -407,3 +407,29 @@ async fn the_corruption_runbook_restores_to_a_point_in_time_and_checks_the_windo
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is outside the restorable window"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_finds_a_bucket_without_versioning() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "orders-docs-prod", false).await;
+    bucket(&s3, "plain-bucket", true).await;
+    let dir = folder("      - { id: noop, title: Nothing, wait: 0s }\n");
+    let (env, d) = (moto.env(), dir.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+            .args(["audit", "--dir", ".", "--cloud", "aws"])
+            .current_dir(&d)
+            .env("NO_COLOR", "1")
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let row = stdout.lines().find(|l| l.starts_with("orders-docs ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains("orders-docs-prod: versioning is not enabled"), "{row}");
+    assert!(row.contains("✗ no backup location in the catalog") && row.contains("✗ never"), "{row}");
+}

@@ -1,0 +1,174 @@
+//! `lifeboat audit`: are each dataset's backups isolated, immutable, encrypted, and
+//! proven by a recent drill? The posture checks go through the same actions as runbooks.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use super::exit;
+use super::run::CloudArg;
+use crate::clock::{Clock, SystemClock};
+use crate::cloud::{ActionCall, ActionCtx, Provider};
+use crate::runbook::load::{self, Workspace};
+use crate::runbook::model::{Dataset, Resource};
+use crate::runbook::raw::{ResourceKind, Role};
+use crate::runbook::time::Timestamp;
+
+struct Row {
+    dataset: String,
+    isolated: (bool, String),
+    immutable: (bool, String),
+    encrypted: (bool, String),
+    drilled: (bool, String),
+}
+
+async fn posture(
+    cloud: &dyn Provider,
+    clock: &dyn Clock,
+    d: &Dataset,
+    r: &Resource,
+) -> Result<Map<String, Json>, String> {
+    let (action, arg) = match r.kind {
+        ResourceKind::S3Bucket => ("s3.check_posture", "bucket"),
+        ResourceKind::RdsInstance | ResourceKind::RdsCluster => ("rds.check_posture", "instance"),
+    };
+    let mut args = Map::new();
+    args.insert(arg.into(), Json::String(r.id.clone()));
+    if let Some(region) = &r.region {
+        args.insert("region".into(), Json::String(region.clone()));
+    }
+    let call = ActionCall {
+        spec: crate::cloud::catalog::find(action).expect("a built-in action"),
+        args,
+        run_id: "audit".into(),
+        step: r.id.clone(),
+    };
+    let quiet = |_| {};
+    let ctx = ActionCtx { clock, progress: &quiet, dataset: d, incident_started_at: clock.now() };
+    match cloud.call(&call, &ctx).await {
+        Ok(r) => Ok(r.outputs),
+        // A failed check still reports what it found.
+        Err(e) => e.outputs.clone().ok_or_else(|| format!("{}: {}", r.id, e.message)),
+    }
+}
+
+fn yes(v: &Json) -> bool {
+    v.as_bool().unwrap_or(false) || v.as_str().is_some_and(|s| s != "none" && s != "false")
+}
+
+async fn audit_dataset(cloud: &dyn Provider, clock: &dyn Clock, d: &Dataset, last_drill: Option<Timestamp>) -> Row {
+    let mut notes_enc = Vec::new();
+    let mut immutable = (false, "no backup bucket with object lock".to_string());
+    let mut encrypted = true;
+    // Drill resources exist only while a drill runs (restored into, then torn down).
+    for r in d.resources.iter().filter(|r| r.role != Role::Drill) {
+        match posture(cloud, clock, d, r).await {
+            Ok(p) => {
+                let enc = p.get("encryption").or(p.get("encrypted")).is_some_and(yes);
+                if !enc {
+                    encrypted = false;
+                    notes_enc.push(format!("{} not encrypted", r.id));
+                }
+                if r.role == Role::Backup && p.get("object_lock").is_some_and(yes) {
+                    immutable = (true, format!("{}: {}", r.id, p["object_lock"].as_str().unwrap_or("locked")));
+                }
+                if r.role == Role::Production
+                    && r.kind == ResourceKind::S3Bucket
+                    && p.get("versioning").and_then(Json::as_str) != Some("Enabled")
+                {
+                    notes_enc.push(format!("{}: versioning is not enabled", r.id));
+                }
+                if r.role == Role::Production
+                    && r.kind != ResourceKind::S3Bucket
+                    && !immutable.0
+                    && p.get("deletion_protection").is_some_and(yes)
+                    && p.get("cross_region_backups").is_some_and(yes)
+                {
+                    immutable = (true, format!("{}: deletion protection, backups replicated", r.id));
+                }
+            }
+            Err(e) => {
+                encrypted = false;
+                notes_enc.push(e);
+            }
+        }
+    }
+    let isolated = match &d.backup {
+        None => (false, "no backup location in the catalog".into()),
+        Some(b) if b.region == d.primary.region => (false, format!("backup in the same region ({})", b.region)),
+        Some(b) if b.account.is_none() || b.account == d.primary.account => {
+            (false, format!("{}, but the same account", b.region))
+        }
+        Some(b) => (true, format!("{} / {}", b.region, b.account.clone().unwrap_or_default())),
+    };
+    let drilled = match (last_drill, d.drill_every) {
+        (Some(t), Some(every)) if clock.now().duration_since(t).as_secs() as u64 <= every.secs() => {
+            (true, t.strftime("%Y-%m-%d").to_string())
+        }
+        (Some(t), _) => (d.drill_every.is_none(), format!("{} (overdue)", t.strftime("%Y-%m-%d"))),
+        (None, _) => (false, "never".into()),
+    };
+    Row {
+        dataset: d.id.clone(),
+        isolated,
+        immutable,
+        encrypted: (encrypted, if notes_enc.is_empty() { "all resources".into() } else { notes_enc.join("; ") }),
+        drilled,
+    }
+}
+
+pub fn audit(dir: &Path, incidents: &Path, only: &[String], cloud: CloudArg) -> u8 {
+    let mut ws = Workspace::default();
+    let path = dir.join(load::CATALOG_FILE);
+    if !path.is_file() {
+        return super::usage(&format!("no `{}` in `{}`", load::CATALOG_FILE, dir.display()));
+    }
+    let i = ws.add(&path);
+    ws.check(i);
+    let Some(catalog) = ws.catalog_for(&dir.join("x.yaml")).cloned() else {
+        let _ = write!(anstream::stderr(), "{}", ws.file(i).report().render());
+        return super::usage("the dataset catalog has errors");
+    };
+    for name in only {
+        if catalog.get(name).is_none() {
+            return super::usage(&format!("no dataset `{name}` in the catalog"));
+        }
+    }
+    let drills = crate::report::last_drills(incidents);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let rows: Vec<Row> = runtime.block_on(async {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let provider: Arc<dyn Provider> = match cloud {
+            CloudArg::Aws => Arc::new(crate::cloud::aws::Aws::from_env().await),
+            CloudArg::Sim => Arc::new(crate::cloud::sim::Sim::seeded(&catalog, clock.now(), clock.now())),
+        };
+        let mut rows = Vec::new();
+        for d in catalog.datasets.iter().filter(|d| only.is_empty() || only.contains(&d.id)) {
+            rows.push(audit_dataset(provider.as_ref(), clock.as_ref(), d, drills.get(&d.id).copied()).await);
+        }
+        rows
+    });
+    let mark = |(ok, note): &(bool, String)| format!("{} {note}", if *ok { "✓" } else { "✗" });
+    let mut table = vec![["DATASET", "ISOLATED", "IMMUTABLE", "ENCRYPTED", "DRILLED"].map(String::from).to_vec()];
+    for r in &rows {
+        table.push(vec![
+            r.dataset.clone(),
+            mark(&r.isolated),
+            mark(&r.immutable),
+            mark(&r.encrypted),
+            mark(&r.drilled),
+        ]);
+    }
+    let widths: Vec<usize> =
+        (0..table[0].len()).map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = anstream::stdout();
+    for r in &table {
+        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    let all = rows.iter().all(|r| r.isolated.0 && r.immutable.0 && r.encrypted.0 && r.drilled.0);
+    if all { exit::OK } else { exit::PROBLEM }
+}
