@@ -66,7 +66,7 @@ fn every_example_run_verifies_with_lifeboat_and_with_ssh_keygen() {
             "tabletop",
             &format!("runbooks/{rb}.yaml"),
             "--speed",
-            "3000",
+            "600",
             "--answers",
             &format!("runbooks/answers/{rb}.yaml"),
             "--log",
