@@ -28,6 +28,24 @@ impl Aws {
         Aws { base, s3: Mutex::new(BTreeMap::new()), rds: Mutex::new(BTreeMap::new()) }
     }
 
+    /// An S3 client acting as `role_arn` (assumed through STS): a bucket in the backup
+    /// account, read with that account's role.
+    async fn s3_as(&self, region: &str, role_arn: Option<&str>) -> aws_sdk_s3::Client {
+        let Some(role) = role_arn else { return self.s3(region).await };
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name("lifeboat")
+            .configure(&self.base)
+            .build()
+            .await;
+        let mut conf = aws_sdk_s3::config::Builder::from(&self.base)
+            .region(aws_sdk_s3::config::Region::new(region.to_string()))
+            .credentials_provider(provider);
+        if self.base.endpoint_url().is_some() {
+            conf = conf.force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(conf.build())
+    }
+
     /// The default region: `--region`-less steps act in the dataset's primary region.
     async fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let mut clients = self.s3.lock().await;
@@ -410,8 +428,9 @@ impl Aws {
         bucket: &str,
         prefix: &str,
         region: &str,
+        role: Option<&str>,
     ) -> Result<BTreeMap<String, (String, i64, Timestamp)>, ActionError> {
-        let c = self.s3(region).await;
+        let c = self.s3_as(region, role).await;
         let mut out = BTreeMap::new();
         let mut pages = c.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -442,7 +461,7 @@ impl Aws {
             )
         };
         let ((ab, ap, ar), (bb, bp, br)) = (side("a"), side("b"));
-        let (a, b) = (self.current(op, &ab, &ap, &ar).await?, self.current(op, &bb, &bp, &br).await?);
+        let (a, b) = (self.current(op, &ab, &ap, &ar, None).await?, self.current(op, &bb, &bp, &br, None).await?);
         let same = a.iter().filter(|(k, v)| b.get(*k).is_some_and(|x| x.0 == v.0)).count();
         let missing = a.keys().filter(|k| !b.contains_key(*k)).count();
         let extra = b.keys().filter(|k| !a.contains_key(*k)).count();
@@ -461,15 +480,7 @@ impl Aws {
         region: &str,
     ) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        if call.path("from.role_arn").is_some() || call.path("to.role_arn").is_some() {
-            return Err(ActionError::new(
-                op,
-                &call.step,
-                "NotImplemented",
-                "assuming `role_arn` is not available against AWS yet",
-            )
-            .hint("run with credentials that can read the source and write the target"));
-        }
+
         let (fb, fp, fr) = (
             call.path("from.bucket").unwrap_or_default(),
             call.path("from.prefix").unwrap_or(""),
@@ -481,8 +492,12 @@ impl Aws {
             call.path("to.region").unwrap_or(region),
         );
         let overwrite = call.bool("overwrite");
-        let src = self.current(op, fb, fp, fr).await?;
-        let dst = self.current(op, tb, tp, tr).await?;
+        let (from_role, to_role) = (call.path("from.role_arn"), call.path("to.role_arn"));
+        let src = self.current(op, fb, fp, fr, from_role).await?;
+        let dst = self.current(op, tb, tp, tr, to_role).await?;
+        // One identity: S3 copies server-side. Two (a role in the backup account): each
+        // object is read with one and written with the other, its ETag checked.
+        let reader = if from_role != to_role { Some(self.s3_as(fr, from_role).await) } else { None };
         let fresh = src.values().map(|v| v.2).max();
         let todo: Vec<(String, i64)> = src
             .iter()
@@ -490,23 +505,61 @@ impl Aws {
             .map(|(k, v)| (k.clone(), v.1))
             .collect();
         let total = todo.len() as u64;
-        let client = self.s3(tr).await;
+        let client = self.s3_as(tr, to_role).await;
         let gate = Arc::new(Semaphore::new(CONCURRENCY));
         let mut tasks = tokio::task::JoinSet::new();
         for (key, size) in todo {
             let (client, gate) = (client.clone(), gate.clone());
             let (source, target) = (format!("{fb}/{}", encode_key(&format!("{fp}{key}"))), format!("{tp}{key}"));
             let (tb, tr) = (tb.to_string(), tr.to_string());
+            let (reader, fb, fr, source_key, etag) =
+                (reader.clone(), fb.to_string(), fr.to_string(), format!("{fp}{key}"), src[&key].0.clone());
             tasks.spawn(async move {
                 let _permit = gate.acquire_owned().await.expect("the gate stays open");
-                client
-                    .copy_object()
-                    .bucket(&tb)
-                    .key(&target)
-                    .copy_source(source)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("s3.copy_prefix", &format!("s3://{tb}/{target}"), &tr, e))?;
+                let at = format!("s3://{tb}/{target}");
+                match reader {
+                    None => {
+                        client
+                            .copy_object()
+                            .bucket(&tb)
+                            .key(&target)
+                            .copy_source(source)
+                            .send()
+                            .await
+                            .map_err(|e| sdk_error("s3.copy_prefix", &at, &tr, e))?;
+                    }
+                    Some(reader) => {
+                        let from = format!("s3://{fb}/{source_key}");
+                        let got = reader
+                            .get_object()
+                            .bucket(&fb)
+                            .key(&source_key)
+                            .send()
+                            .await
+                            .map_err(|e| sdk_error("s3.copy_prefix", &from, &fr, e))?;
+                        let body = got.body.collect().await.map_err(|e| {
+                            ActionError::new("s3.copy_prefix", &from, "ReadFailed", e.to_string()).retryable()
+                        })?;
+                        let put = client
+                            .put_object()
+                            .bucket(&tb)
+                            .key(&target)
+                            .body(body.into_bytes().into())
+                            .send()
+                            .await
+                            .map_err(|e| sdk_error("s3.copy_prefix", &at, &tr, e))?;
+                        // Checksums verified: a single-part object's ETag is its MD5.
+                        if !etag.contains('-') && put.e_tag() != Some(etag.as_str()) {
+                            return Err(ActionError::new(
+                                "s3.copy_prefix",
+                                &at,
+                                "VerificationFailed",
+                                format!("the copy has ETag {}, the source {etag}", put.e_tag().unwrap_or("none")),
+                            )
+                            .retryable());
+                        }
+                    }
+                }
                 Ok::<i64, ActionError>(size)
             });
         }

@@ -56,10 +56,14 @@ impl Moto {
     }
 
     pub async fn s3(&self) -> aws_sdk_s3::Client {
+        self.s3_in("eu-central-1").await
+    }
+
+    pub async fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
         let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test");
         let conf = aws_sdk_s3::config::Builder::new()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("eu-central-1"))
+            .region(aws_sdk_s3::config::Region::new(region.to_string()))
             .endpoint_url(&self.url)
             .credentials_provider(creds)
             .force_path_style(true)
@@ -432,4 +436,48 @@ async fn audit_finds_a_bucket_without_versioning() {
     let row = stdout.lines().find(|l| l.starts_with("orders-docs ")).unwrap_or_else(|| panic!("{stdout}"));
     assert!(row.contains("orders-docs-prod: versioning is not enabled"), "{row}");
     assert!(row.contains("✗ no backup location in the catalog") && row.contains("✗ never"), "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deleted_prefix_comes_back_from_the_vault_through_the_backup_accounts_role() {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    moto.s3_in("eu-west-1")
+        .await
+        .create_bucket()
+        .bucket("kyc-documents-vault")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::EuWest1).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    bucket(&s3, "kyc-documents-prod", true).await;
+    for i in 0..20 {
+        put(&s3, "kyc-documents-vault", &format!("customers/2026/11/cus_{i:03}/passport.jpg"), body(i)).await;
+        put(&s3, "kyc-documents-vault", &format!("customers/2026/10/cus_{i:03}/passport.jpg"), body(100 + i)).await;
+        put(&s3, "kyc-documents-prod", &format!("customers/2026/10/cus_{i:03}/passport.jpg"), body(100 + i)).await;
+    }
+    let dir = examples();
+    let out = run_example(
+        &moto,
+        dir.path(),
+        "kyc-documents-prefix-deletion.yaml",
+        "inputs: { prefix: customers/2026/11/ }\nsteps:\n  scope: done\n  freeze: done\n  dpo: { approve: true, by: dora, role: data-protection-officer }\n  review: done\n  record: done\n",
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for i in 0..20 {
+        assert_eq!(
+            get(&s3, "kyc-documents-prod", &format!("customers/2026/11/cus_{i:03}/passport.jpg")).await.as_deref(),
+            Some(body(i).as_slice())
+        );
+    }
+    let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    assert!(log.contains("\"copied\":20") && log.contains("\"missing\":0,\"same\":20"), "{log}");
+    // Only the prefix: the rest of the vault was not copied over production.
+    let listed = s3.list_objects_v2().bucket("kyc-documents-prod").send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(40));
 }
