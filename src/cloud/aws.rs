@@ -13,8 +13,11 @@ use super::plan::{Todo, Ver, restore_plan};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider};
 use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
 
-/// Copies in flight at once during a roll-back or a copy.
-const CONCURRENCY: usize = 32;
+/// Copies in flight at once during a roll-back or a copy (`LIFEBOAT_S3_CONCURRENCY`
+/// overrides: real S3 takes thousands of writes a second per prefix).
+fn concurrency() -> usize {
+    std::env::var("LIFEBOAT_S3_CONCURRENCY").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(32)
+}
 
 pub struct Aws {
     base: aws_config::SdkConfig,
@@ -266,7 +269,7 @@ impl Aws {
         if !dry_run {
             let work: Vec<(String, Todo)> = plan.todo.into_iter().filter(|(_, t)| !matches!(t, Todo::Newer)).collect();
             let total = work.len() as u64;
-            let gate = Arc::new(Semaphore::new(CONCURRENCY));
+            let gate = Arc::new(Semaphore::new(concurrency()));
             let mut tasks = tokio::task::JoinSet::new();
             for (key, todo) in work {
                 let (client, bucket, gate) = (client.clone(), bucket.clone(), gate.clone());
@@ -506,7 +509,7 @@ impl Aws {
             .collect();
         let total = todo.len() as u64;
         let client = self.s3_as(tr, to_role).await;
-        let gate = Arc::new(Semaphore::new(CONCURRENCY));
+        let gate = Arc::new(Semaphore::new(concurrency()));
         let mut tasks = tokio::task::JoinSet::new();
         for (key, size) in todo {
             let (client, gate) = (client.clone(), gate.clone());
