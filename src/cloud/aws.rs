@@ -112,7 +112,9 @@ fn sdk_error<E: ProvideErrorMetadata, R>(op: &str, resource: &str, region: &str,
         | "ThrottlingException"
         | "RequestLimitExceeded"
         | "ServiceUnavailable"
-        | "InternalError" => "AWS is throttling or failing; the step retries",
+        | "InternalError" => {
+            "AWS is throttling or failing even after the SDK's retries; give the step `retries:` or lower LIFEBOAT_S3_CONCURRENCY"
+        }
         _ => "check the resource name, the region and the permissions",
     };
     let retryable = matches!(

@@ -548,3 +548,122 @@ async fn copy_a_snapshot_across_regions_promote_a_replica_and_check_posture() {
         "{stderr}"
     );
 }
+
+/// A real HTTP proxy in front of moto that answers the first `faults` CopyObject requests
+/// with S3's own `503 SlowDown`, and forwards everything else (one request a connection).
+fn faulty_proxy(upstream: &str, faults: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let served = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { continue };
+            let (upstream, counter) = (upstream.clone(), counter.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let end = line == "\r\n";
+                    if !line.to_ascii_lowercase().starts_with("connection:") {
+                        head.push_str(&line);
+                    }
+                    if end {
+                        break;
+                    }
+                }
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let is_copy = head.starts_with("PUT ") && head.to_ascii_lowercase().contains("x-amz-copy-source:");
+                if is_copy && counter.fetch_add(1, Ordering::SeqCst) < faults {
+                    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                    let _ = write!(
+                        client,
+                        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                        xml.len()
+                    );
+                    return;
+                }
+                let head = head.replacen("\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1);
+                let mut up = TcpStream::connect(&upstream).unwrap();
+                up.write_all(head.as_bytes()).unwrap();
+                up.write_all(&body).unwrap();
+                let mut response = Vec::new();
+                up.read_to_end(&mut response).unwrap();
+                let _ = client.write_all(&response);
+            });
+        }
+    });
+    (url, served)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried_and_the_roll_back_still_completes() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "orders-docs-prod", true).await;
+    for i in 0..10 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for i in 0..10 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await;
+    }
+    let (proxy, served) = faulty_proxy(&moto.url, 4);
+    let dir = folder(
+        "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: orders-docs-prod, time: \"${{ inputs.incident_at }}\" } }\n",
+    );
+    let env: Vec<(&'static str, String)> = moto
+        .env()
+        .into_iter()
+        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, proxy.clone()) } else { (k, v) })
+        .collect();
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, &t)).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(served.load(std::sync::atomic::Ordering::SeqCst) >= 14, "4 throttled copies were retried: {stderr}");
+    for i in 0..10 {
+        assert_eq!(
+            get(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf")).await.as_deref(),
+            Some(body(i).as_slice()),
+            "invoice {i}"
+        );
+    }
+    // Throttling that never clears: the step fails, saying so plainly.
+    for i in 0..10 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await;
+    }
+    let (proxy, _) = faulty_proxy(&moto.url, usize::MAX);
+    let env: Vec<(&'static str, String)> = moto
+        .env()
+        .into_iter()
+        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, proxy.clone()) } else { (k, v) })
+        .collect();
+    let (d, t) = (dir.path().to_path_buf(), std::fs::read_to_string(dir.path().join("answers.yaml")).unwrap());
+    let t = t.split('"').nth(1).unwrap().to_string();
+    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, &t)).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("failed: Please reduce your request rate.") && stderr.contains("AWS is throttling or failing"),
+        "{stderr}"
+    );
+}
