@@ -236,22 +236,8 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
         StepKind::Manual { instructions, .. } => {
             ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: None })?;
             let prompt = ctx.scope_render(instructions).unwrap_or_else(|_| instructions.clone());
-            Ok(match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
-                Command::Confirm { by, .. } => {
-                    ctx.record(step, Verdict::Confirm, &by, None, None)?;
-                    Attempt::Done { outputs: Map::new(), recovery_point: None }
-                }
-                Command::Skip { by, reason, .. } => {
-                    ctx.record(step, Verdict::Skip, &by, None, Some(reason.clone()))?;
-                    Attempt::Skipped(reason)
-                }
-                Command::Fail { by, reason, .. } => {
-                    ctx.record(step, Verdict::Fail, &by, None, Some(reason.clone()))?;
-                    failed(format!("failed by {by}: {reason}"))
-                }
-                Command::Detach { reason, .. } => Attempt::Detached(reason),
-                other => failed(format!("a manual step cannot take {other:?}")),
-            })
+            let said = ctx.answer(step, Waiting::Confirm, Some(prompt)).await?;
+            confirmed(ctx, step, said, "failed by", "a manual step")
         }
         StepKind::Approval { role } => {
             ctx.emit(Event::StepStarted {
@@ -304,22 +290,8 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(command.clone()) })?;
             if !ctx.spec.execute_commands {
                 let prompt = format!("Rehearsal: not executed. How did `{command}` go?");
-                return Ok(match ctx.answer(step, Waiting::Outcome, Some(prompt)).await? {
-                    Command::Confirm { by, .. } => {
-                        ctx.record(step, Verdict::Confirm, &by, None, None)?;
-                        Attempt::Done { outputs: Map::new(), recovery_point: None }
-                    }
-                    Command::Skip { by, reason, .. } => {
-                        ctx.record(step, Verdict::Skip, &by, None, Some(reason.clone()))?;
-                        Attempt::Skipped(reason)
-                    }
-                    Command::Fail { by, reason, .. } => {
-                        ctx.record(step, Verdict::Fail, &by, None, Some(reason.clone()))?;
-                        failed(format!("reported failed by {by}: {reason}"))
-                    }
-                    Command::Detach { reason, .. } => Attempt::Detached(reason),
-                    other => failed(format!("a rehearsed command cannot take {other:?}")),
-                });
+                let said = ctx.answer(step, Waiting::Outcome, Some(prompt)).await?;
+                return confirmed(ctx, step, said, "reported failed by", "a rehearsed command");
             }
             let env = vec![
                 ("LIFEBOAT_RUN_ID".to_string(), ctx.spec.run_id.clone()),
@@ -409,6 +381,26 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             }
         }
     }
+}
+
+/// A person's word on a step that is confirmed, skipped or failed, put on record.
+fn confirmed(ctx: &Ctx, step: &Step, said: Command, failed_by: &str, what: &str) -> Result<Attempt, Fatal> {
+    Ok(match said {
+        Command::Confirm { by, .. } => {
+            ctx.record(step, Verdict::Confirm, &by, None, None)?;
+            Attempt::Done { outputs: Map::new(), recovery_point: None }
+        }
+        Command::Skip { by, reason, .. } => {
+            ctx.record(step, Verdict::Skip, &by, None, Some(reason.clone()))?;
+            Attempt::Skipped(reason)
+        }
+        Command::Fail { by, reason, .. } => {
+            ctx.record(step, Verdict::Fail, &by, None, Some(reason.clone()))?;
+            failed(format!("{failed_by} {by}: {reason}"))
+        }
+        Command::Detach { reason, .. } => Attempt::Detached(reason),
+        other => failed(format!("{what} cannot take {other:?}")),
+    })
 }
 
 fn resolve(ctx: &Ctx, with: &Json, poll: Option<&Map<String, Json>>) -> Result<Map<String, Json>, String> {
