@@ -158,7 +158,9 @@ async fn versions(
     prefix: &str,
     region: &str,
 ) -> Result<BTreeMap<String, Vec<Ver>>, ActionError> {
-    let mut out: BTreeMap<String, Vec<Ver>> = BTreeMap::new();
+    // Each entry with S3's IsLatest: LastModified has one-second precision, so two
+    // versions of the same second are told apart by which one S3 calls current.
+    let mut out: BTreeMap<String, Vec<(Ver, bool)>> = BTreeMap::new();
     let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
     loop {
         let page = client
@@ -172,22 +174,28 @@ async fn versions(
             .map_err(|e| sdk_error(op, bucket, region, e))?;
         for v in page.versions() {
             if let (Some(k), Some(t)) = (v.key(), v.last_modified()) {
-                out.entry(k.to_string()).or_default().push(Ver {
-                    id: v.version_id().unwrap_or("null").to_string(),
-                    time: ts(t),
-                    etag: v.e_tag().unwrap_or_default().to_string(),
-                    marker: false,
-                });
+                out.entry(k.to_string()).or_default().push((
+                    Ver {
+                        id: v.version_id().unwrap_or("null").to_string(),
+                        time: ts(t),
+                        etag: v.e_tag().unwrap_or_default().to_string(),
+                        marker: false,
+                    },
+                    v.is_latest() == Some(true),
+                ));
             }
         }
         for m in page.delete_markers() {
             if let (Some(k), Some(t)) = (m.key(), m.last_modified()) {
-                out.entry(k.to_string()).or_default().push(Ver {
-                    id: m.version_id().unwrap_or("null").to_string(),
-                    time: ts(t),
-                    etag: String::new(),
-                    marker: true,
-                });
+                out.entry(k.to_string()).or_default().push((
+                    Ver {
+                        id: m.version_id().unwrap_or("null").to_string(),
+                        time: ts(t),
+                        etag: String::new(),
+                        marker: true,
+                    },
+                    m.is_latest() == Some(true),
+                ));
             }
         }
         if page.is_truncated() != Some(true) {
@@ -199,11 +207,14 @@ async fn versions(
             break;
         }
     }
-    // Oldest first; a marker and a version of the same second: the listing order breaks the tie.
-    for v in out.values_mut() {
-        v.sort_by_key(|x| x.time);
-    }
-    Ok(out)
+    // Oldest first; within one second, the current version last.
+    Ok(out
+        .into_iter()
+        .map(|(k, mut vs)| {
+            vs.sort_by_key(|(v, latest)| (v.time, *latest));
+            (k, vs.into_iter().map(|(v, _)| v).collect())
+        })
+        .collect())
 }
 
 impl Provider for Aws {
@@ -285,6 +296,13 @@ impl Aws {
                                 .bucket(&bucket)
                                 .key(&key)
                                 .copy_source(format!("{bucket}/{}?versionId={}", encode_key(&key), v.id))
+                                // A bucket with object lock accepts no write without a
+                                // checksum; every copy gets one.
+                                .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+                                .customize()
+                                .mutate_request(|r| {
+                                    r.headers_mut().insert("x-amz-sdk-checksum-algorithm", "CRC32");
+                                })
                                 .send()
                                 .await
                                 .map_err(|e| {
@@ -529,6 +547,11 @@ impl Aws {
                             .bucket(&tb)
                             .key(&target)
                             .copy_source(source)
+                            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+                            .customize()
+                            .mutate_request(|r| {
+                                r.headers_mut().insert("x-amz-sdk-checksum-algorithm", "CRC32");
+                            })
                             .send()
                             .await
                             .map_err(|e| sdk_error("s3.copy_prefix", &at, &tr, e))?;
@@ -549,6 +572,7 @@ impl Aws {
                             .put_object()
                             .bucket(&tb)
                             .key(&target)
+                            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
                             .body(body.into_bytes().into())
                             .send()
                             .await

@@ -667,3 +667,74 @@ async fn throttling_is_retried_and_the_roll_back_still_completes() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_locked_bucket_rolls_back_without_deleting_any_version() {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, CreateBucketConfiguration, DefaultRetention, ObjectLockConfiguration,
+        ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule,
+    };
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    s3.create_bucket()
+        .bucket("orders-docs-prod")
+        .object_lock_enabled_for_bucket(true)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::EuCentral1).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rule = ObjectLockRule::builder()
+        .default_retention(DefaultRetention::builder().mode(ObjectLockRetentionMode::Compliance).days(1).build())
+        .build();
+    s3.put_object_lock_configuration()
+        .bucket("orders-docs-prod")
+        .object_lock_configuration(
+            ObjectLockConfiguration::builder().object_lock_enabled(ObjectLockEnabled::Enabled).rule(rule).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for i in 0..5 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for i in 0..5 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await;
+    }
+    let dir = folder(
+        "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: orders-docs-prod, time: \"${{ inputs.incident_at }}\" } }\n",
+    );
+    let out = lifeboat_aws(&moto, dir.path(), &t).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for i in 0..5 {
+        assert_eq!(
+            get(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf")).await.as_deref(),
+            Some(body(i).as_slice())
+        );
+    }
+    // The attacker's versions are still there, and locked: evidence nobody can remove.
+    let versions =
+        s3.list_object_versions().bucket("orders-docs-prod").prefix("invoices/000.pdf").send().await.unwrap();
+    assert_eq!(versions.versions().len(), 3, "original, garbage, restored copy");
+    let garbage = versions
+        .versions()
+        .iter()
+        .find(|v| {
+            v.size() == Some(96) && !v.is_latest().unwrap_or(false) && v.last_modified().is_some_and(|m| m.secs() > 0)
+        })
+        .unwrap();
+    let refused = s3
+        .delete_object()
+        .bucket("orders-docs-prod")
+        .key("invoices/000.pdf")
+        .version_id(garbage.version_id().unwrap())
+        .send()
+        .await;
+    let code =
+        refused.as_ref().err().and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::code(e)).map(str::to_string);
+    assert_eq!(code.as_deref(), Some("AccessDenied"), "a locked version's delete is refused");
+}
