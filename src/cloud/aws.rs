@@ -180,6 +180,7 @@ async fn versions(
                         time: ts(t),
                         etag: v.e_tag().unwrap_or_default().to_string(),
                         marker: false,
+                        size: v.size().unwrap_or(0).max(0) as u64,
                     },
                     v.is_latest() == Some(true),
                 ));
@@ -193,6 +194,7 @@ async fn versions(
                         time: ts(t),
                         etag: String::new(),
                         marker: true,
+                        size: 0,
                     },
                     m.is_latest() == Some(true),
                 ));
@@ -274,11 +276,7 @@ impl Aws {
         let newer = plan.newer();
         let newest = plan.newest;
         let dry_run = call.bool("dry_run");
-        (ctx.progress)(Progress::Line(format!(
-            "plan for s3://{bucket}/{prefix}: {restored} to roll back, {undeleted} to undelete, {} created after {time_text}{}",
-            plan.count(|t| matches!(t, Todo::Newer | Todo::DeleteNewer)),
-            if dry_run { " (dry run: nothing changes)" } else { "" }
-        )));
+        (ctx.progress)(Progress::Line(plan.describe(&bucket, prefix, time_text, dry_run)));
         if !dry_run {
             let work: Vec<(String, Todo)> = plan.todo.into_iter().filter(|(_, t)| !matches!(t, Todo::Newer)).collect();
             let total = work.len() as u64;

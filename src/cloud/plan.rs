@@ -12,6 +12,7 @@ pub struct Ver {
     pub time: Timestamp,
     pub etag: String,
     pub marker: bool,
+    pub size: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -36,10 +37,38 @@ impl Plan {
     pub fn count(&self, f: fn(&Todo) -> bool) -> u64 {
         self.todo.iter().filter(|(_, t)| f(t)).count() as u64
     }
+    /// Bytes the roll-back copies.
+    pub fn bytes(&self) -> u64 {
+        self.todo.iter().map(|(_, t)| if let Todo::Copy(v) = t { v.size } else { 0 }).sum()
+    }
+
+    /// The plan as the operator sees it before anything changes: counts and bytes.
+    pub fn describe(&self, bucket: &str, prefix: &str, time: &str, dry_run: bool) -> String {
+        format!(
+            "plan for s3://{bucket}/{prefix}: {} to roll back, {} to undelete, {} created after {time}; {} to copy{}",
+            self.count(|t| matches!(t, Todo::Copy(_))),
+            self.count(|t| matches!(t, Todo::Undelete(_))),
+            self.count(|t| matches!(t, Todo::Newer | Todo::DeleteNewer)),
+            human_bytes(self.bytes()),
+            if dry_run { " (dry run: nothing changes)" } else { "" }
+        )
+    }
+
     /// Keys created after the time and kept.
     pub fn newer(&self) -> Vec<String> {
         self.todo.iter().filter(|(_, t)| matches!(t, Todo::Newer)).map(|(k, _)| k.clone()).collect()
     }
+}
+
+/// `8.2 MB`, `4.0 KiB`… in the units people read (powers of 1024).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let (mut v, mut u) = (n as f64, 0);
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
 /// Versions per key must be oldest first. A key whose current content already equals
@@ -78,7 +107,7 @@ mod tests {
     use super::*;
 
     fn v(id: &str, t: i64, etag: &str, marker: bool) -> Ver {
-        Ver { id: id.into(), time: Timestamp::from_second(t).unwrap(), etag: etag.into(), marker }
+        Ver { id: id.into(), time: Timestamp::from_second(t).unwrap(), etag: etag.into(), marker, size: 10 }
     }
 
     #[test]
@@ -103,6 +132,7 @@ mod tests {
         assert!(matches!(&plan.todo[2], (k, Todo::Copy(c)) if k == "overwritten" && c.id == "1"));
         assert!(matches!(&plan.todo[3], (k, Todo::Copy(c)) if k == "overwritten-then-deleted" && c.id == "1"));
         assert_eq!(plan.newest, Some(Timestamp::from_second(10).unwrap()));
+        assert_eq!(plan.bytes(), 20, "two copies of 10 bytes");
         assert!(matches!(
             restore_plan(&keys, Timestamp::from_second(20).unwrap(), true).todo[0],
             (_, Todo::DeleteNewer)

@@ -379,7 +379,13 @@ impl Sim {
                 .map(|(k, vs)| {
                     let vs = vs
                         .iter()
-                        .map(|v| Ver { id: v.id.clone(), time: v.time, etag: v.etag.clone(), marker: v.delete_marker })
+                        .map(|v| Ver {
+                            id: v.id.clone(),
+                            time: v.time,
+                            etag: v.etag.clone(),
+                            marker: v.delete_marker,
+                            size: v.size,
+                        })
                         .collect();
                     (k.clone(), vs)
                 })
@@ -392,10 +398,7 @@ impl Sim {
         let newer = plan.count(|t| matches!(t, Todo::Newer | Todo::DeleteNewer));
         let keys = { self.world.lock().unwrap().buckets[bucket].objects.len() };
         ctx.clock.sleep(StdDuration::from_millis(5) * keys as u32).await; // listing
-        (ctx.progress)(Progress::Line(format!(
-            "plan for s3://{bucket}/{prefix}: {restored} to roll back, {undeleted} to undelete, {newer} created after {time_text}{}",
-            if dry_run { " (dry run: nothing changes)" } else { "" }
-        )));
+        (ctx.progress)(Progress::Line(plan.describe(bucket, prefix, time_text, dry_run)));
         let newer_keys: Vec<Json> = plan.newer().into_iter().take(20).map(Json::String).collect();
         let plan = plan.todo;
         if !dry_run {

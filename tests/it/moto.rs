@@ -193,7 +193,10 @@ async fn the_ransomware_roll_back_restores_every_object_and_keeps_the_note() {
     let out = lifeboat_aws(&moto, dir.path(), &t).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("30 to roll back, 5 to undelete, 1 created after"), "{stderr}");
+    assert!(
+        stderr.contains("30 to roll back, 5 to undelete, 1 created after") && stderr.contains("; 2.8 KiB to copy"),
+        "{stderr}"
+    );
     for i in 0..40 {
         assert_eq!(
             get(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf")).await.as_deref(),
