@@ -80,9 +80,6 @@ impl Sink {
         self.tx.subscribe()
     }
 
-    pub fn redactor(&self) -> Redactor {
-        self.inner.lock().unwrap().redactor.clone()
-    }
 
     /// Appends and syncs, then tells the watchers. A journal failure is fatal to the run:
     /// it is remembered and every later emit fails too.

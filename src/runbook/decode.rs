@@ -379,8 +379,3 @@ macro_rules! keyword {
 }
 
 pub(crate) use {keyword, record};
-
-/// The span to blame for a missing value: the record that should have held it.
-pub fn or_span(s: Option<Span>, fallback: Span) -> Span {
-    s.unwrap_or(fallback)
-}

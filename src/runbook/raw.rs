@@ -5,7 +5,7 @@ use serde_json::{Value as Json, json};
 
 use super::decode::{Cx, Decode, Map, keyword, record};
 use super::diag::{Diag, Kind};
-use super::time::{Duration, Timestamp};
+use super::time::Duration;
 use super::yaml::{Node, Sp};
 
 keyword! {
@@ -324,5 +324,3 @@ record! {
     }
 }
 
-/// Makes the timestamp type nameable from the raw module's users.
-pub type Time = Timestamp;
