@@ -354,8 +354,7 @@ pub fn last_drills(dir: &std::path::Path) -> std::collections::HashMap<String, c
         if v.tampered.is_some() || !v.sealed {
             continue;
         }
-        let records: Vec<Record> =
-            bytes.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect();
+        let records = crate::journal::records(&bytes);
         let s = summarize(&records);
         let ended = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. }));
         if s.mode == "drill"

@@ -162,13 +162,7 @@ pub fn audit(dir: &Path, incidents: &Path, only: &[String], cloud: CloudArg) -> 
             mark(&r.drilled),
         ]);
     }
-    let widths: Vec<usize> =
-        (0..table[0].len()).map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = anstream::stdout();
-    for r in &table {
-        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
+    super::print_table(&table);
     let all = rows.iter().all(|r| r.isolated.0 && r.immutable.0 && r.encrypted.0 && r.drilled.0);
     if all { exit::OK } else { exit::PROBLEM }
 }

@@ -141,6 +141,17 @@ fn last_drill(
     text
 }
 
+/// Rows as aligned columns on stdout, two spaces apart; the first row is the header.
+fn print_table(rows: &[Vec<String>]) {
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = anstream::stdout();
+    for r in rows {
+        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+}
+
 fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
@@ -227,13 +238,7 @@ fn list(dir: &Path, incidents: &Path) -> u8 {
             None => invalid.push(f.clone()),
         }
     }
-    let widths: Vec<usize> =
-        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = anstream::stdout();
-    for r in &rows {
-        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
+    print_table(&rows);
     if invalid.is_empty() {
         return exit::OK;
     }

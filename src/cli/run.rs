@@ -535,11 +535,7 @@ async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
 }
 
 fn read_records(path: &Path) -> Vec<crate::engine::event::Record> {
-    std::fs::read(path)
-        .unwrap_or_default()
-        .split(|&b| b == b'\n')
-        .filter_map(|l| serde_json::from_slice(l).ok())
-        .collect()
+    crate::journal::records(&std::fs::read(path).unwrap_or_default())
 }
 
 fn last_time(log: &Path) -> Option<Timestamp> {

@@ -92,8 +92,7 @@ pub fn report(log: &Path, format: Format) -> u8 {
         Ok(b) => b,
         Err(e) => return super::usage(&format!("cannot read `{}`: {e}", log.display())),
     };
-    let records: Vec<crate::engine::event::Record> =
-        bytes.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect();
+    let records = crate::journal::records(&bytes);
     if records.is_empty() {
         return super::usage(&format!("`{}` holds no lifeboat events", log.display()));
     }

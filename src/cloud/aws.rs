@@ -133,6 +133,7 @@ fn sdk_error<E: ProvideErrorMetadata, R>(op: &str, resource: &str, region: &str,
     e
 }
 
+/// S3's and RDS's `DateTime` are the same smithy type.
 fn ts(dt: &aws_sdk_s3::primitives::DateTime) -> Timestamp {
     Timestamp::new(dt.secs(), dt.subsec_nanos() as i32).unwrap_or(Timestamp::UNIX_EPOCH)
 }
@@ -613,10 +614,6 @@ impl Aws {
     }
 }
 
-fn rds_ts(dt: &aws_sdk_rds::primitives::DateTime) -> Timestamp {
-    Timestamp::new(dt.secs(), dt.subsec_nanos() as i32).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
 fn instance_outputs(id: &str, inst: &aws_sdk_rds::types::DbInstance, rp: Option<Timestamp>) -> Map<String, Json> {
     let mut o = Map::new();
     o.insert("instance".into(), json!(id));
@@ -750,7 +747,7 @@ impl Aws {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk_error(op, instance, region, e))?;
             for s in page.db_snapshots() {
-                if let (Some(id), Some(t)) = (s.db_snapshot_identifier(), s.snapshot_create_time().map(rds_ts))
+                if let (Some(id), Some(t)) = (s.db_snapshot_identifier(), s.snapshot_create_time().map(ts))
                     && t <= before
                     && s.status() == Some("available")
                     && best.as_ref().is_none_or(|(_, b)| t > *b)
@@ -831,7 +828,7 @@ impl Aws {
                 .db_snapshots()
                 .first()
                 .and_then(|s| s.snapshot_create_time())
-                .map(rds_ts)
+                .map(ts)
                 .ok_or_else(|| Self::not_found(op, "snapshot", snap, region))?,
             Err(e) if e.code().is_some_and(|c| c.starts_with("DBSnapshotNotFound")) => {
                 return Err(Self::not_found(op, "snapshot", snap, region));
@@ -867,7 +864,7 @@ impl Aws {
         // The window AWS enforces (moto does not): from the oldest retained backup to the
         // latest restorable time.
         let now = ctx.clock.now();
-        let latest = src.latest_restorable_time().map(rds_ts).unwrap_or(now);
+        let latest = src.latest_restorable_time().map(ts).unwrap_or(now);
         let retention = src.backup_retention_period().unwrap_or(0);
         if retention == 0 {
             return Err(ActionError::new(

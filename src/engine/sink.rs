@@ -80,7 +80,6 @@ impl Sink {
         self.tx.subscribe()
     }
 
-
     /// Appends and syncs, then tells the watchers. A journal failure is fatal to the run:
     /// it is remembered and every later emit fails too.
     pub fn emit(&self, time: Timestamp, event: Event) -> Result<Record, String> {

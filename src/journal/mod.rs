@@ -43,6 +43,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The events of a log, for reading (reports, drills, resume): complete lines that parse;
+/// a torn last line is left out. Whether the log can be trusted is `verify`'s question.
+pub fn records(bytes: &[u8]) -> Vec<Record> {
+    bytes.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect()
+}
+
 /// The detached signature of a whole sealed log.
 pub fn sig_path(log: &Path) -> PathBuf {
     let mut p = log.as_os_str().to_owned();

@@ -323,4 +323,3 @@ record! {
         "injects" (req) => injects: Vec<Inject>,
     }
 }
-
