@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 use tokio::sync::{Mutex, Semaphore};
 
 use super::plan::{Todo, Ver, restore_plan};
-use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider};
+use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider, outputs};
 use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
 
 /// Copies in flight at once during a roll-back or a copy (`LIFEBOAT_S3_CONCURRENCY`
@@ -272,10 +272,8 @@ impl Aws {
         let client = self.s3(region).await;
         let all = versions(&client, op, &bucket, prefix, region).await?;
         let plan = restore_plan(&all, time, call.bool("delete_newer"));
-        let restored = plan.count(|t| matches!(t, Todo::Copy(_)));
-        let undeleted = plan.count(|t| matches!(t, Todo::Undelete(_)));
-        let newer = plan.newer();
-        let newest = plan.newest;
+        let rp = plan.newest.unwrap_or(time);
+        let result = outputs::rolled_back(&plan, rp);
         let dry_run = call.bool("dry_run");
         (ctx.progress)(Progress::Line(plan.describe(&bucket, prefix, time_text, dry_run)));
         if !dry_run {
@@ -349,15 +347,7 @@ impl Aws {
                 }
             }
         }
-        let rp = newest.unwrap_or(time);
-        let mut outputs = Map::new();
-        outputs.insert("restored".into(), json!(restored));
-        outputs.insert("undeleted".into(), json!(undeleted));
-        outputs.insert("newer_kept".into(), json!(newer.len()));
-        outputs
-            .insert("newer_keys".into(), Json::Array(newer.iter().take(20).map(|k| Json::String(k.clone())).collect()));
-        outputs.insert("recovery_point".into(), Json::String(format_timestamp(rp)));
-        Ok(ActionResult { outputs, recovery_point: (!dry_run).then_some(rp) })
+        Ok(ActionResult { outputs: result, recovery_point: (!dry_run).then_some(rp) })
     }
 
     async fn s3_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
@@ -483,16 +473,11 @@ impl Aws {
             )
         };
         let ((ab, ap, ar), (bb, bp, br)) = (side("a"), side("b"));
-        let (a, b) = (self.current(op, &ab, &ap, &ar, None).await?, self.current(op, &bb, &bp, &br, None).await?);
-        let same = a.iter().filter(|(k, v)| b.get(*k).is_some_and(|x| x.0 == v.0)).count();
-        let missing = a.keys().filter(|k| !b.contains_key(*k)).count();
-        let extra = b.keys().filter(|k| !a.contains_key(*k)).count();
-        let different = a.iter().filter(|(k, v)| b.get(*k).is_some_and(|x| x.0 != v.0)).count();
-        let mut outputs = Map::new();
-        for (k, v) in [("same", same), ("missing", missing), ("extra", extra), ("different", different)] {
-            outputs.insert(k.into(), json!(v));
-        }
-        Ok(ActionResult { outputs, recovery_point: None })
+        // Each side as relative key → ETag.
+        let etags = |m: BTreeMap<String, (String, i64, Timestamp)>| m.into_iter().map(|(k, v)| (k, v.0)).collect();
+        let a = etags(self.current(op, &ab, &ap, &ar, None).await?);
+        let b = etags(self.current(op, &bb, &bp, &br, None).await?);
+        Ok(ActionResult { outputs: outputs::compared(&a, &b), recovery_point: None })
     }
 
     async fn copy_prefix(
@@ -606,27 +591,16 @@ impl Aws {
             }
         }
         let rp = fresh.unwrap_or_else(|| ctx.clock.now());
-        let mut outputs = Map::new();
-        outputs.insert("copied".into(), json!(total));
-        outputs.insert("bytes".into(), json!(bytes));
-        outputs.insert("recovery_point".into(), Json::String(format_timestamp(rp)));
-        Ok(ActionResult { outputs, recovery_point: Some(rp) })
+        Ok(ActionResult { outputs: outputs::copied(total, bytes.max(0) as u64, rp), recovery_point: Some(rp) })
     }
 }
 
 fn instance_outputs(id: &str, inst: &aws_sdk_rds::types::DbInstance, rp: Option<Timestamp>) -> Map<String, Json> {
-    let mut o = Map::new();
-    o.insert("instance".into(), json!(id));
     let endpoint = inst
         .endpoint()
         .map(|e| format!("{}:{}", e.address().unwrap_or_default(), e.port().unwrap_or(5432)))
         .unwrap_or_default();
-    o.insert("endpoint".into(), json!(endpoint));
-    o.insert("status".into(), json!(inst.db_instance_status().unwrap_or("unknown")));
-    if let Some(rp) = rp {
-        o.insert("recovery_point".into(), Json::String(format_timestamp(rp)));
-    }
-    o
+    outputs::instance(id, &endpoint, Some(inst.db_instance_status().unwrap_or("unknown")), rp)
 }
 
 const RUN_TAG: &str = "lifeboat:run";
@@ -645,12 +619,6 @@ impl Aws {
             Err(e) if e.code() == Some("DBInstanceNotFound") || e.code() == Some("DBInstanceNotFoundFault") => Ok(None),
             Err(e) => Err(sdk_error(op, id, region, e)),
         }
-    }
-
-    fn not_found(op: &str, kind: &str, id: &str, region: &str) -> ActionError {
-        let code = if kind == "snapshot" { "DBSnapshotNotFound" } else { "DBInstanceNotFound" };
-        ActionError::new(op, id, code, format!("no {kind} `{id}` in {region}"))
-            .hint(format!("check the name and the region: {kind}s are regional"))
     }
 
     /// An instance this run's step already created, found by its tags (so a retried or
@@ -707,7 +675,7 @@ impl Aws {
         let mut wait = std::time::Duration::from_secs(15);
         loop {
             let inst =
-                self.describe(op, id, region).await?.ok_or_else(|| Self::not_found(op, "instance", id, region))?;
+                self.describe(op, id, region).await?.ok_or_else(|| outputs::not_found(op, "instance", id, region))?;
             let status = inst.db_instance_status().unwrap_or("unknown").to_string();
             (ctx.progress)(Progress::Line(format!("{id}: {status}")));
             if status == "available" {
@@ -757,19 +725,9 @@ impl Aws {
             }
         }
         let Some((id, t)) = best else {
-            return Err(ActionError::new(
-                op,
-                instance,
-                "DBSnapshotNotFound",
-                format!("no available snapshot of `{instance}` in {region} taken before {}", format_timestamp(before)),
-            )
-            .hint("check the region: cross-region copies live in the backup region"));
+            return Err(outputs::no_snapshot_before(op, instance, region, before, "available "));
         };
-        let mut outputs = Map::new();
-        outputs.insert("snapshot".into(), json!(id));
-        outputs.insert("snapshot_time".into(), Json::String(format_timestamp(t)));
-        outputs.insert("recovery_point".into(), Json::String(format_timestamp(t)));
-        Ok(ActionResult { outputs, recovery_point: None })
+        Ok(ActionResult { outputs: outputs::snapshot_found(&id, t), recovery_point: None })
     }
 
     async fn copy_snapshot(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
@@ -789,7 +747,7 @@ impl Aws {
             .db_snapshots()
             .first()
             .and_then(|s| s.db_snapshot_arn())
-            .ok_or_else(|| Self::not_found(op, "snapshot", snap, region))?
+            .ok_or_else(|| outputs::not_found(op, "snapshot", snap, region))?
             .to_string();
         let target = format!("{}-copy-{to}", snap.trim_start_matches("rds:").replace(':', "-"));
         let dest = self.rds(to).await;
@@ -807,9 +765,7 @@ impl Aws {
             }
             req.send().await.map_err(|e| sdk_error(op, snap, to, e))?;
         }
-        let mut outputs = Map::new();
-        outputs.insert("snapshot".into(), json!(target));
-        Ok(ActionResult { outputs, recovery_point: None })
+        Ok(ActionResult { outputs: outputs::snapshot(&target), recovery_point: None })
     }
 
     async fn restore_from_snapshot(
@@ -829,9 +785,9 @@ impl Aws {
                 .first()
                 .and_then(|s| s.snapshot_create_time())
                 .map(ts)
-                .ok_or_else(|| Self::not_found(op, "snapshot", snap, region))?,
+                .ok_or_else(|| outputs::not_found(op, "snapshot", snap, region))?,
             Err(e) if e.code().is_some_and(|c| c.starts_with("DBSnapshotNotFound")) => {
-                return Err(Self::not_found(op, "snapshot", snap, region));
+                return Err(outputs::not_found(op, "snapshot", snap, region));
             }
             Err(e) => return Err(sdk_error(op, snap, region, e)),
         };
@@ -859,8 +815,10 @@ impl Aws {
         let op = call.spec.name;
         let source = call.str("instance").unwrap_or_default();
         let id = call.str("new_instance").unwrap_or_default();
-        let src =
-            self.describe(op, source, region).await?.ok_or_else(|| Self::not_found(op, "instance", source, region))?;
+        let src = self
+            .describe(op, source, region)
+            .await?
+            .ok_or_else(|| outputs::not_found(op, "instance", source, region))?;
         // The window AWS enforces (moto does not): from the oldest retained backup to the
         // latest restorable time.
         let now = ctx.clock.now();
@@ -922,7 +880,8 @@ impl Aws {
     async fn promote(&self, call: &ActionCall, ctx: &ActionCtx<'_>, region: &str) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
         let id = call.str("replica").unwrap_or_default();
-        let inst = self.describe(op, id, region).await?.ok_or_else(|| Self::not_found(op, "instance", id, region))?;
+        let inst =
+            self.describe(op, id, region).await?.ok_or_else(|| outputs::not_found(op, "instance", id, region))?;
         if inst.read_replica_source_db_instance_identifier().is_some() {
             self.rds(region)
                 .await
@@ -959,7 +918,7 @@ impl Aws {
     async fn rds_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
         let id = call.str("instance").unwrap_or_default();
-        let i = self.describe(op, id, region).await?.ok_or_else(|| Self::not_found(op, "instance", id, region))?;
+        let i = self.describe(op, id, region).await?.ok_or_else(|| outputs::not_found(op, "instance", id, region))?;
         let retention = i.backup_retention_period().unwrap_or(0);
         let encrypted = i.storage_encrypted().unwrap_or(false);
         let protection = i.deletion_protection().unwrap_or(false);

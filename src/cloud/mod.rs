@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod catalog;
+pub mod outputs;
 pub mod plan;
 pub mod sim;
 

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use std::time::Duration as StdDuration;
 
 use jiff::SignedDuration;
-use serde_json::{Map, Value as Json, json};
+use serde_json::json;
 
 use super::plan::{Todo, Ver, restore_plan};
-use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider};
+use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider, outputs};
 use crate::runbook::model::{Catalog, Dataset};
 use crate::runbook::raw::{ResourceKind, Role};
 use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
@@ -284,18 +284,9 @@ fn seed_objects(b: &mut Bucket, bucket: &str, role: Role, now: Timestamp, incide
 }
 
 fn no_such(op: &str, kind: &str, id: &str, region: &str) -> ActionError {
-    let code = match kind {
-        "bucket" => "NoSuchBucket",
-        "snapshot" => "DBSnapshotNotFound",
-        _ => "DBInstanceNotFound",
-    };
-    ActionError::new(op, id, code, format!("no {kind} `{id}` in {region}")).hint(format!(
+    outputs::not_found(op, kind, id, region).hint(format!(
         "check the name and the region (--cloud sim knows the resources of datasets.yaml); {kind}s are regional"
     ))
-}
-
-fn ts(t: Timestamp) -> Json {
-    Json::String(format_timestamp(t))
 }
 
 impl Provider for Sim {
@@ -392,14 +383,12 @@ impl Sim {
                 .collect();
             restore_plan(&listing, time, delete_newer)
         };
-        let newest_kept = plan.newest;
-        let restored = plan.count(|t| matches!(t, Todo::Copy(_)));
-        let undeleted = plan.count(|t| matches!(t, Todo::Undelete(_)));
-        let newer = plan.count(|t| matches!(t, Todo::Newer | Todo::DeleteNewer));
+        let rp = plan.newest.unwrap_or(time);
+        let result = outputs::rolled_back(&plan, rp);
         let keys = { self.world.lock().unwrap().buckets[bucket].objects.len() };
         ctx.clock.sleep(StdDuration::from_millis(5) * keys as u32).await; // listing
         (ctx.progress)(Progress::Line(plan.describe(bucket, prefix, time_text, dry_run)));
-        let newer_keys: Vec<Json> = plan.newer().into_iter().take(20).map(Json::String).collect();
+
         let plan = plan.todo;
         if !dry_run {
             let total = plan.iter().filter(|(_, t)| !matches!(t, Todo::Newer)).count() as u64;
@@ -457,14 +446,7 @@ impl Sim {
                 }
             }
         }
-        let mut outputs = Map::new();
-        outputs.insert("restored".into(), json!(restored));
-        outputs.insert("undeleted".into(), json!(undeleted));
-        outputs.insert("newer_kept".into(), json!(if delete_newer { 0 } else { newer }));
-        outputs.insert("newer_keys".into(), Json::Array(newer_keys));
-        let rp = newest_kept.unwrap_or(time);
-        outputs.insert("recovery_point".into(), ts(rp));
-        Ok(ActionResult { outputs, recovery_point: (!dry_run).then_some(rp) })
+        Ok(ActionResult { outputs: result, recovery_point: (!dry_run).then_some(rp) })
     }
 
     async fn copy_prefix(&self, call: &ActionCall, ctx: &ActionCtx<'_>) -> Result<ActionResult, ActionError> {
@@ -529,11 +511,7 @@ impl Sim {
             }
         }
         let rp = fresh.unwrap_or_else(|| ctx.clock.now());
-        let mut outputs = Map::new();
-        outputs.insert("copied".into(), json!(total));
-        outputs.insert("bytes".into(), json!(bytes));
-        outputs.insert("recovery_point".into(), ts(rp));
-        Ok(ActionResult { outputs, recovery_point: Some(rp) })
+        Ok(ActionResult { outputs: outputs::copied(total, bytes, rp), recovery_point: Some(rp) })
     }
 
     fn compare(&self, call: &ActionCall) -> Result<ActionResult, ActionError> {
@@ -552,16 +530,7 @@ impl Sim {
                 .filter_map(|k| Some((k[p.len()..].to_string(), bucket.current(k)?.etag.clone())))
                 .collect()
         };
-        let (sa, sb) = (side(a, ap), side(b, bp));
-        let same = sa.iter().filter(|(k, e)| sb.get(*k) == Some(e)).count();
-        let missing = sa.keys().filter(|k| !sb.contains_key(*k)).count();
-        let extra = sb.keys().filter(|k| !sa.contains_key(*k)).count();
-        let different = sa.iter().filter(|(k, e)| sb.get(*k).is_some_and(|x| x != *e)).count();
-        let mut outputs = Map::new();
-        for (k, v) in [("same", same), ("missing", missing), ("extra", extra), ("different", different)] {
-            outputs.insert(k.into(), json!(v));
-        }
-        Ok(ActionResult { outputs, recovery_point: None })
+        Ok(ActionResult { outputs: outputs::compared(&side(a, ap), &side(b, bp)), recovery_point: None })
     }
 
     fn s3_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
@@ -630,19 +599,9 @@ impl Sim {
             .filter(|(_, s)| s.instance == instance && s.region == region && s.time <= before)
             .max_by_key(|(_, s)| s.time);
         let Some((id, s)) = found else {
-            return Err(ActionError::new(
-                op,
-                instance,
-                "DBSnapshotNotFound",
-                format!("no snapshot of `{instance}` in {region} taken before {}", format_timestamp(before)),
-            )
-            .hint("check the region: cross-region copies live in the backup region"));
+            return Err(outputs::no_snapshot_before(op, instance, region, before, ""));
         };
-        let mut outputs = Map::new();
-        outputs.insert("snapshot".into(), json!(id));
-        outputs.insert("snapshot_time".into(), ts(s.time));
-        outputs.insert("recovery_point".into(), ts(s.time));
-        Ok(ActionResult { outputs, recovery_point: None })
+        Ok(ActionResult { outputs: outputs::snapshot_found(id, s.time), recovery_point: None })
     }
 
     async fn copy_snapshot(
@@ -673,9 +632,7 @@ impl Sim {
             ctx.clock.sleep(StdDuration::from_secs(det(snap, 600, 1200))).await;
             self.world.lock().unwrap().snapshots.insert(copy.clone(), Snapshot { region: to.to_string(), ..s });
         }
-        let mut outputs = Map::new();
-        outputs.insert("snapshot".into(), json!(copy));
-        Ok(ActionResult { outputs, recovery_point: None })
+        Ok(ActionResult { outputs: outputs::snapshot(&copy), recovery_point: None })
     }
 
     /// Creates an instance (or finds the one this run's step already created) and waits
@@ -732,11 +689,10 @@ impl Sim {
             }
         };
         self.until_available(ctx, id, ready_at).await;
-        let mut outputs = Map::new();
-        outputs.insert("instance".into(), json!(id));
-        outputs.insert("endpoint".into(), json!(endpoint(id, region)));
-        outputs.insert("recovery_point".into(), ts(rp));
-        Ok(ActionResult { outputs, recovery_point: Some(rp) })
+        Ok(ActionResult {
+            outputs: outputs::instance(id, &endpoint(id, region), None, Some(rp)),
+            recovery_point: Some(rp),
+        })
     }
 
     async fn until_available(&self, ctx: &ActionCtx<'_>, id: &str, ready_at: Timestamp) {
@@ -876,11 +832,10 @@ impl Sim {
                 rp
             }
         };
-        let mut outputs = Map::new();
-        outputs.insert("instance".into(), json!(id));
-        outputs.insert("endpoint".into(), json!(endpoint(id, region)));
-        outputs.insert("recovery_point".into(), ts(rp));
-        Ok(ActionResult { outputs, recovery_point: Some(rp) })
+        Ok(ActionResult {
+            outputs: outputs::instance(id, &endpoint(id, region), None, Some(rp)),
+            recovery_point: Some(rp),
+        })
     }
 
     async fn wait_available(
@@ -919,11 +874,10 @@ impl Sim {
         } else {
             self.until_available(ctx, id, ready_at).await;
         }
-        let mut outputs = Map::new();
-        outputs.insert("instance".into(), json!(id));
-        outputs.insert("endpoint".into(), json!(endpoint(id, region)));
-        outputs.insert("status".into(), json!("available"));
-        Ok(ActionResult { outputs, recovery_point: None })
+        Ok(ActionResult {
+            outputs: outputs::instance(id, &endpoint(id, region), Some("available"), None),
+            recovery_point: None,
+        })
     }
 }
 
