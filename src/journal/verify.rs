@@ -10,6 +10,7 @@ use ssh_key::sha2::{Digest, Sha512};
 
 use super::sign::{CHECKPOINT_NAMESPACE, SEAL_NAMESPACE, verify_digest};
 use super::{GENESIS_PREV, key_only, sha256_hex, sig_path};
+use crate::engine::event::EVENT_TYPES;
 
 /// The first line that fails, 1-based like `head -n` and editors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,28 +39,6 @@ pub struct Report {
     pub signed_through: usize,
     pub seal_signature_checked: bool,
 }
-
-/// Every event type lifeboat writes; anything else is a damaged line.
-const KINDS: &[&str] = &[
-    "genesis",
-    "phase_started",
-    "step_started",
-    "step_output",
-    "step_progress",
-    "step_waiting",
-    "answer",
-    "note",
-    "step_retry",
-    "step_finished",
-    "phase_finished",
-    "milestone",
-    "warning",
-    "resumed",
-    "run_finished",
-    "checkpoint",
-    "recovered",
-    "sealed",
-];
 
 /// Only what verification needs of each line (fast on long logs).
 #[derive(Deserialize)]
@@ -154,7 +133,7 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
             fail(&mut r, n, format!("this line belongs to run `{theirs}`, not `{mine}`"));
             break;
         }
-        if !KINDS.contains(&head.kind.as_str()) {
+        if !EVENT_TYPES.contains(&head.kind.as_str()) {
             fail(&mut r, n, format!("`{}` is not an event lifeboat writes", head.kind));
             break;
         }
