@@ -96,8 +96,7 @@ fn operator(args: &RunArgs, answers: Option<&Answers>) -> String {
 /// The runbook of a resumed log: its genesis names it.
 fn find_runbook(dir: &Path, id: &str) -> Option<PathBuf> {
     crate::runbook::load::yaml_files(dir).ok()?.into_iter().find(|p| {
-        std::fs::read_to_string(p)
-            .is_ok_and(|s| s.contains("kind: Runbook") && s.lines().any(|l| l.trim() == format!("id: {id}")))
+        matches!(crate::runbook::load::read(p).doc, Some(Doc::Runbook(r)) if r.id.as_ref().is_some_and(|x| x.value == id))
     })
 }
 

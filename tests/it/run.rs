@@ -121,7 +121,8 @@ fn a_manual_step_without_an_answer_stops_with_its_name_and_never_hangs() {
         dir.path(),
         &[
             "tabletop",
-            rb.to_str().unwrap(),
+            "--dir",
+            dir.path().to_str().unwrap(),
             "--answers",
             a.to_str().unwrap(),
             "--resume",
