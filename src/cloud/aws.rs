@@ -84,7 +84,18 @@ impl Aws {
 
 /// An SDK error as a person reads it: the operation, the resource, AWS's code and
 /// message, and what to check. Never a Debug dump.
-fn sdk_error<E: ProvideErrorMetadata, R>(op: &str, resource: &str, region: &str, err: SdkError<E, R>) -> ActionError {
+fn sdk_error<E: ProvideErrorMetadata>(
+    op: &str,
+    resource: &str,
+    region: &str,
+    err: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> ActionError {
+    // S3 names a bucket's real region in a header when asked in the wrong one.
+    let elsewhere = err
+        .raw_response()
+        .and_then(|r| r.headers().get("x-amz-bucket-region"))
+        .filter(|r| *r != region)
+        .map(str::to_string);
     let (code, message) = match &err {
         SdkError::DispatchFailure(_) => ("ConnectionFailed".to_string(), format!("cannot reach AWS in {region}")),
         SdkError::TimeoutError(_) => ("Timeout".to_string(), format!("AWS in {region} did not answer in time")),
@@ -103,9 +114,11 @@ fn sdk_error<E: ProvideErrorMetadata, R>(op: &str, resource: &str, region: &str,
             "check the credentials (AWS_PROFILE, SSO session) and that the role may do this on this resource"
         }
         "NoSuchBucket" => "check the bucket name and the account",
-        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException" => {
-            "the bucket is in another region: set `region:` on the step"
-        }
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException" => match &elsewhere
+        {
+            Some(r) => &format!("the bucket is in {r}, not {region}: set `region: {r}` on the step"),
+            None => "the bucket is in another region: set `region:` on the step",
+        },
         "ConnectionFailed" => "check the network, AWS_ENDPOINT_URL and the region",
         "SlowDown"
         | "Throttling"
@@ -256,6 +269,109 @@ impl Provider for Aws {
     }
 }
 
+type Deletes = Vec<(String, Option<String>)>;
+
+/// A thousand entries a request is DeleteObjects' limit. Each batch carries the number of
+/// keys it finishes (a key's entries are contiguous; it is done where its last one is), so
+/// progress stays a count of objects even when a key had several markers.
+fn batches(deletes: Deletes) -> Vec<(Deletes, u64)> {
+    let mut out: Vec<(Deletes, u64)> = vec![];
+    let mut it = deletes.into_iter().peekable();
+    while let Some(d) = it.next() {
+        let last = it.peek().is_none_or(|n| n.0 != d.0);
+        match out.last_mut() {
+            Some((b, _)) if b.len() < 1000 => b.push(d),
+            _ => out.push((vec![d], 0)),
+        }
+        if last {
+            out.last_mut().expect("just pushed").1 += 1;
+        }
+    }
+    out
+}
+
+/// Copies the chosen version on top, and checks the copy's ETag from its own answer (no
+/// extra request).
+async fn copy_back(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    region: &str,
+    key: &str,
+    v: &Ver,
+) -> Result<(), ActionError> {
+    let op = "s3.restore_to_time";
+    let out = client
+        .copy_object()
+        .bucket(bucket)
+        .key(key)
+        .copy_source(format!("{bucket}/{}?versionId={}", encode_key(key), v.id))
+        // A bucket with object lock accepts no write without a checksum; every copy gets one.
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-amz-sdk-checksum-algorithm", "CRC32");
+        })
+        .send()
+        .await
+        .map_err(|e| sdk_error(op, &format!("s3://{bucket}/{key}"), region, e))?;
+    let got = out.copy_object_result().and_then(|r| r.e_tag()).unwrap_or_default();
+    if got != v.etag {
+        return Err(ActionError::new(
+            op,
+            &format!("s3://{bucket}/{key}"),
+            "VerificationFailed",
+            format!("the copy has ETag {got}, the chosen version {}", v.etag),
+        ));
+    }
+    Ok(())
+}
+
+/// One DeleteObjects request: a version id removes that delete marker; none places a new
+/// marker (approved deletion stays recoverable). S3 answers 200 with per-key errors, so
+/// each is read.
+async fn delete_batch(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    region: &str,
+    (batch, keys): (Deletes, u64),
+) -> Result<u64, ActionError> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let op = "s3.restore_to_time";
+    let objects = batch
+        .iter()
+        .map(|(k, v)| ObjectIdentifier::builder().key(k).set_version_id(v.clone()).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ActionError::new(op, &format!("s3://{bucket}"), "InvalidArgument", e.to_string()))?;
+    let delete = Delete::builder()
+        .set_objects(Some(objects))
+        .quiet(true)
+        .build()
+        .map_err(|e| ActionError::new(op, &format!("s3://{bucket}"), "InvalidArgument", e.to_string()))?;
+    let out = client
+        .delete_objects()
+        .bucket(bucket)
+        .delete(delete)
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .map_err(|e| sdk_error(op, &format!("s3://{bucket}"), region, e))?;
+    if let Some(e) = out.errors().first() {
+        let key = e.key().unwrap_or_default();
+        return Err(ActionError::new(
+            op,
+            &format!("s3://{bucket}/{key}"),
+            e.code().unwrap_or("DeleteFailed"),
+            format!(
+                "{} ({} of {} deletes in this batch failed)",
+                e.message().unwrap_or("the delete was refused"),
+                out.errors().len(),
+                batch.len()
+            ),
+        ));
+    }
+    Ok(keys)
+}
+
 impl Aws {
     async fn restore_to_time(
         &self,
@@ -277,72 +393,47 @@ impl Aws {
         let dry_run = call.bool("dry_run");
         (ctx.progress)(Progress::Line(plan.describe(&bucket, prefix, time_text, dry_run)));
         if !dry_run {
-            let work: Vec<(String, Todo)> = plan.todo.into_iter().filter(|(_, t)| !matches!(t, Todo::Newer)).collect();
-            let total = work.len() as u64;
+            let total = plan.todo.iter().filter(|(_, t)| !matches!(t, Todo::Newer)).count() as u64;
+            // Removing delete markers and placing approved ones are batched a thousand keys
+            // a request (DeleteObjects): a mass deletion — the commonest accident — costs
+            // pages, not one request a key. Copies have no batch form in S3.
+            let mut copies = Vec::new();
+            let mut deletes = Deletes::new();
+            for (key, todo) in plan.todo {
+                match todo {
+                    Todo::Copy(v) => copies.push((key, v)),
+                    Todo::Undelete(markers) => deletes.extend(markers.into_iter().map(|m| (key.clone(), Some(m)))),
+                    Todo::DeleteNewer => deletes.push((key, None)),
+                    Todo::Newer => {}
+                }
+            }
             let gate = Arc::new(Semaphore::new(concurrency()));
             let mut tasks = tokio::task::JoinSet::new();
-            for (key, todo) in work {
-                let (client, bucket, gate) = (client.clone(), bucket.clone(), gate.clone());
-                let region = region.to_string();
+            for batch in batches(deletes) {
+                let (client, bucket, gate, region) = (client.clone(), bucket.clone(), gate.clone(), region.to_string());
                 tasks.spawn(async move {
                     let _permit = gate.acquire_owned().await.expect("the gate stays open");
-                    match todo {
-                        Todo::Copy(v) => {
-                            let out = client
-                                .copy_object()
-                                .bucket(&bucket)
-                                .key(&key)
-                                .copy_source(format!("{bucket}/{}?versionId={}", encode_key(&key), v.id))
-                                // A bucket with object lock accepts no write without a
-                                // checksum; every copy gets one.
-                                .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
-                                .customize()
-                                .mutate_request(|r| {
-                                    r.headers_mut().insert("x-amz-sdk-checksum-algorithm", "CRC32");
-                                })
-                                .send()
-                                .await
-                                .map_err(|e| {
-                                    sdk_error("s3.restore_to_time", &format!("s3://{bucket}/{key}"), &region, e)
-                                })?;
-                            // The final check, from the copy's own answer: no extra request.
-                            let got = out.copy_object_result().and_then(|r| r.e_tag()).unwrap_or_default();
-                            if got != v.etag {
-                                return Err(ActionError::new(
-                                    "s3.restore_to_time",
-                                    &format!("s3://{bucket}/{key}"),
-                                    "VerificationFailed",
-                                    format!("the copy has ETag {got}, the chosen version {}", v.etag),
-                                ));
-                            }
-                        }
-                        Todo::Undelete(markers) => {
-                            for m in markers {
-                                client.delete_object().bucket(&bucket).key(&key).version_id(&m).send().await.map_err(
-                                    |e| sdk_error("s3.restore_to_time", &format!("s3://{bucket}/{key}"), &region, e),
-                                )?;
-                            }
-                        }
-                        // Approved deletion of what was created after the time: a delete
-                        // marker, so even this stays recoverable.
-                        Todo::DeleteNewer => {
-                            client.delete_object().bucket(&bucket).key(&key).send().await.map_err(|e| {
-                                sdk_error("s3.restore_to_time", &format!("s3://{bucket}/{key}"), &region, e)
-                            })?;
-                        }
-                        Todo::Newer => {}
-                    }
-                    Ok::<(), ActionError>(())
+                    delete_batch(&client, &bucket, &region, batch).await
                 });
             }
-            let mut done = 0u64;
+            for (key, v) in copies {
+                let (client, bucket, gate, region) = (client.clone(), bucket.clone(), gate.clone(), region.to_string());
+                tasks.spawn(async move {
+                    let _permit = gate.acquire_owned().await.expect("the gate stays open");
+                    copy_back(&client, &bucket, &region, &key, &v).await.map(|()| 1)
+                });
+            }
+            let (mut done, mut shown) = (0u64, 0u64);
             while let Some(r) = tasks.join_next().await {
-                if let Err(e) = r.expect("a copy task does not panic") {
-                    tasks.abort_all();
-                    return Err(e);
+                match r.expect("a restore task does not panic") {
+                    Ok(n) => done += n,
+                    Err(e) => {
+                        tasks.abort_all();
+                        return Err(e);
+                    }
                 }
-                done += 1;
-                if done.is_multiple_of(25) || done == total {
+                if done - shown >= 25 || done == total {
+                    shown = done;
                     (ctx.progress)(Progress::Count { done, total, unit: "objects" });
                 }
             }

@@ -456,6 +456,12 @@ pub fn runbook(
     let mut done_before: HashSet<&str> = HashSet::new();
     let mut model_phases = Vec::new();
     let mut milestones: HashMap<String, Span> = HashMap::new();
+    let approvals: HashSet<&str> = phases
+        .iter()
+        .flat_map(|p| p.steps.iter().flatten())
+        .filter(|s| s.approval.is_some())
+        .filter_map(|s| s.id.as_ref().map(|x| x.as_str()))
+        .collect();
     for p in phases {
         let steps = p.steps.as_deref().unwrap_or_default();
         let needs = step_needs(cx, p, phases);
@@ -491,6 +497,20 @@ pub fn runbook(
             .flatten()
             {
                 each_string(with, &mut |n, t| rc.template(cx, t, n.span, &scope));
+            }
+            // Deleting what was created after the incident throws away the attacker's
+            // evidence and maybe real new records: a person must say yes first, on record.
+            if let Some(d) = s.with.as_ref().and_then(|w| w.get("delete_newer")).filter(|d| d.as_str() != Some("false"))
+                && !earlier.iter().any(|e| approvals.contains(e))
+            {
+                cx.push(
+                    Diag::new(
+                        Kind::UnapprovedDelete(s.id.as_ref().map(|x| x.value.clone()).unwrap_or_default()),
+                        d.span,
+                    )
+                    .label("this deletes objects created after `time`")
+                    .help("add an approval step before it (in an earlier phase, or in its `needs`)"),
+                );
             }
             let when = s.when.as_ref().and_then(|w| rc.condition(cx, w, &scope));
             let mut kind = kinds.remove(&(s as *const _)).flatten();

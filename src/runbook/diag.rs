@@ -93,6 +93,8 @@ pub enum Kind {
     UnknownRunbook(String),
     #[error("regulated data: step `{0}` restores data but can be skipped with no approval recorded")]
     RegulatedSkip(String),
+    #[error("step `{0}` deletes newer objects with no approval before it")]
+    UnapprovedDelete(String),
     #[error("this answer does not fit a {0} step")]
     AnswerKind(&'static str),
 }

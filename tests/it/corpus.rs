@@ -82,6 +82,12 @@ const CASES: &[Case] = &[
     case("r-duplicate-milestone.yaml", 1, "29:20", "error: more than one step is the `service-restored` milestone"),
     case("r-bad-choice-default.yaml", 1, "9:38", "error: unknown choice `replcia`"),
     case("r-input-name-hyphen.yaml", 1, "9:3", "help: write `target_bucket`"),
+    case(
+        "r-unapproved-delete.yaml",
+        1,
+        "17:90",
+        "error: step `restore` deletes newer objects with no approval before it",
+    ),
     // A warning alone does not fail validate.
     case(
         "r-regulated-skip.yaml",

@@ -18,10 +18,16 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// `env` reaches moto's own settings, e.g. `INITIAL_NO_AUTH_ACTION_COUNT`.
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // The module, not the `moto_server` script: no dependence on PATH shims.
         let child = Command::new("python3")
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -515,7 +521,7 @@ async fn copy_a_snapshot_across_regions_promote_a_replica_and_check_posture() {
         "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: customers\n    title: Customers\n    classification: confidential\n    rpo: 15m\n    rto: 4h\n    primary: { region: eu-central-1 }\n    resources:\n      - { kind: rds-instance, id: customers-prod, role: production }\n",
     )
     .unwrap();
-    let steps = "      - { id: copy, title: Copy, action: rds.copy_snapshot, with: { snapshot: nightly, to_region: eu-west-1 } }\n      - { id: again, title: Copy again, action: rds.copy_snapshot, with: { snapshot: nightly, to_region: eu-west-1 } }\n      - { id: promote, title: Promote, action: rds.promote_replica, with: { replica: customers-replica-dr, region: eu-west-1 } }\n      - { id: posture, title: Posture, action: rds.check_posture, with: { instance: customers-prod }, on_failure: continue }\n      - { id: missing, title: Missing, action: rds.restore_from_snapshot, with: { snapshot: no-such-snapshot, new_instance: x }, on_failure: continue }\n";
+    let steps = "      - { id: copy, title: Copy, action: rds.copy_snapshot, with: { snapshot: nightly, to_region: eu-west-1 } }\n      - { id: again, title: Copy again, action: rds.copy_snapshot, with: { snapshot: nightly, to_region: eu-west-1 } }\n      - { id: promote, title: Promote, action: rds.promote_replica, with: { replica: customers-replica-dr, region: eu-west-1 } }\n      - { id: posture, title: Posture, action: rds.check_posture, with: { instance: customers-prod }, on_failure: continue }\n      - { id: missing, title: Missing, action: rds.restore_from_snapshot, with: { snapshot: no-such-snapshot, new_instance: x }, on_failure: continue }\n      - { id: elsewhere, title: Wrong region, action: rds.restore_from_snapshot, with: { snapshot: nightly, new_instance: y, region: us-east-1 }, on_failure: continue }\n";
     std::fs::write(
         dir.path().join("rb.yaml"),
         format!("apiVersion: lifeboat/v1\nkind: Runbook\nid: rds-test\ntitle: RDS\ndataset: customers\nscenario: region-outage\ninputs:\n  incident_at: {{ type: timestamp }}\nphases:\n  - id: p\n    title: P\n    budget: 1h\n    steps:\n{steps}"),
@@ -550,22 +556,44 @@ async fn copy_a_snapshot_across_regions_promote_a_replica_and_check_posture() {
         ),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("rds.restore_from_snapshot on `nightly` failed: no snapshot `nightly` in us-east-1")
+            && stderr.contains("check the name and the region: snapshots are regional"),
+        "the wrong region is named: {stderr}"
+    );
 }
 
 /// A real HTTP proxy in front of moto that answers the first `faults` CopyObject requests
-/// with S3's own `503 SlowDown`, and forwards everything else (one request a connection).
+/// with S3's own `503 SlowDown`, and forwards everything else.
 fn faulty_proxy(upstream: &str, faults: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Read, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
+    let served = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let url = proxy(upstream, move |head| {
+        let is_copy = head.starts_with("PUT ") && head.to_ascii_lowercase().contains("x-amz-copy-source:");
+        (is_copy && counter.fetch_add(1, Ordering::SeqCst) < faults).then(|| {
+            let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+            format!(
+                "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                xml.len()
+            )
+        })
+    });
+    (url, served)
+}
+
+/// A real HTTP proxy in front of moto (one request a connection): `answer` may answer a
+/// request itself from its head; everything else is forwarded.
+fn proxy(upstream: &str, answer: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let upstream = upstream.trim_start_matches("http://").to_string();
-    let served = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = served.clone();
+    let answer = std::sync::Arc::new(answer);
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut client) = conn else { continue };
-            let (upstream, counter) = (upstream.clone(), counter.clone());
+            let (upstream, answer) = (upstream.clone(), answer.clone());
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(client.try_clone().unwrap());
                 let mut head = String::new();
@@ -592,14 +620,8 @@ fn faulty_proxy(upstream: &str, faults: usize) -> (String, std::sync::Arc<std::s
                     .unwrap_or(0);
                 let mut body = vec![0; length];
                 reader.read_exact(&mut body).unwrap();
-                let is_copy = head.starts_with("PUT ") && head.to_ascii_lowercase().contains("x-amz-copy-source:");
-                if is_copy && counter.fetch_add(1, Ordering::SeqCst) < faults {
-                    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
-                    let _ = write!(
-                        client,
-                        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
-                        xml.len()
-                    );
+                if let Some(response) = answer(&head) {
+                    let _ = client.write_all(response.as_bytes());
                     return;
                 }
                 let head = head.replacen("\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1);
@@ -612,7 +634,7 @@ fn faulty_proxy(upstream: &str, faults: usize) -> (String, std::sync::Arc<std::s
             });
         }
     });
-    (url, served)
+    url
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -740,4 +762,134 @@ async fn an_object_locked_bucket_rolls_back_without_deleting_any_version() {
     let code =
         refused.as_ref().err().and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::code(e)).map(str::to_string);
     assert_eq!(code.as_deref(), Some("AccessDenied"), "a locked version's delete is refused");
+}
+
+/// moto enforces IAM once `INITIAL_NO_AUTH_ACTION_COUNT` requests have passed: the set-up
+/// (boto3, which moto brings) makes exactly that many, then gives lifeboat a user that may
+/// read the bucket but not write it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_denied_names_the_object_and_what_to_check() {
+    const SETUP: &str = r#"
+import boto3, json, sys, time, datetime
+kw = dict(endpoint_url=sys.argv[1], aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-central-1")
+s3, iam = boto3.client("s3", **kw), boto3.client("iam", **kw)
+s3.create_bucket(Bucket="orders-docs-prod", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+s3.put_bucket_versioning(Bucket="orders-docs-prod", VersioningConfiguration={"Status": "Enabled"})
+s3.put_object(Bucket="orders-docs-prod", Key="invoices/000.pdf", Body=b"good")
+time.sleep(1.1); t = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"); time.sleep(1.1)
+s3.put_object(Bucket="orders-docs-prod", Key="invoices/000.pdf", Body=b"bad!")
+iam.create_user(UserName="reader")
+iam.put_user_policy(UserName="reader", PolicyName="read-only", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetObject", "s3:GetObjectVersion"], "Resource": "*"}]}))
+key = iam.create_access_key(UserName="reader")["AccessKey"]
+print(t, key["AccessKeyId"], key["SecretAccessKey"])
+"#;
+    let moto = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "7")]);
+    let setup = Command::new("python3").args(["-c", SETUP, &moto.url]).output().unwrap();
+    assert!(setup.status.success(), "{}", text(&setup.stderr));
+    let out = text(&setup.stdout);
+    let [t, id, secret] = out.split_whitespace().collect::<Vec<_>>()[..] else { panic!("{out}") };
+    let (t, id, secret) = (t.to_string(), id.to_string(), secret.to_string());
+    let env: Vec<(&'static str, String)> = moto
+        .env()
+        .into_iter()
+        .map(|(k, v)| match k {
+            "AWS_ACCESS_KEY_ID" => (k, id.clone()),
+            "AWS_SECRET_ACCESS_KEY" => (k, secret.clone()),
+            _ => (k, v),
+        })
+        .collect();
+    let dir = folder(
+        "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: orders-docs-prod, time: \"${{ inputs.incident_at }}\" } }\n",
+    );
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, &t)).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 to roll back"), "the reader may list, so the plan is made: {stderr}");
+    assert!(
+        stderr.contains("s3.restore_to_time on `s3://orders-docs-prod/invoices/000.pdf` failed: Access Denied")
+            && stderr.contains("check the credentials (AWS_PROFILE, SSO session) and that the role may do this"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&secret) && !stderr.contains("SdkError"), "{stderr}");
+}
+
+/// Real S3 answers a request sent to the wrong region with `301 PermanentRedirect` and the
+/// bucket's region in a header; moto does not, so a proxy answers as S3 would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_in_another_region_is_named_with_its_region() {
+    let moto = Moto::start();
+    let url = proxy(&moto.url, |_| {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.</Message><Bucket>orders-docs-prod</Bucket></Error>";
+        Some(format!(
+            "HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: eu-west-1\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+            xml.len()
+        ))
+    });
+    let env: Vec<(&'static str, String)> =
+        moto.env().into_iter().map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, url.clone()) } else { (k, v) }).collect();
+    let dir = folder(
+        "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: orders-docs-prod, time: \"${{ inputs.incident_at }}\" } }\n",
+    );
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, "2026-11-24T03:00:00Z")).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("s3.restore_to_time on `orders-docs-prod` failed")
+            && stderr.contains("the bucket is in eu-west-1, not eu-central-1: set `region: eu-west-1` on the step"),
+        "{stderr}"
+    );
+}
+
+/// `delete_newer`, approved: what was created after the time gets a delete marker (one
+/// DeleteObjects request), so even the ransom note stays on record as a version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_deletion_of_newer_objects_leaves_them_recoverable() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "orders-docs-prod", true).await;
+    for i in 0..3 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    s3.delete_object().bucket("orders-docs-prod").key("invoices/001.pdf").send().await.unwrap();
+    put(&s3, "orders-docs-prod", "HOW_TO_DECRYPT.txt", b"pay up".to_vec()).await;
+    put(&s3, "orders-docs-prod", "README_NOW.txt", b"pay up".to_vec()).await;
+    let dir = folder(
+        "      - { id: ok, title: Accept deleting newer objects, approval: { role: incident-commander } }\n      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: orders-docs-prod, time: \"${{ inputs.incident_at }}\", delete_newer: true } }\n",
+    );
+    std::fs::write(
+        dir.path().join("answers.yaml"),
+        format!("apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\ninputs: {{ incident_at: \"{t}\" }}\nsteps:\n  ok: {{ approve: true, by: alice, role: incident-commander }}\n"),
+    )
+    .unwrap();
+    let (env, d) = (moto.env(), dir.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+            .args(["run", "rb.yaml", "--headless", "--cloud", "aws", "--answers", "answers.yaml", "--log", "run.jsonl"])
+            .current_dir(d)
+            .env("NO_COLOR", "1")
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for i in 0..3 {
+        assert_eq!(
+            get(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf")).await.as_deref(),
+            Some(body(i).as_slice()),
+            "invoice {i}"
+        );
+    }
+    for note in ["HOW_TO_DECRYPT.txt", "README_NOW.txt"] {
+        assert_eq!(get(&s3, "orders-docs-prod", note).await, None, "{note} is deleted");
+        let v = s3.list_object_versions().bucket("orders-docs-prod").prefix(note).send().await.unwrap();
+        assert_eq!((v.versions().len(), v.delete_markers().len()), (1, 1), "{note} stays as a version");
+    }
 }
