@@ -8,6 +8,8 @@ pub mod clock;
 pub mod cloud;
 pub mod engine;
 pub mod journal;
+pub mod launch;
 pub mod objectives;
 pub mod report;
 pub mod runbook;
+pub mod tui;

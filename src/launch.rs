@@ -1,0 +1,613 @@
+//! From checked flags (or a start form) to a started engine: shared by the headless
+//! front end and the terminal UI, so both start a run exactly the same way.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+
+use crate::clock::{Clock, SystemClock, VirtualClock};
+use crate::cloud::Provider;
+use crate::cloud::sim::Sim;
+use crate::engine::event::{Event, Mode};
+use crate::engine::sink::{Redactor, Sink};
+use crate::engine::{Engine, Prior, RunSpec};
+use crate::journal::sign::Signer;
+use crate::journal::{Journal, sha256_hex};
+use crate::runbook::load::{Doc, Workspace};
+use crate::runbook::model::{Answers, InputDefault, Runbook, StepKind};
+use crate::runbook::raw::InputType;
+use crate::runbook::time::{Duration, Timestamp, format_timestamp, parse_timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CloudArg {
+    Sim,
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Live,
+    Drill,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// The runbook file (optional with --resume: found by the id in the log)
+    pub runbook: Option<PathBuf>,
+    /// No terminal UI: progress on stderr, answers from --answers
+    #[arg(long)]
+    pub headless: bool,
+    /// Answers for manual and approval steps (and inputs)
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+    /// Where actions go [default: aws for run, sim for tabletop]
+    #[arg(long, value_enum)]
+    pub cloud: Option<CloudArg>,
+    /// With the simulated cloud, run the clock this many times faster than real time
+    #[arg(long, value_name = "N")]
+    pub speed: Option<u32>,
+    /// `drill` refuses writes to production resources and counts as a restore drill
+    #[arg(long, value_enum, default_value = "live")]
+    pub mode: ModeArg,
+    /// Incident log [default: incidents/<runbook-id>-<UTC time>.jsonl]
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// OpenSSH ed25519 private key that signs the log
+    #[arg(long, value_name = "FILE", env = "LIFEBOAT_SIGN_KEY")]
+    pub sign_key: Option<PathBuf>,
+    /// Continue an interrupted run from its log
+    #[arg(long, value_name = "LOG")]
+    pub resume: Option<PathBuf>,
+    /// Also write a JUnit XML report here
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Who runs it [default: $LIFEBOAT_OPERATOR, else $USER]
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Runbook folder, to find the runbook of a resumed log
+    #[arg(long, default_value = "runbooks")]
+    pub dir: PathBuf,
+    /// Failures for the simulated cloud to play (a rehearsal's surprises)
+    #[arg(long, value_name = "FILE")]
+    pub injects: Option<PathBuf>,
+}
+
+/// How long after the incident a rehearsal begins: detection and paging count too.
+const PAGING_DELAY_SECS: i64 = 5 * 60;
+
+/// A message for the operator, printed as `error: …` at the binary edge.
+fn err(msg: impl std::fmt::Display) -> String {
+    msg.to_string()
+}
+
+
+fn operator(args: &RunArgs, answers: Option<&Answers>) -> String {
+    args.operator
+        .clone()
+        .or_else(|| answers.and_then(|a| a.operator.clone()))
+        .or_else(|| std::env::var("LIFEBOAT_OPERATOR").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The runbook of a resumed log: its genesis names it.
+fn find_runbook(dir: &Path, id: &str) -> Option<PathBuf> {
+    crate::runbook::load::yaml_files(dir).ok()?.into_iter().find(|p| {
+        matches!(crate::runbook::load::read(p).doc, Some(Doc::Runbook(r)) if r.id.as_ref().is_some_and(|x| x.value == id))
+    })
+}
+
+/// Checks a value against an input's type and choices.
+fn check_input(rb: &Runbook, name: &str, value: &str) -> Result<(), String> {
+    let Some(def) = rb.inputs.iter().find(|i| i.name == name) else { return Ok(()) };
+    let ok = match def.ty {
+        InputType::String => Ok(()),
+        InputType::Timestamp => parse_timestamp(value).map(|_| ()),
+        InputType::Duration => Duration::parse(value).map(|_| ()),
+        InputType::Bool => {
+            matches!(value, "true" | "false").then_some(()).ok_or_else(|| "expected true or false".into())
+        }
+        InputType::Int => value.parse::<i64>().map(|_| ()).map_err(|_| "expected a whole number".into()),
+    };
+    ok.map_err(|why| format!("input `{name}`: `{value}` is not valid: {why}"))?;
+    if !def.choices.is_empty() && !def.choices.iter().any(|c| c == value) {
+        return Err(format!("input `{name}` must be one of: {}", def.choices.join(", ")));
+    }
+    Ok(())
+}
+
+/// Inputs from the answers file, then the environment, then defaults.
+fn resolve_inputs(rb: &Runbook, answers: Option<&Answers>, now: Timestamp) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for def in &rb.inputs {
+        let value = answers
+            .and_then(|a| a.input(&def.name).map(str::to_string))
+            .or_else(|| def.env.as_ref().and_then(|e| std::env::var(e).ok()))
+            .or_else(|| match &def.default {
+                Some(InputDefault::Now) => Some(format_timestamp(now)),
+                Some(InputDefault::Value(v)) => Some(v.clone()),
+                None => None,
+            });
+        let Some(value) = value else {
+            let from = def.env.as_ref().map(|e| format!(", or set ${e}")).unwrap_or_default();
+            return Err(format!(
+                "input `{}` has no value: give it under `inputs:` in the answers file{from}",
+                def.name
+            ));
+        };
+        check_input(rb, &def.name, &value)?;
+        out.insert(def.name.clone(), value);
+    }
+    Ok(out)
+}
+
+fn load_signer(args: &RunArgs) -> Result<Option<Signer>, String> {
+    let Some(path) = &args.sign_key else { return Ok(None) };
+    Signer::load(path, || {
+        std::env::var("LIFEBOAT_SIGN_KEY_PASSPHRASE").ok().or_else(|| {
+            std::io::stdin()
+                .is_terminal()
+                .then(|| rpassword::prompt_password(format!("passphrase for {}: ", path.display())).ok())
+                .flatten()
+        })
+    })
+    .map(Some)
+    .map_err(|e| e.to_string())
+}
+
+
+/// What the operator chooses on the start form (or the flags choose for them).
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// `None`: from the answers file, the environment and the defaults.
+    pub inputs: Option<BTreeMap<String, String>>,
+    pub operator: String,
+    pub mode: ChosenMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChosenMode {
+    Live,
+    Drill,
+    Tabletop,
+}
+
+impl ChosenMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChosenMode::Live => "live",
+            ChosenMode::Drill => "drill",
+            ChosenMode::Tabletop => "tabletop",
+        }
+    }
+}
+
+/// Everything checked and loaded; nothing started, no log written.
+pub struct Setup {
+    pub args: RunArgs,
+    pub tabletop: bool,
+    pub runbook: Runbook,
+    pub runbook_path: PathBuf,
+    pub catalog: crate::runbook::model::Catalog,
+    pub dataset: crate::runbook::model::Dataset,
+    pub answers: Option<Answers>,
+    injects: Vec<crate::cloud::sim::Inject>,
+    pub resumed: Option<crate::engine::event::Genesis>,
+}
+
+/// A run under way: the engine and everything a front end needs to watch and steer it.
+pub struct Started {
+    pub engine: Engine,
+    pub commands: tokio::sync::mpsc::UnboundedSender<crate::engine::Command>,
+    pub first: Event,
+    pub sink: Sink,
+    pub tracker: crate::objectives::Tracker,
+    pub prior_records: Vec<crate::engine::event::Record>,
+    pub clock: Arc<dyn Clock>,
+    pub answers: Option<Answers>,
+    pub meta: RunMeta,
+}
+
+/// What a front end shows about a run, and what the closing summary needs.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub runbook: Runbook,
+    pub runbook_path: PathBuf,
+    pub log_path: PathBuf,
+    pub signed: bool,
+    pub operator: String,
+    pub mode: Mode,
+    pub cloud: &'static str,
+    pub speed: u32,
+    pub tabletop: bool,
+    pub answers_path: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
+impl Setup {
+    pub fn load(args: RunArgs, tabletop: bool) -> Result<Setup, String> {
+        let cloud = args.cloud.unwrap_or(if tabletop { CloudArg::Sim } else { CloudArg::Aws });
+        if tabletop && cloud == CloudArg::Aws {
+            return Err(err(
+                "a tabletop rehearsal runs on the simulated cloud; use `lifeboat run --mode drill` for a drill against AWS",
+            ));
+        }
+            // What the log already holds, when resuming.
+        let resumed = match &args.resume {
+            Some(log) => match std::fs::read(log) {
+                Ok(bytes) => {
+                    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+                    match serde_json::from_slice::<crate::engine::event::Record>(first) {
+                        Ok(crate::engine::event::Record { event: Event::Genesis(g), .. }) => Some(*g),
+                        _ => return Err(err(format!("`{}` does not start with a lifeboat genesis line", log.display()))),
+                    }
+                }
+                Err(e) => return Err(err(format!("cannot read `{}`: {e}", log.display()))),
+            },
+            None => None,
+        };
+        let runbook_path = match (&args.runbook, &resumed) {
+            (Some(p), _) => p.clone(),
+            (None, Some(g)) => match find_runbook(&args.dir, &g.runbook_id) {
+                Some(p) => p,
+                None => {
+                    return Err(err(format!("runbook `{}` is not in `{}`; name its file", g.runbook_id, args.dir.display())));
+                }
+            },
+            (None, None) => return Err(err("name a runbook file (or --resume LOG)")),
+        };
+
+        // Load and check everything before anything runs.
+        let mut ws = Workspace::default();
+        let i = ws.add(&runbook_path);
+        ws.check(i);
+        let Some(runbook) = ws.runbook(i).cloned() else {
+            let _ = write!(anstream::stderr(), "{}", ws.file(i).report().render());
+            return Err(err(format!("`{}` is not a valid runbook; nothing was run", runbook_path.display())));
+        };
+        let catalog = ws.catalog_for(&runbook_path).cloned().expect("a valid runbook has a catalog");
+        let dataset = catalog.get(&runbook.dataset).cloned().expect("a valid runbook's dataset exists");
+        let answers = match &args.answers {
+            Some(path) => {
+                let a = ws.add(path);
+                if !matches!(ws.file(a).doc, Some(Doc::Answers(_))) && ws.file(a).cx.diags.is_empty() {
+                    return Err(err(format!("`{}` is not an answers file", path.display())));
+                }
+                ws.check(a);
+                let report = ws.file(a).report();
+                if report.errors() > 0 {
+                    let _ = write!(anstream::stderr(), "{}", report.render());
+                    return Err(err(format!("`{}` has errors; nothing was run", path.display())));
+                }
+                // Check the answers against this runbook too, even without `runbook:`.
+                let mut cx = crate::runbook::decode::Cx::default();
+                if let Some(Doc::Answers(raw)) = &ws.file(a).doc {
+                    let checked = crate::runbook::check::answers(raw, Some(&runbook), &mut cx);
+                    if !cx.diags.is_empty() {
+                        let r = crate::runbook::diag::FileReport {
+                            path: path.clone(),
+                            source: ws.file(a).source.clone(),
+                            diags: cx.diags,
+                        };
+                        let _ = write!(anstream::stderr(), "{}", r.render());
+                        return Err(err(format!("`{}` does not fit runbook `{}`; nothing was run", path.display(), runbook.id)));
+                    }
+                    checked
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
+        let mut injects = Vec::new();
+        if let Some(path) = &args.injects {
+            let k = ws.add(path);
+            ws.check(k);
+            let report = ws.file(k).report();
+            if report.errors() > 0 {
+                let _ = write!(anstream::stderr(), "{}", report.render());
+                return Err(err(format!("`{}` has errors; nothing was run", path.display())));
+            }
+            let Some(Doc::Injects(raw)) = &ws.file(k).doc else {
+                return Err(err(format!("`{}` is not an injects file (kind: Injects)", path.display())));
+            };
+            for i in raw.injects.iter().flatten() {
+                let text = |v: &Option<crate::runbook::yaml::Sp<String>>| v.as_ref().map(|x| x.value.clone());
+                let code = text(&i.error).unwrap_or_default();
+                injects.push(crate::cloud::sim::Inject {
+                    action: text(&i.action),
+                    step: text(&i.step),
+                    message: text(&i.message).unwrap_or_else(|| format!("{code} (injected)")),
+                    code,
+                    times: i.times.as_ref().map_or(1, |t| t.value),
+                    retryable: i.retryable.as_ref().is_some_and(|r| r.value),
+                });
+            }
+        }
+        if let (Some(g), Ok(bytes)) = (&resumed, std::fs::read(&runbook_path))
+            && g.runbook_sha256 != sha256_hex(&bytes)
+        {
+            return Err(err(format!(
+                "`{}` changed since this run started (its SHA-256 differs from the log's); resume with the runbook as it was",
+                runbook_path.display()
+            )));
+        }
+
+        Ok(Setup { args, tabletop, runbook, runbook_path, catalog, dataset, answers, injects, resumed })
+    }
+
+    /// The operator: the flag, the answers file, `LIFEBOAT_OPERATOR`, then `$USER`.
+    pub fn operator(&self) -> String {
+        operator(&self.args, self.answers.as_ref())
+    }
+
+    pub fn default_choice(&self) -> Choice {
+        let mode = match (self.tabletop, self.args.mode) {
+            (true, _) => ChosenMode::Tabletop,
+            (false, ModeArg::Drill) => ChosenMode::Drill,
+            (false, ModeArg::Live) => ChosenMode::Live,
+        };
+        Choice { inputs: None, operator: self.operator(), mode }
+    }
+
+    /// The value each input starts with on the form: answers, environment, default.
+    pub fn prefill(&self, now: Timestamp) -> Vec<(crate::runbook::model::InputDef, String)> {
+        self.runbook
+            .inputs
+            .iter()
+            .map(|def| {
+                let v = self
+                    .answers
+                    .as_ref()
+                    .and_then(|a| a.input(&def.name).map(str::to_string))
+                    .or_else(|| def.env.as_ref().and_then(|e| std::env::var(e).ok()))
+                    .or_else(|| match &def.default {
+                        Some(InputDefault::Now) => Some(format_timestamp(now)),
+                        Some(InputDefault::Value(v)) => Some(v.clone()),
+                        None => None,
+                    })
+                    .unwrap_or_default();
+                (def.clone(), v)
+            })
+            .collect()
+    }
+
+    /// Checks one input's value as the form and the answers file are checked.
+    pub fn check_input(&self, name: &str, value: &str) -> Result<(), String> {
+        check_input(&self.runbook, name, value)
+    }
+
+    /// Where a run with this choice acts: the account and region it names on the form.
+    pub fn target(&self, mode: ChosenMode) -> String {
+        match (mode, self.args.cloud) {
+            (ChosenMode::Tabletop, _) | (_, Some(CloudArg::Sim)) => "the simulated cloud".into(),
+            _ => format!(
+                "AWS account {} in {}",
+                self.dataset.primary.account.clone().unwrap_or_else(|| "(from the credentials)".into()),
+                self.dataset.primary.region
+            ),
+        }
+    }
+
+    /// Writes the genesis (or the resume line) and builds the engine; nothing runs until
+    /// `engine.run`.
+    pub async fn start(self, choice: Choice) -> Result<Started, String> {
+        let Setup { args, runbook, runbook_path, catalog, dataset, answers, injects, resumed, .. } = self;
+        let tabletop = choice.mode == ChosenMode::Tabletop;
+        let cloud = if tabletop { CloudArg::Sim } else { args.cloud.unwrap_or(CloudArg::Aws) };
+        let mode = match (choice.mode, cloud) {
+            (ChosenMode::Tabletop, _) => Mode::Tabletop,
+            (ChosenMode::Drill, _) => Mode::Drill,
+            (ChosenMode::Live, CloudArg::Sim) => Mode::Replay,
+            (ChosenMode::Live, CloudArg::Aws) => Mode::Live,
+        };
+        if let Some(g) = &resumed
+            && g.mode != mode
+        {
+            return Err(format!("this log is a {} run; resume it the same way", g.mode.as_str()));
+        }
+        let speed = args.speed.unwrap_or(if tabletop { 60 } else { 600 }).max(1);
+        let operator = choice.operator.clone();
+        let signer = load_signer(&args)?;
+
+        // The clock. A rehearsal starts a few minutes after the incident (the time it takes
+        // to be paged), so a past incident time replays as if it were tonight; a resumed
+        // rehearsal continues from the log's last moment.
+        let start = match (&args.resume, &answers) {
+            (Some(log), _) => last_time(log).unwrap_or_else(Timestamp::now),
+            (None, a) if cloud == CloudArg::Sim => a
+                .as_ref()
+                .and_then(|a| a.input("incident_at"))
+                .and_then(|t| parse_timestamp(t).ok())
+                .unwrap_or_else(Timestamp::now)
+                .checked_add(jiff::SignedDuration::from_secs(PAGING_DELAY_SECS))
+                .unwrap_or_else(|_| Timestamp::now()),
+            (None, _) => Timestamp::now(),
+        };
+        let clock: Arc<dyn Clock> = match cloud {
+            CloudArg::Sim => Arc::new(VirtualClock::new(start, speed as f64)),
+            CloudArg::Aws => Arc::new(SystemClock),
+        };
+
+        let (inputs, incident_started_at, run_id) = match &resumed {
+            Some(g) => {
+                let mut inputs: BTreeMap<String, String> =
+                    g.inputs.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect();
+                // Secrets are not in the log: they come from the environment again.
+                for def in runbook.inputs.iter().filter(|d| d.secret) {
+                    match def
+                        .env
+                        .as_ref()
+                        .and_then(|e| std::env::var(e).ok())
+                        .or_else(|| answers.as_ref().and_then(|a| a.input(&def.name).map(str::to_string)))
+                    {
+                        Some(v) => {
+                            inputs.insert(def.name.clone(), v);
+                        }
+                        None => {
+                            return Err(format!("secret input `{}` is not in the log; set it again to resume", def.name));
+                        }
+                    }
+                }
+                let t = parse_timestamp(&g.incident_started_at).unwrap_or(start);
+                (inputs, t, g.run_id.clone())
+            }
+            None => {
+                let inputs = match &choice.inputs {
+                    Some(given) => {
+                        for (k, v) in given {
+                            check_input(&runbook, k, v)?;
+                        }
+                        given.clone()
+                    }
+                    None => resolve_inputs(&runbook, answers.as_ref(), clock.now())?,
+                };
+                let default_start = if cloud == CloudArg::Sim {
+                    start.checked_sub(jiff::SignedDuration::from_secs(PAGING_DELAY_SECS)).unwrap_or(start)
+                } else {
+                    clock.now()
+                };
+                let t = inputs
+                    .get("incident_at")
+                    .filter(|_| runbook.inputs.iter().any(|d| d.name == "incident_at" && d.ty == InputType::Timestamp))
+                    .and_then(|v| parse_timestamp(v).ok())
+                    .unwrap_or(default_start);
+                let run_id = format!("{}-{}-{:04x}", runbook.id, clock.now().strftime("%Y%m%dT%H%M%SZ"), fastrand::u16(..));
+                (inputs, t, run_id)
+            }
+        };
+        let secrets: Vec<String> =
+            runbook.inputs.iter().filter(|d| d.secret).filter_map(|d| inputs.get(&d.name).cloned()).collect();
+
+        // The log.
+        let (journal, prior) = match &args.resume {
+            Some(log) => match Journal::resume(log, signer, clock.now()) {
+                Ok((j, existing)) => (j, Prior::from_records(&runbook, existing.records)),
+                Err(e) => return Err(e.to_string()),
+            },
+            None => {
+                let path = args.log.clone().unwrap_or_else(|| PathBuf::from(format!("incidents/{run_id}.jsonl")));
+                match Journal::create(&path, signer) {
+                    Ok(j) => (j, Prior::default()),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        };
+        let log_path = journal.path().to_path_buf();
+        let signer_public = journal.signer_public();
+        let signed = journal.is_signed();
+        let sink = Sink::new(Some(journal), Redactor::new(secrets));
+
+        let provider: Arc<dyn Provider> = match cloud {
+            CloudArg::Sim => {
+                let sim = Sim::seeded(&catalog, clock.now(), incident_started_at);
+                for inject in injects {
+                    sim.inject(inject);
+                }
+                Arc::new(sim)
+            }
+            CloudArg::Aws if !injects.is_empty() => return Err("--injects plays failures on the simulated cloud only".into()),
+            CloudArg::Aws => Arc::new(crate::cloud::aws::Aws::from_env().await),
+        };
+        let spec = RunSpec {
+            runbook: runbook.clone(),
+            catalog,
+            dataset,
+            mode,
+            interactive: !args.headless,
+            execute_commands: mode != Mode::Tabletop,
+            workdir: runbook_path
+                .parent()
+                .map(Path::to_path_buf)
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| PathBuf::from(".")),
+            run_id,
+            operator: operator.clone(),
+            inputs,
+            incident_started_at,
+            skips: answers
+                .iter()
+                .flat_map(|a| a.steps.iter())
+                .filter_map(|(id, ans)| match ans {
+                    crate::runbook::model::Answer::Skip(reason)
+                        if runbook
+                            .step(id)
+                            .is_some_and(|s| !matches!(s.kind, StepKind::Manual { .. } | StepKind::Approval { .. })) =>
+                    {
+                        Some((id.clone(), reason.clone()))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        };
+        let first = if resumed.is_some() {
+            Event::Resumed {
+                by: operator.clone(),
+                interrupted: {
+                    let mut v: Vec<String> = prior.interrupted.iter().cloned().collect();
+                    v.sort();
+                    v
+                },
+            }
+        } else {
+            let runbook_sha = std::fs::read(&runbook_path).map(|b| sha256_hex(&b)).unwrap_or_default();
+            let answers_sha = args.answers.as_ref().and_then(|p| std::fs::read(p).ok()).map(|b| sha256_hex(&b));
+            Engine::genesis(&spec, runbook_sha, answers_sha, signer_public, provider.name(), speed)
+        };
+        let tracker = crate::objectives::Tracker::new(&runbook, incident_started_at);
+        let mut tracker_for_progress = tracker.clone();
+        for r in &prior.records {
+            tracker_for_progress.observe(r);
+        }
+        let prior_records = prior.records.clone();
+        let (engine, commands) = Engine::new(spec, clock.clone(), provider, sink.clone(), prior);
+        Ok(Started {
+            engine,
+            commands,
+            first,
+            sink,
+            tracker: tracker_for_progress,
+            prior_records,
+            clock,
+            answers,
+            meta: RunMeta {
+                runbook,
+                runbook_path,
+                log_path,
+                signed,
+                operator,
+                mode,
+                cloud: if cloud == CloudArg::Sim { "sim" } else { "aws" },
+                speed,
+                tabletop,
+                answers_path: args.answers.clone(),
+                junit: args.junit.clone(),
+            },
+        })
+    }
+}
+
+/// Ctrl-C or SIGTERM: stop cleanly, leave the log resumable.
+pub fn detach_on_signal(commands: tokio::sync::mpsc::UnboundedSender<crate::engine::Command>, by: String) {
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        let _ = commands.send(crate::engine::Command::Detach { by, reason: "interrupted by a signal".into() });
+    });
+}
+
+
+pub fn read_records(path: &Path) -> Vec<crate::engine::event::Record> {
+    crate::journal::records(&std::fs::read(path).unwrap_or_default())
+}
+
+fn last_time(log: &Path) -> Option<Timestamp> {
+    read_records(log).last().and_then(|r| parse_timestamp(&r.time).ok())
+}
