@@ -276,6 +276,19 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 Err(e) => return Ok(failed(format!("arguments cannot be resolved: {e}"))),
             };
             ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(describe(action, &args)) })?;
+            // At a keyboard, a change to what exists waits for the operator to type the
+            // resource's name: the screen shows what will change before anything does.
+            // (Headless, the answers file and the runbook's review are the consent.)
+            let dry = args.get("dry_run").and_then(Json::as_bool).unwrap_or(false);
+            if ctx.spec.interactive && attempt == 1 && action.effect == Effect::Modify && !dry {
+                let target = typed_target(action, &args);
+                let prompt = format!("type `{target}` to confirm: {} will change {target}", action.name);
+                match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
+                    Command::Confirm { by, .. } => ctx.record(step, Verdict::Confirm, &by, None, None)?,
+                    Command::Detach { reason, .. } => return Ok(Attempt::Detached(reason)),
+                    said => return confirmed(ctx, step, said, "failed by", "a change"),
+                }
+            }
             let call = match call_action(ctx, step, action, args, limit).await? {
                 Some(r) => r,
                 None => return Ok(timed_out(action.name)),
@@ -421,6 +434,19 @@ fn describe(action: &ActionSpec, args: &Map<String, Json>) -> String {
         }
     }
     out
+}
+
+/// The name an operator types to confirm a change: the first target the action names.
+fn typed_target(action: &ActionSpec, args: &Map<String, Json>) -> String {
+    action
+        .targets
+        .iter()
+        .find_map(|t| match args.get(*t) {
+            Some(Json::String(s)) => Some(s.clone()),
+            Some(Json::Object(o)) => o.get("bucket").and_then(Json::as_str).map(str::to_string),
+            _ => None,
+        })
+        .unwrap_or_else(|| action.name.to_string())
 }
 
 /// Guard, checkpoint before a change, call with a timeout, and report progress.

@@ -503,3 +503,39 @@ async fn interactively_a_failure_asks_and_the_operator_decides() {
     assert_eq!(r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::engine::event::Verdict::Retry, .. })), 1);
     assert_eq!(r.outcome.status, RunStatus::Failed, "a failed step fails the run even when continued past");
 }
+
+#[tokio::test]
+async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: look, title: Look, action: s3.check_posture, with: { bucket: shop-docs-prod }, on_failure: continue }\n      - { id: roll, title: Roll back, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\" } }\n      - { id: again, title: Roll back again, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\" } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_with(&yaml, Mode::Replay, 1000.0, true, dir.path(), move |e| match e {
+        Event::StepWaiting { step, waiting_for: Waiting::Confirm, prompt } => {
+            assert_eq!(
+                prompt.as_deref(),
+                Some("type `shop-docs-prod` to confirm: s3.restore_to_time will change shop-docs-prod")
+            );
+            Some(if step == "roll" {
+                Command::Confirm { step: step.clone(), by: "alice".into() }
+            } else {
+                Command::Skip { step: step.clone(), by: "alice".into(), reason: "once is enough".into() }
+            })
+        }
+        _ => None,
+    })
+    .await;
+    let waits: Vec<&str> = r
+        .records
+        .iter()
+        .filter_map(|rec| match &rec.event {
+            Event::StepWaiting { step, .. } => Some(step.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waits, ["roll", "again"], "the read-only check asks nothing");
+    assert_eq!(r.finished("roll").0, StepStatus::Done);
+    assert_eq!(r.finished("again").0, StepStatus::Skipped);
+    assert_eq!(r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::engine::event::Verdict::Confirm, by, .. } if by == "alice")), 1);
+}
