@@ -75,6 +75,27 @@ pub struct RunArgs {
     pub injects: Option<PathBuf>,
 }
 
+impl RunArgs {
+    /// A run of this runbook with every flag at its default, as the home screen starts it.
+    pub fn for_runbook(runbook: PathBuf, dir: PathBuf) -> RunArgs {
+        RunArgs {
+            runbook: Some(runbook),
+            headless: false,
+            answers: None,
+            cloud: None,
+            speed: None,
+            mode: ModeArg::Live,
+            log: None,
+            sign_key: std::env::var_os("LIFEBOAT_SIGN_KEY").map(PathBuf::from),
+            resume: None,
+            junit: None,
+            operator: None,
+            dir,
+            injects: None,
+        }
+    }
+}
+
 /// How long after the incident a rehearsal begins: detection and paging count too.
 const PAGING_DELAY_SECS: i64 = 5 * 60;
 
@@ -82,7 +103,6 @@ const PAGING_DELAY_SECS: i64 = 5 * 60;
 fn err(msg: impl std::fmt::Display) -> String {
     msg.to_string()
 }
-
 
 fn operator(args: &RunArgs, answers: Option<&Answers>) -> String {
     args.operator
@@ -157,7 +177,6 @@ fn load_signer(args: &RunArgs) -> Result<Option<Signer>, String> {
     .map(Some)
     .map_err(|e| e.to_string())
 }
-
 
 /// What the operator chooses on the start form (or the flags choose for them).
 #[derive(Debug, Clone)]
@@ -235,14 +254,19 @@ impl Setup {
                 "a tabletop rehearsal runs on the simulated cloud; use `lifeboat run --mode drill` for a drill against AWS",
             ));
         }
-            // What the log already holds, when resuming.
+        // What the log already holds, when resuming.
         let resumed = match &args.resume {
             Some(log) => match std::fs::read(log) {
                 Ok(bytes) => {
                     let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
                     match serde_json::from_slice::<crate::engine::event::Record>(first) {
                         Ok(crate::engine::event::Record { event: Event::Genesis(g), .. }) => Some(*g),
-                        _ => return Err(err(format!("`{}` does not start with a lifeboat genesis line", log.display()))),
+                        _ => {
+                            return Err(err(format!(
+                                "`{}` does not start with a lifeboat genesis line",
+                                log.display()
+                            )));
+                        }
                     }
                 }
                 Err(e) => return Err(err(format!("cannot read `{}`: {e}", log.display()))),
@@ -254,7 +278,11 @@ impl Setup {
             (None, Some(g)) => match find_runbook(&args.dir, &g.runbook_id) {
                 Some(p) => p,
                 None => {
-                    return Err(err(format!("runbook `{}` is not in `{}`; name its file", g.runbook_id, args.dir.display())));
+                    return Err(err(format!(
+                        "runbook `{}` is not in `{}`; name its file",
+                        g.runbook_id,
+                        args.dir.display()
+                    )));
                 }
             },
             (None, None) => return Err(err("name a runbook file (or --resume LOG)")),
@@ -293,7 +321,11 @@ impl Setup {
                             diags: cx.diags,
                         };
                         let _ = write!(anstream::stderr(), "{}", r.render());
-                        return Err(err(format!("`{}` does not fit runbook `{}`; nothing was run", path.display(), runbook.id)));
+                        return Err(err(format!(
+                            "`{}` does not fit runbook `{}`; nothing was run",
+                            path.display(),
+                            runbook.id
+                        )));
                     }
                     checked
                 } else {
@@ -448,7 +480,10 @@ impl Setup {
                             inputs.insert(def.name.clone(), v);
                         }
                         None => {
-                            return Err(format!("secret input `{}` is not in the log; set it again to resume", def.name));
+                            return Err(format!(
+                                "secret input `{}` is not in the log; set it again to resume",
+                                def.name
+                            ));
                         }
                     }
                 }
@@ -475,7 +510,8 @@ impl Setup {
                     .filter(|_| runbook.inputs.iter().any(|d| d.name == "incident_at" && d.ty == InputType::Timestamp))
                     .and_then(|v| parse_timestamp(v).ok())
                     .unwrap_or(default_start);
-                let run_id = format!("{}-{}-{:04x}", runbook.id, clock.now().strftime("%Y%m%dT%H%M%SZ"), fastrand::u16(..));
+                let run_id =
+                    format!("{}-{}-{:04x}", runbook.id, clock.now().strftime("%Y%m%dT%H%M%SZ"), fastrand::u16(..));
                 (inputs, t, run_id)
             }
         };
@@ -509,7 +545,9 @@ impl Setup {
                 }
                 Arc::new(sim)
             }
-            CloudArg::Aws if !injects.is_empty() => return Err("--injects plays failures on the simulated cloud only".into()),
+            CloudArg::Aws if !injects.is_empty() => {
+                return Err("--injects plays failures on the simulated cloud only".into());
+            }
             CloudArg::Aws => Arc::new(crate::cloud::aws::Aws::from_env().await),
         };
         let spec = RunSpec {
@@ -533,9 +571,9 @@ impl Setup {
                 .flat_map(|a| a.steps.iter())
                 .filter_map(|(id, ans)| match ans {
                     crate::runbook::model::Answer::Skip(reason)
-                        if runbook
-                            .step(id)
-                            .is_some_and(|s| !matches!(s.kind, StepKind::Manual { .. } | StepKind::Approval { .. })) =>
+                        if runbook.step(id).is_some_and(|s| {
+                            !matches!(s.kind, StepKind::Manual { .. } | StepKind::Approval { .. })
+                        }) =>
                     {
                         Some((id.clone(), reason.clone()))
                     }
@@ -603,11 +641,69 @@ pub fn detach_on_signal(commands: tokio::sync::mpsc::UnboundedSender<crate::engi
     });
 }
 
-
 pub fn read_records(path: &Path) -> Vec<crate::engine::event::Record> {
     crate::journal::records(&std::fs::read(path).unwrap_or_default())
 }
 
 fn last_time(log: &Path) -> Option<Timestamp> {
     read_records(log).last().and_then(|r| parse_timestamp(&r.time).ok())
+}
+
+/// One runbook file of a folder, as `list` and the home screen show it.
+#[derive(Debug, Clone)]
+pub struct ShelfEntry {
+    pub path: PathBuf,
+    /// `None`: the file is not a valid runbook (`lifeboat validate` says why).
+    pub runbook: Option<Runbook>,
+    pub last_drill: String,
+    pub overdue: bool,
+}
+
+/// The runbooks of a folder with their last real drill (from `incidents`), in file order.
+pub fn shelf(dir: &Path, incidents: &Path, now: Timestamp) -> std::io::Result<Vec<ShelfEntry>> {
+    let drills = crate::report::last_drills(incidents);
+    let mut ws = Workspace::default();
+    let mut out = Vec::new();
+    for f in crate::runbook::load::yaml_files(dir)? {
+        let i = ws.add(&f);
+        let readable = matches!(ws.file(i).doc, Some(Doc::Runbook(_)));
+        if !readable
+            && (ws.file(i).cx.diags.is_empty()
+                || f.file_name().is_some_and(|n| n == crate::runbook::load::CATALOG_FILE))
+        {
+            continue; // a catalog, answers or injects file
+        }
+        if readable {
+            ws.check(i);
+        }
+        let runbook = ws.runbook(i).cloned();
+        let every = runbook.as_ref().and_then(|rb| ws.catalog_for(&f)?.get(&rb.dataset)?.drill_every);
+        let (last_drill, overdue) = match &runbook {
+            Some(rb) => last_drill(drills.get(&rb.dataset).copied(), every, now),
+            None => (String::new(), false),
+        };
+        out.push(ShelfEntry { path: f, runbook, last_drill, overdue });
+    }
+    Ok(out)
+}
+
+/// "2026-11-02 (23d ago)", or "never"; overdue past the dataset's `drill_every`.
+fn last_drill(last: Option<Timestamp>, every: Option<Duration>, now: Timestamp) -> (String, bool) {
+    let age = last.map(|t| now.duration_since(t).as_secs().max(0) as u64);
+    let overdue = match (age, every) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(a), Some(e)) => a > e.secs(),
+    };
+    let text = match (last, age) {
+        (Some(t), Some(a)) => {
+            format!(
+                "{} ({} ago)",
+                t.strftime("%Y-%m-%d"),
+                Duration(a / 86_400 * 86_400).to_string().replace("0s", "today")
+            )
+        }
+        _ => "never".into(),
+    };
+    (text, overdue)
 }

@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
-use crate::engine::event::{Event, Record, RunStatus, StepStatus, Verdict};
+use crate::engine::event::{Event, Record, RunStatus, StepStatus, Stream, Verdict, Waiting};
 
 /// `5400000` → `1h30m`; `90500` → `1m30s`; under a second keeps milliseconds.
 pub fn human_ms(ms: u64) -> String {
@@ -367,4 +367,81 @@ pub fn last_drills(dir: &std::path::Path) -> std::collections::HashMap<String, c
         }
     }
     out
+}
+
+/// One line per event worth a person's attention: the progress lines, the TUI's event log.
+pub fn line(e: &Event) -> Option<String> {
+    Some(match e {
+        Event::Genesis(g) => {
+            format!("▶ {} ({} on {}, operator {})", g.runbook_id, g.mode.as_str(), g.cloud, g.operator)
+        }
+        Event::PhaseStarted { phase, budget_ms } => format!("── phase {phase} (budget {})", human_ms(*budget_ms)),
+        Event::StepStarted { step, attempt, detail } => {
+            format!(
+                "▶ {step}{}{}",
+                if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() },
+                detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+            )
+        }
+        Event::StepOutput { step, stream, text } => {
+            format!("  {step} {} {text}", if *stream == Stream::Stderr { "!" } else { "│" })
+        }
+        Event::StepWaiting { step, waiting_for, .. } => format!(
+            "? {step} waits for {}",
+            match waiting_for {
+                Waiting::Confirm => "confirmation",
+                Waiting::Approval => "approval",
+                Waiting::Decision => "a decision",
+                Waiting::Outcome => "the rehearsed outcome",
+                Waiting::Rerun => "a decision to re-run",
+            }
+        ),
+        Event::Answer { step, verdict, by, role, reason } => format!(
+            "✎ {by}{} {}{}{}",
+            role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+            verdict_words(verdict),
+            step.as_ref().map(|s| format!(" `{s}`")).unwrap_or_default(),
+            reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+        ),
+        Event::Note { by, text } => format!("✎ note by {by}: {text}"),
+        Event::StepRetry { step, attempt, error, backoff_ms } => {
+            format!("↻ {step}: {error}; attempt {attempt} in {}", human_ms(*backoff_ms))
+        }
+        Event::StepFinished { step, status, reason, duration_ms, recovery_point, error, .. } => {
+            let mark = match status {
+                StepStatus::Done => "✓",
+                StepStatus::Skipped => "↷",
+                StepStatus::Failed => "✗",
+            };
+            let mut line =
+                format!("{mark} {step} {} ({})", format!("{status:?}").to_lowercase(), human_ms(*duration_ms));
+            if let Some(rp) = recovery_point {
+                line.push_str(&format!(", recovery point {rp}"));
+            }
+            if let Some(r) = reason.as_ref().filter(|_| error.is_none()) {
+                line.push_str(&format!(": {r}"));
+            }
+            if let Some(e) = error {
+                line.push_str(&format!(": {}", e.message));
+                if let Some(h) = &e.hint {
+                    line.push_str(&format!(" (hint: {h})"));
+                }
+            }
+            line
+        }
+        Event::PhaseFinished { phase, elapsed_ms, budget_ms, .. } => {
+            format!("── {phase} took {} of its {} budget", human_ms(*elapsed_ms), human_ms(*budget_ms))
+        }
+        Event::Milestone { name } => format!("★ milestone {name}"),
+        Event::Warning { message, .. } => format!("⚠ {message}"),
+        Event::Resumed { by, interrupted } => format!(
+            "▶ resumed by {by}{}",
+            if interrupted.is_empty() { String::new() } else { format!("; interrupted: {}", interrupted.join(", ")) }
+        ),
+        Event::Recovered { torn_bytes, moved_to } => {
+            format!("⚠ a torn last line ({torn_bytes} bytes) was moved to {moved_to}")
+        }
+        Event::RunFinished { status, .. } => format!("■ run {}", format!("{status:?}").to_lowercase()),
+        Event::StepProgress { .. } | Event::Checkpoint { .. } | Event::Sealed { .. } => return None,
+    })
 }

@@ -8,7 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::engine::Command;
-use crate::engine::event::{Event, Record, StepStatus, Stream, Waiting};
+use crate::engine::event::{Event, Record, Waiting};
 use crate::objectives::Tracker;
 use crate::report::human_ms;
 use crate::runbook::model::{Answer, Answers};
@@ -101,7 +101,7 @@ pub fn progress(mut rx: broadcast::Receiver<Record>, mut tracker: Tracker) -> to
             };
             tracker.observe(&r);
             let clock = r.time.get(11..19).unwrap_or("").to_string();
-            if let Some(line) = describe(&r.event) {
+            if let Some(line) = crate::report::line(&r.event) {
                 say(format!("{clock}  {line}"));
             }
             match &r.event {
@@ -143,82 +143,5 @@ pub fn progress(mut rx: broadcast::Receiver<Record>, mut tracker: Tracker) -> to
             b.finish_and_clear();
         }
         clock_bar.finish_and_clear();
-    })
-}
-
-/// One line per event worth a person's attention.
-fn describe(e: &Event) -> Option<String> {
-    Some(match e {
-        Event::Genesis(g) => {
-            format!("▶ {} ({} on {}, operator {})", g.runbook_id, g.mode.as_str(), g.cloud, g.operator)
-        }
-        Event::PhaseStarted { phase, budget_ms } => format!("── phase {phase} (budget {})", human_ms(*budget_ms)),
-        Event::StepStarted { step, attempt, detail } => {
-            format!(
-                "▶ {step}{}{}",
-                if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() },
-                detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
-            )
-        }
-        Event::StepOutput { step, stream, text } => {
-            format!("  {step} {} {text}", if *stream == Stream::Stderr { "!" } else { "│" })
-        }
-        Event::StepWaiting { step, waiting_for, .. } => format!(
-            "? {step} waits for {}",
-            match waiting_for {
-                Waiting::Confirm => "confirmation",
-                Waiting::Approval => "approval",
-                Waiting::Decision => "a decision",
-                Waiting::Outcome => "the rehearsed outcome",
-                Waiting::Rerun => "a decision to re-run",
-            }
-        ),
-        Event::Answer { step, verdict, by, role, reason } => format!(
-            "✎ {by}{} {}{}{}",
-            role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
-            crate::report::verdict_words(verdict),
-            step.as_ref().map(|s| format!(" `{s}`")).unwrap_or_default(),
-            reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
-        ),
-        Event::Note { by, text } => format!("✎ note by {by}: {text}"),
-        Event::StepRetry { step, attempt, error, backoff_ms } => {
-            format!("↻ {step}: {error}; attempt {attempt} in {}", human_ms(*backoff_ms))
-        }
-        Event::StepFinished { step, status, reason, duration_ms, recovery_point, error, .. } => {
-            let mark = match status {
-                StepStatus::Done => "✓",
-                StepStatus::Skipped => "↷",
-                StepStatus::Failed => "✗",
-            };
-            let mut line =
-                format!("{mark} {step} {} ({})", format!("{status:?}").to_lowercase(), human_ms(*duration_ms));
-            if let Some(rp) = recovery_point {
-                line.push_str(&format!(", recovery point {rp}"));
-            }
-            if let Some(r) = reason.as_ref().filter(|_| error.is_none()) {
-                line.push_str(&format!(": {r}"));
-            }
-            if let Some(e) = error {
-                line.push_str(&format!(": {}", e.message));
-                if let Some(h) = &e.hint {
-                    line.push_str(&format!(" (hint: {h})"));
-                }
-            }
-            line
-        }
-        Event::PhaseFinished { phase, elapsed_ms, budget_ms, .. } => {
-            format!("── {phase} took {} of its {} budget", human_ms(*elapsed_ms), human_ms(*budget_ms))
-        }
-        Event::Milestone { name } => format!("★ milestone {name}"),
-        Event::Warning { message, .. } => format!("⚠ {message}"),
-        Event::Resumed { by, interrupted } => format!(
-            "▶ resumed by {by}{}",
-            if interrupted.is_empty() { String::new() } else { format!("; interrupted: {}", interrupted.join(", ")) }
-        ),
-        Event::Recovered { torn_bytes, moved_to } => {
-            format!("⚠ a torn last line ({torn_bytes} bytes) was moved to {moved_to}")
-        }
-        Event::RunFinished { status, .. } => format!("■ run {}", format!("{status:?}").to_lowercase()),
-        Event::StepProgress { .. } | Event::Checkpoint { .. } | Event::Sealed { .. } => return None,
     })
 }

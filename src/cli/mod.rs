@@ -11,14 +11,20 @@ mod headless;
 mod run;
 mod verify;
 
-use crate::runbook::load::{self, Doc, Workspace};
+use crate::runbook::load::{self, Workspace};
 
 /// Disaster-recovery runbooks you can rehearse, run and prove.
 #[derive(Parser, Debug)]
 #[command(name = "lifeboat", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// With no command: the runbook folder the home screen shows
+    #[arg(long, default_value = "runbooks")]
+    pub dir: PathBuf,
+    /// With no command: where incident logs are kept (drills are read from them)
+    #[arg(long, default_value = "incidents")]
+    pub incidents: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
@@ -42,7 +48,7 @@ pub enum Command {
     },
     /// Print the JSON Schema of the runbook format, for editors.
     Schema,
-    /// Run a runbook (headless until the terminal UI lands).
+    /// Run a runbook in the terminal UI (or --headless with --answers).
     Run(run::RunArgs),
     /// Rehearse a runbook on the simulated cloud with a faster clock; `run:` commands are not executed.
     Tabletop(run::RunArgs),
@@ -95,7 +101,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
         }
     };
-    ExitCode::from(match cli.command {
+    let Some(command) = cli.command else { return ExitCode::from(run::home(&cli.dir, &cli.incidents)) };
+    ExitCode::from(match command {
         Command::Validate { paths, deny_warnings } => validate(paths, deny_warnings),
         Command::List { dir, incidents } => list(&dir, &incidents),
         Command::Run(args) => run::run(args, false),
@@ -113,32 +120,6 @@ pub fn main() -> ExitCode {
 fn usage(msg: &str) -> u8 {
     let _ = writeln!(anstream::stderr(), "error: {msg}");
     exit::USAGE
-}
-
-/// `2026-11-20 (5d ago)`, `never`, with `OVERDUE` past the dataset's `drill_every`.
-fn last_drill(
-    last: Option<crate::runbook::time::Timestamp>,
-    every: Option<crate::runbook::time::Duration>,
-    now: crate::runbook::time::Timestamp,
-) -> String {
-    let age = last.map(|t| now.duration_since(t).as_secs().max(0) as u64);
-    let overdue = match (age, every) {
-        (_, None) => false,
-        (None, Some(_)) => true,
-        (Some(a), Some(e)) => a > e.secs(),
-    };
-    let mut text = match (last, age) {
-        (Some(t), Some(a)) => format!(
-            "{} ({} ago)",
-            t.strftime("%Y-%m-%d"),
-            crate::runbook::time::Duration(a / 86_400 * 86_400).to_string().replace("0s", "today")
-        ),
-        _ => "never".into(),
-    };
-    if overdue {
-        text.push_str(" OVERDUE");
-    }
-    text
 }
 
 /// Rows as aligned columns on stdout, two spaces apart; the first row is the header.
@@ -198,33 +179,16 @@ fn validate(paths: Vec<PathBuf>, deny_warnings: bool) -> u8 {
 }
 
 fn list(dir: &Path, incidents: &Path) -> u8 {
-    let drills = crate::report::last_drills(incidents);
-    let now = crate::runbook::time::Timestamp::now();
-    let files = match load::yaml_files(dir) {
-        Ok(f) => f,
+    let shelf = match crate::launch::shelf(dir, incidents, crate::runbook::time::Timestamp::now()) {
+        Ok(s) => s,
         Err(e) => return usage(&format!("cannot read folder `{}`: {e}", dir.display())),
     };
-    let mut ws = Workspace::default();
     let mut rows = vec![
         ["RUNBOOK", "DATASET", "SCENARIO", "RTO", "RPO", "PHASES", "STEPS", "LAST DRILL"].map(String::from).to_vec(),
     ];
     let mut invalid = Vec::new();
-    for f in &files {
-        let i = ws.add(f);
-        if !matches!(ws.file(i).doc, Some(Doc::Runbook(_)))
-            && !ws.file(i).cx.diags.is_empty()
-            && f.file_name().is_some_and(|n| n != load::CATALOG_FILE)
-        {
-            // Not readable as anything: it may have been meant as a runbook.
-            invalid.push(f.clone());
-            continue;
-        }
-        if !matches!(ws.file(i).doc, Some(Doc::Runbook(_))) {
-            continue;
-        }
-        ws.check(i);
-        let every = ws.runbook(i).map(|rb| rb.dataset.clone()).and_then(|d| ws.catalog_for(f)?.get(&d)?.drill_every);
-        match ws.runbook(i) {
+    for e in shelf {
+        match &e.runbook {
             Some(rb) => rows.push(vec![
                 rb.id.clone(),
                 rb.dataset.clone(),
@@ -233,9 +197,9 @@ fn list(dir: &Path, incidents: &Path) -> u8 {
                 rb.objectives.rpo.to_string(),
                 rb.phases.len().to_string(),
                 rb.steps().count().to_string(),
-                last_drill(drills.get(&rb.dataset).copied(), every, now),
+                if e.overdue { format!("{} OVERDUE", e.last_drill) } else { e.last_drill.clone() },
             ]),
-            None => invalid.push(f.clone()),
+            None => invalid.push(e.path.clone()),
         }
     }
     print_table(&rows);

@@ -26,7 +26,7 @@ async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
     };
     let tty = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     if !setup.args.headless && tty {
-        return crate::tui::start(setup).await;
+        return tui_end(crate::tui::start(setup).await);
     }
     if !setup.args.headless {
         let _ = writeln!(anstream::stderr(), "note: not a terminal; running headless (--headless)");
@@ -40,6 +40,24 @@ async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
     headless(started).await
 }
 
+/// `lifeboat` with no command: the home screen.
+pub fn home(dir: &std::path::Path, incidents: &std::path::Path) -> u8 {
+    if !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
+        return err("the home screen needs a terminal; see `lifeboat --help` for the commands");
+    }
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    runtime.block_on(async { tui_end(crate::tui::home(dir, incidents).await) })
+}
+
+/// After the terminal is restored: the same closing lines as a headless run.
+fn tui_end(end: crate::tui::TuiEnd) -> u8 {
+    match end {
+        crate::tui::TuiEnd::Ran(outcome, meta) => summarize(outcome, &meta),
+        crate::tui::TuiEnd::Cancelled => exit::OK,
+        crate::tui::TuiEnd::Failed(e) => err(e),
+    }
+}
 
 async fn headless(st: Started) -> u8 {
     let Started { engine, commands, first, sink, tracker, answers, meta, .. } = st;

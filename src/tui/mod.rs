@@ -1,4 +1,238 @@
-//! The terminal UI.
-pub async fn start(_setup: crate::launch::Setup) -> u8 {
-    todo!()
+//! The terminal UI: set-up and unconditional restore, one event loop per screen, and the
+//! wiring from keys to engine commands. Draws once after draining what is pending; ticks
+//! only as fast as something on screen moves.
+
+pub mod app;
+pub mod form;
+pub mod home;
+pub mod keys;
+pub mod markdown;
+pub mod theme;
+pub mod view;
+
+use std::io::Stdout;
+use std::path::Path;
+use std::time::Duration as StdDuration;
+
+use crossterm::event::Event as TermEvent;
+use crossterm::execute;
+use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::engine::event::Record;
+use crate::engine::{Fatal, Outcome};
+use crate::launch::{RunArgs, RunMeta, Setup, Started};
+use app::{Msg, RunApp};
+use theme::Theme;
+
+/// How a TUI session ended, for the binary edge to report.
+pub enum TuiEnd {
+    Ran(Result<Outcome, Fatal>, Box<RunMeta>),
+    Cancelled,
+    Failed(String),
+}
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(std::io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+/// Raw mode and the alternate screen while it lives; restored on drop and on panic.
+struct Screen {
+    term: Term,
+    keys: mpsc::UnboundedReceiver<TermEvent>,
+}
+
+impl Screen {
+    fn enter() -> std::io::Result<Screen> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+        enable_raw_mode()?;
+        execute!(std::io::stdout(), EnterAlternateScreen)?;
+        let term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+        // A blocking reader on its own thread: no polling, no busy loop.
+        let (tx, keys) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            while let Ok(ev) = crossterm::event::read() {
+                if tx.send(ev).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Screen { term, keys })
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+async fn terminated() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// `lifeboat` with no command: the home screen, then the start form, then the run.
+pub async fn home(dir: &Path, incidents: &Path) -> TuiEnd {
+    let shelf = match crate::launch::shelf(dir, incidents, crate::runbook::time::Timestamp::now()) {
+        Ok(s) => s,
+        Err(e) => return TuiEnd::Failed(format!("cannot read folder `{}`: {e}", dir.display())),
+    };
+    let theme = Theme::from_env();
+    let mut screen = match Screen::enter() {
+        Ok(s) => s,
+        Err(e) => return TuiEnd::Failed(format!("cannot open the terminal: {e}")),
+    };
+    let mut home = home::Home::new(dir.display().to_string(), shelf);
+    loop {
+        let _ = screen.term.draw(|f| home.draw(f, &theme));
+        let ev = tokio::select! {
+            ev = screen.keys.recv() => ev,
+            _ = terminated() => return TuiEnd::Cancelled,
+        };
+        let Some(ev) = ev else { return TuiEnd::Cancelled };
+        let TermEvent::Key(k) = ev else { continue };
+        if k.kind != crossterm::event::KeyEventKind::Press {
+            continue;
+        }
+        match home.key(k) {
+            Some(home::HomeEnd::Quit) => return TuiEnd::Cancelled,
+            Some(home::HomeEnd::Start(path)) => {
+                let args = RunArgs::for_runbook(path, dir.to_path_buf());
+                let setup = match Setup::load(args, false) {
+                    Ok(s) => s,
+                    Err(e) => return TuiEnd::Failed(e),
+                };
+                match form_then_run(&mut screen, setup, &theme).await {
+                    TuiEnd::Cancelled => continue,
+                    end => return end,
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+/// `lifeboat run RUNBOOK` / `tabletop` at a terminal: the form (unless resuming), then the run.
+pub async fn start(setup: Setup) -> TuiEnd {
+    let theme = Theme::from_env();
+    let mut screen = match Screen::enter() {
+        Ok(s) => s,
+        Err(e) => return TuiEnd::Failed(format!("cannot open the terminal: {e}")),
+    };
+    form_then_run(&mut screen, setup, &theme).await
+}
+
+async fn form_then_run(screen: &mut Screen, setup: Setup, theme: &Theme) -> TuiEnd {
+    let choice = if setup.resumed.is_some() {
+        setup.default_choice()
+    } else {
+        let d = setup.default_choice();
+        let mut form = form::Form::new(
+            setup.runbook.id.clone(),
+            setup.prefill(crate::runbook::time::Timestamp::now()),
+            d.operator,
+            d.mode,
+        );
+        loop {
+            let _ = screen.term.draw(|f| form.draw(f, theme));
+            let ev = tokio::select! {
+                ev = screen.keys.recv() => ev,
+                _ = terminated() => return TuiEnd::Cancelled,
+            };
+            let Some(TermEvent::Key(k)) = ev else {
+                if ev.is_none() {
+                    return TuiEnd::Cancelled;
+                }
+                continue;
+            };
+            if k.kind != crossterm::event::KeyEventKind::Press {
+                continue;
+            }
+            let check = |n: &str, v: &str| setup.check_input(n, v);
+            let target = |m| setup.target(m);
+            match form.key(k, &check, &target) {
+                Some(form::FormEnd::Go(c)) => break c,
+                Some(form::FormEnd::Back) => return TuiEnd::Cancelled,
+                None => {}
+            }
+        }
+    };
+    match setup.start(choice).await {
+        Ok(started) => run_screen(screen, started, theme).await,
+        Err(e) => TuiEnd::Failed(e),
+    }
+}
+
+async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
+    let Started { engine, commands, first, sink, tracker, prior_records, clock, meta, .. } = st;
+    let mut records = sink.subscribe();
+    // The tracker has seen the log's earlier records already; the tree and the event log
+    // are shown them too, so a resumed run reads as one.
+    let mut app = RunApp::new(meta.clone(), tracker, clock.now());
+    for r in &prior_records {
+        app.show(r);
+    }
+    crate::launch::detach_on_signal(commands.clone(), meta.operator.clone());
+    let mut run = tokio::spawn(engine.run(first));
+    drop(sink);
+    let mut outcome = None;
+    loop {
+        let _ = screen.term.draw(|f| view::draw_run(f, &app, theme));
+        if app.leave && outcome.is_some() {
+            break;
+        }
+        // Fast ticks only while a spinner turns; otherwise one a second for the clocks.
+        let busy = app.steps.iter().any(|s| s.status == app::Status::Running);
+        let wait = tokio::time::sleep(StdDuration::from_millis(if busy { 250 } else { 1000 }));
+        tokio::select! {
+            ev = screen.keys.recv() => match ev {
+                Some(TermEvent::Key(k)) => {
+                    for c in app.update(Msg::Key(k)) {
+                        let _ = commands.send(c);
+                    }
+                }
+                Some(_) => {}
+                None => app.leave = true,
+            },
+            r = records.recv() => match r {
+                Ok(r) => {
+                    app.observe(&r);
+                    drain(&mut records, &mut app);
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => {}
+            },
+            _ = wait => {
+                app.update(Msg::Tick(clock.now()));
+            }
+            done = &mut run, if outcome.is_none() => {
+                drain(&mut records, &mut app);
+                outcome = Some(done.unwrap_or_else(|e| Err(Fatal(format!("the engine stopped: {e}")))));
+                if app.finished.is_none() {
+                    app.leave = true; // detached: nothing more to show
+                }
+            }
+        }
+    }
+    TuiEnd::Ran(outcome.expect("the loop ends after the engine"), Box::new(meta))
+}
+
+fn drain(rx: &mut broadcast::Receiver<Record>, app: &mut RunApp) {
+    while let Ok(r) = rx.try_recv() {
+        app.observe(&r);
+    }
 }

@@ -1,0 +1,565 @@
+//! The run screen's state: built from the engine's events, changed by messages, and turned
+//! into engine commands. Views only read it.
+
+use std::collections::HashMap;
+
+use crate::engine::Command;
+use crate::engine::event::{Event, Record, RunStatus, StepError, StepStatus, Stream, Waiting};
+use crate::launch::RunMeta;
+use crate::objectives::Tracker;
+use crate::runbook::model::StepKind;
+use crate::runbook::time::{Timestamp, parse_timestamp};
+
+use super::keys::{Action, action_for};
+
+/// The most output lines kept per step: the log file has them all.
+const OUTPUT_KEPT: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Running,
+    Waiting,
+    Done,
+    Skipped,
+    Failed,
+}
+
+impl Status {
+    /// A symbol for every status, so colour is never the only sign.
+    pub fn symbol(self, spin: usize) -> &'static str {
+        const SPIN: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+        match self {
+            Status::Pending => "·",
+            Status::Running => SPIN[spin % SPIN.len()],
+            Status::Waiting => "?",
+            Status::Done => "✓",
+            Status::Skipped => "↷",
+            Status::Failed => "✗",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StepRow {
+    pub id: String,
+    pub title: String,
+    pub phase: usize,
+    pub status: Status,
+    pub attempt: u32,
+    pub started: Option<Timestamp>,
+    pub duration_ms: Option<u64>,
+    pub detail: Option<String>,
+    pub progress: Option<(u64, u64, String)>,
+    pub output: Vec<(Stream, String)>,
+    pub error: Option<StepError>,
+    pub reason: Option<String>,
+    pub waiting: Option<(Waiting, Option<String>)>,
+    pub ticks: Vec<bool>,
+    pub recovery_point: Option<String>,
+    /// A manual step's instructions as the engine resolved them.
+    pub shown_instructions: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PhaseRow {
+    pub id: String,
+    pub title: String,
+    pub budget_ms: u64,
+    pub started: Option<Timestamp>,
+    pub elapsed_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Steps,
+    Detail,
+    Log,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Skip,
+    Fail,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialog {
+    /// A reason for a skip, a failure or a refusal.
+    Reason {
+        purpose: Purpose,
+        step: String,
+        input: String,
+    },
+    Note {
+        input: String,
+    },
+    /// Who approves, and as what role.
+    Approve {
+        step: String,
+        role: String,
+        name: String,
+        given_role: String,
+        on_role: bool,
+    },
+    /// A change to what exists: the resource's name, typed.
+    Typed {
+        step: String,
+        expected: String,
+        prompt: String,
+        input: String,
+    },
+    /// Abort asks twice.
+    Abort {
+        second: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    Key(crossterm::event::KeyEvent),
+    Tick(Timestamp),
+}
+
+pub struct RunApp {
+    pub meta: RunMeta,
+    pub steps: Vec<StepRow>,
+    pub phases: Vec<PhaseRow>,
+    index: HashMap<String, usize>,
+    pub selected: usize,
+    pub focus: Pane,
+    pub log: Vec<String>,
+    /// Lines up from the newest; 0 follows the log.
+    pub log_scroll: usize,
+    pub detail_scroll: u16,
+    pub tracker: Tracker,
+    pub now: Timestamp,
+    pub started_real: std::time::Instant,
+    pub dialog: Option<Dialog>,
+    pub help: bool,
+    pub finished: Option<(RunStatus, Option<String>)>,
+    pub spin: usize,
+    /// A line for the operator: what just happened or what a key needs.
+    pub flash: Option<String>,
+    pub confirm_unticked: Option<String>,
+    pub leave: bool,
+}
+
+impl RunApp {
+    pub fn new(meta: RunMeta, tracker: Tracker, now: Timestamp) -> RunApp {
+        let mut steps = Vec::new();
+        let mut phases = Vec::new();
+        for (pi, p) in meta.runbook.phases.iter().enumerate() {
+            phases.push(PhaseRow {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                budget_ms: p.budget.secs() * 1000,
+                started: None,
+                elapsed_ms: None,
+            });
+            for s in &p.steps {
+                let boxes = match &s.kind {
+                    StepKind::Manual { checklist, .. } => checklist.len(),
+                    _ => 0,
+                };
+                steps.push(StepRow {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                    phase: pi,
+                    status: Status::Pending,
+                    attempt: 0,
+                    started: None,
+                    duration_ms: None,
+                    detail: None,
+                    progress: None,
+                    output: Vec::new(),
+                    error: None,
+                    reason: None,
+                    waiting: None,
+                    ticks: vec![false; boxes],
+                    recovery_point: None,
+                    shown_instructions: None,
+                });
+            }
+        }
+        let index = steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        RunApp {
+            meta,
+            steps,
+            phases,
+            index,
+            selected: 0,
+            focus: Pane::Steps,
+            log: Vec::new(),
+            log_scroll: 0,
+            detail_scroll: 0,
+            tracker,
+            now,
+            started_real: std::time::Instant::now(),
+            dialog: None,
+            help: false,
+            finished: None,
+            spin: 0,
+            flash: None,
+            confirm_unticked: None,
+            leave: false,
+        }
+    }
+
+    pub fn step(&self) -> Option<&StepRow> {
+        self.steps.get(self.selected)
+    }
+
+    /// One event from the engine.
+    pub fn observe(&mut self, r: &Record) {
+        self.tracker.observe(r);
+        self.show(r);
+    }
+
+    /// One event into the tree and the event log (the tracker aside: on resume it has
+    /// seen the log's records already).
+    pub fn show(&mut self, r: &Record) {
+        let at = parse_timestamp(&r.time).ok();
+        if let Some(t) = at
+            && t > self.now
+        {
+            self.now = t;
+        }
+        if let Some(line) = crate::report::line(&r.event) {
+            let clock = r.time.get(11..19).unwrap_or("");
+            self.log.push(format!("{clock} {line}"));
+            if self.log_scroll > 0 {
+                self.log_scroll += 1;
+            }
+        }
+        let row = |s: &str| self.index.get(s).copied();
+        match &r.event {
+            Event::PhaseStarted { phase, .. } => {
+                if let Some(p) = self.phases.iter_mut().find(|p| &p.id == phase) {
+                    p.started = at;
+                }
+            }
+            Event::PhaseFinished { phase, elapsed_ms, .. } => {
+                if let Some(p) = self.phases.iter_mut().find(|p| &p.id == phase) {
+                    p.elapsed_ms = Some(*elapsed_ms);
+                }
+            }
+            Event::StepStarted { step, attempt, detail } => {
+                if let Some(i) = row(step) {
+                    let s = &mut self.steps[i];
+                    s.status = Status::Running;
+                    s.attempt = *attempt;
+                    s.started = at;
+                    s.detail = detail.clone().or(s.detail.take());
+                    s.error = None;
+                    let first_running = !self.steps.iter().any(|x| x.status == Status::Waiting);
+                    if first_running && self.steps[self.selected].status != Status::Running {
+                        self.selected = i;
+                    }
+                }
+            }
+            Event::StepProgress { step, done, total, unit } => {
+                if let Some(i) = row(step) {
+                    self.steps[i].progress = Some((*done, *total, unit.clone()));
+                }
+            }
+            Event::StepOutput { step, stream, text } => {
+                if let Some(i) = row(step) {
+                    let out = &mut self.steps[i].output;
+                    out.push((*stream, text.clone()));
+                    if out.len() > OUTPUT_KEPT {
+                        out.drain(..out.len() - OUTPUT_KEPT);
+                    }
+                }
+            }
+            Event::StepWaiting { step, waiting_for, prompt } => {
+                if let Some(i) = row(step) {
+                    self.steps[i].status = Status::Waiting;
+                    self.steps[i].waiting = Some((*waiting_for, prompt.clone()));
+                    if *waiting_for == Waiting::Confirm
+                        && matches!(self.meta.runbook.step(step).map(|s| &s.kind), Some(StepKind::Manual { .. }))
+                    {
+                        self.steps[i].shown_instructions = prompt.clone();
+                    }
+                    if self.steps[i].started.is_none() {
+                        self.steps[i].started = at;
+                    }
+                    // What needs a person comes to the front.
+                    if self.dialog.is_none() {
+                        self.selected = i;
+                        self.detail_scroll = 0;
+                    }
+                }
+            }
+            Event::StepRetry { step, error, .. } => {
+                if let Some(i) = row(step) {
+                    self.steps[i].error = Some(StepError { message: error.clone(), code: None, hint: None });
+                }
+            }
+            Event::StepFinished { step, status, reason, duration_ms, recovery_point, error, .. } => {
+                if let Some(i) = row(step) {
+                    let s = &mut self.steps[i];
+                    s.status = match status {
+                        StepStatus::Done => Status::Done,
+                        StepStatus::Skipped => Status::Skipped,
+                        StepStatus::Failed => Status::Failed,
+                    };
+                    s.waiting = None;
+                    s.duration_ms = Some(*duration_ms);
+                    s.reason = reason.clone();
+                    s.error = error.clone();
+                    s.recovery_point = recovery_point.clone();
+                    if let Some(Dialog::Typed { step: d, .. } | Dialog::Approve { step: d, .. }) = &self.dialog
+                        && d == step
+                    {
+                        self.dialog = None;
+                    }
+                }
+            }
+            Event::Answer { step: Some(step), .. } => {
+                if let Some(i) = row(step)
+                    && self.steps[i].status == Status::Waiting
+                {
+                    self.steps[i].status = Status::Running;
+                    self.steps[i].waiting = None;
+                }
+            }
+            Event::RunFinished { status, reason, .. } => {
+                self.finished = Some((*status, reason.clone()));
+            }
+            _ => {}
+        }
+    }
+
+    /// A key or a tick; returns what to tell the engine.
+    pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        match msg {
+            Msg::Tick(now) => {
+                if now > self.now {
+                    self.now = now;
+                }
+                self.spin = self.spin.wrapping_add(1);
+                vec![]
+            }
+            Msg::Key(k) => {
+                if k.kind != crossterm::event::KeyEventKind::Press {
+                    return vec![];
+                }
+                if self.dialog.is_some() {
+                    return self.dialog_key(k);
+                }
+                if self.help {
+                    self.help = false;
+                    return vec![];
+                }
+                match action_for(&k) {
+                    Some(a) => self.act(a),
+                    None => vec![],
+                }
+            }
+        }
+    }
+
+    fn by(&self) -> String {
+        self.meta.operator.clone()
+    }
+
+    fn act(&mut self, a: Action) -> Vec<Command> {
+        let by = self.by();
+        self.flash = None;
+        if a != Action::Enter {
+            self.confirm_unticked = None;
+        }
+        let step = self.step().cloned();
+        let waiting = step.as_ref().and_then(|s| s.waiting.clone());
+        let id = step.as_ref().map(|s| s.id.clone()).unwrap_or_default();
+        match a {
+            Action::Up => match self.focus {
+                Pane::Steps => {
+                    self.selected = self.selected.saturating_sub(1);
+                    self.detail_scroll = 0;
+                }
+                Pane::Detail => self.detail_scroll = self.detail_scroll.saturating_sub(1),
+                Pane::Log => self.log_scroll = (self.log_scroll + 1).min(self.log.len().saturating_sub(1)),
+            },
+            Action::Down => match self.focus {
+                Pane::Steps => {
+                    self.selected = (self.selected + 1).min(self.steps.len().saturating_sub(1));
+                    self.detail_scroll = 0;
+                }
+                Pane::Detail => self.detail_scroll = self.detail_scroll.saturating_add(1),
+                Pane::Log => self.log_scroll = self.log_scroll.saturating_sub(1),
+            },
+            Action::PageUp => self.log_scroll = (self.log_scroll + 10).min(self.log.len().saturating_sub(1)),
+            Action::PageDown => self.log_scroll = self.log_scroll.saturating_sub(10),
+            Action::Pane => {
+                self.focus = match self.focus {
+                    Pane::Steps => Pane::Detail,
+                    Pane::Detail => Pane::Log,
+                    Pane::Log => Pane::Steps,
+                }
+            }
+            Action::Help => self.help = true,
+            Action::Tick => {
+                if let Some(s) = self.steps.get_mut(self.selected)
+                    && let Some(b) = s.ticks.iter_mut().find(|b| !**b)
+                {
+                    *b = true;
+                }
+            }
+            Action::Enter => match waiting {
+                Some((Waiting::Confirm, Some(prompt))) if prompt.starts_with("type `") => {
+                    let expected = prompt.split('`').nth(1).unwrap_or_default().to_string();
+                    self.dialog = Some(Dialog::Typed { step: id, expected, prompt, input: String::new() });
+                }
+                Some((Waiting::Confirm, _)) => {
+                    let open = step.as_ref().map(|s| s.ticks.iter().filter(|t| !**t).count()).unwrap_or(0);
+                    if open > 0 && self.confirm_unticked.as_deref() != Some(id.as_str()) {
+                        self.flash =
+                            Some(format!("{open} checklist item(s) not ticked (Space ticks); Enter again to confirm"));
+                        self.confirm_unticked = Some(id);
+                    } else {
+                        self.confirm_unticked = None;
+                        return vec![Command::Confirm { step: id, by }];
+                    }
+                }
+                Some((Waiting::Outcome, _)) => return vec![Command::Confirm { step: id, by }],
+                Some((Waiting::Approval, _)) => return self.act(Action::Approve),
+                Some((Waiting::Decision, _)) => return vec![Command::Continue { step: id, by }],
+                Some((Waiting::Rerun, _)) => return vec![Command::Rerun { step: id, by }],
+                None => self.flash = Some(format!("`{id}` is not waiting for you")),
+            },
+            Action::Skip | Action::Fail => {
+                if waiting.is_some() {
+                    let purpose = if a == Action::Skip { Purpose::Skip } else { Purpose::Fail };
+                    self.dialog = Some(Dialog::Reason { purpose, step: id, input: String::new() });
+                } else {
+                    self.flash =
+                        Some(format!("only a step that waits for you can be skipped or failed; `{id}` does not"));
+                }
+            }
+            Action::Retry => match waiting {
+                Some((Waiting::Decision, _)) => return vec![Command::Retry { step: id, by }],
+                _ => self.flash = Some("retry is for a failed step that asks what to do".into()),
+            },
+            Action::Approve => match waiting {
+                Some((Waiting::Approval, _)) => {
+                    let role = match self.meta.runbook.step(&id).map(|s| &s.kind) {
+                        Some(StepKind::Approval { role }) => role.clone(),
+                        _ => String::new(),
+                    };
+                    self.dialog =
+                        Some(Dialog::Approve { step: id, given_role: role.clone(), role, name: by, on_role: false });
+                }
+                _ => self.flash = Some(format!("`{id}` does not wait for an approval")),
+            },
+            Action::Deny => match waiting {
+                Some((Waiting::Approval, _)) => {
+                    self.dialog = Some(Dialog::Reason { purpose: Purpose::Deny, step: id, input: String::new() })
+                }
+                _ => self.flash = Some(format!("`{id}` does not wait for an approval")),
+            },
+            Action::Note => self.dialog = Some(Dialog::Note { input: String::new() }),
+            Action::Abort => {
+                if self.finished.is_none() {
+                    self.dialog = Some(Dialog::Abort { second: false });
+                }
+            }
+            Action::Quit => {
+                self.leave = true;
+                if self.finished.is_none() {
+                    return vec![Command::Detach {
+                        by,
+                        reason: "the operator left the screen; the run can be resumed".into(),
+                    }];
+                }
+            }
+        }
+        vec![]
+    }
+
+    fn dialog_key(&mut self, k: crossterm::event::KeyEvent) -> Vec<Command> {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let by = self.by();
+        let Some(d) = self.dialog.as_mut() else { return vec![] };
+        if k.code == KeyCode::Esc || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL)) {
+            self.dialog = None;
+            return vec![];
+        }
+        let input: Option<&mut String> = match d {
+            Dialog::Reason { input, .. } | Dialog::Note { input } | Dialog::Typed { input, .. } => Some(input),
+            Dialog::Approve { name, given_role, on_role, .. } => Some(if *on_role { given_role } else { name }),
+            Dialog::Abort { .. } => None,
+        };
+        if let Some(input) = input {
+            match k.code {
+                KeyCode::Char(c) => {
+                    input.push(c);
+                    return vec![];
+                }
+                KeyCode::Backspace => {
+                    input.pop();
+                    return vec![];
+                }
+                _ => {}
+            }
+        }
+        if let Dialog::Approve { on_role, .. } = d
+            && matches!(k.code, KeyCode::Tab | KeyCode::Down | KeyCode::Up | KeyCode::BackTab)
+        {
+            *on_role = !*on_role;
+            return vec![];
+        }
+        if let Dialog::Abort { second } = d {
+            return match (k.code, *second) {
+                (KeyCode::Char('x') | KeyCode::Char('y') | KeyCode::Enter, false) => {
+                    *second = true;
+                    vec![]
+                }
+                (KeyCode::Char('x'), true) => {
+                    self.dialog = None;
+                    vec![Command::Abort { by, reason: "aborted by the operator".into() }]
+                }
+                _ => {
+                    self.dialog = None;
+                    vec![]
+                }
+            };
+        }
+        if k.code != KeyCode::Enter {
+            return vec![];
+        }
+        let cmd = match d.clone() {
+            Dialog::Reason { input, .. } | Dialog::Note { input } if input.trim().is_empty() => {
+                self.flash = Some("a reason is needed: it goes into the incident log".into());
+                return vec![];
+            }
+            Dialog::Reason { purpose, step, input } => match purpose {
+                Purpose::Skip => Command::Skip { step, by, reason: input.trim().into() },
+                Purpose::Fail => Command::Fail { step, by, reason: input.trim().into() },
+                Purpose::Deny => Command::Deny { step, by, role: None, reason: Some(input.trim().into()) },
+            },
+            Dialog::Note { input } => Command::Note { by, text: input.trim().into() },
+            Dialog::Approve { step, name, given_role, .. } => {
+                if name.trim().is_empty() {
+                    self.flash = Some("who approves? type a name".into());
+                    return vec![];
+                }
+                let role = Some(given_role.trim().to_string()).filter(|r| !r.is_empty());
+                Command::Approve { step, by: name.trim().into(), role }
+            }
+            Dialog::Typed { step, expected, input, .. } => {
+                if input != expected {
+                    self.flash = Some(format!("type `{expected}` exactly to go ahead, or Esc"));
+                    return vec![];
+                }
+                Command::Confirm { step, by }
+            }
+            Dialog::Abort { .. } => unreachable!("handled above"),
+        };
+        self.dialog = None;
+        self.flash = None;
+        vec![cmd]
+    }
+}

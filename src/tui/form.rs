@@ -1,0 +1,230 @@
+//! The start form: inputs (checked in place), the operator, the mode, and a last
+//! confirmation that names where the run will act.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::theme::Theme;
+use crate::launch::{Choice, ChosenMode};
+use crate::runbook::model::InputDef;
+
+pub struct Field {
+    pub def: Option<InputDef>,
+    pub label: String,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+pub struct Form {
+    pub runbook: String,
+    pub fields: Vec<Field>,
+    pub mode: ChosenMode,
+    /// Index into fields; `fields.len()` is the mode row.
+    pub at: usize,
+    /// The last question, with where the run will act.
+    pub confirming: Option<String>,
+}
+
+pub enum FormEnd {
+    Go(Choice),
+    Back,
+}
+
+impl Form {
+    pub fn new(runbook: String, prefill: Vec<(InputDef, String)>, operator: String, mode: ChosenMode) -> Form {
+        let mut fields: Vec<Field> = prefill
+            .into_iter()
+            .map(|(def, value)| Field { label: def.name.clone(), def: Some(def), value, error: None })
+            .collect();
+        fields.push(Field { def: None, label: "operator".into(), value: operator, error: None });
+        Form { runbook, fields, mode, at: 0, confirming: None }
+    }
+
+    fn check(&mut self, i: usize, check: &dyn Fn(&str, &str) -> Result<(), String>) -> bool {
+        let Some(f) = self.fields.get_mut(i) else { return true };
+        f.error = match &f.def {
+            Some(d) if f.value.is_empty() => Some(format!("`{}` needs a value", d.name)),
+            Some(d) => check(&d.name, &f.value).err(),
+            None if f.value.trim().is_empty() => Some("who is running this? it goes into the log".into()),
+            None => None,
+        };
+        f.error.is_none()
+    }
+
+    /// `check` validates one input; `target` names where a mode acts.
+    pub fn key(
+        &mut self,
+        k: KeyEvent,
+        check: &dyn Fn(&str, &str) -> Result<(), String>,
+        target: &dyn Fn(ChosenMode) -> String,
+    ) -> Option<FormEnd> {
+        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+            return Some(FormEnd::Back);
+        }
+        if self.confirming.is_some() {
+            match k.code {
+                KeyCode::Char('y') | KeyCode::Enter => return Some(FormEnd::Go(self.choice())),
+                _ => self.confirming = None,
+            }
+            return None;
+        }
+        let rows = self.fields.len() + 1;
+        let on_mode = self.at == self.fields.len();
+        match k.code {
+            KeyCode::Esc => return Some(FormEnd::Back),
+            KeyCode::Tab | KeyCode::Down => {
+                self.check(self.at, check);
+                self.at = (self.at + 1) % rows;
+            }
+            KeyCode::BackTab | KeyCode::Up => {
+                self.check(self.at, check);
+                self.at = (self.at + rows - 1) % rows;
+            }
+            KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if on_mode => {
+                let all = [ChosenMode::Live, ChosenMode::Drill, ChosenMode::Tabletop];
+                let i = all.iter().position(|m| *m == self.mode).unwrap_or(0);
+                let step = if k.code == KeyCode::Left { 2 } else { 1 };
+                self.mode = all[(i + step) % 3];
+            }
+            KeyCode::Enter => {
+                if !self.check(self.at, check) {
+                    return None;
+                }
+                if !on_mode {
+                    self.at += 1;
+                    return None;
+                }
+                let mut first_bad = None;
+                for i in 0..self.fields.len() {
+                    if !self.check(i, check) && first_bad.is_none() {
+                        first_bad = Some(i);
+                    }
+                }
+                match first_bad {
+                    Some(i) => self.at = i,
+                    None => {
+                        self.confirming = Some(format!(
+                            "Start `{}` in {} mode against {} as {}?",
+                            self.runbook,
+                            self.mode.as_str().to_uppercase(),
+                            target(self.mode),
+                            self.fields.last().map(|f| f.value.as_str()).unwrap_or("")
+                        ))
+                    }
+                }
+            }
+            KeyCode::Backspace if !on_mode => {
+                self.fields[self.at].value.pop();
+                self.fields[self.at].error = None;
+            }
+            KeyCode::Char(c) if !on_mode => {
+                self.fields[self.at].value.push(c);
+                self.fields[self.at].error = None;
+            }
+            _ => {}
+        }
+        None
+    }
+
+    pub fn choice(&self) -> Choice {
+        let inputs: BTreeMap<String, String> =
+            self.fields.iter().filter_map(|f| f.def.as_ref().map(|d| (d.name.clone(), f.value.clone()))).collect();
+        Choice {
+            inputs: Some(inputs),
+            operator: self.fields.last().map(|f| f.value.trim().to_string()).unwrap_or_default(),
+            mode: self.mode,
+        }
+    }
+
+    pub fn draw(&self, f: &mut Frame, theme: &Theme) {
+        let [top, main, bottom] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(5), Constraint::Length(1)]).areas(f.area());
+        f.render_widget(
+            Paragraph::new(Line::styled(format!(" lifeboat ▸ start {}", self.runbook), theme.title())),
+            top,
+        );
+        let mut lines = vec![];
+        for (i, fl) in self.fields.iter().enumerate() {
+            let active = i == self.at;
+            let shown = match &fl.def {
+                Some(d) if d.secret => "•".repeat(fl.value.chars().count()),
+                _ => fl.value.clone(),
+            };
+            let mut spans = vec![
+                Span::styled(format!("{} {:<14} ", if active { "▶" } else { " " }, fl.label), theme.title()),
+                Span::styled(
+                    format!("{shown}{}", if active { "▏" } else { "" }),
+                    if active { theme.selected() } else { ratatui::style::Style::default() },
+                ),
+            ];
+            if let Some(e) = &fl.error {
+                spans.push(Span::styled(format!("  ✗ {e}"), theme.bad()));
+            }
+            lines.push(Line::from(spans));
+            let about = match &fl.def {
+                Some(d) => {
+                    let mut a = format!("{:?}", d.ty).to_lowercase();
+                    if let Some(desc) = &d.description {
+                        a = format!("{desc} ({a})");
+                    }
+                    if !d.choices.is_empty() {
+                        a.push_str(&format!("; one of: {}", d.choices.join(", ")));
+                    }
+                    if d.secret {
+                        a.push_str("; secret: masked, never logged");
+                    }
+                    a
+                }
+                None => "who runs this: recorded with every answer (LIFEBOAT_OPERATOR, else $USER)".into(),
+            };
+            lines.push(Line::styled(format!("                 {about}"), theme.dim()));
+        }
+        let on_mode = self.at == self.fields.len();
+        let modes: Vec<Span> = [ChosenMode::Live, ChosenMode::Drill, ChosenMode::Tabletop]
+            .iter()
+            .map(|m| {
+                let label = format!(" {} ", m.as_str());
+                if *m == self.mode {
+                    Span::styled(format!("[{label}]"), theme.selected())
+                } else {
+                    Span::raw(format!(" {label} "))
+                }
+            })
+            .collect();
+        let mut mode_line =
+            vec![Span::styled(format!("{} {:<14} ", if on_mode { "▶" } else { " " }, "mode"), theme.title())];
+        mode_line.extend(modes);
+        lines.push(Line::from(mode_line));
+        lines.push(Line::styled(
+            "                 live acts on AWS · drill acts on AWS but never writes to production · tabletop rehearses on the simulated cloud",
+            theme.dim(),
+        ));
+        f.render_widget(
+            Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title("inputs")),
+            main,
+        );
+        f.render_widget(
+            Paragraph::new(" Tab/↑↓ move · type to edit · ←→ change the mode · Enter next / start · Esc back"),
+            bottom,
+        );
+        if let Some(q) = &self.confirming {
+            let r = super::view::centered(f.area(), 70, 7);
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::from(q.clone()),
+                    Line::default(),
+                    Line::from("y or Enter: start · any other key: back"),
+                ])
+                .wrap(Wrap { trim: false })
+                .block(Block::bordered().title("start the run?").border_style(theme.warn())),
+                r,
+            );
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! A step's Markdown instructions as terminal lines: headings, lists, code, links. Links
+//! keep their address in view, since a terminal cannot always follow them.
+
+use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::theme::Theme;
+
+pub fn render(text: &str, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = vec![];
+    let mut cur: Vec<Span<'static>> = vec![];
+    let mut style = Style::default();
+    let mut stack: Vec<Style> = vec![];
+    let mut lists: Vec<Option<u64>> = vec![];
+    let mut link: Option<String> = None;
+    let mut in_code = false;
+    let flush = |cur: &mut Vec<Span<'static>>, lines: &mut Vec<Line<'static>>| {
+        if !cur.is_empty() {
+            lines.push(Line::from(std::mem::take(cur)));
+        }
+    };
+    for ev in Parser::new(text) {
+        match ev {
+            Event::Start(tag) => {
+                stack.push(style);
+                match tag {
+                    Tag::Heading { level, .. } => {
+                        flush(&mut cur, &mut lines);
+                        style = style.add_modifier(Modifier::BOLD);
+                        if level == HeadingLevel::H1 {
+                            style = style.add_modifier(Modifier::UNDERLINED);
+                        }
+                    }
+                    Tag::Paragraph => flush(&mut cur, &mut lines),
+                    Tag::Emphasis => style = style.add_modifier(Modifier::ITALIC),
+                    Tag::Strong => style = style.add_modifier(Modifier::BOLD),
+                    Tag::CodeBlock(_) => {
+                        flush(&mut cur, &mut lines);
+                        in_code = true;
+                        style = theme.code();
+                    }
+                    Tag::List(start) => {
+                        flush(&mut cur, &mut lines);
+                        lists.push(start);
+                    }
+                    Tag::Item => {
+                        flush(&mut cur, &mut lines);
+                        let depth = lists.len().saturating_sub(1);
+                        let bullet = match lists.last_mut() {
+                            Some(Some(n)) => {
+                                *n += 1;
+                                format!("{}. ", *n - 1)
+                            }
+                            _ => "• ".to_string(),
+                        };
+                        cur.push(Span::raw(format!("{}{bullet}", "  ".repeat(depth))));
+                    }
+                    Tag::Link { dest_url, .. } => {
+                        link = Some(dest_url.to_string());
+                        style = style.add_modifier(Modifier::UNDERLINED);
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(tag) => {
+                style = stack.pop().unwrap_or_default();
+                match tag {
+                    TagEnd::Heading(_) | TagEnd::Paragraph => {
+                        flush(&mut cur, &mut lines);
+                        lines.push(Line::default());
+                    }
+                    TagEnd::CodeBlock => {
+                        in_code = false;
+                        lines.push(Line::default());
+                    }
+                    TagEnd::List(_) => {
+                        flush(&mut cur, &mut lines);
+                        lists.pop();
+                        if lists.is_empty() {
+                            lines.push(Line::default());
+                        }
+                    }
+                    TagEnd::Item => flush(&mut cur, &mut lines),
+                    TagEnd::Link => {
+                        if let Some(url) = link.take() {
+                            cur.push(Span::styled(format!(" <{url}>"), theme.dim()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Text(t) if in_code => {
+                for l in t.lines() {
+                    lines.push(Line::from(Span::styled(format!("  {l}"), style)));
+                }
+            }
+            Event::Text(t) => cur.push(Span::styled(t.to_string(), style)),
+            Event::Code(t) => cur.push(Span::styled(format!("`{t}`"), theme.code())),
+            Event::SoftBreak => cur.push(Span::raw(" ")),
+            Event::HardBreak => flush(&mut cur, &mut lines),
+            _ => {}
+        }
+    }
+    flush(&mut cur, &mut lines);
+    while lines.last().is_some_and(|l| l.spans.is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect()).collect()
+    }
+
+    #[test]
+    fn headings_lists_code_and_links_read_as_text() {
+        let md = "# Stop the writers\nScale the **API** to zero.\n\n1. Open the [console](https://example.com/c)\n2. Run `kubectl scale`\n\n- one\n- two\n\n```\nkubectl get pods\n```\n";
+        let out = plain(&render(md, &Theme { color: false }));
+        assert_eq!(
+            out,
+            [
+                "Stop the writers",
+                "",
+                "Scale the API to zero.",
+                "",
+                "1. Open the console <https://example.com/c>",
+                "2. Run `kubectl scale`",
+                "",
+                "• one",
+                "• two",
+                "",
+                "  kubectl get pods",
+            ]
+        );
+    }
+}

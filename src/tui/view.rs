@@ -1,0 +1,485 @@
+//! The run screen, its dialogs and the help overlay. Views draw from state; they change
+//! nothing.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
+
+use super::app::{Dialog, Pane, Purpose, RunApp, Status};
+use super::keys::{KEYS, hints};
+use super::theme::Theme;
+use crate::engine::event::{Mode, Stream, Waiting};
+use crate::report::human_ms;
+use crate::runbook::model::StepKind;
+use crate::runbook::time::Timestamp;
+
+pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
+    let area = f.area();
+    let tall = area.height >= 32;
+    let rehearsal = app.meta.mode == Mode::Tabletop;
+    let [top, banner, objectives, main, log, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(if rehearsal { 1 } else { 0 }),
+        Constraint::Length(if tall { 3 + app.phases.len().min(6) as u16 } else { 3 }),
+        Constraint::Min(6),
+        Constraint::Length(if tall { 10 } else { 5 }),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    title_bar(f, top, app, theme);
+    if rehearsal {
+        let text =
+            format!(" REHEARSAL · tabletop on the simulated cloud at {}× · nothing real is touched ", app.meta.speed);
+        f.render_widget(Paragraph::new(text).style(theme.banner()), banner);
+    }
+    objectives_panel(f, objectives, app, theme, tall);
+    let tree_width = if area.width >= 120 {
+        44
+    } else if area.width >= 100 {
+        36
+    } else {
+        30
+    };
+    let [tree, detail] = Layout::horizontal([Constraint::Length(tree_width), Constraint::Min(20)]).areas(main);
+    steps_tree(f, tree, app, theme);
+    step_detail(f, detail, app, theme);
+    event_log(f, log, app, theme);
+    status_line(f, status, app, theme);
+    if let Some(d) = &app.dialog {
+        dialog(f, area, d, app, theme);
+    }
+    if app.help {
+        help(f, area, theme);
+    }
+}
+
+fn pane_block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
+    let b = Block::bordered().title(if focused { format!("[{title}]") } else { title.to_string() });
+    if focused { b.border_style(theme.title()) } else { b.border_style(theme.dim()) }
+}
+
+fn clock(t: Timestamp) -> String {
+    t.strftime("%H:%M:%S").to_string()
+}
+
+fn title_bar(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
+    let real = app.started_real.elapsed().as_secs();
+    let time = if app.meta.cloud == "sim" {
+        format!("virtual {} · real +{}", clock(app.now), human_ms(real * 1000))
+    } else {
+        format!("{} UTC", clock(app.now))
+    };
+    let left = format!(
+        " lifeboat ▸ {} · {} on {} · {}",
+        app.meta.runbook.title,
+        app.meta.mode.as_str(),
+        app.meta.cloud,
+        app.meta.operator
+    );
+    let width = area.width as usize;
+    let pad = width.saturating_sub(left.chars().count() + time.chars().count() + 1);
+    let line = Line::from(vec![
+        Span::styled(left, theme.title()),
+        Span::raw(" ".repeat(pad)),
+        Span::raw(time),
+        Span::raw(" "),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall: bool) {
+    let s = app.tracker.status(app.now);
+    let frac = s.rto_fraction();
+    let block = Block::bordered().title("objectives").border_style(theme.dim());
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let rows = Layout::vertical(vec![Constraint::Length(1); inner.height as usize]).split(inner);
+    let state = if frac > 1.0 {
+        "OVER"
+    } else if frac >= 0.8 {
+        "close"
+    } else {
+        "ok"
+    };
+    let rpo = match (s.achieved_rpo_ms, s.rpo_met()) {
+        (Some(r), Some(true)) => format!("RPO {} of {} ✓", human_ms(r), human_ms(s.rpo_ms)),
+        (Some(r), _) => format!("RPO {} of {} ✗ MISSED", human_ms(r), human_ms(s.rpo_ms)),
+        (None, _) => format!("RPO {} (not measured yet)", human_ms(s.rpo_ms)),
+    };
+    let label = format!(
+        "RTO {} of {} ({:.0}%, {state}) · left {} · projected {}{}",
+        human_ms(s.rto_elapsed_ms),
+        human_ms(s.rto_ms),
+        frac * 100.0,
+        human_ms(s.rto_ms.saturating_sub(s.rto_elapsed_ms)),
+        human_ms(s.projected_ms),
+        if s.rto_stopped { " · stopped" } else { "" }
+    );
+    if let Some(r) = rows.first() {
+        let [g, t] = Layout::horizontal([Constraint::Percentage(100), Constraint::Length(0)]).areas(*r);
+        let _ = t;
+        f.render_widget(
+            Gauge::default().ratio(frac.clamp(0.0, 1.0)).label(label).gauge_style(theme.gauge(frac)).use_unicode(true),
+            g,
+        );
+    }
+    let phases: Vec<Span> = app
+        .phases
+        .iter()
+        .map(|p| {
+            let elapsed = p.elapsed_ms.or_else(|| p.started.map(|t| ms_between(t, app.now)));
+            let (mark, style) = match (elapsed, p.elapsed_ms.is_some()) {
+                (None, _) => ("·", theme.dim()),
+                (Some(e), done) if e > p.budget_ms => (if done { "✗" } else { "▶" }, theme.bad()),
+                (Some(_), true) => ("✓", theme.ok()),
+                (Some(_), false) => ("▶", Style::default()),
+            };
+            Span::styled(
+                format!(
+                    "{mark} {} {}/{}  ",
+                    p.id,
+                    elapsed.map(human_ms).unwrap_or_else(|| "-".into()),
+                    human_ms(p.budget_ms)
+                ),
+                style,
+            )
+        })
+        .collect();
+    if tall {
+        let mut lines = vec![Line::from(rpo)];
+        lines.extend(phases.into_iter().map(Line::from));
+        for (i, l) in lines.into_iter().enumerate() {
+            if let Some(r) = rows.get(i + 1) {
+                f.render_widget(Paragraph::new(l), *r);
+            }
+        }
+    } else if let Some(r) = rows.get(1) {
+        let mut spans = vec![Span::raw(format!("{rpo} │ "))];
+        spans.extend(phases);
+        f.render_widget(Paragraph::new(Line::from(spans)), *r);
+    }
+}
+
+fn ms_between(a: Timestamp, b: Timestamp) -> u64 {
+    b.duration_since(a).as_millis().max(0) as u64
+}
+
+fn status_style(s: Status, theme: &Theme) -> Style {
+    match s {
+        Status::Pending | Status::Skipped => theme.dim(),
+        Status::Running => Style::default(),
+        Status::Waiting => theme.warn(),
+        Status::Done => theme.ok(),
+        Status::Failed => theme.bad(),
+    }
+}
+
+fn steps_tree(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
+    let mut items = Vec::new();
+    let mut selected_item = 0;
+    let mut last_phase = usize::MAX;
+    for (i, s) in app.steps.iter().enumerate() {
+        if s.phase != last_phase {
+            last_phase = s.phase;
+            let p = &app.phases[s.phase];
+            items.push(ListItem::new(Line::styled(format!("{} ({})", p.title, human_ms(p.budget_ms)), theme.title())));
+        }
+        if i == app.selected {
+            selected_item = items.len();
+        }
+        let time = match (s.duration_ms, s.started) {
+            (Some(d), _) => human_ms(d),
+            (None, Some(t)) => human_ms(ms_between(t, app.now)),
+            _ => String::new(),
+        };
+        let width = area.width.saturating_sub(4) as usize;
+        let name = format!(" {} {}", s.status.symbol(app.spin), s.title);
+        let room = width.saturating_sub(time.chars().count() + 1);
+        let name: String = if name.chars().count() > room {
+            name.chars().take(room.saturating_sub(1)).chain(['…']).collect()
+        } else {
+            name
+        };
+        let pad = width.saturating_sub(name.chars().count() + time.chars().count());
+        items.push(ListItem::new(Line::from(vec![
+            Span::styled(name, status_style(s.status, theme)),
+            Span::raw(" ".repeat(pad)),
+            Span::styled(time, theme.dim()),
+        ])));
+    }
+    let mut state = ListState::default().with_selected(Some(selected_item));
+    let list =
+        List::new(items).block(pane_block("steps", app.focus == Pane::Steps, theme)).highlight_style(theme.selected());
+    f.render_stateful_widget(list, area, &mut state);
+}
+
+fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
+    let Some(row) = app.step() else { return };
+    let Some(step) = app.meta.runbook.step(&row.id) else { return };
+    let mut lines: Vec<Line> = vec![];
+    let status_word = match row.status {
+        Status::Pending => "pending",
+        Status::Running => "running",
+        Status::Waiting => "waiting for you",
+        Status::Done => "done",
+        Status::Skipped => "skipped",
+        Status::Failed => "failed",
+    };
+    lines.push(Line::from(vec![
+        Span::styled(format!("{} {} ", row.status.symbol(app.spin), row.title), theme.title()),
+        Span::styled(
+            format!(
+                "· {} · {status_word}{}",
+                step.kind.name(),
+                if row.attempt > 1 { format!(" · attempt {}", row.attempt) } else { String::new() }
+            ),
+            status_style(row.status, theme),
+        ),
+    ]));
+    if !step.needs.is_empty() {
+        lines.push(Line::styled(format!("needs: {}", step.needs.join(", ")), theme.dim()));
+    }
+    if let Some((w, prompt)) = &row.waiting {
+        let keys = match w {
+            Waiting::Confirm if prompt.as_deref().is_some_and(|p| p.starts_with("type `")) => {
+                "Enter: type the name to go ahead · s skip · f fail"
+            }
+            Waiting::Confirm => "Enter confirm · s skip · f fail",
+            Waiting::Approval => "a approve · d deny · s skip",
+            Waiting::Decision => "r retry · Enter continue without it · x abort",
+            Waiting::Outcome => "Enter it went fine · f it failed · s skip",
+            Waiting::Rerun => "Enter run it again · s skip · f fail",
+        };
+        lines.push(Line::default());
+        if let Some(p) = prompt.as_ref().filter(|_| !matches!(step.kind, StepKind::Manual { .. })) {
+            lines.push(Line::styled(format!("▶ {p}"), theme.warn()));
+        }
+        lines.push(Line::styled(format!("▶ {keys}"), theme.warn()));
+    }
+    if let Some(e) = &row.error {
+        lines.push(Line::default());
+        lines.push(Line::styled(
+            format!("✗ {}{}", e.message, e.code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()),
+            theme.bad(),
+        ));
+        if let Some(h) = &e.hint {
+            lines.push(Line::from(format!("  hint: {h}")));
+        }
+    } else if let Some(r) = &row.reason {
+        lines.push(Line::from(format!("reason: {r}")));
+    }
+    if let Some(rp) = &row.recovery_point {
+        lines.push(Line::styled(format!("recovery point: {rp}"), theme.ok()));
+    }
+    lines.push(Line::default());
+    match &step.kind {
+        StepKind::Manual { instructions, checklist } => {
+            // The engine's prompt is the instructions with `${{ }}` filled in.
+            let text = row.shown_instructions.as_deref().unwrap_or(instructions);
+            lines.extend(super::markdown::render(text, theme));
+            if !checklist.is_empty() {
+                lines.push(Line::default());
+                for (i, item) in checklist.iter().enumerate() {
+                    let ticked = row.ticks.get(i).copied().unwrap_or(false);
+                    lines.push(Line::from(format!("[{}] {item}", if ticked { "x" } else { " " })));
+                }
+            }
+        }
+        StepKind::Approval { role } => lines.push(Line::from(format!("needs a yes or no from the {role}"))),
+        StepKind::Action { action, with } => {
+            lines.push(Line::styled(action.summary.to_string(), theme.dim()));
+            let args = row.detail.clone().unwrap_or_else(|| format!("{} {with}", action.name));
+            lines.push(Line::styled(args, theme.code()));
+        }
+        StepKind::Run { command, .. } => {
+            lines.push(Line::styled(format!("$ {}", row.detail.as_deref().unwrap_or(command)), theme.code()));
+        }
+        StepKind::Wait(_) => {
+            if let Some(d) = &row.detail {
+                lines.push(Line::from(d.clone()));
+            }
+        }
+    }
+    if let Some((done, total, unit)) = &row.progress {
+        let pct = (*done * 100).checked_div(*total).unwrap_or(100);
+        lines.push(Line::from(format!("{} / {} {unit} ({pct}%)", thousands(*done), thousands(*total))));
+    }
+    if !row.output.is_empty() {
+        lines.push(Line::default());
+        for (stream, text) in &row.output {
+            let mark = if *stream == Stream::Stderr { "!" } else { "│" };
+            lines.push(Line::styled(format!("{mark} {text}"), theme.dim()));
+        }
+    }
+    let p = Paragraph::new(lines)
+        .block(pane_block("detail", app.focus == Pane::Detail, theme))
+        .wrap(Wrap { trim: false })
+        .scroll((app.detail_scroll, 0));
+    f.render_widget(p, area);
+}
+
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn event_log(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
+    let height = area.height.saturating_sub(2) as usize;
+    let end = app.log.len().saturating_sub(app.log_scroll);
+    let start = end.saturating_sub(height);
+    // Only the visible lines are touched: a 100,000-event log costs what 10 lines cost.
+    let lines: Vec<Line> = app.log[start..end].iter().map(|l| Line::raw(l.as_str())).collect();
+    let title = if app.log_scroll > 0 {
+        format!("events ({} of {}, scrolled)", end, app.log.len())
+    } else {
+        format!("events ({})", app.log.len())
+    };
+    f.render_widget(Paragraph::new(lines).block(pane_block(&title, app.focus == Pane::Log, theme)), area);
+}
+
+fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
+    let text = if let Some(flash) = &app.flash {
+        Line::styled(format!(" {flash}"), theme.warn())
+    } else if let Some((status, reason)) = &app.finished {
+        Line::styled(
+            format!(
+                " run {}{} · log sealed: {} · q to leave",
+                format!("{status:?}").to_lowercase(),
+                reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+                app.meta.log_path.display()
+            ),
+            theme.title(),
+        )
+    } else {
+        Line::from(format!(
+            " log {} ({}) · {}",
+            app.meta.log_path.display(),
+            if app.meta.signed { "signed" } else { "unsigned" },
+            hints()
+        ))
+    };
+    f.render_widget(Paragraph::new(text), area);
+}
+
+/// A box in the middle of `area`, at most `w`×`h`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+fn field(label: &str, value: &str, active: bool, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::raw(format!("{label}: ")),
+        Span::styled(
+            format!("{value}{}", if active { "▏" } else { "" }),
+            if active { theme.selected() } else { Style::default() },
+        ),
+    ])
+}
+
+fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
+    let (title, mut lines): (String, Vec<Line>) = match d {
+        Dialog::Reason { purpose, step, input } => (
+            match purpose {
+                Purpose::Skip => format!("skip `{step}`"),
+                Purpose::Fail => format!("fail `{step}`"),
+                Purpose::Deny => format!("deny `{step}`"),
+            },
+            vec![
+                Line::from("Why? The reason goes into the incident log with your name."),
+                Line::default(),
+                field("reason", input, true, theme),
+            ],
+        ),
+        Dialog::Note { input } => (
+            "note".into(),
+            vec![
+                Line::from("A note for the incident log, with the time and your name."),
+                Line::default(),
+                field("note", input, true, theme),
+            ],
+        ),
+        Dialog::Approve { step, role, name, given_role, on_role } => (
+            format!("approve `{step}`"),
+            vec![
+                Line::from(format!("This step needs a yes from the {role}.")),
+                Line::default(),
+                field("name", name, !*on_role, theme),
+                field("role", given_role, *on_role, theme),
+                Line::default(),
+                Line::styled("Tab switches field · Enter approves · Esc cancels", theme.dim()),
+            ],
+        ),
+        Dialog::Typed { step, expected, prompt, input } => {
+            let change = app.steps.iter().find(|s| &s.id == step).and_then(|s| s.detail.clone()).unwrap_or_default();
+            (
+                format!("confirm a change: `{step}`"),
+                vec![
+                    Line::styled("This changes what exists:", theme.warn()),
+                    Line::styled(change, theme.code()),
+                    Line::from(prompt.split(": ").nth(1).unwrap_or(prompt).to_string()),
+                    Line::default(),
+                    Line::from(format!("Type `{expected}` to go ahead (Esc: not now).")),
+                    field("name", input, true, theme),
+                ],
+            )
+        }
+        Dialog::Abort { second } => (
+            "abort the run".into(),
+            if *second {
+                vec![
+                    Line::styled(
+                        "Really abort? Running steps are stopped and the log is sealed as aborted.",
+                        theme.bad(),
+                    ),
+                    Line::from("A sealed run cannot be resumed."),
+                    Line::default(),
+                    Line::from("x: abort now · any other key: keep going"),
+                ]
+            } else {
+                vec![
+                    Line::from("Abort the run?"),
+                    Line::from("(To step away and come back later, use q instead: the run can be resumed.)"),
+                    Line::default(),
+                    Line::from("x or y: yes, ask me once more · any other key: no"),
+                ]
+            },
+        ),
+    };
+    if !matches!(d, Dialog::Approve { .. } | Dialog::Abort { .. }) {
+        lines.push(Line::default());
+        lines.push(Line::styled("Enter to save · Esc to cancel", theme.dim()));
+    }
+    let width = area.width.saturating_sub(4).min(76);
+    let height = (lines.len() as u16 + 4).min(area.height);
+    let r = centered(area, width, height);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(title).border_style(theme.title())),
+        r,
+    );
+}
+
+fn help(f: &mut Frame, area: Rect, theme: &Theme) {
+    let mut lines = vec![Line::styled("keys", theme.title().add_modifier(Modifier::UNDERLINED))];
+    for k in KEYS {
+        lines.push(Line::from(format!("{:>6}  {}", k.keys, k.says)));
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled("any key closes this", theme.dim()));
+    let r = centered(area, 64, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).block(Block::bordered().title("help")), r);
+}
