@@ -136,6 +136,8 @@ pub struct RunApp {
     pub tracker: Tracker,
     pub now: Timestamp,
     pub started_real: std::time::Instant,
+    /// Set by tests so the real-time clock draws the same every time.
+    pub real_elapsed: Option<std::time::Duration>,
     pub dialog: Option<Dialog>,
     pub help: bool,
     pub finished: Option<(RunStatus, Option<String>)>,
@@ -197,6 +199,7 @@ impl RunApp {
             tracker,
             now,
             started_real: std::time::Instant::now(),
+            real_elapsed: None,
             dialog: None,
             help: false,
             finished: None,

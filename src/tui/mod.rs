@@ -10,6 +10,9 @@ pub mod markdown;
 pub mod theme;
 pub mod view;
 
+#[cfg(test)]
+mod snapshots;
+
 use std::io::Stdout;
 use std::path::Path;
 use std::time::Duration as StdDuration;

@@ -65,7 +65,7 @@ fn clock(t: Timestamp) -> String {
 }
 
 fn title_bar(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
-    let real = app.started_real.elapsed().as_secs();
+    let real = app.real_elapsed.unwrap_or_else(|| app.started_real.elapsed()).as_secs();
     let time = if app.meta.cloud == "sim" {
         format!("virtual {} · real +{}", clock(app.now), human_ms(real * 1000))
     } else {
@@ -79,6 +79,12 @@ fn title_bar(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
         app.meta.operator
     );
     let width = area.width as usize;
+    let room = width.saturating_sub(time.chars().count() + 2);
+    let left: String = if left.chars().count() > room {
+        left.chars().take(room.saturating_sub(1)).chain(['…']).collect()
+    } else {
+        left
+    };
     let pad = width.saturating_sub(left.chars().count() + time.chars().count() + 1);
     let line = Line::from(vec![
         Span::styled(left, theme.title()),

@@ -8,6 +8,7 @@ pub mod journal;
 mod moto;
 mod props;
 mod run;
+mod tui;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,0 +1,338 @@
+//! Every screen and dialog drawn on ratatui's TestBackend at 80×24 and 160×48, pinned as
+//! text snapshots; the gauge's colour is checked cell by cell at 50%, 85% and 120% of the
+//! RTO.
+
+use std::path::PathBuf;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+use super::app::{Dialog, Msg, Purpose, RunApp};
+use super::theme::Theme;
+use crate::engine::event::{Event, Mode, Record, StepStatus, Stream, Waiting};
+use crate::launch::{ChosenMode, RunMeta};
+use crate::runbook::load::{catalog_from_str, runbook_from_str};
+use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
+
+const CATALOG: &str = "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: orders-docs\n    title: Order documents\n    classification: confidential\n    rpo: 1h\n    rto: 2h\n    primary: { region: eu-central-1, account: \"111122223333\" }\n    resources:\n      - { kind: s3-bucket, id: orders-docs-prod, role: production }\n";
+
+const RUNBOOK: &str = r#"apiVersion: lifeboat/v1
+kind: Runbook
+id: orders-docs-ransomware
+title: Order documents — ransomware
+dataset: orders-docs
+scenario: ransomware
+inputs:
+  incident_at: { type: timestamp, description: "When the first malicious write happened" }
+  token: { type: string, secret: true, env: TOKEN }
+phases:
+  - id: assess
+    title: Assess
+    budget: 20m
+    steps:
+      - id: confirm
+        title: Confirm the attack
+        manual: |
+          ## Find the first write
+          1. Open the [CloudTrail console](https://console.aws.amazon.com/cloudtrail)
+          2. Filter on `PutObject`
+        checklist: [Alert acknowledged, Commander named]
+      - id: go
+        title: Approve the roll-back
+        approval: { role: incident-commander }
+  - id: recover
+    title: Recover
+    budget: 1h
+    steps:
+      - id: restore
+        title: Roll the bucket back
+        action: s3.restore_to_time
+        with: { bucket: orders-docs-prod, time: "${{ inputs.incident_at }}" }
+      - id: smoke
+        title: Smoke test
+        run: ./smoke.sh
+"#;
+
+fn t(s: &str) -> Timestamp {
+    parse_timestamp(s).unwrap()
+}
+
+fn app(mode: Mode) -> RunApp {
+    let catalog = catalog_from_str(CATALOG).unwrap();
+    let runbook = runbook_from_str(RUNBOOK, &catalog).unwrap();
+    let tracker = crate::objectives::Tracker::new(&runbook, t("2026-11-24T03:00:00Z"));
+    let meta = RunMeta {
+        runbook,
+        runbook_path: PathBuf::from("runbooks/orders-docs-ransomware.yaml"),
+        log_path: PathBuf::from("incidents/orders-docs-ransomware-20261124T030500Z.jsonl"),
+        signed: true,
+        operator: "alice".into(),
+        mode,
+        cloud: if mode == Mode::Live { "aws" } else { "sim" },
+        speed: 60,
+        tabletop: mode == Mode::Tabletop,
+        answers_path: None,
+        junit: None,
+    };
+    let mut app = RunApp::new(meta, tracker, t("2026-11-24T03:05:00Z"));
+    // Fixed so the title bar's real-time clock is the same in every run.
+    app.real_elapsed = Some(std::time::Duration::from_secs(72));
+    app
+}
+
+fn feed(app: &mut RunApp, at: &str, event: Event) {
+    let seq = app.log.len() as u64;
+    app.observe(&Record { seq, prev: String::new(), time: at.into(), event });
+}
+
+/// A run under way: confirm done, the approval done, the restore running with progress.
+fn under_way(mode: Mode) -> RunApp {
+    let mut a = app(mode);
+    feed(&mut a, "2026-11-24T03:05:00Z", Event::PhaseStarted { phase: "assess".into(), budget_ms: 1_200_000 });
+    feed(&mut a, "2026-11-24T03:05:01Z", Event::StepStarted { step: "confirm".into(), attempt: 1, detail: None });
+    feed(
+        &mut a,
+        "2026-11-24T03:05:02Z",
+        Event::StepWaiting {
+            step: "confirm".into(),
+            waiting_for: Waiting::Confirm,
+            prompt: Some("## Find the first write\n1. Open the [CloudTrail console](https://console.aws.amazon.com/cloudtrail)\n2. Filter on `PutObject`\n".into()),
+        },
+    );
+    a
+}
+
+fn text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn draw(app: &RunApp, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| super::view::draw_run(f, app, &Theme { color: true })).unwrap();
+    term
+}
+
+fn both(name: &str, app: &RunApp) {
+    for (w, h) in [(80, 24), (160, 48)] {
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&draw(app, w, h)));
+    }
+}
+
+#[test]
+fn run_screen_waiting_for_a_manual_step() {
+    both("run_manual", &under_way(Mode::Live));
+}
+
+#[test]
+fn run_screen_in_a_rehearsal_with_progress_and_output() {
+    let mut a = under_way(Mode::Tabletop);
+    feed(
+        &mut a,
+        "2026-11-24T03:09:00Z",
+        Event::Answer {
+            step: Some("confirm".into()),
+            verdict: crate::engine::event::Verdict::Confirm,
+            by: "alice".into(),
+            role: None,
+            reason: None,
+        },
+    );
+    feed(&mut a, "2026-11-24T03:09:00Z", finished("confirm", StepStatus::Done, 240_000));
+    feed(&mut a, "2026-11-24T03:09:01Z", Event::StepStarted { step: "go".into(), attempt: 1, detail: None });
+    feed(&mut a, "2026-11-24T03:09:30Z", finished("go", StepStatus::Done, 29_000));
+    feed(
+        &mut a,
+        "2026-11-24T03:09:31Z",
+        Event::PhaseFinished {
+            phase: "assess".into(),
+            status: StepStatus::Done,
+            elapsed_ms: 271_000,
+            budget_ms: 1_200_000,
+        },
+    );
+    feed(&mut a, "2026-11-24T03:09:31Z", Event::PhaseStarted { phase: "recover".into(), budget_ms: 3_600_000 });
+    feed(
+        &mut a,
+        "2026-11-24T03:09:32Z",
+        Event::StepStarted {
+            step: "restore".into(),
+            attempt: 1,
+            detail: Some("s3.restore_to_time bucket=orders-docs-prod time=2026-11-24T03:00:00Z".into()),
+        },
+    );
+    feed(
+        &mut a,
+        "2026-11-24T03:09:33Z",
+        Event::StepOutput {
+            step: "restore".into(),
+            stream: Stream::Stdout,
+            text: "plan: 1,800 to roll back, 200 to undelete".into(),
+        },
+    );
+    feed(
+        &mut a,
+        "2026-11-24T03:10:00Z",
+        Event::StepProgress { step: "restore".into(), done: 1234, total: 2000, unit: "objects".into() },
+    );
+    a.selected = 2;
+    both("run_rehearsal_progress", &a);
+}
+
+fn finished(step: &str, status: StepStatus, ms: u64) -> Event {
+    Event::StepFinished {
+        step: step.into(),
+        status,
+        reason: None,
+        duration_ms: ms,
+        outputs: Default::default(),
+        recovery_point: None,
+        error: None,
+    }
+}
+
+#[test]
+fn a_failed_step_shows_the_aws_error_and_the_hint_in_place() {
+    let mut a = under_way(Mode::Live);
+    feed(
+        &mut a,
+        "2026-11-24T03:10:00Z",
+        Event::StepStarted {
+            step: "restore".into(),
+            attempt: 1,
+            detail: Some("s3.restore_to_time bucket=orders-docs-prod".into()),
+        },
+    );
+    let mut e = finished("restore", StepStatus::Failed, 3_000);
+    if let Event::StepFinished { error, .. } = &mut e {
+        *error = Some(crate::engine::event::StepError {
+            message: "s3.restore_to_time on `s3://orders-docs-prod/a.pdf` failed: Access Denied".into(),
+            code: Some("AccessDenied".into()),
+            hint: Some(
+                "check the credentials (AWS_PROFILE, SSO session) and that the role may do this on this resource"
+                    .into(),
+            ),
+        });
+    }
+    feed(&mut a, "2026-11-24T03:10:03Z", e);
+    a.selected = 2;
+    both("run_failed_step", &a);
+}
+
+#[test]
+fn every_dialog_and_the_help() {
+    let mut a = under_way(Mode::Live);
+    let dialogs = [
+        (
+            "dialog_skip",
+            Dialog::Reason { purpose: Purpose::Skip, step: "confirm".into(), input: "done by hand".into() },
+        ),
+        ("dialog_note", Dialog::Note { input: "paged the DBA".into() }),
+        (
+            "dialog_approve",
+            Dialog::Approve {
+                step: "go".into(),
+                role: "incident-commander".into(),
+                name: "carol".into(),
+                given_role: "incident-commander".into(),
+                on_role: false,
+            },
+        ),
+        (
+            "dialog_typed",
+            Dialog::Typed {
+                step: "restore".into(),
+                expected: "orders-docs-prod".into(),
+                prompt: "type `orders-docs-prod` to confirm: s3.restore_to_time will change orders-docs-prod".into(),
+                input: "orders".into(),
+            },
+        ),
+        ("dialog_abort_1", Dialog::Abort { second: false }),
+        ("dialog_abort_2", Dialog::Abort { second: true }),
+    ];
+    for (name, d) in dialogs {
+        a.dialog = Some(d);
+        both(name, &a);
+    }
+    a.dialog = None;
+    a.help = true;
+    both("help", &a);
+}
+
+#[test]
+fn the_gauge_is_green_then_amber_at_80_percent_then_red_past_the_rto() {
+    for (minutes, want) in [(60, Color::Green), (102, Color::Yellow), (144, Color::Red)] {
+        let mut a = under_way(Mode::Live);
+        let now = t("2026-11-24T03:00:00Z").checked_add(jiff::SignedDuration::from_mins(minutes)).unwrap();
+        a.update(Msg::Tick(now));
+        let term = draw(&a, 160, 48);
+        let buf = term.backend().buffer();
+        // The gauge is the first row inside the objectives box.
+        let row = 2;
+        let colours: Vec<Color> = (1..buf.area.width - 1).filter_map(|x| buf[(x, row)].style().fg).collect();
+        assert!(colours.contains(&want), "{minutes}m: {colours:?}");
+        let label = text(&term).lines().nth(row as usize).unwrap().to_string();
+        let pct = minutes * 100 / 120;
+        assert!(label.contains(&format!("({pct}%")), "{label}");
+        if minutes == 144 {
+            assert!(label.contains("OVER"), "never colour alone: {label}");
+        }
+        insta::assert_snapshot!(format!("gauge_{pct}"), label);
+        let _ = format_timestamp(now);
+    }
+}
+
+#[test]
+fn home_and_start_form() {
+    let catalog = catalog_from_str(CATALOG).unwrap();
+    let runbook = runbook_from_str(RUNBOOK, &catalog).unwrap();
+    let entry = crate::launch::ShelfEntry {
+        path: PathBuf::from("runbooks/orders-docs-ransomware.yaml"),
+        runbook: Some(runbook.clone()),
+        last_drill: "never".into(),
+        overdue: true,
+    };
+    let home = super::home::Home::new("runbooks".into(), vec![entry]);
+    let theme = Theme { color: true };
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| home.draw(f, &theme)).unwrap();
+        insta::assert_snapshot!(format!("home_{w}x{h}"), text(&term));
+    }
+    let prefill = runbook
+        .inputs
+        .iter()
+        .map(|d| (d.clone(), if d.name == "token" { "s3cr3t".into() } else { "yesterday".into() }))
+        .collect();
+    let mut form = super::form::Form::new(runbook.id.clone(), prefill, "alice".into(), ChosenMode::Live);
+    let check = |_: &str, v: &str| {
+        if v == "yesterday" {
+            Err("`yesterday` is not a timestamp (RFC 3339, e.g. 2026-11-24T03:00:00Z)".to_string())
+        } else {
+            Ok(())
+        }
+    };
+    let target = |_| "AWS account 111122223333 in eu-central-1".to_string();
+    form.key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter), &check, &target);
+    assert!(form.fields[0].error.is_some(), "a timestamp that does not parse is refused in place");
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| form.draw(f, &theme)).unwrap();
+        let shown = text(&term);
+        assert!(!shown.contains("s3cr3t") && shown.contains("••••••"), "secrets are masked");
+        insta::assert_snapshot!(format!("form_{w}x{h}"), shown);
+    }
+    form.fields[0].value = "2026-11-24T03:00:00Z".into();
+    form.at = form.fields.len();
+    form.key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter), &check, &target);
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    term.draw(|f| form.draw(f, &theme)).unwrap();
+    insta::assert_snapshot!("form_confirm_80x24", text(&term));
+}
