@@ -139,19 +139,23 @@ fn check_input(rb: &Runbook, name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An input's value from the answers file, then the environment, then its default.
+fn input_value(def: &crate::runbook::model::InputDef, answers: Option<&Answers>, now: Timestamp) -> Option<String> {
+    answers
+        .and_then(|a| a.input(&def.name).map(str::to_string))
+        .or_else(|| def.env.as_ref().and_then(|e| std::env::var(e).ok()))
+        .or_else(|| match &def.default {
+            Some(InputDefault::Now) => Some(format_timestamp(now)),
+            Some(InputDefault::Value(v)) => Some(v.clone()),
+            None => None,
+        })
+}
+
 /// Inputs from the answers file, then the environment, then defaults.
 fn resolve_inputs(rb: &Runbook, answers: Option<&Answers>, now: Timestamp) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for def in &rb.inputs {
-        let value = answers
-            .and_then(|a| a.input(&def.name).map(str::to_string))
-            .or_else(|| def.env.as_ref().and_then(|e| std::env::var(e).ok()))
-            .or_else(|| match &def.default {
-                Some(InputDefault::Now) => Some(format_timestamp(now)),
-                Some(InputDefault::Value(v)) => Some(v.clone()),
-                None => None,
-            });
-        let Some(value) = value else {
+        let Some(value) = input_value(def, answers, now) else {
             let from = def.env.as_ref().map(|e| format!(", or set ${e}")).unwrap_or_default();
             return Err(format!(
                 "input `{}` has no value: give it under `inputs:` in the answers file{from}",
@@ -390,20 +394,7 @@ impl Setup {
         self.runbook
             .inputs
             .iter()
-            .map(|def| {
-                let v = self
-                    .answers
-                    .as_ref()
-                    .and_then(|a| a.input(&def.name).map(str::to_string))
-                    .or_else(|| def.env.as_ref().and_then(|e| std::env::var(e).ok()))
-                    .or_else(|| match &def.default {
-                        Some(InputDefault::Now) => Some(format_timestamp(now)),
-                        Some(InputDefault::Value(v)) => Some(v.clone()),
-                        None => None,
-                    })
-                    .unwrap_or_default();
-                (def.clone(), v)
-            })
+            .map(|def| (def.clone(), input_value(def, self.answers.as_ref(), now).unwrap_or_default()))
             .collect()
     }
 
