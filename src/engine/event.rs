@@ -280,6 +280,17 @@ pub struct Record {
     pub event: Event,
 }
 
+/// The prompt of a change that waits for the resource's name to be typed; a front end finds
+/// the name again with [`typed_name`].
+pub fn typed_prompt(target: &str, action: &str) -> String {
+    format!("type `{target}` to confirm: {action} will change {target}")
+}
+
+/// The name a [`typed_prompt`] asks for; `None` for any other prompt.
+pub fn typed_name(prompt: &str) -> Option<&str> {
+    prompt.strip_prefix("type `")?.split('`').next()
+}
+
 #[cfg(test)]
 mod tests {
     use super::EVENT_TYPES;

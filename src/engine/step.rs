@@ -282,7 +282,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             let dry = args.get("dry_run").and_then(Json::as_bool).unwrap_or(false);
             if ctx.spec.interactive && attempt == 1 && action.effect == Effect::Modify && !dry {
                 let target = typed_target(action, &args);
-                let prompt = format!("type `{target}` to confirm: {} will change {target}", action.name);
+                let prompt = super::event::typed_prompt(&target, action.name);
                 match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
                     Command::Confirm { by, .. } => ctx.record(step, Verdict::Confirm, &by, None, None)?,
                     Command::Detach { reason, .. } => return Ok(Attempt::Detached(reason)),

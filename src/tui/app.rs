@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::engine::Command;
-use crate::engine::event::{Event, Record, RunStatus, StepError, StepStatus, Stream, Waiting};
+use crate::engine::event::{Event, Record, RunStatus, StepError, StepStatus, Stream, Waiting, typed_name};
 use crate::launch::RunMeta;
 use crate::objectives::Tracker;
 use crate::runbook::model::StepKind;
@@ -59,15 +59,6 @@ pub struct StepRow {
     pub recovery_point: Option<String>,
     /// A manual step's instructions as the engine resolved them.
     pub shown_instructions: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct PhaseRow {
-    pub id: String,
-    pub title: String,
-    pub budget_ms: u64,
-    pub started: Option<Timestamp>,
-    pub elapsed_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +116,6 @@ pub enum Msg {
 pub struct RunApp {
     pub meta: RunMeta,
     pub steps: Vec<StepRow>,
-    pub phases: Vec<PhaseRow>,
     index: HashMap<String, usize>,
     pub selected: usize,
     pub focus: Pane,
@@ -151,15 +141,7 @@ pub struct RunApp {
 impl RunApp {
     pub fn new(meta: RunMeta, tracker: Tracker, now: Timestamp) -> RunApp {
         let mut steps = Vec::new();
-        let mut phases = Vec::new();
         for (pi, p) in meta.runbook.phases.iter().enumerate() {
-            phases.push(PhaseRow {
-                id: p.id.clone(),
-                title: p.title.clone(),
-                budget_ms: p.budget.secs() * 1000,
-                started: None,
-                elapsed_ms: None,
-            });
             for s in &p.steps {
                 let boxes = match &s.kind {
                     StepKind::Manual { checklist, .. } => checklist.len(),
@@ -189,7 +171,6 @@ impl RunApp {
         RunApp {
             meta,
             steps,
-            phases,
             index,
             selected: 0,
             focus: Pane::Steps,
@@ -238,16 +219,6 @@ impl RunApp {
         }
         let row = |s: &str| self.index.get(s).copied();
         match &r.event {
-            Event::PhaseStarted { phase, .. } => {
-                if let Some(p) = self.phases.iter_mut().find(|p| &p.id == phase) {
-                    p.started = at;
-                }
-            }
-            Event::PhaseFinished { phase, elapsed_ms, .. } => {
-                if let Some(p) = self.phases.iter_mut().find(|p| &p.id == phase) {
-                    p.elapsed_ms = Some(*elapsed_ms);
-                }
-            }
             Event::StepStarted { step, attempt, detail } => {
                 if let Some(i) = row(step) {
                     let s = &mut self.steps[i];
@@ -412,8 +383,8 @@ impl RunApp {
                 }
             }
             Action::Enter => match waiting {
-                Some((Waiting::Confirm, Some(prompt))) if prompt.starts_with("type `") => {
-                    let expected = prompt.split('`').nth(1).unwrap_or_default().to_string();
+                Some((Waiting::Confirm, Some(prompt))) if typed_name(&prompt).is_some() => {
+                    let expected = typed_name(&prompt).unwrap_or_default().to_string();
                     self.dialog = Some(Dialog::Typed { step: id, expected, prompt, input: String::new() });
                 }
                 Some((Waiting::Confirm, _)) => {

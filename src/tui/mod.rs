@@ -48,6 +48,8 @@ fn restore() {
 struct Screen {
     term: Term,
     keys: mpsc::UnboundedReceiver<TermEvent>,
+    /// SIGTERM on the home screen and the form: leave, nothing has started.
+    sigterm: tokio::signal::unix::Signal,
 }
 
 impl Screen {
@@ -69,22 +71,14 @@ impl Screen {
                 }
             }
         });
-        Ok(Screen { term, keys })
+        let sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        Ok(Screen { term, keys, sigterm })
     }
 }
 
 impl Drop for Screen {
     fn drop(&mut self) {
         restore();
-    }
-}
-
-async fn terminated() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut s) => {
-            s.recv().await;
-        }
-        Err(_) => std::future::pending().await,
     }
 }
 
@@ -104,7 +98,7 @@ pub async fn home(dir: &Path, incidents: &Path) -> TuiEnd {
         let _ = screen.term.draw(|f| home.draw(f, &theme));
         let ev = tokio::select! {
             ev = screen.keys.recv() => ev,
-            _ = terminated() => return TuiEnd::Cancelled,
+            _ = screen.sigterm.recv() => return TuiEnd::Cancelled,
         };
         let Some(ev) = ev else { return TuiEnd::Cancelled };
         let TermEvent::Key(k) = ev else { continue };
@@ -154,7 +148,7 @@ async fn form_then_run(screen: &mut Screen, setup: Setup, theme: &Theme) -> TuiE
             let _ = screen.term.draw(|f| form.draw(f, theme));
             let ev = tokio::select! {
                 ev = screen.keys.recv() => ev,
-                _ = terminated() => return TuiEnd::Cancelled,
+                _ = screen.sigterm.recv() => return TuiEnd::Cancelled,
             };
             let Some(TermEvent::Key(k)) = ev else {
                 if ev.is_none() {

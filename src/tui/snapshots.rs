@@ -13,7 +13,7 @@ use super::theme::Theme;
 use crate::engine::event::{Event, Mode, Record, StepStatus, Stream, Waiting};
 use crate::launch::{ChosenMode, RunMeta};
 use crate::runbook::load::{catalog_from_str, runbook_from_str};
-use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
+use crate::runbook::time::{Timestamp, parse_timestamp};
 
 const CATALOG: &str = "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: orders-docs\n    title: Order documents\n    classification: confidential\n    rpo: 1h\n    rto: 2h\n    primary: { region: eu-central-1, account: \"111122223333\" }\n    resources:\n      - { kind: s3-bucket, id: orders-docs-prod, role: production }\n";
 
@@ -285,7 +285,6 @@ fn the_gauge_is_green_then_amber_at_80_percent_then_red_past_the_rto() {
             assert!(label.contains("OVER"), "never colour alone: {label}");
         }
         insta::assert_snapshot!(format!("gauge_{pct}"), label);
-        let _ = format_timestamp(now);
     }
 }
 

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph
 use super::app::{Dialog, Pane, Purpose, RunApp, Status};
 use super::keys::{KEYS, hints};
 use super::theme::Theme;
-use crate::engine::event::{Mode, Stream, Waiting};
+use crate::engine::event::{Mode, Stream, Waiting, typed_name};
 use crate::report::human_ms;
 use crate::runbook::model::StepKind;
 use crate::runbook::time::Timestamp;
@@ -22,7 +22,7 @@ pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
     let [top, banner, objectives, main, log, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(if rehearsal { 1 } else { 0 }),
-        Constraint::Length(if tall { 3 + app.phases.len().min(6) as u16 } else { 3 }),
+        Constraint::Length(if tall { 3 + app.tracker.phases.len().min(6) as u16 } else { 3 }),
         Constraint::Min(6),
         Constraint::Length(if tall { 10 } else { 5 }),
         Constraint::Length(1),
@@ -124,19 +124,18 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
         if s.rto_stopped { " · stopped" } else { "" }
     );
     if let Some(r) = rows.first() {
-        let [g, t] = Layout::horizontal([Constraint::Percentage(100), Constraint::Length(0)]).areas(*r);
-        let _ = t;
         f.render_widget(
             Gauge::default().ratio(frac.clamp(0.0, 1.0)).label(label).gauge_style(theme.gauge(frac)).use_unicode(true),
-            g,
+            *r,
         );
     }
     let phases: Vec<Span> = app
+        .tracker
         .phases
         .iter()
         .map(|p| {
-            let elapsed = p.elapsed_ms.or_else(|| p.started.map(|t| ms_between(t, app.now)));
-            let (mark, style) = match (elapsed, p.elapsed_ms.is_some()) {
+            let elapsed = p.started.map(|_| p.elapsed_ms(app.now));
+            let (mark, style) = match (elapsed, p.finished.is_some()) {
                 (None, _) => ("·", theme.dim()),
                 (Some(e), done) if e > p.budget_ms => (if done { "✗" } else { "▶" }, theme.bad()),
                 (Some(_), true) => ("✓", theme.ok()),
@@ -189,8 +188,11 @@ fn steps_tree(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     for (i, s) in app.steps.iter().enumerate() {
         if s.phase != last_phase {
             last_phase = s.phase;
-            let p = &app.phases[s.phase];
-            items.push(ListItem::new(Line::styled(format!("{} ({})", p.title, human_ms(p.budget_ms)), theme.title())));
+            let p = &app.meta.runbook.phases[s.phase];
+            items.push(ListItem::new(Line::styled(
+                format!("{} ({})", p.title, human_ms(p.budget.secs() * 1000)),
+                theme.title(),
+            )));
         }
         if i == app.selected {
             selected_item = items.len();
@@ -249,7 +251,7 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     }
     if let Some((w, prompt)) = &row.waiting {
         let keys = match w {
-            Waiting::Confirm if prompt.as_deref().is_some_and(|p| p.starts_with("type `")) => {
+            Waiting::Confirm if prompt.as_deref().and_then(typed_name).is_some() => {
                 "Enter: type the name to go ahead · s skip · f fail"
             }
             Waiting::Confirm => "Enter confirm · s skip · f fail",
