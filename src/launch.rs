@@ -432,7 +432,9 @@ impl Setup {
         {
             return Err(format!("this log is a {} run; resume it the same way", g.mode.as_str()));
         }
-        let speed = args.speed.unwrap_or(if tabletop { 60 } else { 600 }).max(1);
+        // A resumed rehearsal keeps the pace it was started at unless told otherwise.
+        let speed =
+            args.speed.or(resumed.as_ref().map(|g| g.clock_speed)).unwrap_or(if tabletop { 60 } else { 600 }).max(1);
         let operator = choice.operator.clone();
         let signer = load_signer(&args)?;
 

@@ -148,6 +148,7 @@ impl Form {
             Paragraph::new(Line::styled(format!(" lifeboat ▸ start {}", self.runbook), theme.title())),
             top,
         );
+        let width = main.width.saturating_sub(2) as usize;
         let mut lines = vec![];
         for (i, fl) in self.fields.iter().enumerate() {
             let active = i == self.at;
@@ -182,7 +183,7 @@ impl Form {
                 }
                 None => "who runs this: recorded with every answer (LIFEBOAT_OPERATOR, else $USER)".into(),
             };
-            lines.push(Line::styled(format!("                 {about}"), theme.dim()));
+            lines.extend(hanging(&about, width).into_iter().map(|l| Line::styled(l, theme.dim())));
         }
         let on_mode = self.at == self.fields.len();
         let modes: Vec<Span> = [ChosenMode::Live, ChosenMode::Drill, ChosenMode::Tabletop]
@@ -200,10 +201,8 @@ impl Form {
             vec![Span::styled(format!("{} {:<14} ", if on_mode { "▶" } else { " " }, "mode"), theme.title())];
         mode_line.extend(modes);
         lines.push(Line::from(mode_line));
-        lines.push(Line::styled(
-            "                 live acts on AWS · drill acts on AWS but never writes to production · tabletop rehearses on the simulated cloud",
-            theme.dim(),
-        ));
+        let about_modes = "live acts on AWS · drill acts on AWS but never writes to production · tabletop rehearses on the simulated cloud";
+        lines.extend(hanging(about_modes, width).into_iter().map(|l| Line::styled(l, theme.dim())));
         f.render_widget(
             Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title("inputs")),
             main,
@@ -226,5 +225,42 @@ impl Form {
                 r,
             );
         }
+    }
+}
+
+/// Words wrapped under the value column, so a long description reads as one block beside
+/// its field instead of running back to the border.
+fn hanging(text: &str, width: usize) -> Vec<String> {
+    const INDENT: usize = 17;
+    let room = width.saturating_sub(INDENT).max(20);
+    let mut out = vec![];
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
+            out.push(format!("{:INDENT$}{line}", ""));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push(format!("{:INDENT$}{line}", ""));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn descriptions_wrap_under_the_value_column() {
+        let lines = super::hanging("one two three four five six seven eight nine ten eleven", 40);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        for l in &lines {
+            assert!(l.starts_with(&" ".repeat(17)) && !l.starts_with(&" ".repeat(18)), "{l:?}");
+            assert!(l.chars().count() <= 40, "{l:?}");
+        }
+        assert_eq!(lines.join(" ").split_whitespace().count(), 11);
     }
 }
