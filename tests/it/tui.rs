@@ -1,6 +1,8 @@
-//! The real binary in tmux: start a runbook from the home screen, fill the inputs, confirm,
-//! skip with a reason, approve, type a confirmation, leave with `q`, resume, finish; then
-//! `verify` and `report` show what was done and by whom.
+//! The real binary in tmux. One run starts from the home screen, fills the inputs,
+//! confirms, skips with a reason, approves, types a confirmation, watches the action
+//! finish and quits; `verify` and `report` then show what was done and by whom. Another
+//! leaves with `q` while an action is running, resumes from the TUI and finishes, and no
+//! step that had finished runs twice.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -12,8 +14,8 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(cwd: &std::path::Path, cmd: &str) -> Tmux {
-        let name = format!("lifeboat-{}", std::process::id());
+    fn start(cwd: &std::path::Path, label: &str, cmd: &str) -> Tmux {
+        let name = format!("lifeboat-{}-{label}", std::process::id());
         let ok = Command::new("tmux")
             .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", "-c"])
             .arg(cwd)
@@ -57,12 +59,12 @@ impl Drop for Tmux {
 }
 
 #[test]
-fn from_the_home_screen_through_a_rehearsal_with_a_break_in_the_middle() {
+fn from_the_home_screen_through_a_rehearsal_to_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_lifeboat");
     let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
     assert!(copy.success());
-    let tmux = Tmux::start(dir.path(), bin);
+    let tmux = Tmux::start(dir.path(), "home", bin);
     tmux.wait_for("runbooks in runbooks");
     tmux.keys(&["/"]);
     tmux.type_text("ransomware");
@@ -113,20 +115,7 @@ fn from_the_home_screen_through_a_rehearsal_with_a_break_in_the_middle() {
     tmux.keys(&["Enter"]);
     let s = tmux.wait_for("smoke waits for the rehearsed outcome");
     assert!(s.contains("✓ restore done") && s.contains("recovery point"), "{s}");
-    // Leave in the middle: the log is kept and the run can be resumed.
-    tmux.keys(&["q"]);
-    let s = tmux.wait_for("EXIT=1");
-    assert!(s.contains("the log is kept and can be resumed"), "{s}");
-    let log = std::fs::read_dir(dir.path().join("incidents")).unwrap().next().unwrap().unwrap().path();
-    drop(tmux);
-
-    let tmux = Tmux::start(
-        dir.path(),
-        &format!("{bin} tabletop runbooks/orders-docs-ransomware.yaml --resume {}", log.display()),
-    );
-    tmux.wait_for("had started when the run stopped");
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("smoke waits for the rehearsed outcome");
+    // The rest of the runbook, then quit.
     tmux.keys(&["Enter"]);
     tmux.wait_for("Review objects written after the attack");
     tmux.keys(&["Enter", "Enter"]);
@@ -134,7 +123,9 @@ fn from_the_home_screen_through_a_rehearsal_with_a_break_in_the_middle() {
     tmux.keys(&["Enter", "Enter"]);
     tmux.wait_for("run succeeded");
     tmux.keys(&["q"]);
-    tmux.wait_for("EXIT=");
+    tmux.wait_for("EXIT=0");
+    let log = only_log(dir.path());
+    drop(tmux);
 
     let run =
         |args: &[&str]| Command::new(bin).args(args).current_dir(dir.path()).env("NO_COLOR", "1").output().unwrap();
@@ -145,4 +136,105 @@ fn from_the_home_screen_through_a_rehearsal_with_a_break_in_the_middle() {
     for want in ["alice", "carol", "keys rotated by the security team", "restore"] {
         assert!(report.contains(want), "{want} in the report:\n{report}");
     }
+}
+
+fn only_log(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut logs: Vec<_> = std::fs::read_dir(dir.join("incidents"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    logs.pop().unwrap()
+}
+
+/// (event type, step) of every record in the log.
+fn steps_of(log: &std::path::Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let field = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            (field("type"), field("step"))
+        })
+        .collect()
+}
+
+#[test]
+fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
+    assert!(copy.success());
+    let runbook = "runbooks/customers-db-region-outage.yaml";
+    let tmux = Tmux::start(dir.path(), "first", &format!("{bin} tabletop {runbook} --speed 120"));
+    // The form's defaults (incident now, strategy replica, tabletop) are taken as they are.
+    tmux.wait_for("incident_at");
+    tmux.keys(&["Enter", "Enter", "Enter", "Enter"]);
+    tmux.wait_for("in TABLETOP mode against the");
+    tmux.keys(&["y"]);
+    tmux.wait_for("Confirm it is a regional outage, not ours · manual · waiting for you");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("not ticked");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Approve failing over to eu-west-1 · approval · waiting for you");
+    tmux.keys(&["a"]);
+    tmux.wait_for("This step needs a yes from the incident-commander");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("type `customers-replica-dr` to confirm");
+    tmux.keys(&["Enter"]);
+    tmux.type_text("customers-replica-dr");
+    tmux.keys(&["Enter"]);
+    // The promotion takes minutes of virtual time (seconds here): leave while it runs.
+    tmux.wait_for("customers-replica-dr: promoting");
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("EXIT=1");
+    assert!(s.contains("the log is kept and can be resumed"), "{s}");
+    drop(tmux);
+    let log = only_log(dir.path());
+    // Intact, not sealed: verify says so (exit 3), and the run can go on.
+    let out = Command::new(bin).args(["verify", log.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let before = steps_of(&log);
+    assert!(before.contains(&("step_started".into(), "promote".into())), "{before:?}");
+    assert!(!before.contains(&("step_finished".into(), "promote".into())), "left while it ran: {before:?}");
+
+    let tmux = Tmux::start(dir.path(), "resumed", &format!("{bin} tabletop {runbook} --resume {}", log.display()));
+    // The interrupted promotion is not re-run blindly: the operator decides, then confirms.
+    let s = tmux.wait_for("`promote` had started when the run stopped");
+    // The rehearsal keeps the pace it was started at.
+    assert!(s.contains("simulated cloud at 120×"), "{s}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("type `customers-replica-dr` to confirm");
+    tmux.keys(&["Enter"]);
+    tmux.type_text("customers-replica-dr");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Repoint the database name and secrets · manual · waiting for you");
+    tmux.keys(&["Enter", "Enter"]);
+    tmux.wait_for("How did `./scripts/smoke-customers.sh` go?");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Accept the data loss window · approval · waiting for you");
+    tmux.keys(&["a"]);
+    tmux.wait_for("This step needs a yes from the data-protection-officer");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("run succeeded");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=0");
+    drop(tmux);
+
+    let out = Command::new(bin).args(["verify", log.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let all = steps_of(&log);
+    let count = |ty: &str, step: &str| all.iter().filter(|(t, s)| t == ty && s == step).count();
+    // What had finished before `q` ran once; the interrupted step ran again, once, and
+    // finished; the run resumed rather than started over.
+    for step in ["confirm", "decide"] {
+        assert_eq!(count("step_started", step), 1, "{step} started once: {all:?}");
+        assert_eq!(count("step_finished", step), 1, "{step} finished once: {all:?}");
+    }
+    assert_eq!(count("step_finished", "promote"), 1, "{all:?}");
+    assert_eq!(count("genesis", ""), 1, "{all:?}");
+    assert_eq!(count("resumed", ""), 1, "{all:?}");
+    assert_eq!(count("run_finished", ""), 1, "{all:?}");
 }
