@@ -282,18 +282,60 @@ pub struct Record {
 
 /// The prompt of a change that waits for the resource's name to be typed; a front end finds
 /// the name again with [`typed_name`].
-pub fn typed_prompt(target: &str, action: &str) -> String {
-    format!("type `{target}` to confirm: {action} will change {target}")
+pub fn typed_prompt(target: &str, action: &str, plan: Option<&str>) -> String {
+    let mut p = format!("type `{target}` to confirm: {action} will change {target}");
+    if let Some(plan) = plan {
+        p.push('\n');
+        p.push_str(plan);
+    }
+    p
+}
+
+/// A [`typed_prompt`] read back: the name to type, what changes, and the plan if one was
+/// made first. `None` for any other prompt.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Typed<'a> {
+    pub name: &'a str,
+    pub change: &'a str,
+    pub plan: Option<&'a str>,
+}
+
+pub fn typed_parts(prompt: &str) -> Option<Typed<'_>> {
+    let rest = prompt.strip_prefix("type `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let rest = rest.strip_prefix(" to confirm: ")?;
+    let (change, plan) = match rest.split_once('\n') {
+        Some((c, p)) => (c, Some(p)),
+        None => (rest, None),
+    };
+    Some(Typed { name, change, plan })
 }
 
 /// The name a [`typed_prompt`] asks for; `None` for any other prompt.
 pub fn typed_name(prompt: &str) -> Option<&str> {
-    prompt.strip_prefix("type `")?.split('`').next()
+    typed_parts(prompt).map(|t| t.name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::EVENT_TYPES;
+
+    #[test]
+    fn a_typed_prompt_reads_back_as_it_was_made() {
+        use super::{Typed, typed_parts, typed_prompt};
+        let p = typed_prompt("docs-prod", "s3.restore_to_time", Some("plan: 3 to roll back"));
+        assert_eq!(
+            typed_parts(&p),
+            Some(Typed {
+                name: "docs-prod",
+                change: "s3.restore_to_time will change docs-prod",
+                plan: Some("plan: 3 to roll back")
+            })
+        );
+        let p = typed_prompt("db", "rds.promote_replica", None);
+        assert_eq!(typed_parts(&p).unwrap().plan, None);
+        assert_eq!(typed_parts("Rehearsal: not executed. How did `x` go?"), None);
+    }
 
     /// `name()` and `EVENT_TYPES` must agree, or `verify` would call a new event damage.
     #[test]

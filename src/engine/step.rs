@@ -42,6 +42,18 @@ fn failed(message: impl Into<String>) -> Attempt {
     }
 }
 
+fn timed_out(step: &Step, what: &str) -> Attempt {
+    Attempt::Failed {
+        error: StepError {
+            message: format!("{what} did not finish within {}", step.timeout.unwrap_or_default()),
+            code: Some("Timeout".into()),
+            hint: Some("raise `timeout` if this is expected to take longer".into()),
+        },
+        retryable: true,
+        outputs: Map::new(),
+    }
+}
+
 fn from_action(e: ActionError) -> Attempt {
     let retryable = e.retryable;
     let outputs = e.outputs.clone().unwrap_or_default();
@@ -223,15 +235,6 @@ async fn attempts(ctx: &Ctx, step: &Step, base: u32) -> Result<Attempt, Fatal> {
 
 async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
     let limit = step.timeout.map(|t| StdDuration::from_secs(t.secs()));
-    let timed_out = |what: &str| Attempt::Failed {
-        error: StepError {
-            message: format!("{what} did not finish within {}", step.timeout.unwrap_or_default()),
-            code: Some("Timeout".into()),
-            hint: Some("raise `timeout` if this is expected to take longer".into()),
-        },
-        retryable: true,
-        outputs: Map::new(),
-    };
     match &step.kind {
         StepKind::Manual { instructions, .. } => {
             ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: None })?;
@@ -282,7 +285,13 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             let dry = args.get("dry_run").and_then(Json::as_bool).unwrap_or(false);
             if ctx.spec.interactive && attempt == 1 && action.effect == Effect::Modify && !dry {
                 let target = typed_target(action, &args);
-                let prompt = super::event::typed_prompt(&target, action.name);
+                // Where the action can plan without changing anything, the plan comes
+                // first: the name is typed knowing the counts, not only the bucket.
+                let plan = match dry_run_plan(ctx, step, action, &args, limit).await? {
+                    Ok(plan) => plan,
+                    Err(failed) => return Ok(failed),
+                };
+                let prompt = super::event::typed_prompt(&target, action.name, plan.as_deref());
                 match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
                     Command::Confirm { by, .. } => ctx.record(step, Verdict::Confirm, &by, None, None)?,
                     Command::Detach { reason, .. } => return Ok(Attempt::Detached(reason)),
@@ -291,7 +300,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             }
             let call = match call_action(ctx, step, action, args, limit).await? {
                 Some(r) => r,
-                None => return Ok(timed_out(action.name)),
+                None => return Ok(timed_out(step, action.name)),
             };
             Ok(call)
         }
@@ -320,7 +329,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 Err(e) => return Ok(failed(format!("cannot start `sh`: {e}"))),
             };
             if r.timed_out {
-                return Ok(timed_out("the command"));
+                return Ok(timed_out(step, "the command"));
             }
             let code = r.exit_code.map_or(-1, |c| c);
             if code != expect.exit_code as i32 {
@@ -389,7 +398,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 Some(l) => Ok(crate::clock::timeout(ctx.clock.as_ref(), l, poll)
                     .await
                     .transpose()?
-                    .unwrap_or_else(|| timed_out("the condition"))),
+                    .unwrap_or_else(|| timed_out(step, "the condition"))),
                 None => poll.await,
             }
         }
@@ -447,6 +456,40 @@ fn typed_target(action: &ActionSpec, args: &Map<String, Json>) -> String {
             _ => None,
         })
         .unwrap_or_else(|| action.name.to_string())
+}
+
+/// The action's own dry run, summed up for the typed confirmation; `Ok(None)` when the
+/// action has no dry run, `Err` with the attempt when the dry run itself failed (the real
+/// call would fail the same way, so it is not made).
+async fn dry_run_plan(
+    ctx: &Ctx,
+    step: &Step,
+    action: &'static ActionSpec,
+    args: &Map<String, Json>,
+    limit: Option<StdDuration>,
+) -> Result<Result<Option<String>, Attempt>, Fatal> {
+    if !action.params.iter().any(|p| p.name == "dry_run") {
+        return Ok(Ok(None));
+    }
+    let mut dry = args.clone();
+    dry.insert("dry_run".into(), Json::Bool(true));
+    Ok(match call_action(ctx, step, action, dry, limit).await? {
+        Some(Attempt::Done { outputs, .. }) => Ok(Some(plan_summary(&outputs))),
+        Some(other) => Err(other),
+        None => Err(timed_out(step, action.name)),
+    })
+}
+
+/// "will roll back 1,800 objects, undelete 200, keep 1 created after the time" from a
+/// dry run's outputs.
+fn plan_summary(outputs: &Map<String, Json>) -> String {
+    let n = |k: &str| outputs.get(k).and_then(Json::as_u64).unwrap_or(0);
+    let mut s = format!("the plan: roll back {} objects, undelete {}", n("restored"), n("undeleted"));
+    match n("newer_kept") {
+        0 => {}
+        k => s.push_str(&format!(", keep {k} created after the time (listed in the outputs)")),
+    }
+    s
 }
 
 /// Guard, checkpoint before a change, call with a timeout, and report progress.

@@ -250,7 +250,11 @@ fn every_dialog_and_the_help() {
             Dialog::Typed {
                 step: "restore".into(),
                 expected: "orders-docs-prod".into(),
-                prompt: "type `orders-docs-prod` to confirm: s3.restore_to_time will change orders-docs-prod".into(),
+                prompt: crate::engine::event::typed_prompt(
+                    "orders-docs-prod",
+                    "s3.restore_to_time",
+                    Some("the plan: roll back 1,800 objects, undelete 200, keep 1 created after the time"),
+                ),
                 input: "orders".into(),
             },
         ),

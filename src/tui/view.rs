@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph
 use super::app::{Dialog, Pane, Purpose, RunApp, Status};
 use super::keys::{KEYS, hints};
 use super::theme::Theme;
-use crate::engine::event::{Mode, Stream, Waiting, typed_name};
+use crate::engine::event::{Mode, Stream, Waiting, typed_name, typed_parts};
 use crate::report::human_ms;
 use crate::runbook::model::StepKind;
 use crate::runbook::time::Timestamp;
@@ -429,18 +429,20 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
             ],
         ),
         Dialog::Typed { step, expected, prompt, input } => {
-            let change = app.steps.iter().find(|s| &s.id == step).and_then(|s| s.detail.clone()).unwrap_or_default();
-            (
-                format!("confirm a change: `{step}`"),
-                vec![
-                    Line::styled("This changes what exists:", theme.warn()),
-                    Line::styled(change, theme.code()),
-                    Line::from(prompt.split(": ").nth(1).unwrap_or(prompt).to_string()),
-                    Line::default(),
-                    Line::from(format!("Type `{expected}` to go ahead (Esc: not now).")),
-                    field("name", input, true, theme),
-                ],
-            )
+            let call = app.steps.iter().find(|s| &s.id == step).and_then(|s| s.detail.clone()).unwrap_or_default();
+            let typed = typed_parts(prompt);
+            let mut lines = vec![
+                Line::styled("This changes what exists:", theme.warn()),
+                Line::styled(call, theme.code()),
+                Line::from(typed.as_ref().map_or(prompt.as_str(), |t| t.change).to_string()),
+            ];
+            if let Some(plan) = typed.and_then(|t| t.plan) {
+                lines.push(Line::styled(plan.to_string(), theme.warn()));
+            }
+            lines.push(Line::default());
+            lines.push(Line::from(format!("Type `{expected}` to go ahead (Esc: not now).")));
+            lines.push(field("name", input, true, theme));
+            (format!("confirm a change: `{step}`"), lines)
         }
         Dialog::Abort { second } => (
             "abort the run".into(),

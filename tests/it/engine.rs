@@ -513,10 +513,11 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
     let dir = tempfile::tempdir().unwrap();
     let r = run_with(&yaml, Mode::Replay, 1000.0, true, dir.path(), move |e| match e {
         Event::StepWaiting { step, waiting_for: Waiting::Confirm, prompt } => {
-            assert_eq!(
-                prompt.as_deref(),
-                Some("type `shop-docs-prod` to confirm: s3.restore_to_time will change shop-docs-prod")
-            );
+            let typed = lifeboat::engine::event::typed_parts(prompt.as_deref().unwrap()).unwrap();
+            assert_eq!(typed.name, "shop-docs-prod");
+            assert_eq!(typed.change, "s3.restore_to_time will change shop-docs-prod");
+            // The action's dry run came first: the counts are on the screen.
+            assert!(typed.plan.unwrap().starts_with("the plan: roll back "), "{prompt:?}");
             Some(if step == "roll" {
                 Command::Confirm { step: step.clone(), by: "alice".into() }
             } else {
@@ -535,6 +536,31 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
         })
         .collect();
     assert_eq!(waits, ["roll", "again"], "the read-only check asks nothing");
+    // The plan shown is the work done: the dry run's counts are the roll-back's.
+    let plan = r
+        .records
+        .iter()
+        .find_map(|rec| match &rec.event {
+            Event::StepWaiting { step, prompt: Some(p), .. } if step == "roll" => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let done = r
+        .records
+        .iter()
+        .find_map(|rec| match &rec.event {
+            Event::StepFinished { step, outputs, .. } if step == "roll" => Some(outputs.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let n = |k: &str| done[k].as_u64().unwrap();
+    assert!(n("restored") + n("undeleted") > 0, "the sim bucket has damage to undo: {done:?}");
+    assert!(
+        plan.contains(&format!("roll back {} objects, undelete {}", n("restored"), n("undeleted"))),
+        "{plan} against {done:?}"
+    );
+    let dry = r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && text.contains("dry run: nothing changes")));
+    assert_eq!(dry, 1, "one dry run before the typed name, none on the real call");
     assert_eq!(r.finished("roll").0, StepStatus::Done);
     assert_eq!(r.finished("again").0, StepStatus::Skipped);
     assert_eq!(r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::engine::event::Verdict::Confirm, by, .. } if by == "alice")), 1);
