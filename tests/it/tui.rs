@@ -238,3 +238,54 @@ fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
     assert_eq!(count("resumed", ""), 1, "{all:?}");
     assert_eq!(count("run_finished", ""), 1, "{all:?}");
 }
+
+#[test]
+fn a_resize_redraws_and_sigterm_mid_run_gives_the_terminal_back_and_keeps_a_resumable_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
+    assert!(copy.success());
+    // The shell reports, after lifeboat has gone, whether the terminal is cooked again.
+    let tmux = Tmux::start(
+        dir.path(),
+        "sigterm",
+        &format!(
+            "sh -c 'echo $$ > lifeboat.pid; exec {bin} tabletop runbooks/customers-db-region-outage.yaml'; \
+             echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'"
+        ),
+    );
+    tmux.wait_for("incident_at");
+    tmux.keys(&["Enter", "Enter", "Enter", "Enter"]);
+    tmux.wait_for("in TABLETOP mode against the");
+    tmux.keys(&["y"]);
+    tmux.wait_for("Confirm it is a regional outage, not ours · manual · waiting for you");
+
+    // Down to 80×24: the tree narrows to 30 columns and the screen is drawn again.
+    let ok = Command::new("tmux").args(["resize-window", "-t", &tmux.name, "-x", "80", "-y", "24"]).status().unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = tmux.screen();
+        let redrawn = s.lines().any(|l| l.starts_with("┌[steps]") && l.chars().nth(29) == Some('┐'));
+        if redrawn && s.lines().count() <= 24 && s.contains("objectives") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not redrawn at 80×24:\n{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let pid = std::fs::read_to_string(dir.path().join("lifeboat.pid")).unwrap();
+    let ok = Command::new("kill").args(["-TERM", pid.trim()]).status().unwrap();
+    assert!(ok.success());
+    let s = tmux.wait_for("EXIT=");
+    assert!(s.contains("EXIT=1"), "{s}");
+    assert!(!s.contains("objectives") && !s.contains("[steps]"), "the alternate screen is left:\n{s}");
+    let mode = s.lines().rev().find(|l| l.ends_with("icanon")).unwrap_or_default();
+    assert_eq!(mode, "icanon", "raw mode is undone:\n{s}");
+    drop(tmux);
+
+    let log = only_log(dir.path());
+    let out = Command::new(bin).args(["verify", log.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "intact and resumable: {}", text(&out.stderr));
+    assert!(steps_of(&log).contains(&("step_started".into(), "confirm".into())));
+}
