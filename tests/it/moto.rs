@@ -893,3 +893,104 @@ async fn approved_deletion_of_newer_objects_leaves_them_recoverable() {
         assert_eq!((v.versions().len(), v.delete_markers().len()), (1, 1), "{note} stays as a version");
     }
 }
+
+/// Uploads `body` in parts of `part` bytes, as the AWS CLI does for large files.
+async fn put_in_parts(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8], part: usize) -> String {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let up = s3.create_multipart_upload().bucket(bucket).key(key).send().await.unwrap();
+    let id = up.upload_id().unwrap();
+    let mut parts = vec![];
+    for (i, chunk) in body.chunks(part).enumerate() {
+        let n = i as i32 + 1;
+        let p = s3
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        parts.push(CompletedPart::builder().part_number(n).e_tag(p.e_tag().unwrap()).build());
+    }
+    let done = s3
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await
+        .unwrap();
+    done.e_tag().unwrap().to_string()
+}
+
+async fn etag(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    s3.head_object().bucket(bucket).key(key).send().await.unwrap().e_tag().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_objects_are_copied_in_parts_and_proved_by_their_etags() {
+    const MIB: usize = 1024 * 1024;
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "orders-docs-prod", true).await;
+    bucket(&s3, "plain-bucket", false).await;
+    let multi: Vec<u8> = (0..12 * MIB).map(|i| (i * 7 % 251) as u8).collect();
+    let whole: Vec<u8> = (0..7 * MIB).map(|i| (i * 13 % 241) as u8).collect();
+    let multi_etag = put_in_parts(&s3, "orders-docs-prod", "big/multi.bin", &multi, 5 * MIB).await;
+    assert!(multi_etag.ends_with("-3\""), "{multi_etag}");
+    put(&s3, "orders-docs-prod", "big/whole.bin", whole.clone()).await;
+    let whole_etag = etag(&s3, "orders-docs-prod", "big/whole.bin").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Encrypted by the attacker: same sizes, one of them re-uploaded in other parts.
+    put_in_parts(&s3, "orders-docs-prod", "big/multi.bin", &vec![0xEE; 12 * MIB], 6 * MIB).await;
+    put(&s3, "orders-docs-prod", "big/whole.bin", vec![0xEE; 7 * MIB]).await;
+
+    // Roll back (the multipart version is copied in its own parts), then copy the prefix
+    // through this machine as another identity (5 MiB parts in memory, not the object)
+    // and server-side.
+    let dir = folder(
+        "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: orders-docs-prod, time: \"${{ inputs.incident_at }}\" } }
+      - id: streamed
+        title: Copy through this machine
+        action: s3.copy_prefix
+        with:
+          from: { bucket: orders-docs-prod, prefix: big/, role_arn: \"arn:aws:iam::123456789012:role/vault-reader\" }
+          to: { bucket: plain-bucket, prefix: streamed/ }
+        needs: [restore]
+      - id: server
+        title: Copy server-side
+        action: s3.copy_prefix
+        with: { from: { bucket: orders-docs-prod, prefix: big/ }, to: { bucket: plain-bucket, prefix: server/ } }
+        needs: [restore]
+",
+    );
+    let mut env = moto.env();
+    env.push(("LIFEBOAT_S3_PART_SIZE", (5 * MIB).to_string()));
+    let (d, tt) = (dir.path().to_path_buf(), t.clone());
+    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, &tt)).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("checked by size only"), "every copy proved by a digest: {stderr}");
+
+    for (bucket, key) in [("orders-docs-prod", "big/"), ("plain-bucket", "streamed/"), ("plain-bucket", "server/")] {
+        let at = |name: &str| format!("{key}{name}");
+        assert_eq!(get(&s3, bucket, &at("multi.bin")).await.as_deref(), Some(multi.as_slice()), "{bucket}/{key}");
+        assert_eq!(get(&s3, bucket, &at("whole.bin")).await.as_deref(), Some(whole.as_slice()), "{bucket}/{key}");
+        // Copied in the source's own parts: the very same ETag.
+        assert_eq!(etag(&s3, bucket, &at("multi.bin")).await, multi_etag, "{bucket}/{key}");
+    }
+    assert_eq!(etag(&s3, "orders-docs-prod", "big/whole.bin").await, whole_etag);
+    assert_eq!(etag(&s3, "plain-bucket", "server/whole.bin").await, whole_etag);
+    // 7 MiB through this machine went in two 5 MiB-bounded parts, checked by its MD5.
+    assert!(etag(&s3, "plain-bucket", "streamed/whole.bin").await.ends_with("-2\""));
+    // No upload left half done to cost storage.
+    for b in ["orders-docs-prod", "plain-bucket"] {
+        let open = s3.list_multipart_uploads().bucket(b).send().await.unwrap();
+        assert!(open.uploads().is_empty(), "{b}: {:?}", open.uploads());
+    }
+}

@@ -9,9 +9,12 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use serde_json::{Map, Value as Json, json};
 use tokio::sync::{Mutex, Semaphore};
 
+mod copy;
+
 use super::plan::{Todo, Ver, restore_plan};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider, outputs};
 use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
+use copy::{Checked, Source, Target};
 
 /// Copies in flight at once during a roll-back or a copy (`LIFEBOAT_S3_CONCURRENCY`
 /// overrides: real S3 takes thousands of writes a second per prefix).
@@ -290,40 +293,55 @@ fn batches(deletes: Deletes) -> Vec<(Deletes, u64)> {
     out
 }
 
-/// Copies the chosen version on top, and checks the copy's ETag from its own answer (no
-/// extra request).
+/// Copies the chosen version on top, checked against it (see `copy`).
 async fn copy_back(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     region: &str,
     key: &str,
     v: &Ver,
-) -> Result<(), ActionError> {
-    let op = "s3.restore_to_time";
-    let out = client
-        .copy_object()
-        .bucket(bucket)
-        .key(key)
-        .copy_source(format!("{bucket}/{}?versionId={}", encode_key(key), v.id))
-        // A bucket with object lock accepts no write without a checksum; every copy gets one.
-        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
-        .customize()
-        .mutate_request(|r| {
-            r.headers_mut().insert("x-amz-sdk-checksum-algorithm", "CRC32");
-        })
-        .send()
-        .await
-        .map_err(|e| sdk_error(op, &format!("s3://{bucket}/{key}"), region, e))?;
-    let got = out.copy_object_result().and_then(|r| r.e_tag()).unwrap_or_default();
-    if got != v.etag {
-        return Err(ActionError::new(
-            op,
-            &format!("s3://{bucket}/{key}"),
-            "VerificationFailed",
-            format!("the copy has ETag {got}, the chosen version {}", v.etag),
-        ));
+) -> Result<Checked, ActionError> {
+    let src = Source { bucket, key, version: Some(&v.id), etag: &v.etag, size: v.size, region };
+    let dst = Target { bucket, key, region };
+    copy::server_copy(client, &src, &dst, "s3.restore_to_time").await.map(|(checked, _)| checked)
+}
+
+/// What each task of a roll-back or a copy did: objects, bytes, and whether the copy
+/// could be proved by its size alone.
+type Done = Result<(u64, u64, bool), ActionError>;
+
+/// Waits for every task, reporting progress as objects finish; the first error stops the
+/// rest. Returns the bytes copied.
+async fn drain(mut tasks: tokio::task::JoinSet<Done>, total: u64, ctx: &ActionCtx<'_>) -> Result<u64, ActionError> {
+    let (mut done, mut shown, mut bytes, mut by_size) = (0u64, 0u64, 0u64, 0u64);
+    while let Some(r) = tasks.join_next().await {
+        match r.expect("a copy task does not panic") {
+            Ok((n, b, size_only)) => {
+                done += n;
+                bytes += b;
+                by_size += size_only as u64;
+            }
+            Err(e) => {
+                tasks.abort_all();
+                return Err(e);
+            }
+        }
+        if done - shown >= 25 || done == total {
+            shown = done;
+            (ctx.progress)(Progress::Count { done, total, unit: "objects" });
+        }
     }
-    Ok(())
+    if by_size > 0 {
+        (ctx.progress)(Progress::Line(size_only(by_size)));
+    }
+    Ok(bytes)
+}
+
+/// Said once, after the work: which copies no digest could prove.
+fn size_only(n: u64) -> String {
+    format!(
+        "{n} object(s) checked by size only: their ETags are no digest (KMS or customer keys) and they store no checksum"
+    )
 }
 
 /// One DeleteObjects request: a version id removes that delete marker; none places a new
@@ -413,30 +431,17 @@ impl Aws {
                 let (client, bucket, gate, region) = (client.clone(), bucket.clone(), gate.clone(), region.to_string());
                 tasks.spawn(async move {
                     let _permit = gate.acquire_owned().await.expect("the gate stays open");
-                    delete_batch(&client, &bucket, &region, batch).await
+                    delete_batch(&client, &bucket, &region, batch).await.map(|n| (n, 0, false))
                 });
             }
             for (key, v) in copies {
                 let (client, bucket, gate, region) = (client.clone(), bucket.clone(), gate.clone(), region.to_string());
                 tasks.spawn(async move {
                     let _permit = gate.acquire_owned().await.expect("the gate stays open");
-                    copy_back(&client, &bucket, &region, &key, &v).await.map(|()| 1)
+                    copy_back(&client, &bucket, &region, &key, &v).await.map(|c| (1, v.size, c == Checked::Size))
                 });
             }
-            let (mut done, mut shown) = (0u64, 0u64);
-            while let Some(r) = tasks.join_next().await {
-                match r.expect("a restore task does not panic") {
-                    Ok(n) => done += n,
-                    Err(e) => {
-                        tasks.abort_all();
-                        return Err(e);
-                    }
-                }
-                if done - shown >= 25 || done == total {
-                    shown = done;
-                    (ctx.progress)(Progress::Count { done, total, unit: "objects" });
-                }
-            }
+            drain(tasks, total, ctx).await?;
         }
         Ok(ActionResult { outputs: result, recovery_point: (!dry_run).then_some(rp) })
     }
@@ -607,82 +612,30 @@ impl Aws {
         let gate = Arc::new(Semaphore::new(concurrency()));
         let mut tasks = tokio::task::JoinSet::new();
         for (key, size) in todo {
-            let (client, gate) = (client.clone(), gate.clone());
-            let (source, target) = (format!("{fb}/{}", encode_key(&format!("{fp}{key}"))), format!("{tp}{key}"));
-            let (tb, tr) = (tb.to_string(), tr.to_string());
-            let (reader, fb, fr, source_key, etag) =
-                (reader.clone(), fb.to_string(), fr.to_string(), format!("{fp}{key}"), src[&key].0.clone());
+            let (client, gate, reader) = (client.clone(), gate.clone(), reader.clone());
+            let (fb, fr, tb, tr) = (fb.to_string(), fr.to_string(), tb.to_string(), tr.to_string());
+            let (source_key, target_key, etag) = (format!("{fp}{key}"), format!("{tp}{key}"), src[&key].0.clone());
             tasks.spawn(async move {
                 let _permit = gate.acquire_owned().await.expect("the gate stays open");
-                let at = format!("s3://{tb}/{target}");
-                match reader {
-                    None => {
-                        client
-                            .copy_object()
-                            .bucket(&tb)
-                            .key(&target)
-                            .copy_source(source)
-                            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
-                            .customize()
-                            .mutate_request(|r| {
-                                r.headers_mut().insert("x-amz-sdk-checksum-algorithm", "CRC32");
-                            })
-                            .send()
-                            .await
-                            .map_err(|e| sdk_error("s3.copy_prefix", &at, &tr, e))?;
-                    }
-                    Some(reader) => {
-                        let from = format!("s3://{fb}/{source_key}");
-                        let got = reader
-                            .get_object()
-                            .bucket(&fb)
-                            .key(&source_key)
-                            .send()
-                            .await
-                            .map_err(|e| sdk_error("s3.copy_prefix", &from, &fr, e))?;
-                        let body = got.body.collect().await.map_err(|e| {
-                            ActionError::new("s3.copy_prefix", &from, "ReadFailed", e.to_string()).retryable()
-                        })?;
-                        let put = client
-                            .put_object()
-                            .bucket(&tb)
-                            .key(&target)
-                            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
-                            .body(body.into_bytes().into())
-                            .send()
-                            .await
-                            .map_err(|e| sdk_error("s3.copy_prefix", &at, &tr, e))?;
-                        // Checksums verified: a single-part object's ETag is its MD5.
-                        if !etag.contains('-') && put.e_tag() != Some(etag.as_str()) {
-                            return Err(ActionError::new(
-                                "s3.copy_prefix",
-                                &at,
-                                "VerificationFailed",
-                                format!("the copy has ETag {}, the source {etag}", put.e_tag().unwrap_or("none")),
-                            )
-                            .retryable());
-                        }
-                    }
-                }
-                Ok::<i64, ActionError>(size)
+                let src = Source {
+                    bucket: &fb,
+                    key: &source_key,
+                    version: None,
+                    etag: &etag,
+                    size: size.max(0) as u64,
+                    region: &fr,
+                };
+                let dst = Target { bucket: &tb, key: &target_key, region: &tr };
+                let checked = match &reader {
+                    None => copy::server_copy(&client, &src, &dst, op).await?.0,
+                    Some(reader) => copy::stream_copy(reader, &client, &src, &dst, op).await?,
+                };
+                Ok((1, size.max(0) as u64, checked == Checked::Size))
             });
         }
-        let (mut done, mut bytes) = (0u64, 0i64);
-        while let Some(r) = tasks.join_next().await {
-            match r.expect("a copy task does not panic") {
-                Ok(size) => bytes += size,
-                Err(e) => {
-                    tasks.abort_all();
-                    return Err(e);
-                }
-            }
-            done += 1;
-            if done.is_multiple_of(25) || done == total {
-                (ctx.progress)(Progress::Count { done, total, unit: "objects" });
-            }
-        }
+        let bytes = drain(tasks, total, ctx).await?;
         let rp = fresh.unwrap_or_else(|| ctx.clock.now());
-        Ok(ActionResult { outputs: outputs::copied(total, bytes.max(0) as u64, rp), recovery_point: Some(rp) })
+        Ok(ActionResult { outputs: outputs::copied(total, bytes, rp), recovery_point: Some(rp) })
     }
 }
 
