@@ -284,13 +284,16 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             // (Headless, the answers file and the runbook's review are the consent.)
             let dry = args.get("dry_run").and_then(Json::as_bool).unwrap_or(false);
             if ctx.spec.interactive && attempt == 1 && action.effect == Effect::Modify && !dry {
+                // A drill refuses a production write before anyone types anything.
+                let call =
+                    ActionCall { spec: action, args: args.clone(), run_id: String::new(), step: step.id.clone() };
+                if let Err(e) = cloud::guard(&call, ctx.spec.mode, &ctx.spec.catalog) {
+                    return Ok(from_action(e));
+                }
                 let target = typed_target(action, &args);
                 // Where the action can plan without changing anything, the plan comes
                 // first: the name is typed knowing the counts, not only the bucket.
-                let plan = match dry_run_plan(ctx, step, action, &args, limit).await? {
-                    Ok(plan) => plan,
-                    Err(failed) => return Ok(failed),
-                };
+                let plan = dry_run_plan(ctx, step, action, &args, limit).await?;
                 let prompt = super::event::typed_prompt(&target, action.name, plan.as_deref());
                 match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
                     Command::Confirm { by, .. } => ctx.record(step, Verdict::Confirm, &by, None, None)?,
@@ -458,26 +461,27 @@ fn typed_target(action: &ActionSpec, args: &Map<String, Json>) -> String {
         .unwrap_or_else(|| action.name.to_string())
 }
 
-/// The action's own dry run, summed up for the typed confirmation; `Ok(None)` when the
-/// action has no dry run, `Err` with the attempt when the dry run itself failed (the real
-/// call would fail the same way, so it is not made).
+/// The action's own dry run, summed up for the typed confirmation; `None` when the action
+/// has no dry run. A dry run that fails says so in the plan's place: the operator still
+/// decides before the real call (which a retry would otherwise make unconfirmed).
 async fn dry_run_plan(
     ctx: &Ctx,
     step: &Step,
     action: &'static ActionSpec,
     args: &Map<String, Json>,
     limit: Option<StdDuration>,
-) -> Result<Result<Option<String>, Attempt>, Fatal> {
+) -> Result<Option<String>, Fatal> {
     if !action.params.iter().any(|p| p.name == "dry_run") {
-        return Ok(Ok(None));
+        return Ok(None);
     }
     let mut dry = args.clone();
     dry.insert("dry_run".into(), Json::Bool(true));
-    Ok(match call_action(ctx, step, action, dry, limit).await? {
-        Some(Attempt::Done { outputs, .. }) => Ok(Some(plan_summary(&outputs))),
-        Some(other) => Err(other),
-        None => Err(timed_out(step, action.name)),
-    })
+    Ok(Some(match call_action(ctx, step, action, dry, limit).await? {
+        Some(Attempt::Done { outputs, .. }) => plan_summary(&outputs),
+        Some(Attempt::Failed { error, .. }) => format!("no plan: the dry run failed: {}", error.message),
+        Some(_) => "no plan: the dry run did not finish".to_string(),
+        None => format!("no plan: the dry run did not finish within {}", step.timeout.unwrap_or_default()),
+    }))
 }
 
 /// "will roll back 1,800 objects, undelete 200, keep 1 created after the time" from a

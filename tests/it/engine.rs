@@ -421,6 +421,27 @@ async fn a_drill_never_writes_to_production() {
     assert_eq!(versions(&r.sim), versions(&fresh), "production was not written to");
 }
 
+#[tokio::test(start_paused = true)]
+async fn at_a_keyboard_a_drill_refuses_production_before_asking_for_the_name() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: prod, title: Prod, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\" }, on_failure: continue }\n      - { id: drill, title: Drill, action: s3.copy_prefix, with: { from: { bucket: shop-docs-prod }, to: { bucket: shop-docs-drill } } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_with(&yaml, Mode::Drill, 1000.0, true, dir.path(), move |e| match e {
+        Event::StepWaiting { step, waiting_for: Waiting::Confirm, .. } => {
+            assert_eq!(step, "drill", "nobody is asked to type a name the drill will refuse");
+            Some(Command::Confirm { step: step.clone(), by: "alice".into() })
+        }
+        _ => None,
+    })
+    .await;
+    let (status, reason, _) = r.finished("prod");
+    assert_eq!(status, StepStatus::Failed);
+    assert!(reason.unwrap().contains("it is a production resource"));
+    assert_eq!(r.finished("drill").0, StepStatus::Done);
+}
+
 #[test]
 fn objectives_arithmetic() {
     let catalog = catalog_from_str(CATALOG).unwrap();
