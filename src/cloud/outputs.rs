@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::ActionError;
 use super::plan::{Plan, Todo};
-use crate::runbook::time::{Timestamp, format_timestamp};
+use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
 
 fn time(t: Timestamp) -> Json {
     Json::String(format_timestamp(t))
@@ -91,6 +91,37 @@ pub fn not_found(op: &str, kind: &str, id: &str, region: &str) -> ActionError {
     };
     ActionError::new(op, id, code, format!("no {kind} `{id}` in {region}"))
         .hint(format!("check the name and the region: {kind}s are regional"))
+}
+
+/// `rds.restore_to_time`'s time: `latest`, or `time` if it lies in the restorable window
+/// — the check real AWS makes and moto does not.
+pub fn restore_time(
+    call: &super::ActionCall,
+    source: &str,
+    (earliest, latest): (Timestamp, Timestamp),
+    hint: &str,
+) -> Result<Timestamp, ActionError> {
+    let op = call.spec.name;
+    if call.bool("latest") {
+        return Ok(latest);
+    }
+    let t = parse_timestamp(call.str("time").unwrap_or_default())
+        .map_err(|h| ActionError::new(op, source, "InvalidParameterValue", h))?;
+    if t > latest || t < earliest {
+        return Err(ActionError::new(
+            op,
+            source,
+            "InvalidRestoreTime",
+            format!(
+                "{} is outside the restorable window {} – {}",
+                format_timestamp(t),
+                format_timestamp(earliest),
+                format_timestamp(latest)
+            ),
+        )
+        .hint(hint));
+    }
+    Ok(t)
 }
 
 /// `rds.find_snapshot` found nothing old enough (`which`: "" or "available ").

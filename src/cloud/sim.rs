@@ -13,7 +13,7 @@ use super::plan::{Todo, Ver, restore_plan};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider, outputs};
 use crate::runbook::model::{Catalog, Dataset};
 use crate::runbook::raw::{ResourceKind, Role};
-use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
+use crate::runbook::time::{Timestamp, parse_timestamp};
 
 #[derive(Debug, Clone)]
 pub struct Version {
@@ -764,27 +764,12 @@ impl Sim {
         // backups trail a little more).
         let latest = ago(now, if replicated { 600 } else { 300 });
         let earliest = ago(now, retention as i64 * 86_400);
-        let time = if call.bool("latest") {
-            latest
-        } else {
-            let t = call.str("time").unwrap_or_default();
-            let t = parse_timestamp(t).map_err(|h| ActionError::new(op, source, "InvalidParameterValue", h))?;
-            if t > latest || t < earliest {
-                return Err(ActionError::new(
-                    op,
-                    source,
-                    "InvalidRestoreTime",
-                    format!(
-                        "{} is outside the restorable window {} – {}",
-                        format_timestamp(t),
-                        format_timestamp(earliest),
-                        format_timestamp(latest)
-                    ),
-                )
-                .hint("choose a time inside the window (the latest restorable time trails now by about 5 minutes)"));
-            }
-            t
-        };
+        let time = outputs::restore_time(
+            call,
+            source,
+            (earliest, latest),
+            "choose a time inside the window (the latest restorable time trails now by about 5 minutes)",
+        )?;
         self.create_instance(call, ctx, id, region, time).await
     }
 

@@ -13,7 +13,7 @@ mod copy;
 
 use super::plan::{Todo, Ver, restore_plan};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider, outputs};
-use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
+use crate::runbook::time::{Timestamp, parse_timestamp};
 use copy::{Checked, Source, Target};
 
 /// Copies in flight at once during a roll-back or a copy (`LIFEBOAT_S3_CONCURRENCY`
@@ -878,27 +878,7 @@ impl Aws {
             .hint("point-in-time restore needs backup retention of at least 1 day; restore a snapshot instead"));
         }
         let earliest = now.checked_sub(jiff::SignedDuration::from_hours(24 * retention as i64)).unwrap_or(now);
-        let time = if call.bool("latest") {
-            latest
-        } else {
-            let t = parse_timestamp(call.str("time").unwrap_or_default())
-                .map_err(|h| ActionError::new(op, source, "InvalidParameterValue", h))?;
-            if t > latest || t < earliest {
-                return Err(ActionError::new(
-                    op,
-                    source,
-                    "InvalidRestoreTime",
-                    format!(
-                        "{} is outside the restorable window {} – {}",
-                        format_timestamp(t),
-                        format_timestamp(earliest),
-                        format_timestamp(latest)
-                    ),
-                )
-                .hint("choose a time inside the window"));
-            }
-            t
-        };
+        let time = outputs::restore_time(call, source, (earliest, latest), "choose a time inside the window")?;
         if self.own_instance(call, id, region).await?.is_none() {
             let mut req = self
                 .rds(region)
