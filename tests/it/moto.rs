@@ -61,6 +61,14 @@ impl Moto {
         ]
     }
 
+    /// The same, with requests sent to `url` instead (a proxy, or nobody listening).
+    pub fn env_via(&self, url: &str) -> Vec<(&'static str, String)> {
+        self.env()
+            .into_iter()
+            .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, url.to_string()) } else { (k, v) })
+            .collect()
+    }
+
     pub async fn s3(&self) -> aws_sdk_s3::Client {
         self.s3_in("eu-central-1").await
     }
@@ -164,6 +172,15 @@ async fn lifeboat_aws(moto: &Moto, dir: &Path, incident_at: &str) -> Output {
     tokio::task::spawn_blocking(move || run_aws(env, &dir, &t)).await.unwrap()
 }
 
+/// The incident time, with a clear second either side: S3 times have one-second
+/// precision, so what was written before it and what after must not share a second.
+async fn between_good_and_bad() -> String {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    t
+}
+
 fn body(i: usize) -> Vec<u8> {
     format!("invoice {i:03} — the good content, padded to a fixed size")
         .into_bytes()
@@ -181,10 +198,7 @@ async fn the_ransomware_roll_back_restores_every_object_and_keeps_the_note() {
     for i in 0..40 {
         put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
     }
-    // S3 times have one-second precision: keep a clear second between good and bad.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = between_good_and_bad().await;
     for i in 0..30 {
         put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await; // same size
     }
@@ -273,11 +287,7 @@ async fn bad_input_fails_clearly_and_names_the_resource() {
     );
     // Nobody listening: a connection failure, said plainly, with what to check.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let env: Vec<(&'static str, String)> = moto
-        .env()
-        .into_iter()
-        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, format!("http://127.0.0.1:{port}")) } else { (k, v) })
-        .collect();
+    let env = moto.env_via(&format!("http://127.0.0.1:{port}"));
     let d = dir.path().to_path_buf();
     let out = tokio::task::spawn_blocking(move || run_aws(env, &d, "2026-11-24T03:00:00Z")).await.unwrap();
     let stderr = text(&out.stderr);
@@ -645,9 +655,7 @@ async fn throttling_is_retried_and_the_roll_back_still_completes() {
     for i in 0..10 {
         put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = between_good_and_bad().await;
     for i in 0..10 {
         put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await;
     }
@@ -655,13 +663,9 @@ async fn throttling_is_retried_and_the_roll_back_still_completes() {
     let dir = folder(
         "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: orders-docs-prod, time: \"${{ inputs.incident_at }}\" } }\n",
     );
-    let env: Vec<(&'static str, String)> = moto
-        .env()
-        .into_iter()
-        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, proxy.clone()) } else { (k, v) })
-        .collect();
-    let d = dir.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, &t)).await.unwrap();
+    let env = moto.env_via(&proxy);
+    let (d, tt) = (dir.path().to_path_buf(), t.clone());
+    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, &tt)).await.unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(served.load(std::sync::atomic::Ordering::SeqCst) >= 14, "4 throttled copies were retried: {stderr}");
@@ -677,13 +681,8 @@ async fn throttling_is_retried_and_the_roll_back_still_completes() {
         put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await;
     }
     let (proxy, _) = faulty_proxy(&moto.url, usize::MAX);
-    let env: Vec<(&'static str, String)> = moto
-        .env()
-        .into_iter()
-        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, proxy.clone()) } else { (k, v) })
-        .collect();
-    let (d, t) = (dir.path().to_path_buf(), std::fs::read_to_string(dir.path().join("answers.yaml")).unwrap());
-    let t = t.split('"').nth(1).unwrap().to_string();
+    let env = moto.env_via(&proxy);
+    let d = dir.path().to_path_buf();
     let out = tokio::task::spawn_blocking(move || run_aws(env, &d, &t)).await.unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -724,9 +723,7 @@ async fn an_object_locked_bucket_rolls_back_without_deleting_any_version() {
     for i in 0..5 {
         put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = between_good_and_bad().await;
     for i in 0..5 {
         put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await;
     }
@@ -826,8 +823,7 @@ async fn a_bucket_in_another_region_is_named_with_its_region() {
             xml.len()
         ))
     });
-    let env: Vec<(&'static str, String)> =
-        moto.env().into_iter().map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, url.clone()) } else { (k, v) }).collect();
+    let env = moto.env_via(&url);
     let dir = folder(
         "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: orders-docs-prod, time: \"${{ inputs.incident_at }}\" } }\n",
     );
@@ -852,9 +848,7 @@ async fn approved_deletion_of_newer_objects_leaves_them_recoverable() {
     for i in 0..3 {
         put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = between_good_and_bad().await;
     s3.delete_object().bucket("orders-docs-prod").key("invoices/001.pdf").send().await.unwrap();
     put(&s3, "orders-docs-prod", "HOW_TO_DECRYPT.txt", b"pay up".to_vec()).await;
     put(&s3, "orders-docs-prod", "README_NOW.txt", b"pay up".to_vec()).await;
@@ -943,9 +937,7 @@ async fn large_objects_are_copied_in_parts_and_proved_by_their_etags() {
     assert!(multi_etag.ends_with("-3\""), "{multi_etag}");
     put(&s3, "orders-docs-prod", "big/whole.bin", whole.clone()).await;
     let whole_etag = etag(&s3, "orders-docs-prod", "big/whole.bin").await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t = between_good_and_bad().await;
     // Encrypted by the attacker: same sizes, one of them re-uploaded in other parts.
     put_in_parts(&s3, "orders-docs-prod", "big/multi.bin", &vec![0xEE; 12 * MIB], 6 * MIB).await;
     put(&s3, "orders-docs-prod", "big/whole.bin", vec![0xEE; 7 * MIB]).await;
