@@ -149,6 +149,20 @@ fn sdk_error<E: ProvideErrorMetadata>(
     e
 }
 
+/// A bucket setting that may not exist: `None` when S3's error code names it `absent`
+/// (each setting has its own "not found" code), any other error as [`sdk_error`].
+fn or_absent<T, E: ProvideErrorMetadata>(
+    r: Result<T, SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+    absent: &str,
+    (op, bucket, region): (&str, &str, &str),
+) -> Result<Option<T>, ActionError> {
+    match r {
+        Ok(o) => Ok(Some(o)),
+        Err(e) if e.code().is_some_and(|c| c.contains(absent)) => Ok(None),
+        Err(e) => Err(sdk_error(op, bucket, region, e)),
+    }
+}
+
 /// S3's and RDS's `DateTime` are the same smithy type.
 fn ts(dt: &aws_sdk_s3::primitives::DateTime) -> Timestamp {
     Timestamp::new(dt.secs(), dt.subsec_nanos() as i32).unwrap_or(Timestamp::UNIX_EPOCH)
@@ -463,47 +477,55 @@ impl Aws {
             Err(e) => return Err(sdk_error(op, bucket, region, e)),
         };
         let versioning = versioning.unwrap_or_else(|| "never enabled".into());
-        let lock = match c.get_object_lock_configuration().bucket(bucket).send().await {
-            Ok(o) => {
-                o.object_lock_configuration().and_then(|l| l.rule()).and_then(|r| r.default_retention()).map(|d| {
-                    format!(
-                        "{} {}",
-                        d.mode().map(|m| m.as_str()).unwrap_or("?"),
-                        d.days().map(|n| format!("{n}d")).or(d.years().map(|y| format!("{y}y"))).unwrap_or_default()
-                    )
-                })
-            }
-            Err(e) if e.code().is_some_and(|c| c.contains("ObjectLockConfigurationNotFound")) => None,
-            Err(e) => return Err(sdk_error(op, bucket, region, e)),
-        };
-        let encryption = match c.get_bucket_encryption().bucket(bucket).send().await {
-            Ok(o) => o
-                .server_side_encryption_configuration()
+        let lock = or_absent(
+            c.get_object_lock_configuration().bucket(bucket).send().await,
+            "ObjectLockConfigurationNotFound",
+            (op, bucket, region),
+        )?
+        .and_then(|o| {
+            o.object_lock_configuration().and_then(|l| l.rule()).and_then(|r| r.default_retention()).map(|d| {
+                format!(
+                    "{} {}",
+                    d.mode().map(|m| m.as_str()).unwrap_or("?"),
+                    d.days().map(|n| format!("{n}d")).or(d.years().map(|y| format!("{y}y"))).unwrap_or_default()
+                )
+            })
+        });
+        let encryption = or_absent(
+            c.get_bucket_encryption().bucket(bucket).send().await,
+            "ServerSideEncryptionConfigurationNotFound",
+            (op, bucket, region),
+        )?
+        .and_then(|o| {
+            o.server_side_encryption_configuration()
                 .and_then(|s| s.rules().first())
                 .and_then(|r| r.apply_server_side_encryption_by_default())
-                .map(|d| d.sse_algorithm().as_str().to_string()),
-            Err(e) if e.code().is_some_and(|c| c.contains("ServerSideEncryptionConfigurationNotFound")) => None,
-            Err(e) => return Err(sdk_error(op, bucket, region, e)),
-        };
-        let replication = match c.get_bucket_replication().bucket(bucket).send().await {
-            Ok(o) => o
-                .replication_configuration()
+                .map(|d| d.sse_algorithm().as_str().to_string())
+        });
+        let replication = or_absent(
+            c.get_bucket_replication().bucket(bucket).send().await,
+            "ReplicationConfigurationNotFound",
+            (op, bucket, region),
+        )?
+        .and_then(|o| {
+            o.replication_configuration()
                 .and_then(|r| r.rules().first())
                 .and_then(|r| r.destination())
-                .map(|d| d.bucket().to_string()),
-            Err(e) if e.code().is_some_and(|c| c.contains("ReplicationConfigurationNotFound")) => None,
-            Err(e) => return Err(sdk_error(op, bucket, region, e)),
-        };
-        let public_blocked = match c.get_public_access_block().bucket(bucket).send().await {
-            Ok(o) => o.public_access_block_configuration().is_some_and(|p| {
+                .map(|d| d.bucket().to_string())
+        });
+        let public_blocked = or_absent(
+            c.get_public_access_block().bucket(bucket).send().await,
+            "NoSuchPublicAccessBlockConfiguration",
+            (op, bucket, region),
+        )?
+        .is_some_and(|o| {
+            o.public_access_block_configuration().is_some_and(|p| {
                 p.block_public_acls() == Some(true)
                     && p.ignore_public_acls() == Some(true)
                     && p.block_public_policy() == Some(true)
                     && p.restrict_public_buckets() == Some(true)
-            }),
-            Err(e) if e.code().is_some_and(|c| c.contains("NoSuchPublicAccessBlockConfiguration")) => false,
-            Err(e) => return Err(sdk_error(op, bucket, region, e)),
-        };
+            })
+        });
         let checks = [
             (
                 "versioning",
