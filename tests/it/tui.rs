@@ -52,6 +52,24 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// The start form of a rehearsal taken as it comes (every input has a default).
+    fn start_with_the_defaults(&self) {
+        self.wait_for("incident_at");
+        self.keys(&["Enter", "Enter", "Enter", "Enter"]);
+        self.wait_for("in TABLETOP mode against the");
+        self.keys(&["y"]);
+    }
+}
+
+/// A folder holding a copy of the example runbooks.
+fn with_examples() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
+    assert!(copy.success());
+    dir
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
@@ -60,10 +78,8 @@ impl Drop for Tmux {
 
 #[test]
 fn from_the_home_screen_through_a_rehearsal_to_the_report() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_examples();
     let bin = env!("CARGO_BIN_EXE_lifeboat");
-    let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
-    assert!(copy.success());
     let tmux = Tmux::start(dir.path(), "home", bin);
     tmux.wait_for("runbooks in runbooks");
     tmux.keys(&["/"]);
@@ -163,17 +179,12 @@ fn steps_of(log: &std::path::Path) -> Vec<(String, String)> {
 
 #[test]
 fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_examples();
     let bin = env!("CARGO_BIN_EXE_lifeboat");
-    let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
-    assert!(copy.success());
     let runbook = "runbooks/customers-db-region-outage.yaml";
     let tmux = Tmux::start(dir.path(), "first", &format!("{bin} tabletop {runbook} --speed 120"));
     // The form's defaults (incident now, strategy replica, tabletop) are taken as they are.
-    tmux.wait_for("incident_at");
-    tmux.keys(&["Enter", "Enter", "Enter", "Enter"]);
-    tmux.wait_for("in TABLETOP mode against the");
-    tmux.keys(&["y"]);
+    tmux.start_with_the_defaults();
     tmux.wait_for("Confirm it is a regional outage, not ours · manual · waiting for you");
     tmux.keys(&["Enter"]);
     tmux.wait_for("not ticked");
@@ -241,10 +252,8 @@ fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
 
 #[test]
 fn a_resize_redraws_and_sigterm_mid_run_gives_the_terminal_back_and_keeps_a_resumable_log() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_examples();
     let bin = env!("CARGO_BIN_EXE_lifeboat");
-    let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
-    assert!(copy.success());
     // The shell reports, after lifeboat has gone, whether the terminal is cooked again.
     let tmux = Tmux::start(
         dir.path(),
@@ -254,10 +263,7 @@ fn a_resize_redraws_and_sigterm_mid_run_gives_the_terminal_back_and_keeps_a_resu
              echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'"
         ),
     );
-    tmux.wait_for("incident_at");
-    tmux.keys(&["Enter", "Enter", "Enter", "Enter"]);
-    tmux.wait_for("in TABLETOP mode against the");
-    tmux.keys(&["y"]);
+    tmux.start_with_the_defaults();
     tmux.wait_for("Confirm it is a regional outage, not ours · manual · waiting for you");
 
     // Down to 80×24: the tree narrows to 30 columns and the screen is drawn again.
