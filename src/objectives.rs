@@ -26,7 +26,8 @@ impl PhaseClock {
     }
 }
 
-fn ms(a: Timestamp, b: Timestamp) -> u64 {
+/// Milliseconds from `a` to `b`, none if `b` is earlier.
+pub fn ms(a: Timestamp, b: Timestamp) -> u64 {
     b.duration_since(a).as_millis().max(0) as u64
 }
 

@@ -167,10 +167,6 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
     }
 }
 
-fn ms_between(a: Timestamp, b: Timestamp) -> u64 {
-    b.duration_since(a).as_millis().max(0) as u64
-}
-
 fn status_style(s: Status, theme: &Theme) -> Style {
     match s {
         Status::Pending | Status::Skipped => theme.dim(),
@@ -199,7 +195,7 @@ fn steps_tree(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
         }
         let time = match (s.duration_ms, s.started) {
             (Some(d), _) => human_ms(d),
-            (None, Some(t)) => human_ms(ms_between(t, app.now)),
+            (None, Some(t)) => human_ms(crate::objectives::ms(t, app.now)),
             _ => String::new(),
         };
         let width = area.width.saturating_sub(4) as usize;
