@@ -1,5 +1,6 @@
 //! `${{ … }}` expressions: references (`inputs.x`, `steps.a.outputs.b`, …), literals,
-//! `==`, `!=`, `!`, `&&`, `||` and parentheses. Deliberately small: a runbook is read
+//! `==`, `!=`, `<`, `<=`, `>`, `>=` (numbers and timestamps), `!`, `&&`, `||` and
+//! parentheses. Deliberately small: a runbook is read
 //! under stress, and anything cleverer belongs in a script.
 
 use std::fmt;
@@ -16,6 +17,37 @@ pub enum Expr {
     Ne(Box<Expr>, Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
+    /// `<`, `<=`, `>`, `>=`: numbers with numbers, timestamps with timestamps; anything
+    /// else is an error, never a quiet `false` (a gate must not pass by accident).
+    Order(Order, Box<Expr>, Box<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Order {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Order::Lt => "<",
+            Order::Le => "<=",
+            Order::Gt => ">",
+            Order::Ge => ">=",
+        }
+    }
+    fn holds(self, o: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Order::Lt => o == Less,
+            Order::Le => o != Greater,
+            Order::Gt => o == Greater,
+            Order::Ge => o != Less,
+        }
+    }
 }
 
 /// A value an expression yields.
@@ -60,7 +92,7 @@ impl Expr {
         match self {
             Expr::Ref(path) => out.push(path),
             Expr::Not(a) => a.walk(out),
-            Expr::Eq(a, b) | Expr::Ne(a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+            Expr::Eq(a, b) | Expr::Ne(a, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Order(_, a, b) => {
                 a.walk(out);
                 b.walk(out);
             }
@@ -80,8 +112,34 @@ impl Expr {
             Expr::Ne(a, b) => Val::Bool(!loose_eq(&a.eval(lookup)?, &b.eval(lookup)?)),
             Expr::And(a, b) => Val::Bool(a.eval(lookup)?.truthy() && b.eval(lookup)?.truthy()),
             Expr::Or(a, b) => Val::Bool(a.eval(lookup)?.truthy() || b.eval(lookup)?.truthy()),
+            Expr::Order(op, a, b) => Val::Bool(op.holds(compare(&a.eval(lookup)?, &b.eval(lookup)?, *op)?)),
         })
     }
+}
+
+/// Orders two values as numbers, else as RFC 3339 timestamps; text that is neither
+/// cannot be ordered and says so.
+fn compare(a: &Val, b: &Val, op: Order) -> Result<std::cmp::Ordering, String> {
+    let num = |v: &Val| match v {
+        Val::Num(n) => Some(*n),
+        Val::Str(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        _ => None,
+    };
+    if let (Some(x), Some(y)) = (num(a), num(b)) {
+        return x.partial_cmp(&y).ok_or_else(|| format!("`{a}` and `{b}` cannot be compared"));
+    }
+    let time = |v: &Val| match v {
+        Val::Str(s) => super::time::parse_timestamp(s).ok(),
+        _ => None,
+    };
+    if let (Some(x), Some(y)) = (time(a), time(b)) {
+        return Ok(x.cmp(&y));
+    }
+    let show = |v: &Val| match v {
+        Val::Null => "null".to_string(),
+        other => format!("`{other}`"),
+    };
+    Err(format!("{} {} {} compares neither two numbers nor two timestamps", show(a), op.symbol(), show(b)))
 }
 
 /// Inputs arrive as text, so `"3" == 3` and `"true" == true` hold.
@@ -202,7 +260,11 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 "!=" => "!=",
                 "&&" => "&&",
                 "||" => "||",
+                "<=" => "<=",
+                ">=" => ">=",
                 _ => match c {
+                    '<' => "<",
+                    '>' => ">",
                     '!' => "!",
                     '(' => "(",
                     ')' => ")",
@@ -251,6 +313,11 @@ impl P<'_> {
         }
         if self.eat("!=") {
             return Ok(Expr::Ne(Box::new(a), Box::new(self.unary()?)));
+        }
+        for (sym, op) in [("<=", Order::Le), (">=", Order::Ge), ("<", Order::Lt), (">", Order::Gt)] {
+            if self.eat(sym) {
+                return Ok(Expr::Order(op, Box::new(a), Box::new(self.unary()?)));
+            }
         }
         Ok(a)
     }
@@ -323,6 +390,20 @@ mod tests {
         assert!(parse_condition("inputs.mode ==").is_err());
         assert!(parse_condition("inputs..x").is_err());
         assert!(parse_condition("a = b").is_err());
+    }
+
+    #[test]
+    fn order_compares_numbers_and_timestamps_and_refuses_the_rest() {
+        let t = |s: &str| parse_condition(s).unwrap().eval(&lookup).map(|v| v.truthy());
+        assert_eq!(t("inputs.n >= 3"), Ok(true));
+        assert_eq!(t("inputs.n > 3"), Ok(false));
+        assert_eq!(t("inputs.n < 10"), Ok(true), "numerically, not as text");
+        assert_eq!(t("inputs.n <= 2.5"), Ok(false));
+        assert_eq!(t("'2026-11-24T03:00:00Z' < '2026-11-24T04:00:00+01:00'"), Ok(false));
+        assert_eq!(t("'2026-11-24T03:00:00Z' <= '2026-11-24T04:00:00+01:00'"), Ok(true));
+        assert!(t("inputs.mode > 1").unwrap_err().contains("neither two numbers nor two timestamps"));
+        assert!(t("null < 1").is_err(), "a missing value never passes a gate");
+        assert_eq!(t("inputs.n >= 3 && inputs.mode == 'full'"), Ok(true));
     }
 
     #[test]
