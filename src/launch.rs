@@ -47,11 +47,17 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub cloud: Option<CloudArg>,
     /// With the simulated cloud, run the clock this many times faster than real time
-    #[arg(long, value_name = "N")]
+    /// (1 to 10000) [default: 60 for tabletop, 600 for run --cloud sim]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_SPEED as i64))]
     pub speed: Option<u32>,
-    /// `drill` refuses writes to production resources and counts as a restore drill
-    #[arg(long, value_enum, default_value = "live")]
-    pub mode: ModeArg,
+    /// `run` only: `drill` refuses writes to production resources and counts as a
+    /// restore drill [default: live]
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Go on although the credentials belong to another account than the catalog names
+    /// for the dataset (recorded in the log)
+    #[arg(long)]
+    pub account_mismatch_ok: bool,
     /// Incident log [default: incidents/<runbook-id>-<UTC time>.jsonl]
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -84,7 +90,8 @@ impl RunArgs {
             answers: None,
             cloud: None,
             speed: None,
-            mode: ModeArg::Live,
+            mode: None,
+            account_mismatch_ok: false,
             log: None,
             sign_key: std::env::var_os("LIFEBOAT_SIGN_KEY").map(PathBuf::from),
             resume: None,
@@ -98,6 +105,21 @@ impl RunArgs {
 
 /// How long after the incident a rehearsal begins: detection and paging count too.
 const PAGING_DELAY_SECS: i64 = 5 * 60;
+
+/// The fastest clock: beyond it, the machine's own milliseconds of work would count as
+/// minutes of virtual time and decide timeouts and the RTO.
+pub const MAX_SPEED: u32 = 10_000;
+
+/// How far ahead of this machine's clock an incident time may be (clock skew between
+/// the machine that noted it and this one) before it is refused as in the future.
+const FUTURE_SKEW_SECS: i64 = 5 * 60;
+
+/// Who the AWS credentials belong to (STS GetCallerIdentity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+}
 
 /// A message for the operator, printed as `error: …` at the binary edge.
 fn err(msg: impl std::fmt::Display) -> String {
@@ -219,6 +241,8 @@ pub struct Setup {
     pub answers: Option<Answers>,
     injects: Vec<crate::cloud::sim::Inject>,
     pub resumed: Option<crate::engine::event::Genesis>,
+    /// Who the AWS credentials belong to, asked before anything starts (`preflight`).
+    pub identity: Option<Result<Identity, String>>,
 }
 
 /// A run under way: the engine and everything a front end needs to watch and steer it.
@@ -253,10 +277,29 @@ pub struct RunMeta {
 impl Setup {
     pub fn load(args: RunArgs, tabletop: bool) -> Result<Setup, String> {
         let cloud = args.cloud.unwrap_or(if tabletop { CloudArg::Sim } else { CloudArg::Aws });
+        // A flag the command cannot honour is refused, never quietly ignored.
         if tabletop && cloud == CloudArg::Aws {
             return Err(err(
                 "a tabletop rehearsal runs on the simulated cloud; use `lifeboat run --mode drill` for a drill against AWS",
             ));
+        }
+        if tabletop && let Some(m) = args.mode {
+            return Err(err(format!(
+                "`tabletop` is a rehearsal on the simulated cloud and cannot be a {} run; use `lifeboat run --mode {}`",
+                if m == ModeArg::Drill { "drill" } else { "live" },
+                if m == ModeArg::Drill { "drill" } else { "live" },
+            )));
+        }
+        if cloud == CloudArg::Aws && args.speed.is_some() {
+            return Err(err(
+                "`--speed` sets the simulated cloud's clock; a run against AWS keeps real time (drop `--speed`, or use `--cloud sim`)",
+            ));
+        }
+        if cloud == CloudArg::Aws && args.injects.is_some() {
+            return Err(err("`--injects` plays failures on the simulated cloud only; drop it, or use `--cloud sim`"));
+        }
+        if cloud == CloudArg::Sim && args.account_mismatch_ok {
+            return Err(err("`--account-mismatch-ok` is about AWS credentials; the simulated cloud has none"));
         }
         // What the log already holds, when resuming.
         let resumed = match &args.resume {
@@ -372,7 +415,51 @@ impl Setup {
             )));
         }
 
-        Ok(Setup { args, tabletop, runbook, runbook_path, catalog, dataset, answers, injects, resumed })
+        Ok(Setup { args, tabletop, runbook, runbook_path, catalog, dataset, answers, injects, resumed, identity: None })
+    }
+
+    /// Where actions go.
+    pub fn cloud(&self) -> CloudArg {
+        self.args.cloud.unwrap_or(if self.tabletop { CloudArg::Sim } else { CloudArg::Aws })
+    }
+
+    /// The modes this command can start: a rehearsal is only ever a rehearsal.
+    pub fn modes(&self) -> Vec<ChosenMode> {
+        if self.tabletop {
+            vec![ChosenMode::Tabletop]
+        } else {
+            vec![ChosenMode::Live, ChosenMode::Drill, ChosenMode::Tabletop]
+        }
+    }
+
+    /// Before a run against AWS: whose credentials these are (STS GetCallerIdentity), so
+    /// the confirmation names the real account and a wrong one is refused.
+    pub async fn preflight(&mut self) {
+        if self.cloud() == CloudArg::Aws && !self.tabletop && self.identity.is_none() {
+            let aws = crate::cloud::aws::Aws::from_env().await;
+            self.identity = Some(aws.caller_identity().await.map(|(account, arn)| Identity { account, arn }));
+        }
+    }
+
+    /// Refuses a live or drill run whose credentials are not the catalog's account for
+    /// the dataset (unless `--account-mismatch-ok`); returns the identity to record.
+    fn check_identity(&self) -> Result<Option<Identity>, String> {
+        let Some(found) = &self.identity else {
+            return Err("the AWS credentials were not checked (STS GetCallerIdentity); nothing was run".into());
+        };
+        let id = found.clone().map_err(|e| {
+            format!("cannot tell whose AWS credentials these are (STS GetCallerIdentity failed: {e}); nothing was run")
+        })?;
+        if let Some(want) = &self.dataset.primary.account
+            && want != &id.account
+            && !self.args.account_mismatch_ok
+        {
+            return Err(format!(
+                "the AWS credentials are for account {} ({}), but the catalog puts dataset `{}` in account {want};                  nothing was run. Use the right profile, or pass --account-mismatch-ok to go on (it is recorded)",
+                id.account, id.arn, self.dataset.id
+            ));
+        }
+        Ok(Some(id))
     }
 
     /// The operator: the flag, the answers file, `LIFEBOAT_OPERATOR`, then `$USER`.
@@ -383,8 +470,8 @@ impl Setup {
     pub fn default_choice(&self) -> Choice {
         let mode = match (self.tabletop, self.args.mode) {
             (true, _) => ChosenMode::Tabletop,
-            (false, ModeArg::Drill) => ChosenMode::Drill,
-            (false, ModeArg::Live) => ChosenMode::Live,
+            (false, Some(ModeArg::Drill)) => ChosenMode::Drill,
+            (false, _) => ChosenMode::Live,
         };
         Choice { inputs: None, operator: self.operator(), mode }
     }
@@ -407,20 +494,30 @@ impl Setup {
     pub fn target(&self, mode: ChosenMode) -> String {
         match (mode, self.args.cloud) {
             (ChosenMode::Tabletop, _) | (_, Some(CloudArg::Sim)) => "the simulated cloud".into(),
-            _ => format!(
-                "AWS account {} in {}",
-                self.dataset.primary.account.clone().unwrap_or_else(|| "(from the credentials)".into()),
-                self.dataset.primary.region
-            ),
+            _ => match &self.identity {
+                Some(Ok(id)) => {
+                    let mismatch = match &self.dataset.primary.account {
+                        Some(want) if want != &id.account => format!(" — NOT the catalog's account {want}"),
+                        _ => String::new(),
+                    };
+                    format!("AWS account {} as {} in {}{mismatch}", id.account, id.arn, self.dataset.primary.region)
+                }
+                Some(Err(e)) => format!("AWS (credentials not usable: {e})"),
+                None => format!("AWS in {} (credentials not checked yet)", self.dataset.primary.region),
+            },
         }
     }
 
     /// Writes the genesis (or the resume line) and builds the engine; nothing runs until
     /// `engine.run`.
     pub async fn start(self, choice: Choice) -> Result<Started, String> {
-        let Setup { args, runbook, runbook_path, catalog, dataset, answers, injects, resumed, .. } = self;
+        if self.tabletop && choice.mode != ChosenMode::Tabletop {
+            return Err("a tabletop rehearsal cannot become a live or drill run; use `lifeboat run`".into());
+        }
         let tabletop = choice.mode == ChosenMode::Tabletop;
-        let cloud = if tabletop { CloudArg::Sim } else { args.cloud.unwrap_or(CloudArg::Aws) };
+        let cloud = if tabletop { CloudArg::Sim } else { self.cloud() };
+        let caller = if cloud == CloudArg::Aws { self.check_identity()? } else { None };
+        let Setup { args, runbook, runbook_path, catalog, dataset, answers, injects, resumed, .. } = self;
         let mode = match (choice.mode, cloud) {
             (ChosenMode::Tabletop, _) => Mode::Tabletop,
             (ChosenMode::Drill, _) => Mode::Drill,
@@ -503,6 +600,16 @@ impl Setup {
                     .filter(|_| runbook.inputs.iter().any(|d| d.name == "incident_at" && d.ty == InputType::Timestamp))
                     .and_then(|v| parse_timestamp(v).ok())
                     .unwrap_or(default_start);
+                // An incident cannot have begun after now: such a time would make every
+                // objective look met (an RTO of 0ms) and every restore too late.
+                let real_now = Timestamp::now();
+                if t.duration_since(real_now).as_secs() > FUTURE_SKEW_SECS {
+                    return Err(format!(
+                        "the incident start {} is in the future (it is {} now); give the time the incident began                          (`incident_at`), nothing was run",
+                        format_timestamp(t),
+                        format_timestamp(real_now)
+                    ));
+                }
                 let run_id =
                     format!("{}-{}-{:04x}", runbook.id, clock.now().strftime("%Y%m%dT%H%M%SZ"), fastrand::u16(..));
                 (inputs, t, run_id)
@@ -532,7 +639,8 @@ impl Setup {
 
         let provider: Arc<dyn Provider> = match cloud {
             CloudArg::Sim => {
-                let sim = Sim::seeded(&catalog, clock.now(), incident_started_at);
+                let damage = crate::cloud::sim::Damage::of(runbook.scenario);
+                let sim = Sim::seeded_for(&catalog, clock.now(), incident_started_at, Some(&runbook.dataset), damage);
                 for inject in injects {
                     sim.inject(inject);
                 }
@@ -543,6 +651,7 @@ impl Setup {
             }
             CloudArg::Aws => Arc::new(crate::cloud::aws::Aws::from_env().await),
         };
+        let dataset_account = dataset.primary.account.clone();
         let spec = RunSpec {
             runbook: runbook.clone(),
             catalog,
@@ -586,7 +695,12 @@ impl Setup {
         } else {
             let runbook_sha = std::fs::read(&runbook_path).map(|b| sha256_hex(&b)).unwrap_or_default();
             let answers_sha = args.answers.as_ref().and_then(|p| std::fs::read(p).ok()).map(|b| sha256_hex(&b));
-            Engine::genesis(&spec, runbook_sha, answers_sha, signer_public, provider.name(), speed)
+            let caller = caller.map(|id| crate::engine::event::Caller {
+                account_mismatch_ok: dataset_account.as_ref().is_some_and(|a| a != &id.account),
+                account: id.account,
+                arn: id.arn,
+            });
+            Engine::genesis(&spec, runbook_sha, answers_sha, signer_public, provider.name(), speed, caller)
         };
         let tracker = crate::objectives::Tracker::new(&runbook, incident_started_at);
         let mut tracker_for_progress = tracker.clone();

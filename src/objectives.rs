@@ -44,6 +44,10 @@ pub struct Tracker {
     pub ended_at: Option<Timestamp>,
     pub recovery_points: Vec<Timestamp>,
     warned_projection: bool,
+    /// The runbook marks a `service-restored` milestone.
+    has_milestone: bool,
+    /// The run finished with every step done (what stands in for the milestone).
+    completed: bool,
 }
 
 /// What the objectives look like at one moment.
@@ -56,18 +60,49 @@ pub struct Status {
     pub achieved_rpo_ms: Option<u64>,
     pub rpo_ms: u64,
     pub rto_stopped: bool,
+    /// The `service-restored` milestone was reached (or, in a runbook without one, the
+    /// run finished with every step done): the only way the RTO can be met.
+    pub service_restored: bool,
 }
 
 impl Status {
     pub fn rto_fraction(&self) -> f64 {
         self.rto_elapsed_ms as f64 / self.rto_ms.max(1) as f64
     }
+    /// Met only when the service was restored, and in time; a run that failed or
+    /// stopped before that point did not meet its RTO, however early it stopped.
     pub fn rto_met(&self) -> bool {
-        self.rto_elapsed_ms <= self.rto_ms
+        self.service_restored && self.rto_elapsed_ms <= self.rto_ms
+    }
+    /// How far past the RTO the clock is (0 within it).
+    pub fn rto_over_ms(&self) -> u64 {
+        self.rto_elapsed_ms.saturating_sub(self.rto_ms)
+    }
+    /// The RTO's verdict in words, as the summary, the report and JUnit say it.
+    pub fn rto_words(&self) -> String {
+        rto_words(self.rto_elapsed_ms, self.rto_ms, self.service_restored)
     }
     pub fn rpo_met(&self) -> Option<bool> {
         self.achieved_rpo_ms.map(|r| r <= self.rpo_ms)
     }
+}
+
+/// "5m2s of 2h (met)", "not met: service not restored after 42m3s (RTO 4h)",
+/// "2h30m of 2h (not met: 30m over)".
+pub fn rto_words(elapsed_ms: u64, rto_ms: u64, restored: bool) -> String {
+    use crate::report::human_ms;
+    if !restored {
+        return format!("not met: service not restored after {} (RTO {})", human_ms(elapsed_ms), human_ms(rto_ms));
+    }
+    if elapsed_ms > rto_ms {
+        return format!(
+            "{} of {} (not met: {} over)",
+            human_ms(elapsed_ms),
+            human_ms(rto_ms),
+            human_ms(elapsed_ms - rto_ms)
+        );
+    }
+    format!("{} of {} (met)", human_ms(elapsed_ms), human_ms(rto_ms))
 }
 
 impl Tracker {
@@ -93,6 +128,8 @@ impl Tracker {
                 })
                 .collect(),
             rto_phase,
+            has_milestone: runbook.steps().any(|s| s.milestone.as_deref() == Some(SERVICE_RESTORED)),
+            completed: false,
             restored_at: None,
             ended_at: None,
             recovery_points: Vec::new(),
@@ -121,9 +158,18 @@ impl Tracker {
                     self.recovery_points.push(rp);
                 }
             }
-            Event::RunFinished { .. } => self.ended_at = Some(t),
+            Event::RunFinished { status, .. } => {
+                self.ended_at = Some(t);
+                self.completed = *status == crate::engine::event::RunStatus::Succeeded;
+            }
             _ => {}
         }
+    }
+
+    /// The run is ending with this verdict: without a milestone, a run that succeeded is
+    /// what restores the service.
+    pub fn conclude(&mut self, succeeded: bool) {
+        self.completed = succeeded;
     }
 
     pub fn status(&self, now: Timestamp) -> Status {
@@ -152,6 +198,7 @@ impl Tracker {
             achieved_rpo_ms,
             rpo_ms: self.rpo_ms,
             rto_stopped: stop.is_some(),
+            service_restored: self.restored_at.is_some() || (!self.has_milestone && self.completed),
         }
     }
 

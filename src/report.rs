@@ -62,6 +62,8 @@ pub struct Summary {
     pub rpo_objective_ms: u64,
     pub rto_ms: Option<u64>,
     pub rto_met: Option<bool>,
+    /// The `service-restored` milestone (else the last step) was reached.
+    pub service_restored: Option<bool>,
     pub rpo_ms: Option<u64>,
     pub rpo_met: Option<bool>,
     pub phases: Vec<PhaseRow>,
@@ -72,6 +74,30 @@ pub struct Summary {
     pub sealed: bool,
     /// The verifier's verdict: "sealed and intact", "intact, not sealed", or the tampering.
     pub verification: Option<String>,
+    /// The log does not verify: nothing in it can be taken as true.
+    pub tampered: bool,
+}
+
+impl Summary {
+    /// The worst of: the log not verifying, a step failing or the run aborting, an
+    /// objective missed, the run not finishing. "succeeded" only when none holds.
+    pub fn verdict(&self) -> String {
+        if self.tampered {
+            return "LOG DOES NOT VERIFY".into();
+        }
+        let missed: Vec<&str> = [("RTO", self.rto_met), ("RPO", self.rpo_met)]
+            .into_iter()
+            .filter(|(_, m)| *m == Some(false))
+            .map(|(n, _)| n)
+            .collect();
+        let objectives = if missed.is_empty() { String::new() } else { format!(", {} not met", missed.join(" and ")) };
+        match self.status {
+            None => "not finished".into(),
+            Some(RunStatus::Succeeded) if missed.is_empty() => "succeeded".into(),
+            Some(RunStatus::Succeeded) => format!("finished{objectives}"),
+            Some(other) => format!("{}{objectives}", format!("{other:?}").to_lowercase()),
+        }
+    }
 }
 
 pub fn summarize(records: &[Record]) -> Summary {
@@ -186,11 +212,13 @@ pub fn summarize(records: &[Record]) -> Summary {
             Event::Recovered { torn_bytes, moved_to } => {
                 push(&mut s, r, None, format!("{torn_bytes} bytes of a torn line moved to {moved_to}"))
             }
-            Event::RunFinished { status, reason, rto_ms, rto_met, rpo_ms, rpo_met } => {
+            Event::RunFinished { status, reason, rto_ms, rto_met, rpo_ms, rpo_met, service_restored } => {
                 s.status = Some(*status);
                 s.reason = reason.clone();
                 s.rto_ms = Some(*rto_ms);
-                s.rto_met = Some(*rto_met);
+                // Never more than the milestone allows, whatever an older log says.
+                s.rto_met = Some(*rto_met && *service_restored);
+                s.service_restored = Some(*service_restored);
                 s.rpo_ms = *rpo_ms;
                 s.rpo_met = *rpo_met;
                 push(&mut s, r, None, format!("run {}", format!("{status:?}").to_lowercase()));
@@ -231,10 +259,25 @@ fn yes_no(b: Option<bool>) -> &'static str {
     }
 }
 
+/// The RTO's verdict as the report and JUnit say it; "—" while the run is unfinished.
+fn rto_words(s: &Summary) -> Option<String> {
+    Some(crate::objectives::rto_words(s.rto_ms?, s.rto_objective_ms, s.service_restored.unwrap_or(false)))
+}
+
+fn rto_cell(s: &Summary) -> String {
+    match (s.rto_met, s.rto_ms, s.service_restored) {
+        (Some(true), ..) => "met".into(),
+        (Some(false), _, Some(false) | None) => "**not met: service not restored**".into(),
+        (Some(false), Some(ms), _) => {
+            format!("**not met: {} over**", human_ms(ms.saturating_sub(s.rto_objective_ms)))
+        }
+        _ => yes_no(s.rto_met).into(),
+    }
+}
+
 pub fn markdown(s: &Summary) -> String {
     let mut md = String::new();
-    let status = s.status.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_else(|| "not finished".into());
-    md += &format!("# {} — {}\n\n", s.runbook_id, status);
+    md += &format!("# {} — {}\n\n", s.runbook_id, s.verdict());
     md += &format!(
         "| | |\n|---|---|\n| run | `{}` |\n| dataset | `{}` |\n| mode | {} on {} |\n| operator | {} |\n| incident started | {} |\n",
         s.run_id, s.dataset, s.mode, s.cloud, s.operator, s.incident_started_at
@@ -251,7 +294,7 @@ pub fn markdown(s: &Summary) -> String {
         "| RTO | {} | {} | {} |\n",
         human_ms(s.rto_objective_ms),
         s.rto_ms.map(human_ms).unwrap_or("—".into()),
-        yes_no(s.rto_met)
+        rto_cell(s)
     );
     md += &format!(
         "| RPO | {} | {} | {} |\n\n",
@@ -326,13 +369,23 @@ pub fn junit(s: &Summary) -> String {
             Some(false) => TestCaseStatus::non_success(NonSuccessKind::Failure),
             None => TestCaseStatus::skipped(),
         };
-        status.set_message(format!(
-            "{name} {} against an objective of {}",
-            achieved.map(human_ms).unwrap_or("not measured".into()),
-            human_ms(objective)
-        ));
+        status.set_message(match (name, rto_words(s)) {
+            ("RTO", Some(words)) => format!("RTO {words}"),
+            _ => format!(
+                "{name} {} against an objective of {}",
+                achieved.map(human_ms).unwrap_or("not measured".into()),
+                human_ms(objective)
+            ),
+        });
         let mut case = TestCase::new(format!("objective {name}"), status);
         case.set_classname(format!("{}.objectives", s.runbook_id));
+        suite.add_test_case(case);
+    }
+    if s.tampered {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(s.verification.clone().unwrap_or_else(|| "the incident log does not verify".into()));
+        let mut case = TestCase::new("incident log verifies", status);
+        case.set_classname(format!("{}.evidence", s.runbook_id));
         suite.add_test_case(case);
     }
     let mut report = Report::new("lifeboat");
@@ -392,6 +445,7 @@ pub fn line(e: &Event) -> Option<String> {
                 Waiting::Confirm => "confirmation",
                 Waiting::Approval => "approval",
                 Waiting::Decision => "a decision",
+                Waiting::RetryOrAbort => "a retry or an abort",
                 Waiting::Outcome => "the rehearsed outcome",
                 Waiting::Rerun => "a decision to re-run",
             }

@@ -2,6 +2,12 @@
 # Verifies a restored customer database: the schema is there, row counts are within 1%
 # of the last nightly figures, and no KYC record lacks its customer. Prints OK.
 set -euo pipefail
+# A CI replay on the simulated cloud (`run --cloud sim`) has no real service to reach:
+# say so in the log rather than pretend a check ran.
+if [ "${LIFEBOAT_CLOUD:-}" = sim ]; then
+  echo "OK (simulated cloud: no database was queried; nothing was checked)"
+  exit 0
+fi
 endpoint="${1:?usage: verify-customers.sh ENDPOINT}"
 export PGHOST="${endpoint%:*}" PGPORT="${endpoint##*:}" PGDATABASE="${PGDATABASE:-customers}"
 expected=$(aws ssm get-parameter --name /customers/nightly-row-count --query Parameter.Value --output text)

@@ -143,7 +143,13 @@ pub fn audit(dir: &Path, incidents: &Path, only: &[String], cloud: CloudArg) -> 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let provider: Arc<dyn Provider> = match cloud {
             CloudArg::Aws => Arc::new(crate::cloud::aws::Aws::from_env().await),
-            CloudArg::Sim => Arc::new(crate::cloud::sim::Sim::seeded(&catalog, clock.now(), clock.now())),
+            CloudArg::Sim => Arc::new(crate::cloud::sim::Sim::seeded_for(
+                &catalog,
+                clock.now(),
+                clock.now(),
+                None,
+                crate::cloud::sim::Damage::None,
+            )),
         };
         let mut rows = Vec::new();
         for d in catalog.datasets.iter().filter(|d| only.is_empty() || only.contains(&d.id)) {

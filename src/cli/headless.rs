@@ -27,6 +27,8 @@ pub fn answerer(
         let answers = answers.unwrap_or_default();
         let by = answers.operator.clone().unwrap_or(operator);
         let file = answers_file.unwrap_or_else(|| "an answers file (--answers FILE)".into());
+        // The approvers of each approval step already asked, in the file's order.
+        let mut asked: HashMap<String, usize> = HashMap::new();
         loop {
             let record = match rx.recv().await {
                 Ok(r) => r,
@@ -47,11 +49,20 @@ pub fn answerer(
                 (Waiting::Outcome, None) => Command::Confirm { step, by },
                 (_, Some(Answer::Skip(reason))) => Command::Skip { step, by, reason },
                 (_, Some(Answer::Fail(reason))) => Command::Fail { step, by, reason },
-                (Waiting::Approval, Some(Answer::Approve { approve: true, by, role, .. })) => {
-                    Command::Approve { step, by, role }
-                }
-                (Waiting::Approval, Some(Answer::Approve { approve: false, by, role, reason })) => {
-                    Command::Deny { step, by, role, reason }
+                (Waiting::Approval, Some(Answer::Approve(list))) => {
+                    let n = asked.entry(step.clone()).or_default();
+                    *n += 1;
+                    match list.get(*n - 1).cloned() {
+                        Some(a) if a.approve => Command::Approve { step, by: a.by, role: a.role },
+                        Some(a) => Command::Deny { step, by: a.by, role: a.role, reason: a.reason },
+                        None => Command::Detach {
+                            by: by.clone(),
+                            reason: format!(
+                                "approval step `{step}` needs another approver and {file} names only {}; list one `{{approve: true, by: NAME, role: ROLE}}` per approver and resume",
+                                list.len()
+                            ),
+                        },
+                    }
                 }
                 (Waiting::Rerun, Some(Answer::Rerun)) => Command::Rerun { step, by },
                 (Waiting::Rerun, _) => Command::Fail {
@@ -61,7 +72,9 @@ pub fn answerer(
                     step,
                     by,
                 },
-                (Waiting::Decision, _) => Command::Abort { by, reason: format!("step `{step}` failed") },
+                (Waiting::Decision | Waiting::RetryOrAbort, _) => {
+                    Command::Abort { by, reason: format!("step `{step}` failed") }
+                }
                 (Waiting::Approval, _) => missing("approval"),
                 (Waiting::Confirm, _) => missing("manual"),
                 (Waiting::Outcome, Some(_)) => Command::Confirm { step, by },

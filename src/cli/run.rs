@@ -32,6 +32,7 @@ async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
         let _ = writeln!(anstream::stderr(), "note: not a terminal; running headless (--headless)");
         setup.args.headless = true;
     }
+    setup.preflight().await;
     let choice = setup.default_choice();
     let started = match setup.start(choice).await {
         Ok(s) => s,
@@ -93,6 +94,7 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
     let mut summary = crate::report::summarize(&records);
     if let Ok(v) = crate::journal::verify::verify_file(log_path, None) {
         summary.verification = Some(super::verify::verdict_line(&v));
+        summary.tampered = v.tampered.is_some();
     }
     if let Some(path) = junit
         && let Err(e) = std::fs::write(path, crate::report::junit(&summary))
@@ -120,17 +122,15 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
     }
     let _ = writeln!(
         out,
-        "{} {}: RTO {} of {} ({}), RPO {} of {} ({})",
+        "{} {}: RTO {}, RPO {} of {} ({})",
         runbook.id,
         format!("{:?}", outcome.status).to_lowercase(),
-        crate::report::human_ms(s.rto_elapsed_ms),
-        crate::report::human_ms(s.rto_ms),
-        if s.rto_met() { "met" } else { "MISSED" },
+        s.rto_words(),
         s.achieved_rpo_ms.map(crate::report::human_ms).unwrap_or_else(|| "not measured".into()),
         crate::report::human_ms(s.rpo_ms),
         match s.rpo_met() {
             Some(true) => "met",
-            Some(false) => "MISSED",
+            Some(false) => "not met",
             None => "no restore reported a recovery point",
         }
     );

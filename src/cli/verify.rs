@@ -99,6 +99,7 @@ pub fn report(log: &Path, format: Format) -> u8 {
     let mut summary = crate::report::summarize(&records);
     if let Ok(v) = verify_file(log, None) {
         summary.verification = Some(verdict_line(&v));
+        summary.tampered = v.tampered.is_some();
     }
     let text = match format {
         Format::Md => crate::report::markdown(&summary),
@@ -106,5 +107,14 @@ pub fn report(log: &Path, format: Format) -> u8 {
         Format::Junit => crate::report::junit(&summary),
     };
     let _ = writeln!(anstream::stdout(), "{text}");
+    if summary.tampered {
+        let _ = writeln!(
+            anstream::stderr(),
+            "error: `{}` does not verify ({}); nothing in this report can be taken as true",
+            log.display(),
+            summary.verification.as_deref().unwrap_or("tampered")
+        );
+        return exit::PROBLEM;
+    }
     exit::OK
 }

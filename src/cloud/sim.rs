@@ -115,14 +115,53 @@ const BATCH: u64 = 25;
 const PREFIXES: [&str; 4] = ["customers/2026/10/", "customers/2026/11/", "invoices/2026/10/", "invoices/2026/11/"];
 const KEYS_PER_PREFIX: usize = 100;
 
+/// What the incident did to a dataset's production buckets, so a rehearsal meets the
+/// failure its runbook is written for (a deletion runbook finds deleted objects).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// Nothing: the data is as it was (region outages, database failures, audits).
+    None,
+    /// A third overwritten, one in twenty deleted, a ransom note left behind.
+    Ransomware,
+    /// A whole prefix deleted (`customers/2026/11/`): delete markers, nothing overwritten.
+    Deletion,
+}
+
+impl Damage {
+    pub fn of(scenario: crate::runbook::raw::Scenario) -> Damage {
+        use crate::runbook::raw::Scenario;
+        match scenario {
+            Scenario::Ransomware | Scenario::AccountCompromise => Damage::Ransomware,
+            Scenario::Deletion => Damage::Deletion,
+            _ => Damage::None,
+        }
+    }
+}
+
+/// The prefix a simulated deletion removes.
+pub const DELETED_PREFIX: &str = "customers/2026/11/";
+
 impl Sim {
     /// Every resource of the catalog, with history: object versions over two weeks and
     /// recent changes, automated backups, nightly snapshots copied to the backup region.
     /// Production buckets have legitimate changes in the hours before `incident` and the
-    /// damage (overwrites, deletes) between `incident` and `now`.
+    /// damage of a ransomware attack (overwrites, deletes) between `incident` and `now`.
     pub fn seeded(catalog: &Catalog, now: Timestamp, incident: Timestamp) -> Sim {
+        Sim::seeded_for(catalog, now, incident, None, Damage::Ransomware)
+    }
+
+    /// The same world, damaged as `damage` says in `dataset`'s production buckets only
+    /// (every dataset's when `None`).
+    pub fn seeded_for(
+        catalog: &Catalog,
+        now: Timestamp,
+        incident: Timestamp,
+        dataset: Option<&str>,
+        damage: Damage,
+    ) -> Sim {
         let mut w = World::default();
         for d in &catalog.datasets {
+            let damage = if dataset.is_none_or(|x| x == d.id) { damage } else { Damage::None };
             let backup_region = d.backup.as_ref().map(|b| b.region.clone());
             for r in &d.resources {
                 let region = r.region.clone().unwrap_or_else(|| d.primary.region.clone());
@@ -138,7 +177,7 @@ impl Sim {
                             objects: BTreeMap::new(),
                         };
                         if r.role != Role::Drill {
-                            seed_objects(&mut b, &r.id, r.role, now, incident);
+                            seed_objects(&mut b, &r.id, r.role, now, incident, damage);
                         }
                         w.buckets.insert(r.id.clone(), b);
                     }
@@ -238,7 +277,7 @@ fn version(bucket: &str, key: &str, n: usize, time: Timestamp, delete_marker: bo
     }
 }
 
-fn seed_objects(b: &mut Bucket, bucket: &str, role: Role, now: Timestamp, incident: Timestamp) {
+fn seed_objects(b: &mut Bucket, bucket: &str, role: Role, now: Timestamp, incident: Timestamp, damage: Damage) {
     let damage_window = now.duration_since(incident).as_secs().max(1) as u64;
     let at = |key: &str, salt: &str| {
         let off = det(&format!("{salt}{key}"), 0, damage_window.saturating_sub(1)) as i64;
@@ -263,7 +302,7 @@ fn seed_objects(b: &mut Bucket, bucket: &str, role: Role, now: Timestamp, incide
                     false,
                 ));
             }
-            if role == Role::Production {
+            if role == Role::Production && damage == Damage::Ransomware {
                 if (20..55).contains(&roll) {
                     versions.push(version(bucket, &key, 2, at(&key, "overwrite"), false));
                 }
@@ -271,11 +310,14 @@ fn seed_objects(b: &mut Bucket, bucket: &str, role: Role, now: Timestamp, incide
                     versions.push(version(bucket, &key, 3, at(&key, "delete"), true));
                 }
             }
+            if role == Role::Production && damage == Damage::Deletion && prefix == DELETED_PREFIX {
+                versions.push(version(bucket, &key, 3, at(&key, "delete"), true));
+            }
             b.objects.insert(key, versions);
         }
     }
     // What the attacker left behind, created after the incident began.
-    if role == Role::Production && now > incident {
+    if role == Role::Production && damage == Damage::Ransomware && now > incident {
         b.objects.insert(
             "README-RESTORE-YOUR-FILES.txt".into(),
             vec![version(bucket, "README", 0, at("note", "note"), false)],

@@ -56,6 +56,19 @@ pub struct Genesis {
     pub clock_speed: u32,
     /// Input values as given (secrets as "[redacted]").
     pub inputs: Map<String, Json>,
+    /// Whose AWS credentials the run used (STS GetCallerIdentity), for runs against AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Caller>,
+}
+
+/// The principal a run against AWS acted as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    pub account: String,
+    pub arn: String,
+    /// The account differs from the catalog's and the operator chose to go on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub account_mismatch_ok: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +96,9 @@ pub enum Waiting {
     Approval,
     /// A failed step with `on_failure: ask`: retry, continue or abort.
     Decision,
+    /// A failed step the run may not go on without (a denied approval, a milestone):
+    /// retry (a new approval) or abort; never continue.
+    RetryOrAbort,
     /// A rehearsal's `run:` step: the facilitator says how it went.
     Outcome,
     /// An interrupted step on resume: run it again or not.
@@ -203,6 +219,9 @@ pub enum Event {
         rto_met: bool,
         rpo_ms: Option<u64>,
         rpo_met: Option<bool>,
+        /// The `service-restored` milestone (else the last step) was reached.
+        #[serde(default)]
+        service_restored: bool,
     },
     /// Written by the journal: an SSHSIG over every byte before this line.
     Checkpoint {

@@ -255,6 +255,7 @@ impl Engine {
         signer: Option<String>,
         cloud: &str,
         speed: u32,
+        caller: Option<event::Caller>,
     ) -> Event {
         let secret: HashSet<&str> = spec.runbook.inputs.iter().filter(|i| i.secret).map(|i| i.name.as_str()).collect();
         let inputs = spec
@@ -280,6 +281,7 @@ impl Engine {
             cloud: cloud.into(),
             clock_speed: speed,
             inputs,
+            caller,
         }))
     }
 
@@ -396,7 +398,11 @@ impl Engine {
             return Ok(Outcome { status: RunStatus::Failed, reason: Some(reason), objectives, detached: true });
         }
         let (status, reason) = end.unwrap_or_else(|| self.verdict(&status));
-        let s = ctx.tracker.lock().unwrap().status(ctx.clock.now());
+        let s = {
+            let mut t = ctx.tracker.lock().unwrap();
+            t.conclude(status == RunStatus::Succeeded);
+            t.status(ctx.clock.now())
+        };
         let mut s_end = s.clone();
         ctx.emit(Event::RunFinished {
             status,
@@ -405,6 +411,7 @@ impl Engine {
             rto_met: s.rto_met(),
             rpo_ms: s.achieved_rpo_ms,
             rpo_met: s.rpo_met(),
+            service_restored: s.service_restored,
         })?;
         ctx.sink.seal(ctx.clock.now()).map_err(Fatal)?;
         s_end.rto_stopped = true;

@@ -12,7 +12,7 @@ use super::{Command, Ctx, Fatal, shell};
 use crate::cloud::{self, ActionCall, ActionCtx, ActionError, Progress};
 use crate::runbook::action_spec::ActionSpec;
 use crate::runbook::action_spec::Effect;
-use crate::runbook::model::{Step, StepKind, WaitKind};
+use crate::runbook::model::{Approval, Step, StepKind, WaitKind};
 use crate::runbook::raw::OnFailure;
 use crate::runbook::time::{Timestamp, format_timestamp};
 
@@ -69,6 +69,9 @@ impl Ctx {
     async fn answer(&self, step: &Step, waiting: Waiting, prompt: Option<String>) -> Result<Command, Fatal> {
         let rx = self.register(&step.id);
         self.emit(Event::StepWaiting { step: step.id.clone(), waiting_for: waiting, prompt })?;
+        // At a keyboard, a person reads and types at real speed: a rehearsal's fast clock
+        // must not turn a minute's thought into an hour of RTO.
+        let _real = self.spec.interactive.then(|| self.clock.real_time());
         // The engine holds the sender; a dropped one means the run is ending.
         Ok(rx.await.unwrap_or(Command::Detach { by: String::new(), reason: "the run is ending".into() }))
     }
@@ -129,7 +132,15 @@ async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
             Err(e) => return finish(ctx, step, started, failed(format!("`when` cannot be evaluated: {e}")), false),
         }
     }
-    let policy = step.on_failure.unwrap_or(if ctx.spec.interactive { OnFailure::Ask } else { OnFailure::Abort });
+    // A denied approval or a missed milestone is never continued past: only a new
+    // attempt (a new approval from someone entitled to give it) or an abort.
+    let must_hold = matches!(step.kind, StepKind::Approval(_)) || step.milestone.is_some();
+    let policy = match step.on_failure {
+        Some(OnFailure::Continue) if must_hold => OnFailure::Ask,
+        Some(p) => p,
+        None if ctx.spec.interactive => OnFailure::Ask,
+        None => OnFailure::Abort,
+    };
     let mut attempt_base = 0;
     loop {
         let result = attempts(ctx, step, attempt_base).await?;
@@ -143,6 +154,38 @@ async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
             OnFailure::Continue => return finish(ctx, step, started, result, false),
             OnFailure::Abort => return finish(ctx, step, started, result, true),
             OnFailure::Ask if !ctx.spec.interactive => return finish(ctx, step, started, result, true),
+            OnFailure::Ask if must_hold => {
+                let what = if matches!(step.kind, StepKind::Approval(_)) { "approval" } else { "milestone" };
+                let prompt = format!(
+                    "{} — the run cannot go on without this {what}: retry{} or abort the run?",
+                    error.message,
+                    if what == "approval" { " (ask someone entitled to approve)" } else { "" }
+                );
+                loop {
+                    match ctx.answer(step, Waiting::RetryOrAbort, Some(prompt.clone())).await? {
+                        Command::Retry { by, .. } => {
+                            ctx.record(step, Verdict::Retry, &by, None, None)?;
+                            attempt_base += step.retries + 1;
+                            break;
+                        }
+                        Command::Detach { reason, .. } => return Ok(StepEnd::Detached(reason)),
+                        Command::Fail { by, reason, .. } => {
+                            ctx.record(step, Verdict::Fail, &by, None, Some(reason))?;
+                            return finish(ctx, step, started, result, true);
+                        }
+                        other => {
+                            ctx.emit(Event::Warning {
+                                code: "cannot_continue".into(),
+                                message: format!(
+                                    "`{}` is a {what} the run cannot go on without; {} was refused: retry or abort",
+                                    step.id,
+                                    command_word(&other)
+                                ),
+                            })?;
+                        }
+                    }
+                }
+            }
             OnFailure::Ask => {
                 let prompt = format!("{} — retry, continue without it, or abort the run?", error.message);
                 match ctx.answer(step, Waiting::Decision, Some(prompt)).await? {
@@ -166,6 +209,25 @@ async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
     }
 }
 
+/// Failures that damage the data itself: data from after they began is suspect.
+fn damages_data(ctx: &Ctx) -> bool {
+    use crate::runbook::raw::Scenario;
+    matches!(
+        ctx.spec.runbook.scenario,
+        Scenario::Ransomware | Scenario::Corruption | Scenario::Deletion | Scenario::AccountCompromise
+    )
+}
+
+/// The word for a command in a refusal ("continue", "skip").
+fn command_word(c: &Command) -> &'static str {
+    match c {
+        Command::Continue { .. } => "continuing without it",
+        Command::Skip { .. } => "skipping it",
+        Command::Confirm { .. } => "confirming it",
+        _ => "that answer",
+    }
+}
+
 /// Records the end of a step, its outputs for later steps, and its milestone.
 fn finish(ctx: &Ctx, step: &Step, started: Timestamp, result: Attempt, abort_run: bool) -> Result<StepEnd, Fatal> {
     let duration_ms = ctx.clock.now().duration_since(started).as_millis().max(0) as u64;
@@ -179,6 +241,19 @@ fn finish(ctx: &Ctx, step: &Step, started: Timestamp, result: Attempt, abort_run
     };
     if status == StepStatus::Done {
         ctx.outputs.lock().unwrap().insert(step.id.clone(), outputs.clone());
+    }
+    // Data from after the incident began may hold what the incident did (the ransomware's
+    // writes, the bad deploy's rows): an RPO of 0 there is no good news. Said, not hidden.
+    if let Some(rp) = recovery_point.filter(|rp| *rp > ctx.spec.incident_started_at && damages_data(ctx)) {
+        ctx.emit(Event::Warning {
+            code: "recovery_point_after_incident".into(),
+            message: format!(
+                "`{}` brought back data from {}, after the incident began at {}: it may include what the incident did",
+                step.id,
+                format_timestamp(rp),
+                format_timestamp(ctx.spec.incident_started_at)
+            ),
+        })?;
     }
     ctx.emit(Event::StepFinished {
         step: step.id.clone(),
@@ -213,6 +288,13 @@ async fn attempts(ctx: &Ctx, step: &Step, base: u32) -> Result<Attempt, Fatal> {
     for n in 1..=tries {
         let attempt = base + n;
         last = once(ctx, step, attempt).await?;
+        if let Attempt::Done { outputs, .. } = &last
+            && let Some(error) = gate_failure(ctx, step, outputs)
+        {
+            // A gate is a fact about the data, not a passing fault: no retry.
+            let outputs = outputs.clone();
+            last = Attempt::Failed { error, retryable: false, outputs };
+        }
         let retry = match &last {
             Attempt::Failed { retryable, .. } => *retryable && n < tries,
             _ => false,
@@ -242,36 +324,9 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             let said = ctx.answer(step, Waiting::Confirm, Some(prompt)).await?;
             confirmed(ctx, step, said, "failed by", "a manual step")
         }
-        StepKind::Approval { role } => {
-            ctx.emit(Event::StepStarted {
-                step: step.id.clone(),
-                attempt,
-                detail: Some(format!("needs a yes or no from the {role}")),
-            })?;
-            Ok(match ctx.answer(step, Waiting::Approval, Some(format!("Approval needed from the {role}"))).await? {
-                Command::Approve { by, role: given, .. } => {
-                    if let Some(g) = given.as_ref().filter(|g| *g != role) {
-                        ctx.record(step, Verdict::Deny, &by, Some(g.clone()), Some("wrong role".into()))?;
-                        failed(format!("{by} approved as `{g}`, but this step needs the `{role}`"))
-                    } else {
-                        ctx.record(step, Verdict::Approve, &by, Some(role.clone()), None)?;
-                        Attempt::Done {
-                            outputs: Map::from_iter([("approved_by".to_string(), Json::String(by))]),
-                            recovery_point: None,
-                        }
-                    }
-                }
-                Command::Deny { by, role: given, reason, .. } => {
-                    ctx.record(step, Verdict::Deny, &by, given.or(Some(role.clone())), reason.clone())?;
-                    failed(format!("denied by {by}{}", reason.map(|r| format!(": {r}")).unwrap_or_default()))
-                }
-                Command::Skip { by, reason, .. } => {
-                    ctx.record(step, Verdict::Skip, &by, None, Some(reason.clone()))?;
-                    Attempt::Skipped(reason)
-                }
-                Command::Detach { reason, .. } => Attempt::Detached(reason),
-                other => failed(format!("an approval cannot take {other:?}")),
-            })
+        StepKind::Approval(a) => {
+            ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(approval_needs(a)) })?;
+            approve(ctx, step, a).await
         }
         StepKind::Action { action, with } => {
             let args = match resolve(ctx, with, None) {
@@ -279,6 +334,21 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 Err(e) => return Ok(failed(format!("arguments cannot be resolved: {e}"))),
             };
             ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(describe(action, &args)) })?;
+            if let Some(t) = args.get("time").and_then(Json::as_str).and_then(|t| t.parse::<Timestamp>().ok())
+                && action.restores
+                && t > ctx.spec.incident_started_at
+                && damages_data(ctx)
+            {
+                ctx.emit(Event::Warning {
+                    code: "restore_after_incident".into(),
+                    message: format!(
+                        "`{}` restores to {}, after the incident began at {}: the data brought back may include the damage",
+                        step.id,
+                        format_timestamp(t),
+                        format_timestamp(ctx.spec.incident_started_at)
+                    ),
+                })?;
+            }
             // At a keyboard, a change to what exists waits for the operator to type the
             // resource's name: the screen shows what will change before anything does.
             // (Headless, the answers file and the runbook's review are the consent.)
@@ -322,11 +392,14 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 ("LIFEBOAT_RUN_ID".to_string(), ctx.spec.run_id.clone()),
                 ("LIFEBOAT_STEP".to_string(), step.id.clone()),
                 ("LIFEBOAT_MODE".to_string(), ctx.spec.mode.as_str().to_string()),
+                ("LIFEBOAT_CLOUD".to_string(), ctx.cloud.name().to_string()),
             ];
             let sid = step.id.clone();
             let on_line = |stream: Stream, text: String| {
                 let _ = ctx.emit(Event::StepOutput { step: sid.clone(), stream, text });
             };
+            // A real command takes real time, whatever the rehearsal's speed.
+            let _real = ctx.clock.real_time();
             let r = match shell::run(&command, &ctx.spec.workdir, &env, ctx.clock.as_ref(), limit, &on_line).await {
                 Ok(r) => r,
                 Err(e) => return Ok(failed(format!("cannot start `sh`: {e}"))),
@@ -406,6 +479,136 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             }
         }
     }
+}
+
+/// "needs a yes from 2 different people with the role incident-commander, not the operator".
+fn approval_needs(a: &Approval) -> String {
+    let who = if a.approvers > 1 {
+        format!("{} different people with the role {}", a.approvers, a.role)
+    } else {
+        format!("the {}", a.role)
+    };
+    format!("needs a yes from {who}{}", if a.four_eyes { ", not the run's operator (four eyes)" } else { "" })
+}
+
+fn same_person(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// Collects `approvers` yeses from different people with the role. A no, an answer in
+/// another role, or the operator's own yes under `four_eyes` is a denial: the step fails
+/// and the run cannot go on past it.
+async fn approve(ctx: &Ctx, step: &Step, a: &Approval) -> Result<Attempt, Fatal> {
+    let role = &a.role;
+    let operator = &ctx.spec.operator;
+    let mut given: Vec<String> = Vec::new();
+    while given.len() < a.approvers as usize {
+        let prompt = match (a.approvers, given.as_slice()) {
+            (1, _) => format!("Approval needed from the {role}"),
+            (n, []) => format!("Approval 1 of {n} needed from the {role}"),
+            (n, done) => {
+                format!("Approval {} of {n} needed from the {role} (given by {})", done.len() + 1, done.join(", "))
+            }
+        };
+        let prompt = if a.four_eyes { format!("{prompt}; not {operator}, who runs this (four eyes)") } else { prompt };
+        match ctx.answer(step, Waiting::Approval, Some(prompt)).await? {
+            Command::Approve { by, role: claimed, .. } => {
+                let refusal = if by.trim().is_empty() {
+                    Some("an approval needs the approver's name".to_string())
+                } else if let Some(g) = claimed.as_ref().filter(|g| !g.trim().eq_ignore_ascii_case(role)) {
+                    Some(format!("{by} approved as `{g}`, but this step needs the `{role}`"))
+                } else if a.four_eyes && same_person(&by, operator) {
+                    Some(format!("{by} runs this incident and cannot approve it: four eyes needs someone else"))
+                } else {
+                    None
+                };
+                if let Some(why) = refusal {
+                    ctx.record(step, Verdict::Deny, &by, claimed.or(Some(role.clone())), Some(why.clone()))?;
+                    return Ok(failed(format!("not approved: {why}")));
+                }
+                if given.iter().any(|g| same_person(g, &by)) {
+                    ctx.emit(Event::Warning {
+                        code: "same_approver".into(),
+                        message: format!(
+                            "{by} has already approved `{}`; it needs {} different people",
+                            step.id, a.approvers
+                        ),
+                    })?;
+                    continue;
+                }
+                ctx.record(step, Verdict::Approve, &by, Some(role.clone()), None)?;
+                given.push(by);
+            }
+            Command::Deny { by, role: claimed, reason, .. } => {
+                ctx.record(step, Verdict::Deny, &by, claimed.or(Some(role.clone())), reason.clone())?;
+                return Ok(failed(format!("denied by {by}{}", reason.map(|r| format!(": {r}")).unwrap_or_default())));
+            }
+            Command::Skip { by, reason, .. } => {
+                let why = format!("an approval cannot be skipped ({by}: {reason})");
+                ctx.record(step, Verdict::Deny, &by, None, Some(why.clone()))?;
+                return Ok(failed(format!("not approved: {why}")));
+            }
+            Command::Detach { reason, .. } => return Ok(Attempt::Detached(reason)),
+            other => return Ok(failed(format!("an approval cannot take {other:?}"))),
+        }
+    }
+    Ok(Attempt::Done {
+        outputs: Map::from_iter([("approved_by".to_string(), Json::String(given.join(", ")))]),
+        recovery_point: None,
+    })
+}
+
+/// The first of a step's gates that does not hold, with what was expected and found.
+fn gate_failure(ctx: &Ctx, step: &Step, outputs: &Map<String, Json>) -> Option<StepError> {
+    let gates = &step.gates;
+    if gates.is_empty() {
+        return None;
+    }
+    let text = |j: &Json| match j {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let fail = |message: String| StepError {
+        message,
+        code: Some("GateFailed".into()),
+        hint: Some("the step's result is not what the runbook requires; no answer can wave a gate through".into()),
+    };
+    for (name, want) in &gates.outputs {
+        let Some(got) = outputs.get(name) else {
+            return Some(fail(format!(
+                "gate `expect.outputs.{name}`: expected {}, but the step did not output it",
+                text(want)
+            )));
+        };
+        let equal = match (got.as_f64(), want.as_f64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => text(got) == text(want),
+        };
+        if !equal {
+            return Some(fail(format!("gate `expect.outputs.{name}`: expected {}, got {}", text(want), text(got))));
+        }
+    }
+    let mut all = ctx.outputs.lock().unwrap().clone();
+    all.insert(step.id.clone(), outputs.clone());
+    let scope = Scope { spec: &ctx.spec, outputs: &all, poll: None };
+    for (expr, source) in &gates.asserts {
+        let values = expr
+            .refs()
+            .iter()
+            .map(|r| {
+                let shown = scope.lookup(r).map(|v| format!("`{v}`")).unwrap_or_else(|e| format!("unknown ({e})"));
+                format!("{} = {shown}", r.join("."))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let found = if values.is_empty() { String::new() } else { format!(" ({values})") };
+        match scope.condition(expr) {
+            Ok(true) => {}
+            Ok(false) => return Some(fail(format!("gate `assert: {source}` does not hold{found}"))),
+            Err(e) => return Some(fail(format!("gate `assert: {source}` cannot be evaluated: {e}{found}"))),
+        }
+    }
+    None
 }
 
 /// A person's word on a step that is confirmed, skipped or failed, put on record.

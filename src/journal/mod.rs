@@ -327,6 +327,7 @@ pub(crate) mod tests {
             cloud: "sim".into(),
             clock_speed: 1,
             inputs: Default::default(),
+            caller: None,
         }))
     }
 

@@ -523,6 +523,7 @@ pub fn runbook(
                     None => kind = None,
                 }
             }
+            let gates = gates(cx, &rc, s, &outputs, &scope);
             if let Some(m) = &s.milestone {
                 let valid =
                     !m.is_empty() && m.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
@@ -552,6 +553,7 @@ pub fn runbook(
                     on_failure: s.on_failure.as_ref().map(|o| o.value),
                     milestone: text(&s.milestone),
                     outputs: s.outputs.iter().flatten().map(|o| o.value.clone()).collect(),
+                    gates,
                 });
             }
         }
@@ -568,6 +570,7 @@ pub fn runbook(
 
     if let Some(d) = dataset.filter(|d| d.classification == Classification::Regulated) {
         regulated_skips(cx, phases, &model_phases, d);
+        regulated_four_eyes(cx, phases, &model_phases, d);
     }
 
     if errors_since(cx, mark) {
@@ -624,6 +627,47 @@ fn input_default(cx: &mut Cx, name: &str, node: &Node, ty: InputType, secret: bo
             None
         }
     }
+}
+
+/// A step's gates: `expect.outputs` names only outputs the step declares, and `assert:`
+/// expressions may use this step's own outputs besides everything done before it.
+fn gates(cx: &mut Cx, rc: &RefCheck, s: &raw::Step, outputs: &HashMap<&str, Vec<&str>>, scope: &Scope) -> Gates {
+    let mut out = Gates::default();
+    let id = s.id.as_ref().map(|i| i.as_str()).unwrap_or_default();
+    let declared = outputs.get(id).cloned().unwrap_or_default();
+    for (name, want) in s.expect.iter().flat_map(|e| e.outputs.iter()).flat_map(|m| m.0.iter()) {
+        if !declared.contains(&name.as_str()) {
+            let help = match suggest(name, declared.iter().copied()) {
+                Some(x) => format!("did you mean `{x}`?"),
+                None if declared.is_empty() => "this step declares no outputs".to_string(),
+                None => format!("`{id}` outputs: {}", declared.join(", ")),
+            };
+            cx.push(
+                Diag::new(Kind::UnknownGateOutput { step: id.to_string(), output: name.value.clone() }, name.span)
+                    .help(help),
+            );
+            continue;
+        }
+        let Some(text) = want.as_str().filter(|_| !want.is_null()) else {
+            cx.wrong_type(want, "a single value to compare the output with");
+            continue;
+        };
+        let value = match text {
+            "true" => Json::Bool(true),
+            "false" => Json::Bool(false),
+            t => t.parse::<i64>().map(Json::from).unwrap_or_else(|_| Json::String(t.to_string())),
+        };
+        out.outputs.push((name.value.clone(), value));
+    }
+    let mut earlier = scope.earlier.clone();
+    earlier.insert(id);
+    let own = Scope { earlier: &earlier, this_step: None, ..*scope };
+    for a in s.assert.iter().flatten() {
+        if let Some(e) = rc.condition(cx, a, &own) {
+            out.asserts.push((e, a.value.clone()));
+        }
+    }
+    out
 }
 
 /// Calls `f` for every string scalar below `node`.
@@ -685,8 +729,13 @@ fn step_kind(cx: &mut Cx, s: &raw::Step, actions: ActionLookup) -> Option<StepKi
     if kind != "action" {
         not_for(cx, "with", s.with.as_ref().map(|w| w.span));
     }
-    if kind != "run" {
+    if !matches!(kind, "run" | "action" | "wait") {
         not_for(cx, "expect", s.expect.as_ref().map(|e| e.span));
+    } else if kind != "run"
+        && let Some(e) = &s.expect
+    {
+        not_for(cx, "expect.exit_code", e.exit_code.as_ref().map(|c| c.span));
+        not_for(cx, "expect.stdout_contains", e.stdout_contains.as_ref().map(|c| c.span));
     }
     if kind != "manual" {
         not_for(cx, "checklist", s.checklist.as_ref().and_then(|c| c.first()).map(|c| c.span));
@@ -703,7 +752,17 @@ fn step_kind(cx: &mut Cx, s: &raw::Step, actions: ActionLookup) -> Option<StepKi
             instructions: s.manual.as_ref()?.value.clone(),
             checklist: s.checklist.iter().flatten().map(|c| c.value.clone()).collect(),
         },
-        "approval" => StepKind::Approval { role: s.approval.as_ref()?.role.as_ref()?.value.clone() },
+        "approval" => {
+            let a = s.approval.as_ref()?;
+            if let Some(n) = a.approvers.as_ref().filter(|n| n.value == 0) {
+                cx.push(Diag::new(Kind::Zero("approvers"), n.span));
+            }
+            StepKind::Approval(Approval {
+                role: a.role.as_ref()?.value.clone(),
+                approvers: a.approvers.as_ref().map_or(1, |n| n.value),
+                four_eyes: a.four_eyes.as_ref().is_some_and(|f| f.value),
+            })
+        }
         "action" => {
             let name = s.action.as_ref()?;
             let spec = action(cx, name, actions)?;
@@ -993,6 +1052,32 @@ fn regulated_skips(cx: &mut Cx, raw_phases: &[raw::Phase], phases: &[Phase], dat
     }
 }
 
+/// A regulated dataset's change to existing data (`Effect::Modify`) behind an approval the
+/// run's own operator could give: the contract asks for `four_eyes` there.
+fn regulated_four_eyes(cx: &mut Cx, raw_phases: &[raw::Phase], phases: &[Phase], dataset: &Dataset) {
+    let order: Vec<&Step> = phases.iter().flat_map(|p| p.steps.iter()).collect();
+    for (i, s) in order.iter().enumerate() {
+        let StepKind::Approval(a) = &s.kind else { continue };
+        let changes = order[i + 1..].iter().find(|t| {
+            matches!(&t.kind, StepKind::Action { action, .. } if action.effect == super::action_spec::Effect::Modify)
+        });
+        let Some(change) = changes.filter(|_| !a.four_eyes) else { continue };
+        let span = raw_phases
+            .iter()
+            .flat_map(|p| p.steps.iter().flatten())
+            .find(|r| r.id.as_ref().is_some_and(|x| x.value == s.id))
+            .and_then(|r| r.approval.as_ref().map(|a| a.span));
+        cx.push(
+            Diag::new(Kind::NoFourEyes(change.id.clone()), span)
+                .label("the run's own operator could give this approval")
+                .help(format!(
+                    "`{}` is regulated: write `four_eyes: true` so someone other than the operator approves `{}`",
+                    dataset.id, change.id
+                )),
+        );
+    }
+}
+
 pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -> Option<Answers> {
     let mark = cx.diags.len();
     header(cx, &raw.api_version);
@@ -1017,6 +1102,16 @@ pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -
                         raw::StepAnswer::Done => !matches!(step.kind, StepKind::Approval { .. }),
                         _ => true,
                     };
+                    if let (raw::StepAnswer::Approve(list), StepKind::Approval(a)) = (answer, &step.kind)
+                        && list.iter().filter(|x| x.approve.as_ref().is_some_and(|v| v.value)).count()
+                            < a.approvers as usize
+                        && list.iter().all(|x| x.approve.as_ref().is_some_and(|v| v.value))
+                    {
+                        cx.push(
+                            Diag::new(Kind::TooFewApprovers { need: a.approvers, given: list.len() }, id.span)
+                                .help("list one `{approve: true, by: NAME, role: ROLE}` per approver"),
+                        );
+                    }
                     if !fits {
                         let help = match step.kind {
                             StepKind::Approval { .. } => {
@@ -1061,12 +1156,16 @@ pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -
                     raw::StepAnswer::Rerun => Answer::Rerun,
                     raw::StepAnswer::Skip(r) => Answer::Skip(r.value.clone()),
                     raw::StepAnswer::Fail(r) => Answer::Fail(r.value.clone()),
-                    raw::StepAnswer::Approve(ap) => Answer::Approve {
-                        approve: ap.approve.as_ref().is_some_and(|x| x.value),
-                        by: text(&ap.by).unwrap_or_default(),
-                        role: text(&ap.role),
-                        reason: text(&ap.reason),
-                    },
+                    raw::StepAnswer::Approve(list) => Answer::Approve(
+                        list.iter()
+                            .map(|ap| Approver {
+                                approve: ap.approve.as_ref().is_some_and(|x| x.value),
+                                by: text(&ap.by).unwrap_or_default(),
+                                role: text(&ap.role),
+                                reason: text(&ap.reason),
+                            })
+                            .collect(),
+                    ),
                 };
                 (k.value.clone(), a)
             })

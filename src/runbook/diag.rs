@@ -97,12 +97,18 @@ pub enum Kind {
     UnapprovedDelete(String),
     #[error("this answer does not fit a {0} step")]
     AnswerKind(&'static str),
+    #[error("step `{step}` has no output `{output}` for a gate to check")]
+    UnknownGateOutput { step: String, output: String },
+    #[error("regulated data: step `{0}` changes data behind an approval without `four_eyes`")]
+    NoFourEyes(String),
+    #[error("this approval needs {need} different approvers; the answers name {given}")]
+    TooFewApprovers { need: u32, given: usize },
 }
 
 impl Kind {
     pub fn severity(&self) -> Severity {
         match self {
-            Kind::RegulatedSkip(_) => Severity::Warning,
+            Kind::RegulatedSkip(_) | Kind::NoFourEyes(_) => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -154,10 +154,35 @@ pub enum WaitKind {
     Poll { action: &'static ActionSpec, with: Json, until: Expr, every: Duration },
 }
 
+/// What must hold once a step has finished: a check that fails the step, whatever an
+/// answers file or a hurried operator says.
+#[derive(Debug, Clone, Default)]
+pub struct Gates {
+    /// `expect.outputs`: each named output must equal this value.
+    pub outputs: Vec<(String, Json)>,
+    /// `assert:` expressions, with the text as written for messages.
+    pub asserts: Vec<(Expr, String)>,
+}
+
+impl Gates {
+    pub fn is_empty(&self) -> bool {
+        self.outputs.is_empty() && self.asserts.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub role: String,
+    /// Different people, each with the role, who must say yes.
+    pub approvers: u32,
+    /// No approver may be the run's operator.
+    pub four_eyes: bool,
+}
+
 #[derive(Debug, Clone)]
 pub enum StepKind {
     Manual { instructions: String, checklist: Vec<String> },
-    Approval { role: String },
+    Approval(Approval),
     Action { action: &'static ActionSpec, with: Json },
     Run { command: String, expect: Expect },
     Wait(WaitKind),
@@ -189,6 +214,7 @@ pub struct Step {
     pub on_failure: Option<OnFailure>,
     pub milestone: Option<String>,
     pub outputs: Vec<String>,
+    pub gates: Gates,
 }
 
 impl Step {
@@ -210,7 +236,17 @@ pub enum Answer {
     Rerun,
     Skip(String),
     Fail(String),
-    Approve { approve: bool, by: String, role: Option<String>, reason: Option<String> },
+    /// One entry per approver, in the order they are asked (`approvers: N` asks N times).
+    Approve(Vec<Approver>),
+}
+
+/// One person's yes or no on an approval, given in advance in an answers file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approver {
+    pub approve: bool,
+    pub by: String,
+    pub role: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -123,18 +123,26 @@ record! {
 }
 
 record! {
-    /// An operator with this role records a yes or no.
+    /// Operators with this role record a yes or no.
     pub struct Approval ("an approval") {
         "role" (req) => role: Sp<String>,
         "description" => description: Sp<String>,
+        /// How many different people must approve (default 1).
+        "approvers" => approvers: Sp<u32>,
+        /// No approver may be the run's operator.
+        "four_eyes" => four_eyes: Sp<bool>,
     }
 }
 
 record! {
-    /// What a `run:` step's result must look like.
+    /// What a step's result must look like: a gate no answers file can wave through.
     pub struct Expect ("expect") {
+        /// `run:` steps only.
         "exit_code" => exit_code: Sp<u32>,
+        /// `run:` steps only.
         "stdout_contains" => stdout_contains: Sp<String>,
+        /// Each named output must equal this value (`action`, `wait` and `run` steps).
+        "outputs" => outputs: Map<Node>,
     }
 }
 
@@ -184,6 +192,8 @@ record! {
         /// A shell command.
         "run" => run: Sp<String>,
         "expect" => expect: Expect,
+        /// Expressions that must all hold once the step has finished.
+        "assert" => assert: Vec<Sp<String>>,
         "wait" => wait: Wait,
         /// Steps of this phase that must be done first; `[]` starts at once.
         "needs" => needs: Sp<Vec<Sp<String>>>,
@@ -243,7 +253,8 @@ pub enum StepAnswer {
     Rerun,
     Skip(Sp<String>),
     Fail(Sp<String>),
-    Approve(ApprovalAnswer),
+    /// One approver, or a list of them for `approvers: N`.
+    Approve(Vec<ApprovalAnswer>),
 }
 
 impl Decode for StepAnswer {
@@ -268,11 +279,15 @@ impl Decode for StepAnswer {
                 }
             };
         }
+        if let super::yaml::Value::Seq(items) = &node.value {
+            let all: Vec<_> = items.iter().filter_map(|i| ApprovalAnswer::decode(i, cx)).collect();
+            return (all.len() == items.len() && !all.is_empty()).then_some(StepAnswer::Approve(all));
+        }
         let entries = cx.mapping(node, "an answer")?;
         match entries {
             [(k, v)] if k.as_str() == Some("skip") => Sp::<String>::decode(v, cx).map(StepAnswer::Skip),
             [(k, v)] if k.as_str() == Some("fail") => Sp::<String>::decode(v, cx).map(StepAnswer::Fail),
-            _ => ApprovalAnswer::decode(node, cx).map(StepAnswer::Approve),
+            _ => ApprovalAnswer::decode(node, cx).map(|a| StepAnswer::Approve(vec![a])),
         }
     }
     fn schema() -> Json {
@@ -281,6 +296,7 @@ impl Decode for StepAnswer {
             {"type": "object", "properties": {"skip": {"type": "string"}}, "required": ["skip"], "additionalProperties": false},
             {"type": "object", "properties": {"fail": {"type": "string"}}, "required": ["fail"], "additionalProperties": false},
             ApprovalAnswer::schema(),
+            {"type": "array", "items": ApprovalAnswer::schema(), "minItems": 1},
         ]})
     }
 }

@@ -401,6 +401,9 @@ impl RunApp {
                 Some((Waiting::Outcome, _)) => return vec![Command::Confirm { step: id, by }],
                 Some((Waiting::Approval, _)) => return self.act(Action::Approve),
                 Some((Waiting::Decision, _)) => return vec![Command::Continue { step: id, by }],
+                Some((Waiting::RetryOrAbort, _)) => {
+                    self.flash = Some(format!("the run cannot go on without `{id}`: r retry · x abort"))
+                }
                 Some((Waiting::Rerun, _)) => return vec![Command::Rerun { step: id, by }],
                 None => self.flash = Some(format!("`{id}` is not waiting for you")),
             },
@@ -414,17 +417,24 @@ impl RunApp {
                 }
             }
             Action::Retry => match waiting {
-                Some((Waiting::Decision, _)) => return vec![Command::Retry { step: id, by }],
+                Some((Waiting::Decision | Waiting::RetryOrAbort, _)) => return vec![Command::Retry { step: id, by }],
                 _ => self.flash = Some("retry is for a failed step that asks what to do".into()),
             },
             Action::Approve => match waiting {
                 Some((Waiting::Approval, _)) => {
                     let role = match self.meta.runbook.step(&id).map(|s| &s.kind) {
-                        Some(StepKind::Approval { role }) => role.clone(),
+                        Some(StepKind::Approval(a)) => a.role.clone(),
                         _ => String::new(),
                     };
-                    self.dialog =
-                        Some(Dialog::Approve { step: id, given_role: role.clone(), role, name: by, on_role: false });
+                    // The approver types their own name: the operator is never the
+                    // default, so approving one's own run is never a single key.
+                    self.dialog = Some(Dialog::Approve {
+                        step: id,
+                        given_role: role.clone(),
+                        role,
+                        name: String::new(),
+                        on_role: false,
+                    });
                 }
                 _ => self.flash = Some(format!("`{id}` does not wait for an approval")),
             },

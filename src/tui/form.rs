@@ -24,6 +24,8 @@ pub struct Form {
     pub runbook: String,
     pub fields: Vec<Field>,
     pub mode: ChosenMode,
+    /// The modes this command may start: a rehearsal offers only `tabletop`.
+    pub modes: Vec<ChosenMode>,
     /// Index into fields; `fields.len()` is the mode row.
     pub at: usize,
     /// The last question, with where the run will act.
@@ -36,13 +38,20 @@ pub enum FormEnd {
 }
 
 impl Form {
-    pub fn new(runbook: String, prefill: Vec<(InputDef, String)>, operator: String, mode: ChosenMode) -> Form {
+    pub fn new(
+        runbook: String,
+        prefill: Vec<(InputDef, String)>,
+        operator: String,
+        mode: ChosenMode,
+        modes: Vec<ChosenMode>,
+    ) -> Form {
         let mut fields: Vec<Field> = prefill
             .into_iter()
             .map(|(def, value)| Field { label: def.name.clone(), def: Some(def), value, error: None })
             .collect();
         fields.push(Field { def: None, label: "operator".into(), value: operator, error: None });
-        Form { runbook, fields, mode, at: 0, confirming: None }
+        let mode = if modes.contains(&mode) { mode } else { modes.first().copied().unwrap_or(mode) };
+        Form { runbook, fields, mode, modes, at: 0, confirming: None }
     }
 
     fn check(&mut self, i: usize, check: &dyn Fn(&str, &str) -> Result<(), String>) -> bool {
@@ -86,10 +95,13 @@ impl Form {
                 self.at = (self.at + rows - 1) % rows;
             }
             KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if on_mode => {
-                let all = [ChosenMode::Live, ChosenMode::Drill, ChosenMode::Tabletop];
+                let all = &self.modes;
+                let n = all.len().max(1);
                 let i = all.iter().position(|m| *m == self.mode).unwrap_or(0);
-                let step = if k.code == KeyCode::Left { 2 } else { 1 };
-                self.mode = all[(i + step) % 3];
+                let step = if k.code == KeyCode::Left { n - 1 } else { 1 };
+                if let Some(m) = all.get((i + step) % n) {
+                    self.mode = *m;
+                }
             }
             KeyCode::Enter => {
                 if !self.check(self.at, check) {
@@ -186,7 +198,8 @@ impl Form {
             lines.extend(hanging(&about, width).into_iter().map(|l| Line::styled(l, theme.dim())));
         }
         let on_mode = self.at == self.fields.len();
-        let modes: Vec<Span> = [ChosenMode::Live, ChosenMode::Drill, ChosenMode::Tabletop]
+        let modes: Vec<Span> = self
+            .modes
             .iter()
             .map(|m| {
                 let label = format!(" {} ", m.as_str());
@@ -253,6 +266,20 @@ fn hanging(text: &str, width: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rehearsal_form_offers_no_live_or_drill_mode() {
+        let mut f = Form::new("rb".into(), vec![], "alice".into(), ChosenMode::Live, vec![ChosenMode::Tabletop]);
+        assert_eq!(f.mode, ChosenMode::Tabletop, "a rehearsal starts as one");
+        f.at = f.fields.len();
+        for code in [KeyCode::Left, KeyCode::Left, KeyCode::Right, KeyCode::Char(' ')] {
+            let k = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+            f.key(k, &|_, _| Ok(()), &|m| m.as_str().to_string());
+            assert_eq!(f.mode, ChosenMode::Tabletop);
+        }
+    }
+
     #[test]
     fn descriptions_wrap_under_the_value_column() {
         let lines = super::hanging("one two three four five six seven eight nine ten eleven", 40);

@@ -133,7 +133,8 @@ pub async fn start(setup: Setup) -> TuiEnd {
     form_then_run(&mut screen, setup, &theme).await
 }
 
-async fn form_then_run(screen: &mut Screen, setup: Setup, theme: &Theme) -> TuiEnd {
+async fn form_then_run(screen: &mut Screen, mut setup: Setup, theme: &Theme) -> TuiEnd {
+    setup.preflight().await;
     let choice = if setup.resumed.is_some() {
         setup.default_choice()
     } else {
@@ -143,6 +144,7 @@ async fn form_then_run(screen: &mut Screen, setup: Setup, theme: &Theme) -> TuiE
             setup.prefill(crate::runbook::time::Timestamp::now()),
             d.operator,
             d.mode,
+            setup.modes(),
         );
         loop {
             let _ = screen.term.draw(|f| form.draw(f, theme));

@@ -10,6 +10,7 @@ use ratatui::style::Color;
 
 use super::app::{Dialog, Msg, Purpose, RunApp};
 use super::theme::Theme;
+use crate::engine::Command;
 use crate::engine::event::{Event, Mode, Record, StepStatus, Stream, Waiting};
 use crate::launch::{ChosenMode, RunMeta};
 use crate::runbook::load::{catalog_from_str, runbook_from_str};
@@ -293,6 +294,75 @@ fn the_gauge_is_green_then_amber_at_80_percent_then_red_past_the_rto() {
 }
 
 #[test]
+fn a_run_that_stopped_before_its_milestone_says_rto_not_met_in_red() {
+    let mut a = under_way(Mode::Live);
+    feed(
+        &mut a,
+        "2026-11-24T03:42:03Z",
+        Event::RunFinished {
+            status: crate::engine::event::RunStatus::Failed,
+            reason: Some("step `restore` failed".into()),
+            rto_ms: 2_523_000,
+            rto_met: false,
+            rpo_ms: None,
+            rpo_met: None,
+            service_restored: false,
+        },
+    );
+    a.update(Msg::Tick(t("2026-11-24T03:43:00Z")));
+    let term = draw(&a, 160, 48);
+    let label = text(&term).lines().nth(2).unwrap().to_string();
+    assert!(label.contains("RTO not met: service not restored after 42m3s (RTO 2h)"), "{label}");
+    assert!(!label.contains("ok"), "{label}");
+    let buf = term.backend().buffer();
+    let colours: Vec<Color> = (1..buf.area.width - 1).filter_map(|x| buf[(x, 2)].style().fg).collect();
+    assert!(colours.contains(&Color::Red), "{colours:?}");
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Char(c), crossterm::event::KeyModifiers::NONE))
+}
+
+fn enter() -> Msg {
+    Msg::Key(crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Enter, crossterm::event::KeyModifiers::NONE))
+}
+
+#[test]
+fn an_approval_is_never_prefilled_with_the_operator_and_a_denied_one_cannot_be_continued_past() {
+    let mut a = under_way(Mode::Live);
+    feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "go".into(), attempt: 1, detail: None });
+    feed(
+        &mut a,
+        "2026-11-24T03:06:01Z",
+        Event::StepWaiting { step: "go".into(), waiting_for: Waiting::Approval, prompt: None },
+    );
+    a.selected = a.steps.iter().position(|s| s.id == "go").unwrap();
+    assert!(a.update(key('a')).is_empty());
+    match &a.dialog {
+        Some(Dialog::Approve { name, .. }) => assert_eq!(name, "", "the operator (alice) is not offered"),
+        other => panic!("{:?}", other.is_some()),
+    }
+    assert!(a.update(enter()).is_empty(), "no name, no approval");
+    a.dialog = None;
+    // Denied: the step waits for a retry or an abort; Enter never continues past it.
+    feed(
+        &mut a,
+        "2026-11-24T03:07:00Z",
+        Event::StepWaiting {
+            step: "go".into(),
+            waiting_for: Waiting::RetryOrAbort,
+            prompt: Some("denied by dora — the run cannot go on without this approval".into()),
+        },
+    );
+    let cmds = a.update(enter());
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Continue { .. })), "{cmds:?}");
+    let cmds = a.update(key('r'));
+    assert!(matches!(cmds.as_slice(), [Command::Retry { .. }]), "{cmds:?}");
+    let screen = text(&draw(&a, 160, 48));
+    assert!(screen.contains("r retry · x abort (it cannot be continued past)"), "{screen}");
+}
+
+#[test]
 fn home_and_start_form() {
     let catalog = catalog_from_str(CATALOG).unwrap();
     let runbook = runbook_from_str(RUNBOOK, &catalog).unwrap();
@@ -314,7 +384,13 @@ fn home_and_start_form() {
         .iter()
         .map(|d| (d.clone(), if d.name == "token" { "s3cr3t".into() } else { "yesterday".into() }))
         .collect();
-    let mut form = super::form::Form::new(runbook.id.clone(), prefill, "alice".into(), ChosenMode::Live);
+    let mut form = super::form::Form::new(
+        runbook.id.clone(),
+        prefill,
+        "alice".into(),
+        ChosenMode::Live,
+        vec![ChosenMode::Live, ChosenMode::Drill, ChosenMode::Tabletop],
+    );
     let check = |_: &str, v: &str| {
         if v == "yesterday" {
             Err("`yesterday` is not a timestamp (RFC 3339, e.g. 2026-11-24T03:00:00Z)".to_string())

@@ -102,7 +102,9 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
     let inner = block.inner(area);
     f.render_widget(block, area);
     let rows = Layout::vertical(vec![Constraint::Length(1); inner.height as usize]).split(inner);
-    let state = if frac > 1.0 {
+    let state = if s.rto_stopped && !s.service_restored {
+        "NOT MET"
+    } else if frac > 1.0 {
         "OVER"
     } else if frac >= 0.8 {
         "close"
@@ -114,18 +116,29 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
         (Some(r), _) => format!("RPO {} of {} ✗ MISSED", human_ms(r), human_ms(s.rpo_ms)),
         (None, _) => format!("RPO {} (not measured yet)", human_ms(s.rpo_ms)),
     };
-    let label = format!(
-        "RTO {} of {} ({:.0}%, {state}) · left {} · projected {}{}",
-        human_ms(s.rto_elapsed_ms),
-        human_ms(s.rto_ms),
-        frac * 100.0,
-        human_ms(s.rto_ms.saturating_sub(s.rto_elapsed_ms)),
-        human_ms(s.projected_ms),
-        if s.rto_stopped { " · stopped" } else { "" }
-    );
+    let left = match s.rto_over_ms() {
+        0 => format!("left {}", human_ms(s.rto_ms - s.rto_elapsed_ms)),
+        over => format!("over by {}", human_ms(over)),
+    };
+    let label = if s.rto_stopped && !s.service_restored {
+        format!("RTO not met: service not restored after {} (RTO {})", human_ms(s.rto_elapsed_ms), human_ms(s.rto_ms))
+    } else {
+        format!(
+            "RTO {} of {} ({:.0}%, {state}) · {left} · projected {}{}",
+            human_ms(s.rto_elapsed_ms),
+            human_ms(s.rto_ms),
+            frac * 100.0,
+            human_ms(s.projected_ms),
+            if s.rto_stopped { " · stopped" } else { "" }
+        )
+    };
     if let Some(r) = rows.first() {
         f.render_widget(
-            Gauge::default().ratio(frac.clamp(0.0, 1.0)).label(label).gauge_style(theme.gauge(frac)).use_unicode(true),
+            Gauge::default()
+                .ratio(frac.clamp(0.0, 1.0))
+                .label(label)
+                .gauge_style(theme.gauge(if state == "NOT MET" { frac.max(1.01) } else { frac }))
+                .use_unicode(true),
             *r,
         );
     }
@@ -253,6 +266,7 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
             Waiting::Confirm => "Enter confirm · s skip · f fail",
             Waiting::Approval => "a approve · d deny · s skip",
             Waiting::Decision => "r retry · Enter continue without it · x abort",
+            Waiting::RetryOrAbort => "r retry · x abort (it cannot be continued past)",
             Waiting::Outcome => "Enter it went fine · f it failed · s skip",
             Waiting::Rerun => "Enter run it again · s skip · f fail",
         };
@@ -291,7 +305,14 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
                 }
             }
         }
-        StepKind::Approval { role } => lines.push(Line::from(format!("needs a yes or no from the {role}"))),
+        StepKind::Approval(a) => {
+            let who =
+                if a.approvers > 1 { format!("{} different people with the role", a.approvers) } else { "the".into() };
+            lines.push(Line::from(format!("needs a yes from {who} {}", a.role)));
+            if a.four_eyes {
+                lines.push(Line::from(format!("four eyes: not {}, who runs this", app.meta.operator)));
+            }
+        }
         StepKind::Action { action, with } => {
             lines.push(Line::styled(action.summary.to_string(), theme.dim()));
             let args = row.detail.clone().unwrap_or_else(|| format!("{} {with}", action.name));

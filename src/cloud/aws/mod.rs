@@ -34,6 +34,19 @@ impl Aws {
         Aws { base, s3: Mutex::new(BTreeMap::new()), rds: Mutex::new(BTreeMap::new()) }
     }
 
+    /// Who the credentials belong to: the account and the principal's ARN.
+    pub async fn caller_identity(&self) -> Result<(String, String), String> {
+        let sts = aws_sdk_sts::Client::new(&self.base);
+        let out = sts.get_caller_identity().send().await.map_err(|e| match (e.code(), e.message()) {
+            (Some(code), m) => format!("{code}: {}", m.unwrap_or_default()),
+            _ => aws_smithy_error(&e),
+        })?;
+        match (out.account, out.arn) {
+            (Some(account), Some(arn)) => Ok((account, arn)),
+            _ => Err("STS answered without an account or ARN".into()),
+        }
+    }
+
     /// An S3 client acting as `role_arn` (assumed through STS): a bucket in the backup
     /// account, read with that account's role.
     async fn s3_as(&self, region: &str, role_arn: Option<&str>) -> aws_sdk_s3::Client {
@@ -69,6 +82,15 @@ impl Aws {
             })
             .clone()
     }
+}
+
+/// The innermost cause of an SDK error (no credentials, no route), without secrets.
+fn aws_smithy_error(e: &dyn std::error::Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 impl Aws {
