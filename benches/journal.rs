@@ -25,6 +25,7 @@ fn genesis(signer: Option<String>) -> Event {
         cloud: "sim".into(),
         clock_speed: 1,
         inputs: Default::default(),
+        caller: None,
     }))
 }
 

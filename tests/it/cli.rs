@@ -52,7 +52,7 @@ fn list_shows_every_example_in_an_aligned_table() {
     }
     let ransomware = lines.iter().find(|l| l.starts_with("orders-docs-ransomware")).unwrap();
     let cells: Vec<&str> = ransomware.split_whitespace().collect();
-    assert_eq!(&cells[..7], ["orders-docs-ransomware", "orders-docs", "ransomware", "1h30m", "1h", "3", "9"]);
+    assert_eq!(&cells[..7], ["orders-docs-ransomware", "orders-docs", "ransomware", "1h30m", "1h", "3", "10"]);
 }
 
 #[test]
@@ -146,6 +146,7 @@ fn drill_log(dir: &std::path::Path, name: &str, dataset: &str, cloud: &str, ende
             cloud: cloud.into(),
             clock_speed: 1,
             inputs: Default::default(),
+            caller: None,
         })),
     )
     .unwrap();
@@ -158,6 +159,7 @@ fn drill_log(dir: &std::path::Path, name: &str, dataset: &str, cloud: &str, ende
             rto_met: true,
             rpo_ms: None,
             rpo_met: None,
+            service_restored: true,
         },
     )
     .unwrap();

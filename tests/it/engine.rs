@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use lifeboat::clock::VirtualClock;
 use lifeboat::cloud::sim::Sim;
-use lifeboat::engine::event::{Event, Mode, Record, RunStatus, StepStatus, Stream, Waiting};
+use lifeboat::engine::event::{Event, Mode, Record, RunStatus, StepStatus, Stream, Verdict, Waiting};
 use lifeboat::engine::sink::{Redactor, Sink};
 use lifeboat::engine::{Command, Engine, Outcome, Prior, RunSpec};
 use lifeboat::objectives::Tracker;
@@ -130,7 +130,7 @@ pub async fn run_with(
         incident_started_at: incident,
         skips: Default::default(),
     };
-    let genesis = Engine::genesis(&spec, "00".into(), None, None, "sim", speed as u32);
+    let genesis = Engine::genesis(&spec, "00".into(), None, None, "sim", speed as u32, None);
     let (engine, tx) = Engine::new(spec, clock, sim.clone(), sink.clone(), Prior::default());
     let collector = tokio::spawn(async move {
         let mut records = Vec::new();
@@ -376,6 +376,42 @@ async fn a_denied_approval_or_the_wrong_role_fails_the_run() {
     .await;
     assert_eq!(r.outcome.status, RunStatus::Failed);
     assert!(r.finished("go").1.unwrap().contains("needs the `incident-commander`"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_a_keyboard_a_denied_approval_offers_retry_or_abort_never_continue() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: go, title: Go, approval: { role: ic, four_eyes: true }, on_failure: continue }\n      - { id: after, title: After, run: \"true\" }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n = asked.clone();
+    let r = run_with(&yaml, Mode::Tabletop, 1.0, true, dir.path(), move |e| match e {
+        // The operator (alice) approves her own run: under four eyes, a denial.
+        Event::StepWaiting { step, waiting_for: Waiting::Approval, .. } => {
+            Some(Command::Approve { step: step.clone(), by: "Alice".into(), role: Some("ic".into()) })
+        }
+        Event::StepWaiting { step, waiting_for: Waiting::RetryOrAbort, .. } => {
+            Some(match n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Command::Continue { step: step.clone(), by: "alice".into() },
+                1 => Command::Skip { step: step.clone(), by: "alice".into(), reason: "hurry".into() },
+                _ => Command::Abort { by: "alice".into(), reason: "no approver awake".into() },
+            })
+        }
+        Event::StepWaiting { waiting_for: Waiting::Decision, .. } => panic!("continue was offered"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 3, "asked again after each refusal");
+    assert_eq!(r.count(|e| matches!(e, Event::Warning { code, .. } if code == "cannot_continue")), 2);
+    assert_eq!(r.outcome.status, RunStatus::Aborted);
+    assert_eq!(r.count(|e| matches!(e, Event::StepStarted { step, .. } if step == "after")), 0);
+    assert!(
+        r.count(
+            |e| matches!(e, Event::Answer { verdict: Verdict::Deny, reason: Some(r), .. } if r.contains("four eyes"))
+        ) == 1
+    );
 }
 
 #[tokio::test(start_paused = true)]

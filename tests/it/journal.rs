@@ -134,6 +134,7 @@ fn small_log(dir: &Path, run_id: &str) -> (Vec<u8>, String) {
             cloud: "sim".into(),
             clock_speed: 1,
             inputs: Default::default(),
+            caller: None,
         })),
     )
     .unwrap();

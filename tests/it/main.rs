@@ -9,6 +9,7 @@ mod moto;
 mod props;
 mod run;
 mod tui;
+mod verdicts;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -61,12 +61,17 @@ impl Moto {
         ]
     }
 
-    /// The same, with requests sent to `url` instead (a proxy, or nobody listening).
+    /// The same, with requests sent to `url` instead (a proxy, or nobody listening); STS
+    /// still answers from moto (`AWS_ENDPOINT_URL_STS`), so the pre-flight knows who
+    /// the credentials are and the request under test is the one that meets `url`.
     pub fn env_via(&self, url: &str) -> Vec<(&'static str, String)> {
-        self.env()
+        let mut env: Vec<_> = self
+            .env()
             .into_iter()
             .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, url.to_string()) } else { (k, v) })
-            .collect()
+            .collect();
+        env.push(("AWS_ENDPOINT_URL_STS", self.url.clone()));
+        env
     }
 
     pub async fn s3(&self) -> aws_sdk_s3::Client {
@@ -319,10 +324,16 @@ fn examples() -> tempfile::TempDir {
     for f in lifeboat::runbook::load::yaml_files(&src).unwrap() {
         let rel = f.strip_prefix(&src).unwrap();
         std::fs::create_dir_all(dir.path().join(rel).parent().unwrap()).unwrap();
-        std::fs::copy(&f, dir.path().join(rel)).unwrap();
+        // The catalog's production account becomes moto's, as a real catalog names the
+        // account its credentials belong to (the pre-flight refuses any other).
+        let text = std::fs::read_to_string(&f).unwrap().replace("\"111111111111\"", &format!("\"{MOTO_ACCOUNT}\""));
+        std::fs::write(dir.path().join(rel), text).unwrap();
     }
     dir
 }
+
+/// The account moto answers STS GetCallerIdentity with.
+pub const MOTO_ACCOUNT: &str = "123456789012";
 
 async fn run_example(moto: &Moto, dir: &Path, runbook: &str, answers: &str) -> Output {
     std::fs::write(
@@ -389,7 +400,10 @@ async fn the_region_outage_runbook_restores_a_cross_region_snapshot() {
     )
     .await;
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The smoke test holds the `service-restored` milestone; skipped, nothing proves the
+    // service came back, so the RTO cannot be met (exit 3), however fast the restore was.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("RTO not met: service not restored after"), "{stderr}");
     assert!(stderr.contains("↷ promote skipped") && stderr.contains("recovery point"), "{stderr}");
     let dr = west.describe_db_instances().db_instance_identifier("customers-dr").send().await.unwrap();
     assert_eq!(dr.db_instances()[0].db_instance_status(), Some("available"));
@@ -985,4 +999,77 @@ async fn large_objects_are_copied_in_parts_and_proved_by_their_etags() {
         let open = s3.list_multipart_uploads().bucket(b).send().await.unwrap();
         assert!(open.uploads().is_empty(), "{b}: {:?}", open.uploads());
     }
+}
+
+/// Before a live or drill run, STS says whose credentials these are: the confirmation
+/// and the log name moto's account, and a catalog naming another account is refused
+/// unless the operator says `--account-mismatch-ok` (which the log records).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pre_flight_names_the_real_account_and_refuses_another() {
+    let moto = Moto::start();
+    let dir = folder(
+        "      - { id: posture, title: Posture, action: s3.check_posture, with: { bucket: orders-docs-prod }, on_failure: continue }\n",
+    );
+    let catalog = |account: &str| {
+        std::fs::write(
+            dir.path().join("datasets.yaml"),
+            CATALOG.replace(
+                "primary: { region: eu-central-1 }",
+                &format!("primary: {{ region: eu-central-1, account: \"{account}\" }}"),
+            ),
+        )
+        .unwrap();
+    };
+    let run = |extra: &'static [&'static str]| {
+        let (env, d) = (moto.env(), dir.path().to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            std::fs::write(d.join("answers.yaml"), "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\ninputs: { incident_at: \"2026-11-24T03:00:00Z\" }\n").unwrap();
+            let _ = std::fs::remove_file(d.join("run.jsonl"));
+            let mut args = vec![
+                "run",
+                "rb.yaml",
+                "--headless",
+                "--cloud",
+                "aws",
+                "--answers",
+                "answers.yaml",
+                "--log",
+                "run.jsonl",
+            ];
+            args.extend_from_slice(extra);
+            Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+                .args(args)
+                .current_dir(&d)
+                .env("NO_COLOR", "1")
+                .envs(env)
+                .output()
+                .unwrap()
+        })
+    };
+    catalog("111111111111");
+    let out = run(&[]).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the AWS credentials are for account {MOTO_ACCOUNT}"))
+            && stderr.contains("account 111111111111")
+            && stderr.contains("nothing was run"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("run.jsonl").exists(), "refused before the log began");
+
+    let out = run(&["--account-mismatch-ok"]).await.unwrap();
+    assert_ne!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let genesis = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap().lines().next().unwrap().to_string();
+    assert!(
+        genesis.contains(&format!("\"caller\":{{\"account\":\"{MOTO_ACCOUNT}\""))
+            && genesis.contains("\"account_mismatch_ok\":true"),
+        "{genesis}"
+    );
+
+    catalog(MOTO_ACCOUNT);
+    let out = run(&[]).await.unwrap();
+    assert_ne!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let genesis = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap().lines().next().unwrap().to_string();
+    assert!(genesis.contains("\"arn\":\"arn:aws:") && !genesis.contains("account_mismatch_ok"), "{genesis}");
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::{root, text};
 
 /// A runbook folder of its own: the test catalog and one runbook.
-fn folder(runbook: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn folder(runbook: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("datasets.yaml"), crate::engine::CATALOG).unwrap();
     let path = dir.path().join("rb.yaml");
@@ -16,20 +16,20 @@ fn folder(runbook: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn runbook(rto: &str, inputs: &str, steps: &str) -> String {
+pub(crate) fn runbook(rto: &str, inputs: &str, steps: &str) -> String {
     format!(
         "apiVersion: lifeboat/v1\nkind: Runbook\nid: rb\ntitle: RB\ndataset: shop-docs\nscenario: other\nobjectives: {{ rto: {rto} }}\ninputs:\n{inputs}phases:\n  - id: p\n    title: P\n    budget: 30m\n    steps:\n{steps}"
     )
 }
 
-fn answers(dir: &Path, body: &str) -> PathBuf {
+pub(crate) fn answers(dir: &Path, body: &str) -> PathBuf {
     let path = dir.join("answers.yaml");
     std::fs::write(&path, format!("apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\n{body}")).unwrap();
     path
 }
 
 /// Runs the real binary with a deadline: a headless run must never hang.
-fn lifeboat_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn lifeboat_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(args)
         .current_dir(dir)
@@ -77,7 +77,7 @@ fn exit_codes_say_how_the_run_went() {
         runbook("1h", "  x: { type: string, default: y }\n", "      - { id: a, title: A, wait: 2h }\n"),
     )
     .unwrap();
-    assert_eq!(run(&rb, &["--speed", "20000"]), Some(3), "finished, but the RTO was missed");
+    assert_eq!(run(&rb, &["--speed", "10000"]), Some(3), "finished, but the RTO was missed");
     std::fs::write(&rb, runbook("1h", "  x: { type: timestamp }\n", ok)).unwrap();
     assert_eq!(run(&rb, &[]), Some(2), "an input without a value: nothing was run");
     std::fs::write(
@@ -300,21 +300,45 @@ fn a_run_killed_at_any_moment_leaves_a_verifiable_log_and_resumes_without_repeat
     assert!(killed_mid_run >= 20, "only {killed_mid_run} kills landed mid-run");
 }
 
+/// A README command as written, from a copy of the repository's runbooks: `cargo run -q --`
+/// and `lifeboat` are the built binary; nothing is added to the arguments.
+fn readme_command(line: &str) -> (Option<i32>, String, tempfile::TempDir) {
+    let args: Vec<&str> = match line.split_once(" -- ") {
+        Some((_, rest)) => rest.split_whitespace().collect(),
+        None => line.split_whitespace().skip(1).collect(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
+    assert!(copy.success());
+    let out = lifeboat_in(dir.path(), &args, &[]);
+    (out.status.code(), text(&out.stderr), dir)
+}
+
 #[test]
-fn the_readme_first_command_rehearses_an_example_end_to_end() {
+fn the_readme_commands_do_what_the_readme_says() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let first = readme
         .lines()
         .find(|l| l.starts_with("cargo run") && l.contains("tabletop"))
         .expect("the README's first command is a tabletop");
-    let args: Vec<&str> = first.split_whitespace().skip_while(|w| *w != "--").skip(1).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("readme.jsonl");
-    let mut all: Vec<&str> = args.clone();
-    all.extend(["--log", log.to_str().unwrap()]);
-    let out = lifeboat_in(root(), &all, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("succeeded: RTO"));
+    assert!(first.contains("--headless"), "the same at a terminal as in a pipe: {first}");
+    let (code, stderr, dir) = readme_command(first);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("orders-docs-ransomware succeeded: RTO") && stderr.contains("(met), RPO"), "{stderr}");
+    assert!(stderr.contains("155 to roll back") || stderr.contains("roll back"), "{stderr}");
+    let logs: Vec<_> = std::fs::read_dir(dir.path().join("incidents")).unwrap().collect();
+    assert_eq!(logs.len(), 1, "its incident log is under incidents/");
+
+    // The CI drill, joined across its line continuations, exactly as written.
+    let block = readme.split("```sh").find(|b| b.contains("customers-db-quarterly-drill.yaml --headless")).unwrap();
+    let drill = block.split("```").next().unwrap().replace("\\\n", " ");
+    let drill = drill.lines().find(|l| l.trim_start().starts_with("lifeboat run")).unwrap().trim().to_string();
+    let (code, stderr, dir) = readme_command(&drill);
+    assert_eq!(code, Some(0), "{drill}: {stderr}");
+    assert!(stderr.contains("customers-db-quarterly-drill succeeded: RTO"), "{stderr}");
+    assert!(stderr.contains("nothing was checked"), "the example script says it checked nothing on the sim: {stderr}");
+    let junit = std::fs::read_to_string(dir.path().join("drill.xml")).unwrap();
+    assert!(junit.contains("objective RTO") && !junit.contains("<failure"), "{junit}");
 }
 
 #[test]

@@ -119,9 +119,9 @@ fn from_the_home_screen_through_a_rehearsal_to_the_report() {
     tmux.wait_for("Approve the roll-back · approval · waiting for you");
     tmux.keys(&["a"]);
     tmux.wait_for("This step needs a yes from the incident-commander");
-    for _ in 0..5 {
-        tmux.keys(&["BSpace"]);
-    }
+    // The operator is never offered as the approver: the name starts empty.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("who approves? type a name");
     tmux.type_text("carol");
     tmux.keys(&["Enter"]);
     // The roll-back changes a bucket: type its name.
@@ -192,6 +192,7 @@ fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
     tmux.wait_for("Approve failing over to eu-west-1 · approval · waiting for you");
     tmux.keys(&["a"]);
     tmux.wait_for("This step needs a yes from the incident-commander");
+    tmux.type_text("carol");
     tmux.keys(&["Enter"]);
     tmux.wait_for("type `customers-replica-dr` to confirm");
     tmux.keys(&["Enter"]);
@@ -228,6 +229,7 @@ fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
     tmux.wait_for("Accept the data loss window · approval · waiting for you");
     tmux.keys(&["a"]);
     tmux.wait_for("This step needs a yes from the data-protection-officer");
+    tmux.type_text("dora");
     tmux.keys(&["Enter"]);
     tmux.wait_for("run succeeded");
     tmux.keys(&["q"]);

@@ -1,0 +1,320 @@
+//! A run says "succeeded" and "met" only when it is true: gates, RTO verdicts at the
+//! milestone, approvals that cannot be waved through, flags a command cannot honour,
+//! times that cannot be, and the rehearsal clock. Each drives the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::run::{answers, folder, lifeboat_in, runbook};
+use crate::{root, text};
+
+/// The example runbooks, copied so a test's logs stay out of the repo.
+fn examples() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
+    assert!(copy.success());
+    dir
+}
+
+/// `run RUNBOOK --headless --cloud sim` of an example with an answers file of its own.
+fn replay(dir: &Path, example: &str, answers_yaml: &str, extra: &[&str]) -> (Option<i32>, String, PathBuf) {
+    // Beside the examples' own answers, where `runbook:` finds its runbook.
+    let answers = dir.join(format!("runbooks/answers/{example}-{}.yaml", fastrand::u64(..)));
+    std::fs::write(&answers, answers_yaml).unwrap();
+    let log = dir.join(format!("{example}-{}.jsonl", fastrand::u64(..)));
+    let rb = format!("runbooks/{example}.yaml");
+    let mut args = vec![
+        "run",
+        &rb,
+        "--headless",
+        "--cloud",
+        "sim",
+        "--answers",
+        answers.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = lifeboat_in(dir, &args, &[]);
+    (out.status.code(), text(&out.stderr), log)
+}
+
+fn example_answers(example: &str) -> String {
+    std::fs::read_to_string(root().join(format!("runbooks/answers/{example}.yaml"))).unwrap()
+}
+
+fn report(dir: &Path, log: &Path, format: &str) -> (Option<i32>, String) {
+    let out = lifeboat_in(dir, &["report", log.to_str().unwrap(), "--format", format], &[]);
+    (out.status.code(), text(&out.stdout))
+}
+
+const EXAMPLES: [&str; 5] = [
+    "orders-docs-ransomware",
+    "kyc-documents-prefix-deletion",
+    "customers-db-quarterly-drill",
+    "customers-db-region-outage",
+    "customers-db-corruption",
+];
+
+#[test]
+fn every_example_validates_strictly_and_passes_its_own_gates_on_the_sim() {
+    let dir = examples();
+    let out = lifeboat_in(dir.path(), &["validate", "--deny-warnings", "runbooks"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for ex in EXAMPLES {
+        let (code, stderr, log) = replay(dir.path(), ex, &example_answers(ex), &[]);
+        assert_eq!(code, Some(0), "{ex}: {stderr}");
+        assert!(stderr.contains(&format!("{ex} succeeded: RTO")) && stderr.contains("(met)"), "{ex}: {stderr}");
+        assert!(!stderr.contains("GateFailed"), "{ex}: {stderr}");
+        let body = std::fs::read_to_string(&log).unwrap();
+        assert!(!body.contains("\"status\":\"failed\""), "{ex}: no step failed");
+    }
+    // The examples do hold gates: the runbooks name them.
+    let gates: usize = EXAMPLES
+        .iter()
+        .map(|ex| {
+            let y = std::fs::read_to_string(root().join(format!("runbooks/{ex}.yaml"))).unwrap();
+            y.matches("expect: { outputs:").count() + y.matches("assert:").count()
+        })
+        .sum();
+    assert!(gates >= 8, "the examples hold {gates} gates");
+}
+
+#[test]
+fn the_kyc_restore_with_a_document_missing_fails_at_its_gate_whatever_the_answers_say() {
+    let dir = examples();
+    // The seeded defect: the copy never happens, so the vault's documents are missing
+    // from production. The manual review is still answered `done`.
+    let answers = example_answers("kyc-documents-prefix-deletion")
+        .replace("  record: done", "  record: done\n  copy: { skip: \"seeded defect: nothing copied\" }");
+    let (code, stderr, log) = replay(dir.path(), "kyc-documents-prefix-deletion", &answers, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("gate `expect.outputs.missing`: expected 0, got 100"), "{stderr}");
+    assert!(stderr.contains("kyc-documents-prefix-deletion failed"), "{stderr}");
+    assert!(stderr.contains("RTO not met: service not restored after"), "{stderr}");
+    let body = std::fs::read_to_string(&log).unwrap();
+    assert!(!body.contains("\"step\":\"review\",\"waiting_for\""), "nothing after the failed gate asks anyone");
+    let (code, md) = report(dir.path(), &log, "md");
+    assert_eq!(code, Some(0));
+    assert!(md.starts_with("# kyc-documents-prefix-deletion — failed, RTO not met"), "{md}");
+}
+
+#[test]
+fn a_ransomware_roll_back_that_left_work_undone_fails_its_check() {
+    let dir = examples();
+    // The seeded defect: the roll-back is skipped; the later dry run still finds work.
+    let answers = example_answers("orders-docs-ransomware")
+        .replace("steps:\n", "steps:\n  restore: { skip: \"seeded defect\" }\n");
+    let (code, stderr, _) = replay(dir.path(), "orders-docs-ransomware", &answers, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("gate `expect.outputs.restored`: expected 0, got 140"), "{stderr}");
+}
+
+#[test]
+fn a_drill_that_fails_before_its_milestone_does_not_meet_its_rto_anywhere() {
+    let dir = examples();
+    let injects = dir.path().join("injects.yaml");
+    std::fs::write(
+        &injects,
+        "apiVersion: lifeboat/v1\nkind: Injects\ninjects:\n  - { action: rds.wait_available, error: InvalidDBInstanceState, times: 5 }\n",
+    )
+    .unwrap();
+    let junit = dir.path().join("drill.xml");
+    let (code, stderr, log) = replay(
+        dir.path(),
+        "customers-db-quarterly-drill",
+        &example_answers("customers-db-quarterly-drill"),
+        &["--injects", injects.to_str().unwrap(), "--junit", junit.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    // 1. the summary line
+    assert!(
+        stderr.contains("customers-db-quarterly-drill failed: RTO not met: service not restored after"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("(met)") || stderr.contains("RPO"), "{stderr}");
+    // 2. the Markdown report and its heading
+    let (_, md) = report(dir.path(), &log, "md");
+    assert!(md.starts_with("# customers-db-quarterly-drill — failed, RTO not met"), "{md}");
+    assert!(md.contains("| RTO | 4h |") && md.contains("**not met: service not restored**"), "{md}");
+    // 3. the JSON report
+    let (_, json) = report(dir.path(), &log, "json");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["rto_met"], serde_json::Value::Bool(false), "{json}");
+    assert_eq!(v["service_restored"], serde_json::Value::Bool(false), "{json}");
+    // 4. the JUnit objective test
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let rto = xml.split("<testcase").find(|c| c.contains("name=\"objective RTO\"")).unwrap();
+    assert!(rto.contains("<failure") && rto.contains("not met: service not restored"), "{rto}");
+}
+
+#[test]
+fn a_report_never_says_succeeded_for_a_missed_objective_or_a_tampered_log() {
+    let ok = "      - { id: a, title: A, wait: 2h }\n";
+    let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", ok));
+    let log = dir.path().join("late.jsonl");
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "run",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--cloud",
+            "sim",
+            "--speed",
+            "10000",
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("(not met: 1h") && stderr.contains("over)"), "how far over: {stderr}");
+    let (code, md) = report(dir.path(), &log, "md");
+    assert_eq!(code, Some(0));
+    assert!(md.starts_with("# rb — finished, RTO not met"), "{md}");
+    // Tampered: one byte of a step's line changed.
+    let body = std::fs::read_to_string(&log).unwrap().replacen("\"wait\"", "\"wa1t\"", 1);
+    let body = if body.contains("wa1t") { body } else { body.replacen("\"step\":\"a\"", "\"step\":\"b\"", 1) };
+    std::fs::write(&log, body).unwrap();
+    let (code, md) = report(dir.path(), &log, "md");
+    assert_eq!(code, Some(1), "a report of a tampered log fails");
+    assert!(md.starts_with("# rb — LOG DOES NOT VERIFY"), "{md}");
+    assert!(!md.lines().next().unwrap().contains("succeeded"));
+}
+
+#[test]
+fn an_approval_by_the_wrong_role_or_by_the_operator_under_four_eyes_stops_the_run() {
+    let dir = examples();
+    let base = example_answers("kyc-documents-prefix-deletion");
+    for (approval, why) in [
+        (
+            "{ approve: true, by: dora, role: dba }",
+            "dora approved as `dba`, but this step needs the `data-protection-officer`",
+        ),
+        (
+            "{ approve: true, by: ci-drill, role: data-protection-officer }",
+            "ci-drill runs this incident and cannot approve it",
+        ),
+        ("{ approve: false, by: dora, role: data-protection-officer, reason: not yet }", "denied by dora: not yet"),
+    ] {
+        let answers = base.replace("{ approve: true, by: dora, role: data-protection-officer }", approval);
+        assert_ne!(answers, base);
+        let (code, stderr, log) = replay(dir.path(), "kyc-documents-prefix-deletion", &answers, &[]);
+        assert_eq!(code, Some(1), "{approval}: {stderr}");
+        assert!(stderr.contains(why), "{approval}: {stderr}");
+        let body = std::fs::read_to_string(&log).unwrap();
+        assert!(!body.contains("\"step\":\"copy\""), "{approval}: nothing past the approval ran");
+    }
+}
+
+#[test]
+fn two_approvers_must_be_two_people() {
+    let steps = "      - { id: go, title: Go, approval: { role: ic, approvers: 2 } }\n      - { id: a, title: A, run: \"true\" }\n";
+    let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", steps));
+    let run = |body: &str| {
+        let ans = answers(dir.path(), body);
+        let log = dir.path().join(format!("{}.jsonl", fastrand::u64(..)));
+        let out = lifeboat_in(
+            dir.path(),
+            &[
+                "run",
+                rb.to_str().unwrap(),
+                "--headless",
+                "--cloud",
+                "sim",
+                "--speed",
+                "100",
+                "--answers",
+                ans.to_str().unwrap(),
+                "--log",
+                log.to_str().unwrap(),
+            ],
+            &[],
+        );
+        (out.status.code(), text(&out.stderr))
+    };
+    let (code, stderr) = run("steps:\n  go: { approve: true, by: ann, role: ic }\n");
+    assert_eq!(code, Some(2), "validate refuses one answer for two approvers: {stderr}");
+    assert!(stderr.contains("needs 2 different approvers; the answers name 1"), "{stderr}");
+    let (code, stderr) =
+        run("steps:\n  go:\n    - { approve: true, by: ann, role: ic }\n    - { approve: true, by: ANN, role: ic }\n");
+    assert_eq!(code, Some(1), "the same person twice is one approver: {stderr}");
+    assert!(stderr.contains("has already approved `go`"), "{stderr}");
+    let (code, stderr) =
+        run("steps:\n  go:\n    - { approve: true, by: ann, role: ic }\n    - { approve: true, by: bob, role: ic }\n");
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn flags_a_command_cannot_honour_are_refused_before_anything_runs() {
+    let dir = examples();
+    let rb = "runbooks/orders-docs-ransomware.yaml";
+    for (args, says) in [
+        (vec!["tabletop", rb, "--mode", "drill"], "cannot be a drill run"),
+        (vec!["tabletop", rb, "--mode", "live"], "cannot be a live run"),
+        (vec!["tabletop", rb, "--cloud", "aws"], "runs on the simulated cloud"),
+        (vec!["tabletop", rb, "--speed", "0"], "--speed"),
+        (vec!["tabletop", rb, "--speed", "1000000"], "--speed"),
+        (vec!["run", rb, "--cloud", "aws", "--speed", "60"], "a run against AWS keeps real time"),
+        (vec!["run", rb, "--cloud", "sim", "--account-mismatch-ok"], "the simulated cloud has none"),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--headless", "--log", "never.jsonl"]);
+        let out = lifeboat_in(dir.path(), &all, &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!dir.path().join("never.jsonl").exists(), "{args:?}: nothing ran");
+    }
+}
+
+#[test]
+fn an_incident_in_the_future_is_refused_and_a_restore_after_it_is_named() {
+    let dir = examples();
+    let future = lifeboat::runbook::time::format_timestamp(
+        lifeboat::runbook::time::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(24 * 30)).unwrap(),
+    );
+    let answers = example_answers("orders-docs-ransomware").replace("2026-11-24T03:00:00Z", &future);
+    assert!(answers.contains(&future));
+    let (code, stderr, log) = replay(dir.path(), "orders-docs-ransomware", &answers, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("is in the future"), "{stderr}");
+    assert!(!log.exists(), "nothing ran");
+    // A point-in-time restore to after the first bad write brings the damage back: said.
+    let answers = example_answers("customers-db-corruption")
+        .replace("restore_to: \"2026-11-24T02:13:00Z\"", "restore_to: \"2026-11-24T02:14:10Z\"");
+    assert!(answers.contains("02:14:10Z"), "{answers}");
+    let (code, stderr, _) = replay(dir.path(), "customers-db-corruption", &answers, &[]);
+    assert!(stderr.contains("`pitr` restores to 2026-11-24T02:14:10Z, after the incident began"), "{stderr}");
+    assert_eq!(code, Some(1), "and its gate fails the step: {stderr}");
+}
+
+#[test]
+fn a_real_command_takes_real_time_on_a_fast_clock() {
+    let steps = "      - { id: a, title: A, run: \"sleep 1\" }\n";
+    let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", steps));
+    let log = dir.path().join("run.jsonl");
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "run",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--cloud",
+            "sim",
+            "--speed",
+            "600",
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body = std::fs::read_to_string(&log).unwrap();
+    let finished = body.lines().find(|l| l.contains("\"type\":\"step_finished\"")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(finished).unwrap();
+    let ms = v["duration_ms"].as_u64().unwrap();
+    assert!((1000..60_000).contains(&ms), "a one-second command took {ms} ms of the run's clock, not 10 minutes");
+}
