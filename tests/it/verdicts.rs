@@ -39,6 +39,24 @@ fn replay(dir: &Path, example: &str, answers_yaml: &str, extra: &[&str]) -> (Opt
     (out.status.code(), text(&out.stderr), log)
 }
 
+/// `run RB --headless --cloud sim --speed N --log LOG` of a one-off runbook.
+fn sim_run(dir: &Path, rb: &Path, speed: &str, log: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec![
+        "run",
+        rb.to_str().unwrap(),
+        "--headless",
+        "--cloud",
+        "sim",
+        "--speed",
+        speed,
+        "--log",
+        log.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = lifeboat_in(dir, &args, &[]);
+    (out.status.code(), text(&out.stderr))
+}
+
 fn example_answers(example: &str) -> String {
     std::fs::read_to_string(root().join(format!("runbooks/answers/{example}.yaml"))).unwrap()
 }
@@ -153,23 +171,8 @@ fn a_report_never_says_succeeded_for_a_missed_objective_or_a_tampered_log() {
     let ok = "      - { id: a, title: A, wait: 2h }\n";
     let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", ok));
     let log = dir.path().join("late.jsonl");
-    let out = lifeboat_in(
-        dir.path(),
-        &[
-            "run",
-            rb.to_str().unwrap(),
-            "--headless",
-            "--cloud",
-            "sim",
-            "--speed",
-            "10000",
-            "--log",
-            log.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let (code, stderr) = sim_run(dir.path(), &rb, "10000", &log, &[]);
+    assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("(not met: 1h") && stderr.contains("over)"), "how far over: {stderr}");
     let (code, md) = report(dir.path(), &log, "md");
     assert_eq!(code, Some(0));
@@ -216,24 +219,7 @@ fn two_approvers_must_be_two_people() {
     let run = |body: &str| {
         let ans = answers(dir.path(), body);
         let log = dir.path().join(format!("{}.jsonl", fastrand::u64(..)));
-        let out = lifeboat_in(
-            dir.path(),
-            &[
-                "run",
-                rb.to_str().unwrap(),
-                "--headless",
-                "--cloud",
-                "sim",
-                "--speed",
-                "100",
-                "--answers",
-                ans.to_str().unwrap(),
-                "--log",
-                log.to_str().unwrap(),
-            ],
-            &[],
-        );
-        (out.status.code(), text(&out.stderr))
+        sim_run(dir.path(), &rb, "100", &log, &["--answers", ans.to_str().unwrap()])
     };
     let (code, stderr) = run("steps:\n  go: { approve: true, by: ann, role: ic }\n");
     assert_eq!(code, Some(2), "validate refuses one answer for two approvers: {stderr}");
@@ -296,22 +282,8 @@ fn a_real_command_takes_real_time_on_a_fast_clock() {
     let steps = "      - { id: a, title: A, run: \"sleep 1\" }\n";
     let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", steps));
     let log = dir.path().join("run.jsonl");
-    let out = lifeboat_in(
-        dir.path(),
-        &[
-            "run",
-            rb.to_str().unwrap(),
-            "--headless",
-            "--cloud",
-            "sim",
-            "--speed",
-            "600",
-            "--log",
-            log.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (code, stderr) = sim_run(dir.path(), &rb, "600", &log, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
     let body = std::fs::read_to_string(&log).unwrap();
     let finished = body.lines().find(|l| l.contains("\"type\":\"step_finished\"")).unwrap();
     let v: serde_json::Value = serde_json::from_str(finished).unwrap();
