@@ -88,6 +88,15 @@ const CASES: &[Case] = &[
         "17:90",
         "error: step `restore` deletes newer objects with no approval before it",
     ),
+    case("r-gate-unknown-output.yaml", 1, "28:30", "error: step `restore` has no output `restord` for a gate to check"),
+    case("r-exit-code-on-action.yaml", 1, "28:30", "error: `expect.exit_code` does not apply to action steps"),
+    case("r-bad-assert.yaml", 1, "28:18", "error: invalid expression: unexpected `>`"),
+    case(
+        "r-no-four-eyes.yaml",
+        0,
+        "19:19",
+        "warning: regulated data: step `restore` changes data behind an approval without `four_eyes`",
+    ),
     // A warning alone does not fail validate.
     case(
         "r-regulated-skip.yaml",

@@ -290,3 +290,21 @@ fn a_real_command_takes_real_time_on_a_fast_clock() {
     let ms = v["duration_ms"].as_u64().unwrap();
     assert!((1000..60_000).contains(&ms), "a one-second command took {ms} ms of the run's clock, not 10 minutes");
 }
+
+#[test]
+fn data_brought_back_from_after_a_corruption_began_is_said_to_be_suspect() {
+    let rb = "apiVersion: lifeboat/v1\nkind: Runbook\nid: rb\ntitle: RB\ndataset: ledger\nscenario: corruption\ninputs:\n  incident_at: { type: timestamp }\nphases:\n  - id: p\n    title: P\n    budget: 1h\n    steps:\n      - { id: triage, title: Triage, wait: 10m }\n      - { id: pitr, title: PITR, action: rds.restore_to_time, with: { instance: ledger-prod, new_instance: ledger-pitr, latest: true } }\n";
+    let (dir, rb) = folder(rb);
+    let ans = answers(dir.path(), "inputs: { incident_at: \"2026-11-24T03:00:00Z\" }\n");
+    let log = dir.path().join("run.jsonl");
+    let (code, stderr) = sim_run(dir.path(), &rb, "600", &log, &["--answers", ans.to_str().unwrap()]);
+    // The latest restorable time trails the run's clock, which is past the incident.
+    assert!(
+        stderr.contains("`pitr` brought back data from")
+            && stderr
+                .contains("after the incident began at 2026-11-24T03:00:00Z: it may include what the incident did"),
+        "{stderr}"
+    );
+    assert!(std::fs::read_to_string(&log).unwrap().contains("\"code\":\"recovery_point_after_incident\""));
+    assert_eq!(code, Some(0), "a warning, not a failure: the runbook decides with a gate: {stderr}");
+}
