@@ -72,6 +72,38 @@ impl Scope<'_> {
         Ok(out)
     }
 
+    /// A `run:` command whose `${{ }}` values never become shell syntax: each value is
+    /// passed as an environment variable (`LIFEBOAT_IN_1`, …) and the command refers to
+    /// it, quoted for where it stands (GitHub's advice against script injection). The
+    /// text with the values filled in is for people to read; only the script is run.
+    pub fn command(&self, text: &str) -> Result<BoundCommand, String> {
+        let mut script = String::new();
+        let mut shown = String::new();
+        let mut env = Vec::new();
+        let mut quote = Quote::None;
+        for piece in expr::parse_template(text)? {
+            match piece {
+                Piece::Text(t) => {
+                    quote = quote.after(&t);
+                    script.push_str(&t);
+                    shown.push_str(&t);
+                }
+                Piece::Hole(e, _) => {
+                    let value = e.eval(&|p| self.lookup(p))?.to_string();
+                    let name = format!("LIFEBOAT_IN_{}", env.len() + 1);
+                    script.push_str(&match quote {
+                        Quote::None => format!("\"${{{name}}}\""),
+                        Quote::Double => format!("${{{name}}}"),
+                        Quote::Single => format!("'\"${{{name}}}\"'"),
+                    });
+                    shown.push_str(&value);
+                    env.push((name, value));
+                }
+            }
+        }
+        Ok(BoundCommand { script, shown, env })
+    }
+
     pub fn condition(&self, e: &expr::Expr) -> Result<bool, String> {
         Ok(e.eval(&|p| self.lookup(p))?.truthy())
     }
@@ -95,5 +127,43 @@ impl Scope<'_> {
             }
             other => other.clone(),
         })
+    }
+}
+
+/// A `run:` command ready for `sh -c`: the script refers to its values, which travel in
+/// the environment (and so never in argv, where `ps` would show a secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundCommand {
+    pub script: String,
+    /// The command as a person reads it, values filled in (redacted in the log).
+    pub shown: String,
+    pub env: Vec<(String, String)>,
+}
+
+/// Where a position in `sh` text stands: outside quotes, in `"…"` or in `'…'`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    None,
+    Double,
+    Single,
+}
+
+impl Quote {
+    fn after(self, text: &str) -> Quote {
+        let mut q = self;
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            q = match (q, c) {
+                (Quote::None | Quote::Double, '\\') => {
+                    chars.next();
+                    q
+                }
+                (Quote::None, '\'') => Quote::Single,
+                (Quote::None, '"') => Quote::Double,
+                (Quote::Single, '\'') | (Quote::Double, '"') => Quote::None,
+                _ => q,
+            };
+        }
+        q
     }
 }

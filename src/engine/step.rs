@@ -378,29 +378,35 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             Ok(call)
         }
         StepKind::Run { command, expect } => {
-            let command = match ctx.scope_render(command) {
+            let bound = {
+                let outputs = ctx.outputs.lock().unwrap();
+                Scope { spec: &ctx.spec, outputs: &outputs, poll: None }.command(command)
+            };
+            let bound = match bound {
                 Ok(c) => c,
                 Err(e) => return Ok(failed(format!("the command cannot be resolved: {e}"))),
             };
-            ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(command.clone()) })?;
+            ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(bound.shown.clone()) })?;
             if !ctx.spec.execute_commands {
-                let prompt = format!("Rehearsal: not executed. How did `{command}` go?");
+                let prompt = format!("Rehearsal: not executed. How did `{}` go?", bound.shown);
                 let said = ctx.answer(step, Waiting::Outcome, Some(prompt)).await?;
                 return confirmed(ctx, step, said, "reported failed by", "a rehearsed command");
             }
-            let env = vec![
+            let mut env = bound.env;
+            env.extend([
                 ("LIFEBOAT_RUN_ID".to_string(), ctx.spec.run_id.clone()),
                 ("LIFEBOAT_STEP".to_string(), step.id.clone()),
                 ("LIFEBOAT_MODE".to_string(), ctx.spec.mode.as_str().to_string()),
                 ("LIFEBOAT_CLOUD".to_string(), ctx.cloud.name().to_string()),
-            ];
+            ]);
             let sid = step.id.clone();
             let on_line = |stream: Stream, text: String| {
                 let _ = ctx.emit(Event::StepOutput { step: sid.clone(), stream, text });
             };
             // A real command takes real time, whatever the rehearsal's speed.
             let _real = ctx.clock.real_time();
-            let r = match shell::run(&command, &ctx.spec.workdir, &env, ctx.clock.as_ref(), limit, &on_line).await {
+            let r = match shell::run(&bound.script, &ctx.spec.workdir, &env, ctx.clock.as_ref(), limit, &on_line).await
+            {
                 Ok(r) => r,
                 Err(e) => return Ok(failed(format!("cannot start `sh`: {e}"))),
             };

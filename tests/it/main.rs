@@ -1,6 +1,7 @@
 //! One integration test binary (link time matters on two cores): the real `lifeboat`
 //! binary driven like a user would, plus property tests of the loader.
 
+mod attack;
 mod cli;
 mod corpus;
 pub mod engine;

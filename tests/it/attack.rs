@@ -1,0 +1,200 @@
+//! Input is hostile: a value never becomes shell syntax, a secret never reaches argv or
+//! the log, whatever the value. Each test drives the real binary.
+
+use std::path::Path;
+
+use crate::run::{answers, folder, lifeboat_in};
+use crate::text;
+
+/// Values that would be code if pasted into `sh -c` text.
+const HOSTILE: &[&str] = &[
+    "x\"; touch PWNED; echo \"",
+    "$(touch PWNED)",
+    "`touch PWNED`",
+    "'; touch PWNED; echo '",
+    "a\ntouch PWNED",
+    "a && touch PWNED",
+    "a | touch PWNED",
+    "$HOME ${PATH} \\\" \\",
+    "*",
+    "-n",
+];
+
+fn runbook_with(inputs: &str, steps: &str) -> String {
+    format!(
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: rb\ntitle: RB\ndataset: shop-docs\nscenario: other\ninputs:\n{inputs}phases:\n  - id: p\n    title: P\n    budget: 30m\n    steps:\n{steps}"
+    )
+}
+
+fn go(dir: &Path, rb: &Path, answers_body: &str) -> (Option<i32>, String) {
+    let ans = answers(dir, answers_body);
+    let log = dir.join(format!("{}.jsonl", fastrand::u64(..)));
+    let out = lifeboat_in(
+        dir,
+        &[
+            "run",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--cloud",
+            "sim",
+            "--answers",
+            ans.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &[],
+    );
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn a_value_never_becomes_shell_syntax_quoted_or_not() {
+    // The same value, written bare, in double quotes, in single quotes and inside text.
+    let steps = concat!(
+        "      - { id: bare, title: Bare, run: \"printf '%s' ${{ inputs.x }} > bare.txt\" }\n",
+        "      - { id: dq, title: DQ, run: \"printf '%s' \\\"${{ inputs.x }}\\\" > dq.txt\" }\n",
+        "      - { id: sq, title: SQ, run: \"printf '%s' '${{ inputs.x }}' > sq.txt\" }\n",
+        "      - { id: mixed, title: Mixed, run: \"printf '%s' \\\"v=${{ inputs.x }};\\\" > mixed.txt\" }\n",
+        "      - { id: emit, title: Emit, run: \"printf 'val=%s\\\\n' '$(touch PWNED2)' >> \\\"$LIFEBOAT_OUTPUT\\\"\", outputs: [val] }\n",
+        "      - { id: use, title: Use, run: \"echo ${{ steps.emit.outputs.val }} > use.txt\" }\n",
+    );
+    let (dir, rb) = folder(&runbook_with("  x: { type: string }\n", steps));
+    for value in HOSTILE {
+        let quoted = serde_json::to_string(value).unwrap();
+        let (code, stderr) = go(dir.path(), &rb, &format!("inputs: {{ x: {quoted} }}\n"));
+        assert_eq!(code, Some(0), "{value:?}: {stderr}");
+        assert!(!dir.path().join("PWNED").exists(), "{value:?} ran as code: {stderr}");
+        assert!(!dir.path().join("PWNED2").exists(), "a step output ran as code: {stderr}");
+        for f in ["bare", "dq", "sq"] {
+            let got = std::fs::read_to_string(dir.path().join(format!("{f}.txt"))).unwrap();
+            assert_eq!(got, *value, "{f}: the command got the value, whole and unchanged");
+        }
+        let mixed = std::fs::read_to_string(dir.path().join("mixed.txt")).unwrap();
+        assert_eq!(mixed, format!("v={value};"));
+        let used = std::fs::read_to_string(dir.path().join("use.txt")).unwrap();
+        assert_eq!(used.trim_end(), "$(touch PWNED2)");
+    }
+}
+
+#[test]
+fn a_secret_reaches_a_command_through_the_environment_never_argv() {
+    let steps = "      - { id: a, title: A, run: \"tr '\\\\0' ' ' < /proc/$$/cmdline > argv.txt; printf '%s' ${{ inputs.pw }} | wc -c > len.txt\" }\n";
+    let (dir, rb) = folder(&runbook_with("  pw: { type: string, secret: true, env: RB_PW }\n", steps));
+    let secret = "s3cr3t-Value-42";
+    let ans = answers(dir.path(), "");
+    let log = dir.path().join("run.jsonl");
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "run",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--cloud",
+            "sim",
+            "--answers",
+            ans.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &[("RB_PW", secret)],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let argv = std::fs::read_to_string(dir.path().join("argv.txt")).unwrap();
+    assert!(argv.contains("LIFEBOAT_IN_1") && !argv.contains(secret), "argv: {argv}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("len.txt")).unwrap().trim(), secret.len().to_string());
+    assert!(!stderr.contains(secret), "{stderr}");
+    assert!(!std::fs::read_to_string(&log).unwrap().contains(secret));
+}
+
+/// Runs `rb` with the secret input `pw` set to `secret`, signed, and returns the exit
+/// code, stderr, and the log's text.
+fn with_secret(secret: &str, steps: &str) -> (Option<i32>, String, String, tempfile::TempDir) {
+    let (dir, rb) = folder(&runbook_with("  pw: { type: string, secret: true, env: RB_PW }\n", steps));
+    let key = crate::journal::keygen(dir.path());
+    let ans = answers(dir.path(), "");
+    let log = dir.path().join("run.jsonl");
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "run",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--cloud",
+            "sim",
+            "--answers",
+            ans.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+        ],
+        &[("RB_PW", secret)],
+    );
+    let body = std::fs::read_to_string(&log).unwrap_or_default();
+    (out.status.code(), text(&out.stderr), body, dir)
+}
+
+#[test]
+fn a_secret_too_short_to_redact_is_refused_before_anything_runs() {
+    for secret in ["a", "ab", "AAAA", "2026", "prod", "12345"] {
+        let (code, stderr, body, _dir) = with_secret(secret, "      - { id: a, title: A, run: \"true\" }\n");
+        assert_eq!(code, Some(2), "{secret:?}: {stderr}");
+        assert!(stderr.contains("shorter than 6 characters"), "{stderr}");
+        assert!(body.is_empty(), "nothing ran");
+    }
+}
+
+#[test]
+fn redaction_rewrites_free_text_never_ids_keys_times_or_event_types() {
+    use base64::Engine as _;
+    let steps = concat!(
+        "      - { id: restore-prod, title: Restore prod, run: \"printf '%s\\\\n' ${{ inputs.pw }}; printf '%s' ${{ inputs.pw }} | base64 -w0; echo; printf 'x=%s\\\\n' ${{ inputs.pw }} >> \\\"$LIFEBOAT_OUTPUT\\\"\", outputs: [x] }\n",
+        "      - { id: finished-check, title: Check, run: \"echo fine\" }\n",
+    );
+    // Secrets equal to what ids, keys, times, hashes and event types are made of.
+    for secret in [
+        "restore",
+        "restore-prod",
+        "step_finished",
+        "genesis",
+        "AAAAC3NzaC1lZDI1NTE5",
+        "ssh-ed25519",
+        "2026-12-01",
+        "checkpoint",
+        "0000000000",
+        "-----BEGIN KEY-----\nline-two-of-it\n-----END KEY-----",
+    ] {
+        let (code, stderr, body, dir) = with_secret(secret, steps);
+        assert_eq!(code, Some(0), "{secret:?}: {stderr}");
+        // The log is whole: it parses, verifies, and keeps its ids and types.
+        let out = lifeboat_in(dir.path(), &["verify", "run.jsonl"], &[]);
+        assert_eq!(out.status.code(), Some(0), "{secret:?}: {}", text(&out.stdout));
+        for needle in [
+            "\"step\":\"restore-prod\"",
+            "\"type\":\"step_finished\"",
+            "\"type\":\"genesis\"",
+            "\"signer\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5",
+        ] {
+            assert!(body.contains(needle), "{secret:?}: {needle} was rewritten");
+        }
+        // The secret's own appearances in free text are gone, in every form.
+        let outputs: Vec<serde_json::Value> = body
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["type"] == "step_output" && v["step"] == "restore-prod")
+            .collect();
+        assert!(!outputs.is_empty());
+        for o in &outputs {
+            let t = o["text"].as_str().unwrap();
+            assert!(t.contains("[redacted]") || t.is_empty(), "{secret:?}: {t:?}");
+        }
+        let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+        assert!(!body.contains(&b64) && !stderr.contains(&b64), "{secret:?}: base64 form leaked");
+        for line in secret.lines().filter(|l| l.len() >= 6) {
+            let free: String = outputs.iter().map(|o| o["text"].as_str().unwrap().to_string()).collect();
+            assert!(!free.contains(line), "{secret:?}: a line of it leaked");
+        }
+        assert!(body.contains("\"x\":\"[redacted]\""), "{secret:?}: the output value is redacted");
+    }
+}
