@@ -558,20 +558,23 @@ impl Setup {
             Some(g) => {
                 let mut inputs: BTreeMap<String, String> =
                     g.inputs.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect();
-                // Secrets are not in the log: they come from the environment again.
-                for def in runbook.inputs.iter().filter(|d| d.secret) {
-                    match def
-                        .env
-                        .as_ref()
-                        .and_then(|e| std::env::var(e).ok())
-                        .or_else(|| answers.as_ref().and_then(|a| a.input(&def.name).map(str::to_string)))
-                    {
+                // Secrets are not in the log: they come from the environment again, and
+                // so does any value a secret was redacted out of.
+                let again: Vec<&crate::runbook::model::InputDef> = runbook
+                    .inputs
+                    .iter()
+                    .filter(|d| {
+                        d.secret || inputs.get(&d.name).is_some_and(|v| v.contains(crate::engine::sink::REDACTED))
+                    })
+                    .collect();
+                for def in again {
+                    match input_value(def, answers.as_ref(), start) {
                         Some(v) => {
                             inputs.insert(def.name.clone(), v);
                         }
                         None => {
                             return Err(format!(
-                                "secret input `{}` is not in the log; set it again to resume",
+                                "input `{}` is not in the log (a secret, or redacted); set it again to resume",
                                 def.name
                             ));
                         }
@@ -617,6 +620,18 @@ impl Setup {
         };
         let secrets: Vec<String> =
             runbook.inputs.iter().filter(|d| d.secret).filter_map(|d| inputs.get(&d.name).cloned()).collect();
+        if let Some(def) =
+            runbook.inputs.iter().filter(|d| d.secret).find(|d| {
+                inputs.get(&d.name).is_some_and(|v| v.chars().count() < crate::engine::sink::MIN_SECRET_CHARS)
+            })
+        {
+            return Err(format!(
+                "secret input `{}` is shorter than {} characters: so short a value cannot be told apart from \
+                 ordinary text, and redacting it would rewrite the log; use the real secret (nothing was run)",
+                def.name,
+                crate::engine::sink::MIN_SECRET_CHARS
+            ));
+        }
 
         // The log.
         let (journal, prior) = match &args.resume {

@@ -10,46 +10,114 @@ use super::event::{Event, Record};
 use crate::journal::{GENESIS_PREV, Journal, JournalError};
 use crate::runbook::time::{Timestamp, format_timestamp_ms};
 
-/// Replaces every secret value wherever it appears in an event.
+/// Replaces every secret wherever it appears in an event's free text: outputs, output
+/// lines, reasons, notes, details, input values. Never structure: ids, keys, hashes,
+/// times, event types and the signer's key are left as they are, so a secret that
+/// happens to equal a substring of them cannot rewrite the log's shape.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secrets: Vec<String>,
+    /// Each secret and the forms it travels in (its lines, base64, URL-encoded).
+    patterns: Vec<String>,
 }
 
 pub const REDACTED: &str = "[redacted]";
 
+/// Below this many characters a secret cannot be told from ordinary text (`a`, `2026`,
+/// `prod`): a run refuses it rather than redact the words around it.
+pub const MIN_SECRET_CHARS: usize = 6;
+
+/// Fields that hold structure, never free text: left untouched by redaction.
+const STRUCTURE: &[&str] = &[
+    "type",
+    "seq",
+    "prev",
+    "time",
+    "step",
+    "phase",
+    "run_id",
+    "runbook_id",
+    "runbook_sha256",
+    "answers_sha256",
+    "tool_version",
+    "signer",
+    "signature",
+    "dataset",
+    "incident_started_at",
+    "mode",
+    "cloud",
+    "status",
+    "verdict",
+    "waiting_for",
+    "code",
+    "stream",
+    "unit",
+    "recovery_point",
+    "moved_to",
+    "interrupted",
+    "account",
+    "arn",
+    "name",
+];
+
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
+        use base64::Engine as _;
+        let mut patterns = Vec::new();
+        for s in secrets.into_iter().filter(|s| !s.is_empty()) {
+            let b = s.as_bytes();
+            patterns.extend([
+                base64::engine::general_purpose::STANDARD.encode(b),
+                base64::engine::general_purpose::STANDARD_NO_PAD.encode(b),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b),
+                percent_encoding::utf8_percent_encode(&s, percent_encoding::NON_ALPHANUMERIC).to_string(),
+            ]);
+            // A multi-line secret (a key, a certificate) is redacted whole and line by
+            // line, as output arrives a line at a time.
+            if s.contains('\n') {
+                patterns.extend(
+                    s.lines().map(str::trim).filter(|l| l.chars().count() >= MIN_SECRET_CHARS).map(str::to_string),
+                );
+            }
+            patterns.push(s);
+        }
         // Longest first, so a secret that contains another is replaced whole.
-        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Redactor { secrets }
+        patterns.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        patterns.dedup();
+        Redactor { patterns }
     }
 
     pub fn text(&self, s: &str) -> String {
         let mut out = s.to_string();
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), REDACTED);
+        for p in &self.patterns {
+            if out.contains(p.as_str()) {
+                out = out.replace(p.as_str(), REDACTED);
             }
         }
         out
     }
 
-    pub fn event(&self, event: Event) -> Event {
-        if self.secrets.is_empty() {
-            return event;
+    /// The event with its free text redacted. An event that cannot be taken apart and
+    /// put back together is refused (the caller fails the run), never written half-done.
+    pub fn event(&self, event: Event) -> Result<Event, String> {
+        if self.patterns.is_empty() {
+            return Ok(event);
         }
-        let mut value = serde_json::to_value(&event).expect("events serialize");
+        let mut value = serde_json::to_value(&event).map_err(|e| format!("an event does not serialize: {e}"))?;
         self.walk(&mut value);
-        serde_json::from_value(value).expect("redaction keeps the shape")
+        serde_json::from_value(value).map_err(|e| format!("redaction changed an event's shape: {e}"))
     }
 
     fn walk(&self, v: &mut Json) {
         match v {
             Json::String(s) => *s = self.text(s),
             Json::Array(items) => items.iter_mut().for_each(|i| self.walk(i)),
-            Json::Object(map) => map.values_mut().for_each(|i| self.walk(i)),
+            Json::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if !STRUCTURE.contains(&k.as_str()) {
+                        self.walk(v);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -87,7 +155,13 @@ impl Sink {
         if let Some(f) = &inner.failed {
             return Err(f.clone());
         }
-        let event = inner.redactor.event(event);
+        let event = match inner.redactor.event(event) {
+            Ok(e) => e,
+            Err(e) => {
+                inner.failed = Some(e.clone());
+                return Err(e);
+            }
+        };
         let record = match inner.journal.as_mut() {
             Some(j) => j.append(time, event).map_err(|e: JournalError| e.to_string()),
             None => {
@@ -133,11 +207,13 @@ mod tests {
     #[test]
     fn secrets_vanish_from_every_field() {
         let r = Redactor::new(["hunter2".to_string(), "hunter2-long".to_string()]);
-        let e = r.event(Event::StepOutput {
-            step: "s".into(),
-            stream: super::super::event::Stream::Stdout,
-            text: "pw=hunter2-long and hunter2".into(),
-        });
+        let e = r
+            .event(Event::StepOutput {
+                step: "s".into(),
+                stream: super::super::event::Stream::Stdout,
+                text: "pw=hunter2-long and hunter2".into(),
+            })
+            .unwrap();
         let Event::StepOutput { text, .. } = e else { unreachable!() };
         assert_eq!(text, "pw=[redacted] and [redacted]");
     }
