@@ -225,6 +225,7 @@ pub fn summarize(records: &[Record]) -> Summary {
             }
             Event::Sealed { .. } => s.sealed = true,
             Event::StepOutput { .. }
+            | Event::ProcessStarted { .. }
             | Event::StepProgress { .. }
             | Event::StepWaiting { .. }
             | Event::Checkpoint { .. } => {}
@@ -278,16 +279,26 @@ fn rto_cell(s: &Summary) -> String {
 pub fn markdown(s: &Summary) -> String {
     let mut md = String::new();
     md += &format!("# {} — {}\n\n", s.runbook_id, s.verdict());
+    use crate::printable::cell;
     md += &format!(
         "| | |\n|---|---|\n| run | `{}` |\n| dataset | `{}` |\n| mode | {} on {} |\n| operator | {} |\n| incident started | {} |\n",
-        s.run_id, s.dataset, s.mode, s.cloud, s.operator, s.incident_started_at
+        cell(&s.run_id),
+        cell(&s.dataset),
+        cell(&s.mode),
+        cell(&s.cloud),
+        cell(&s.operator),
+        cell(&s.incident_started_at)
     );
     if let Some(r) = &s.reason {
-        md += &format!("| outcome | {r} |\n");
+        md += &format!("| outcome | {} |\n", cell(r));
     }
     md += &format!(
         "| log | {} |\n\n",
-        s.verification.clone().unwrap_or_else(|| if s.signed { "signed".into() } else { "chained, unsigned".into() })
+        cell(&s.verification.clone().unwrap_or_else(|| if s.signed {
+            "signed".into()
+        } else {
+            "chained, unsigned".into()
+        }))
     );
     md += "## Objectives\n\n| | objective | achieved | |\n|---|---|---|---|\n";
     md += &format!(
@@ -322,18 +333,12 @@ pub fn markdown(s: &Summary) -> String {
         if let Some(h) = &st.hint {
             detail += &format!(" (hint: {h})");
         }
-        md += &format!(
-            "| {} | {} | {} | {} | {} |\n",
-            st.id,
-            st.phase,
-            status,
-            human_ms(st.duration_ms),
-            detail.replace('|', "\\|")
-        );
+        md +=
+            &format!("| {} | {} | {} | {} | {} |\n", st.id, st.phase, status, human_ms(st.duration_ms), cell(&detail));
     }
     md += "\n## Timeline\n\n| time (UTC) | who | what |\n|---|---|---|\n";
     for e in &s.timeline {
-        md += &format!("| {} | {} | {} |\n", e.time, e.who.clone().unwrap_or_default(), e.what.replace('|', "\\|"));
+        md += &format!("| {} | {} | {} |\n", cell(&e.time), cell(&e.who.clone().unwrap_or_default()), cell(&e.what));
     }
     md
 }
@@ -422,8 +427,25 @@ pub fn last_drills(dir: &std::path::Path) -> std::collections::HashMap<String, c
     out
 }
 
-/// One line per event worth a person's attention: the progress lines, the TUI's event log.
+/// A line as a person is shown it: at most `SHOWN_CHARS` (the log keeps more).
+const SHOWN_CHARS: usize = 2000;
+
+fn shown_part(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.into(),
+        Some((at, _)) => {
+            format!("{} … [{} more characters in the log]", &text[..at], text[at..].chars().count()).into()
+        }
+    }
+}
+
+/// One line per event worth a person's attention: the progress lines, the TUI's event
+/// log. Control characters from outside are shown, never sent to the terminal.
 pub fn line(e: &Event) -> Option<String> {
+    raw_line(e).map(|l| crate::printable::line(&l).into_owned())
+}
+
+fn raw_line(e: &Event) -> Option<String> {
     Some(match e {
         Event::Genesis(g) => {
             format!("▶ {} ({} on {}, operator {})", g.runbook_id, g.mode.as_str(), g.cloud, g.operator)
@@ -437,7 +459,7 @@ pub fn line(e: &Event) -> Option<String> {
             )
         }
         Event::StepOutput { step, stream, text } => {
-            format!("  {step} {} {text}", if *stream == Stream::Stderr { "!" } else { "│" })
+            format!("  {step} {} {}", if *stream == Stream::Stderr { "!" } else { "│" }, shown_part(text))
         }
         Event::StepWaiting { step, waiting_for, .. } => format!(
             "? {step} waits for {}",
@@ -496,6 +518,8 @@ pub fn line(e: &Event) -> Option<String> {
             format!("⚠ a torn last line ({torn_bytes} bytes) was moved to {moved_to}")
         }
         Event::RunFinished { status, .. } => format!("■ run {}", format!("{status:?}").to_lowercase()),
-        Event::StepProgress { .. } | Event::Checkpoint { .. } | Event::Sealed { .. } => return None,
+        Event::StepProgress { .. } | Event::ProcessStarted { .. } | Event::Checkpoint { .. } | Event::Sealed { .. } => {
+            return None;
+        }
     })
 }

@@ -152,6 +152,14 @@ pub enum Event {
         /// The resolved command or action arguments (secrets redacted).
         detail: Option<String>,
     },
+    /// A `run:` command's process group, so a resume can find it if lifeboat died while
+    /// it ran (the boot and the group leader's start time tell it from a reused id).
+    ProcessStarted {
+        step: String,
+        pgid: u32,
+        boot_id: String,
+        start_ticks: u64,
+    },
     StepOutput {
         step: String,
         stream: Stream,
@@ -246,6 +254,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "genesis",
     "phase_started",
     "step_started",
+    "process_started",
     "step_output",
     "step_progress",
     "step_waiting",
@@ -263,12 +272,69 @@ pub const EVENT_TYPES: &[&str] = &[
     "sealed",
 ];
 
+/// Fields that hold structure, never free text: redaction and display cleaning leave
+/// them as they are.
+pub const STRUCTURE: &[&str] = &[
+    "type",
+    "seq",
+    "prev",
+    "time",
+    "step",
+    "phase",
+    "run_id",
+    "runbook_id",
+    "runbook_sha256",
+    "answers_sha256",
+    "tool_version",
+    "signer",
+    "signature",
+    "dataset",
+    "incident_started_at",
+    "mode",
+    "cloud",
+    "status",
+    "verdict",
+    "waiting_for",
+    "code",
+    "stream",
+    "unit",
+    "recovery_point",
+    "moved_to",
+    "interrupted",
+    "account",
+    "arn",
+    "name",
+];
+
 impl Event {
+    /// The same event with `f` applied to every free-text string (outputs, output lines,
+    /// reasons, notes, details, prompts, input values), never to its structure.
+    pub fn map_text(&self, f: &dyn Fn(&str) -> String) -> Result<Event, String> {
+        fn walk(v: &mut Json, f: &dyn Fn(&str) -> String) {
+            match v {
+                Json::String(s) => *s = f(s),
+                Json::Array(items) => items.iter_mut().for_each(|i| walk(i, f)),
+                Json::Object(map) => {
+                    for (k, v) in map.iter_mut() {
+                        if !STRUCTURE.contains(&k.as_str()) {
+                            walk(v, f);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut value = serde_json::to_value(self).map_err(|e| format!("an event does not serialize: {e}"))?;
+        walk(&mut value, f);
+        serde_json::from_value(value).map_err(|e| format!("an event's text changed its shape: {e}"))
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Event::Genesis(_) => "genesis",
             Event::PhaseStarted { .. } => "phase_started",
             Event::StepStarted { .. } => "step_started",
+            Event::ProcessStarted { .. } => "process_started",
             Event::StepOutput { .. } => "step_output",
             Event::StepProgress { .. } => "step_progress",
             Event::StepWaiting { .. } => "step_waiting",

@@ -127,6 +127,8 @@ pub struct Prior {
     pub interrupted: HashSet<String>,
     pub started_phases: HashSet<String>,
     pub finished_phases: HashSet<String>,
+    /// The process groups of `run:` commands that were running when the run stopped.
+    pub processes: Vec<(String, u32, String, u64)>,
     pub records: Vec<Record>,
 }
 
@@ -134,6 +136,7 @@ impl Prior {
     pub fn from_records(runbook: &Runbook, records: Vec<Record>) -> Prior {
         let mut p = Prior::default();
         let mut started = HashSet::new();
+        let mut groups = Vec::new();
         for r in &records {
             match &r.event {
                 Event::PhaseStarted { phase, .. } => {
@@ -144,6 +147,9 @@ impl Prior {
                 }
                 Event::StepStarted { step, .. } => {
                     started.insert(step.clone());
+                }
+                Event::ProcessStarted { step, pgid, boot_id, start_ticks } => {
+                    groups.push((step.clone(), *pgid, boot_id.clone(), *start_ticks));
                 }
                 Event::StepFinished { step, status, outputs, .. } => {
                     p.finished.insert(step.clone(), (*status, outputs.clone()));
@@ -161,6 +167,7 @@ impl Prior {
                     .is_some_and(|st| !matches!(st.kind, StepKind::Manual { .. } | StepKind::Approval { .. }))
             })
             .collect();
+        p.processes = groups.into_iter().filter(|(s, ..)| !p.finished.contains_key(s)).collect();
         p.records = records;
         p
     }
@@ -290,6 +297,19 @@ impl Engine {
     pub async fn run(mut self, first: Event) -> Result<Outcome, Fatal> {
         let ctx = self.ctx.clone();
         ctx.emit(first)?;
+        // A command the killed run left running is stopped before anything runs again:
+        // never a second copy beside the first.
+        for (step, pgid, boot, start) in &self.prior.processes {
+            if shell::stop_leftover(*pgid, boot, *start).await {
+                ctx.emit(Event::Warning {
+                    code: "leftover_stopped".into(),
+                    message: format!(
+                        "`{step}`'s command (process group {pgid}) was still running from before the run stopped; \
+                         it was stopped before anything runs again"
+                    ),
+                })?;
+            }
+        }
         let mut status: HashMap<String, StepStatus> =
             self.prior.finished.iter().map(|(k, (s, _))| (k.clone(), *s)).collect();
         let mut end: Option<(RunStatus, String)> = None;

@@ -1,12 +1,15 @@
 //! `run:` steps: a shell command in its own process group, so a timeout or an abort
-//! stops it and everything it started.
+//! stops it and everything it started. Output is read as bytes (text that is not UTF-8
+//! is shown with replacement characters, never stops the reading), a line is capped so
+//! one huge line cannot flood the log, and the step ends when `sh` does: whatever it
+//! left running is given a short grace to finish its output, then killed, and said so.
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration as StdDuration;
 
 use serde_json::{Map, Value as Json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 
 use super::event::Stream;
 use crate::clock::{self, Clock};
@@ -17,10 +20,21 @@ pub struct ShellResult {
     pub timed_out: bool,
     /// `name=value` lines the command wrote to `$LIFEBOAT_OUTPUT`.
     pub outputs: Map<String, Json>,
+    /// Processes of the command's group were still there after `sh` exited (and the
+    /// grace period): they were killed.
+    pub leftovers_killed: bool,
 }
 
 /// Kills the whole process group when dropped (abort, timeout, or the engine stopping).
 struct Group(Option<i32>);
+
+impl Group {
+    /// Whether any process of the group is still there.
+    fn alive(&self) -> bool {
+        // SAFETY: signal 0 only checks that the group exists and may be signalled.
+        self.0.is_some_and(|pgid| unsafe { libc::killpg(pgid, 0) } == 0)
+    }
+}
 
 impl Drop for Group {
     fn drop(&mut self) {
@@ -35,12 +49,115 @@ impl Drop for Group {
 
 const MAX_CAPTURE: usize = 1 << 20;
 
+/// The longest line kept whole; the rest of a longer line is counted, not kept.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// How long output may still arrive after `sh` exited (from what it left running).
+const GRACE: StdDuration = StdDuration::from_secs(2);
+
+/// Lines of a stream as bytes, at most `MAX_LINE` kept of each. Cancel-safe: a partly
+/// read line stays in `buf` when a `select!` drops the future.
+struct Lines<R> {
+    r: R,
+    buf: Vec<u8>,
+    cut: usize,
+}
+
+impl<R: AsyncBufRead + Unpin> Lines<R> {
+    fn new(r: R) -> Self {
+        Lines { r, buf: Vec::new(), cut: 0 }
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.buf.len());
+        let keep = bytes.len().min(room);
+        self.buf.extend_from_slice(&bytes[..keep]);
+        self.cut += bytes.len() - keep;
+    }
+
+    fn finish(&mut self) -> String {
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        let mut line = String::from_utf8_lossy(&self.buf).into_owned();
+        if self.cut > 0 {
+            line.push_str(&format!(" … [{} more bytes of this line not kept]", self.cut));
+        }
+        self.buf.clear();
+        self.cut = 0;
+        line
+    }
+
+    /// The next line, or `None` at the end of the stream (or on a read error).
+    async fn next(&mut self) -> Option<String> {
+        loop {
+            let chunk = match self.r.fill_buf().await {
+                Ok(c) => c,
+                Err(_) => return (!self.buf.is_empty() || self.cut > 0).then(|| self.finish()),
+            };
+            if chunk.is_empty() {
+                return (!self.buf.is_empty() || self.cut > 0).then(|| self.finish());
+            }
+            match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    let line = chunk[..i].to_vec();
+                    self.r.consume(i + 1);
+                    self.take(&line);
+                    return Some(self.finish());
+                }
+                None => {
+                    let all = chunk.to_vec();
+                    self.r.consume(all.len());
+                    self.take(&all);
+                }
+            }
+        }
+    }
+}
+
+/// This boot's id and a process's start time in clock ticks since boot: together they
+/// tell a process apart from a later one that reuses its id.
+pub fn identity(pid: u32) -> Option<(String, u64)> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?.trim().to_string();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: count fields after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let start = rest.split_whitespace().nth(19)?.parse().ok()?;
+    Some((boot, start))
+}
+
+/// Stops a process group that an earlier, killed run left behind, if it is still the
+/// same group (same boot, same leader start time). Returns whether one was stopped.
+pub async fn stop_leftover(pgid: u32, boot_id: &str, start_ticks: u64) -> bool {
+    if identity(pgid).is_none_or(|(b, s)| b != boot_id || s != start_ticks) {
+        return false;
+    }
+    let pgid = pgid as i32;
+    // SAFETY: killpg only sends signals to the group we identified above.
+    unsafe {
+        libc::killpg(pgid, libc::SIGTERM);
+    }
+    for _ in 0..50 {
+        // SAFETY: as above; signal 0 checks that the group still exists.
+        if unsafe { libc::killpg(pgid, 0) } != 0 {
+            return true;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+    true
+}
+
 pub async fn run(
     command: &str,
     workdir: &Path,
     env: &[(String, String)],
     clock: &dyn Clock,
     limit: Option<StdDuration>,
+    on_start: &(dyn Fn(u32) + Send + Sync),
     on_line: &(dyn Fn(Stream, String) + Send + Sync),
 ) -> std::io::Result<ShellResult> {
     let out_file = tempfile::NamedTempFile::new()?;
@@ -57,45 +174,62 @@ pub async fn run(
         .kill_on_drop(true);
     let mut child = cmd.spawn()?;
     let group = Group(child.id().map(|p| p as i32));
-    let stdout = child.stdout.take().expect("piped");
-    let stderr = child.stderr.take().expect("piped");
+    if let Some(pid) = child.id() {
+        on_start(pid);
+    }
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(std::io::Error::other("the command's output pipes were not set up"));
+    };
     let work = async {
         let mut captured = String::new();
-        let mut out_lines = BufReader::new(stdout).lines();
-        let mut err_lines = BufReader::new(stderr).lines();
+        let mut out = Lines::new(BufReader::new(stdout));
+        let mut err = Lines::new(BufReader::new(stderr));
         let (mut out_open, mut err_open) = (true, true);
-        while out_open || err_open {
+        let mut status = None;
+        let mut leftovers = false;
+        let grace = tokio::time::sleep(StdDuration::MAX);
+        tokio::pin!(grace);
+        while out_open || err_open || status.is_none() {
             tokio::select! {
-                line = out_lines.next_line(), if out_open => match line {
-                    Ok(Some(l)) => {
+                line = out.next(), if out_open => match line {
+                    Some(l) => {
                         if captured.len() < MAX_CAPTURE {
                             captured.push_str(&l);
                             captured.push('\n');
                         }
                         on_line(Stream::Stdout, l);
                     }
-                    _ => out_open = false,
+                    None => out_open = false,
                 },
-                line = err_lines.next_line(), if err_open => match line {
-                    Ok(Some(l)) => on_line(Stream::Stderr, l),
-                    _ => err_open = false,
+                line = err.next(), if err_open => match line {
+                    Some(l) => on_line(Stream::Stderr, l),
+                    None => err_open = false,
                 },
+                s = child.wait(), if status.is_none() => {
+                    status = Some(s);
+                    // `sh` is done; what it left running may hold the pipes open.
+                    grace.as_mut().reset(tokio::time::Instant::now() + GRACE);
+                }
+                _ = &mut grace, if status.is_some() => {
+                    leftovers = true;
+                    break;
+                }
             }
         }
-        let status = child.wait().await;
-        (captured, status)
+        (captured, status.and_then(Result::ok), leftovers)
     };
-    let (stdout, status, timed_out) = match limit {
+    let (stdout, status, timed_out, mut leftovers) = match limit {
         Some(limit) => match clock::timeout(clock, limit, work).await {
-            Some((out, status)) => (out, status.ok(), false),
-            None => (String::new(), None, true),
+            Some((out, status, left)) => (out, status, false, left),
+            None => (String::new(), None, true, false),
         },
         None => {
-            let (out, status) = work.await;
-            (out, status.ok(), false)
+            let (out, status, left) = work.await;
+            (out, status, false, left)
         }
     };
     // Whatever the command left running in its group goes with it.
+    leftovers |= !timed_out && group.alive();
     drop(group);
     let mut outputs = Map::new();
     for line in std::fs::read_to_string(out_file.path()).unwrap_or_default().lines() {
@@ -103,5 +237,11 @@ pub async fn run(
             outputs.insert(k.trim().to_string(), Json::String(v.to_string()));
         }
     }
-    Ok(ShellResult { exit_code: status.and_then(|s| s.code()), stdout, timed_out, outputs })
+    Ok(ShellResult {
+        exit_code: status.and_then(|s| s.code()),
+        stdout,
+        timed_out,
+        outputs,
+        leftovers_killed: leftovers,
+    })
 }

@@ -403,13 +403,38 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             let on_line = |stream: Stream, text: String| {
                 let _ = ctx.emit(Event::StepOutput { step: sid.clone(), stream, text });
             };
+            // The group goes on record before the command can do anything: a resume
+            // after lifeboat dies must find and stop it before anything runs again.
+            let on_start = |pid: u32| {
+                let (boot_id, start_ticks) = shell::identity(pid).unwrap_or_default();
+                let _ = ctx.emit(Event::ProcessStarted { step: sid.clone(), pgid: pid, boot_id, start_ticks });
+            };
             // A real command takes real time, whatever the rehearsal's speed.
             let _real = ctx.clock.real_time();
-            let r = match shell::run(&bound.script, &ctx.spec.workdir, &env, ctx.clock.as_ref(), limit, &on_line).await
+            let r = match shell::run(
+                &bound.script,
+                &ctx.spec.workdir,
+                &env,
+                ctx.clock.as_ref(),
+                limit,
+                &on_start,
+                &on_line,
+            )
+            .await
             {
                 Ok(r) => r,
                 Err(e) => return Ok(failed(format!("cannot start `sh`: {e}"))),
             };
+            if r.leftovers_killed {
+                ctx.emit(Event::Warning {
+                    code: "leftover_processes".into(),
+                    message: format!(
+                        "`{}`: `sh` exited but processes it started were still running; they were killed \
+                         (the step ends with its command)",
+                        step.id
+                    ),
+                })?;
+            }
             if r.timed_out {
                 return Ok(timed_out(step, "the command"));
             }
