@@ -10,6 +10,7 @@ pub mod engine;
 pub mod journal;
 pub mod launch;
 pub mod objectives;
+pub mod printable;
 pub mod report;
 pub mod runbook;
 pub mod tui;

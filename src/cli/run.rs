@@ -109,7 +109,7 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
     let s = &outcome.objectives;
     let _ = writeln!(out);
     if outcome.detached {
-        let _ = writeln!(out, "stopped: {}", outcome.reason.clone().unwrap_or_default());
+        let _ = writeln!(out, "stopped: {}", crate::printable::line(outcome.reason.as_deref().unwrap_or_default()));
         let _ = writeln!(
             out,
             "the log is kept and can be resumed: lifeboat {} {} --resume {}{}",
@@ -135,7 +135,7 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
         }
     );
     if let Some(r) = &outcome.reason {
-        let _ = writeln!(out, "reason: {r}");
+        let _ = writeln!(out, "reason: {}", crate::printable::line(r));
     }
     let _ = writeln!(
         out,

@@ -3,7 +3,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value as Json;
 use tokio::sync::broadcast;
 
 use super::event::{Event, Record};
@@ -25,39 +24,6 @@ pub const REDACTED: &str = "[redacted]";
 /// Below this many characters a secret cannot be told from ordinary text (`a`, `2026`,
 /// `prod`): a run refuses it rather than redact the words around it.
 pub const MIN_SECRET_CHARS: usize = 6;
-
-/// Fields that hold structure, never free text: left untouched by redaction.
-const STRUCTURE: &[&str] = &[
-    "type",
-    "seq",
-    "prev",
-    "time",
-    "step",
-    "phase",
-    "run_id",
-    "runbook_id",
-    "runbook_sha256",
-    "answers_sha256",
-    "tool_version",
-    "signer",
-    "signature",
-    "dataset",
-    "incident_started_at",
-    "mode",
-    "cloud",
-    "status",
-    "verdict",
-    "waiting_for",
-    "code",
-    "stream",
-    "unit",
-    "recovery_point",
-    "moved_to",
-    "interrupted",
-    "account",
-    "arn",
-    "name",
-];
 
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
@@ -102,24 +68,7 @@ impl Redactor {
         if self.patterns.is_empty() {
             return Ok(event);
         }
-        let mut value = serde_json::to_value(&event).map_err(|e| format!("an event does not serialize: {e}"))?;
-        self.walk(&mut value);
-        serde_json::from_value(value).map_err(|e| format!("redaction changed an event's shape: {e}"))
-    }
-
-    fn walk(&self, v: &mut Json) {
-        match v {
-            Json::String(s) => *s = self.text(s),
-            Json::Array(items) => items.iter_mut().for_each(|i| self.walk(i)),
-            Json::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    if !STRUCTURE.contains(&k.as_str()) {
-                        self.walk(v);
-                    }
-                }
-            }
-            _ => {}
-        }
+        event.map_text(&|s| self.text(s))
     }
 }
 

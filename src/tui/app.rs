@@ -201,9 +201,20 @@ impl RunApp {
         self.show(r);
     }
 
+    /// The record as the screen may show it: control characters from outside made
+    /// visible (an escape sequence in a command's output never reaches the terminal).
+    fn printable(r: &Record) -> std::borrow::Cow<'_, Record> {
+        match r.event.map_text(&|t| crate::printable::block(t).into_owned()) {
+            Ok(event) if event != r.event => std::borrow::Cow::Owned(Record { event, ..r.clone() }),
+            _ => std::borrow::Cow::Borrowed(r),
+        }
+    }
+
     /// One event into the tree and the event log (the tracker aside: on resume it has
     /// seen the log's records already).
     pub fn show(&mut self, r: &Record) {
+        let clean = Self::printable(r);
+        let r: &Record = &clean;
         let at = parse_timestamp(&r.time).ok();
         if let Some(t) = at
             && t > self.now

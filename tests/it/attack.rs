@@ -2,6 +2,7 @@
 //! the log, whatever the value. Each test drives the real binary.
 
 use std::path::Path;
+use std::process::Command;
 
 use crate::run::{answers, folder, lifeboat_in};
 use crate::text;
@@ -197,4 +198,156 @@ fn redaction_rewrites_free_text_never_ids_keys_times_or_event_types() {
         }
         assert!(body.contains("\"x\":\"[redacted]\""), "{secret:?}: the output value is redacted");
     }
+}
+
+#[test]
+fn output_that_is_not_utf8_a_background_child_and_a_huge_line_never_hang_a_step() {
+    let steps = concat!(
+        "      - { id: bytes, title: Bytes, run: \"printf 'a\\\\377b\\\\n'; echo after\", timeout: 1h }\n",
+        "      - { id: bg, title: Background, run: \"sleep 1000 & echo started\", timeout: 1h }\n",
+        "      - { id: huge, title: Huge, run: \"head -c 20000000 /dev/zero | tr '\\\\0' x; echo; echo end\", timeout: 1h }\n",
+    );
+    let (dir, rb) = folder(&crate::run::runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let log = dir.path().join("run.jsonl");
+    let started = std::time::Instant::now();
+    let out = lifeboat_in(
+        dir.path(),
+        &["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--speed", "1", "--log", log.to_str().unwrap()],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "no step waited for its timeout");
+    let body = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        body.contains("\"text\":\"a\u{FFFD}b\"") && body.contains("\"text\":\"after\""),
+        "read on past the bad byte"
+    );
+    assert!(body.contains("\"code\":\"leftover_processes\""), "the killed background child is said");
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(lines.iter().all(|l| l.len() < 70 * 1024), "no log line holds the whole 20 MB line");
+    assert!(body.contains("more bytes of this line not kept") && body.contains("\"text\":\"end\""));
+    let ps = Command::new("pgrep").args(["-f", "^sleep 1000$"]).output().unwrap();
+    assert!(ps.stdout.is_empty(), "the background child was killed with its step");
+}
+
+#[test]
+fn a_command_left_running_by_a_killed_run_is_stopped_before_the_resume_reruns_it() {
+    let base = tempfile::tempdir().unwrap();
+    let mut landed = 0;
+    for round in 0..30 {
+        let work = base.path().join(format!("round{round}"));
+        std::fs::create_dir_all(work.join("rb")).unwrap();
+        std::fs::write(work.join("rb/datasets.yaml"), crate::engine::CATALOG).unwrap();
+        // The first run's command runs for a minute; after the kill, the rerun is quick.
+        let marker = format!("60.{round:03}");
+        let steps = format!(
+            "      - {{ id: s0, title: S0, run: \"echo s0 >> ../effects\" }}\n      - {{ id: s1, title: S1, run: \"echo s1 >> ../effects; if [ -e ../resumed ]; then true; else sleep {marker}; fi\" }}\n      - {{ id: s2, title: S2, run: \"echo s2 >> ../effects\" }}\n"
+        );
+        std::fs::write(
+            work.join("rb/rb.yaml"),
+            crate::run::runbook("2h", "  x: { type: string, default: y }\n", &steps),
+        )
+        .unwrap();
+        answers(&work, "steps:\n  s0: rerun\n  s1: rerun\n  s2: rerun\n");
+        let args =
+            ["run", "rb/rb.yaml", "--headless", "--cloud", "sim", "--log", "run.jsonl", "--answers", "answers.yaml"];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+            .args(args)
+            .current_dir(&work)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(fastrand::u64(20..600)));
+        child.kill().unwrap(); // SIGKILL: no chance to clean up
+        child.wait().unwrap();
+        let log = work.join("run.jsonl");
+        if !log.exists() {
+            continue;
+        }
+        let code = lifeboat_in(&work, &["verify", "run.jsonl"], &[]).status.code();
+        assert!(matches!(code, Some(0) | Some(3)), "round {round}: verify said {code:?}");
+        if code == Some(0) {
+            continue;
+        }
+        let before = std::fs::read_to_string(&log).unwrap();
+        let finished_before: Vec<String> = before
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["type"] == "step_finished")
+            .map(|v| v["step"].as_str().unwrap().to_string())
+            .collect();
+        if before.contains("\"type\":\"process_started\",\"step\":\"s1\"") && !finished_before.contains(&"s1".into()) {
+            landed += 1;
+        }
+        std::fs::write(work.join("resumed"), "").unwrap();
+        let resumed = lifeboat_in(
+            &work,
+            &[
+                "run",
+                "rb/rb.yaml",
+                "--headless",
+                "--cloud",
+                "sim",
+                "--resume",
+                "run.jsonl",
+                "--answers",
+                "answers.yaml",
+            ],
+            &[],
+        );
+        assert_eq!(resumed.status.code(), Some(0), "round {round}: {}", text(&resumed.stderr));
+        assert_eq!(lifeboat_in(&work, &["verify", "run.jsonl"], &[]).status.code(), Some(0), "round {round}");
+        let ps = Command::new("pgrep").args(["-f", &format!("sleep {marker}")]).output().unwrap();
+        assert!(ps.stdout.is_empty(), "round {round}: the killed run's command survived the resume");
+        let effects = std::fs::read_to_string(work.join("effects")).unwrap_or_default();
+        for id in ["s0", "s1", "s2"] {
+            let times = effects.lines().filter(|l| *l == id).count();
+            if finished_before.iter().any(|f| f == id) {
+                assert_eq!(times, 1, "round {round}: finished step {id} ran again");
+            } else {
+                assert!(times >= 1, "round {round}: {id} never ran");
+            }
+        }
+    }
+    assert!(landed >= 15, "only {landed} kills landed while the command ran");
+}
+
+#[test]
+fn escape_sequences_and_line_breaks_from_outside_never_reach_a_terminal_or_break_a_report() {
+    let steps = concat!(
+        "      - { id: noisy, title: Noisy, run: \"printf '\\\\033]0;owned\\\\007\\\\033[2Jafter\\\\n'\" }\n",
+        "      - { id: later, title: Later, manual: Do it. }\n",
+    );
+    let (dir, rb) = folder(&crate::run::runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let ans = answers(dir.path(), "steps:\n  later: { skip: \"first line\\nsecond | line \\u001b[31mred\" }\n");
+    let log = dir.path().join("run.jsonl");
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "run",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--cloud",
+            "sim",
+            "--answers",
+            ans.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07), "raw control bytes on stderr: {stderr:?}");
+    assert!(stderr.contains("␛]0;owned␇␛[2Jafter"), "{stderr}");
+    for format in ["md", "json", "junit"] {
+        let r = lifeboat_in(dir.path(), &["report", log.to_str().unwrap(), "--format", format], &[]);
+        assert!(!r.stdout.contains(&0x1b) && !r.stdout.contains(&0x07), "{format}: raw control bytes");
+    }
+    let md = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap()], &[]).stdout);
+    let row = md.lines().find(|l| l.contains("first line")).unwrap();
+    assert!(row.contains("second \\| line") && row.ends_with('|'), "one row, its pipe escaped: {row}");
 }
