@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::run::{answers, folder, lifeboat_in};
+use crate::run::{answers, folder, lifeboat_in, replay};
 use crate::text;
 
 /// Values that would be code if pasted into `sh -c` text.
@@ -30,21 +30,7 @@ fn runbook_with(inputs: &str, steps: &str) -> String {
 fn go(dir: &Path, rb: &Path, answers_body: &str) -> (Option<i32>, String) {
     let ans = answers(dir, answers_body);
     let log = dir.join(format!("{}.jsonl", fastrand::u64(..)));
-    let out = lifeboat_in(
-        dir,
-        &[
-            "run",
-            rb.to_str().unwrap(),
-            "--headless",
-            "--cloud",
-            "sim",
-            "--answers",
-            ans.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = replay(dir, rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
     (out.status.code(), text(&out.stderr))
 }
 
@@ -84,21 +70,7 @@ fn a_secret_reaches_a_command_through_the_environment_never_argv() {
     let secret = "s3cr3t-Value-42";
     let ans = answers(dir.path(), "");
     let log = dir.path().join("run.jsonl");
-    let out = lifeboat_in(
-        dir.path(),
-        &[
-            "run",
-            rb.to_str().unwrap(),
-            "--headless",
-            "--cloud",
-            "sim",
-            "--answers",
-            ans.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-        ],
-        &[("RB_PW", secret)],
-    );
+    let out = replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap()], &[("RB_PW", secret)]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let argv = std::fs::read_to_string(dir.path().join("argv.txt")).unwrap();
@@ -115,21 +87,11 @@ fn with_secret(secret: &str, steps: &str) -> (Option<i32>, String, String, tempf
     let key = crate::journal::keygen(dir.path());
     let ans = answers(dir.path(), "");
     let log = dir.path().join("run.jsonl");
-    let out = lifeboat_in(
+    let out = replay(
         dir.path(),
-        &[
-            "run",
-            rb.to_str().unwrap(),
-            "--headless",
-            "--cloud",
-            "sim",
-            "--answers",
-            ans.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--sign-key",
-            key.to_str().unwrap(),
-        ],
+        &rb,
+        &log,
+        &["--answers", ans.to_str().unwrap(), "--sign-key", key.to_str().unwrap()],
         &[("RB_PW", secret)],
     );
     let body = std::fs::read_to_string(&log).unwrap_or_default();
@@ -210,11 +172,7 @@ fn output_that_is_not_utf8_a_background_child_and_a_huge_line_never_hang_a_step(
     let (dir, rb) = folder(&crate::run::runbook("2h", "  x: { type: string, default: y }\n", steps));
     let log = dir.path().join("run.jsonl");
     let started = std::time::Instant::now();
-    let out = lifeboat_in(
-        dir.path(),
-        &["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--speed", "1", "--log", log.to_str().unwrap()],
-        &[],
-    );
+    let out = replay(dir.path(), &rb, &log, &["--speed", "1"], &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "no step waited for its timeout");
@@ -324,21 +282,7 @@ fn escape_sequences_and_line_breaks_from_outside_never_reach_a_terminal_or_break
     let (dir, rb) = folder(&crate::run::runbook("2h", "  x: { type: string, default: y }\n", steps));
     let ans = answers(dir.path(), "steps:\n  later: { skip: \"first line\\nsecond | line \\u001b[31mred\" }\n");
     let log = dir.path().join("run.jsonl");
-    let out = lifeboat_in(
-        dir.path(),
-        &[
-            "run",
-            rb.to_str().unwrap(),
-            "--headless",
-            "--cloud",
-            "sim",
-            "--answers",
-            ans.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07), "raw control bytes on stderr: {stderr:?}");

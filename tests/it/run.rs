@@ -28,6 +28,13 @@ pub(crate) fn answers(dir: &Path, body: &str) -> PathBuf {
     path
 }
 
+/// `lifeboat run RB --headless --cloud sim --log LOG EXTRA…` in `dir`, with a deadline.
+pub(crate) fn replay(dir: &Path, rb: &Path, log: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = vec!["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--log", log.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    lifeboat_in(dir, &args, env)
+}
+
 /// Runs the real binary with a deadline: a headless run must never hang.
 pub(crate) fn lifeboat_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))

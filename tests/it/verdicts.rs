@@ -41,19 +41,9 @@ fn replay(dir: &Path, example: &str, answers_yaml: &str, extra: &[&str]) -> (Opt
 
 /// `run RB --headless --cloud sim --speed N --log LOG` of a one-off runbook.
 fn sim_run(dir: &Path, rb: &Path, speed: &str, log: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let mut args = vec![
-        "run",
-        rb.to_str().unwrap(),
-        "--headless",
-        "--cloud",
-        "sim",
-        "--speed",
-        speed,
-        "--log",
-        log.to_str().unwrap(),
-    ];
+    let mut args = vec!["--speed", speed];
     args.extend_from_slice(extra);
-    let out = lifeboat_in(dir, &args, &[]);
+    let out = crate::run::replay(dir, rb, log, &args, &[]);
     (out.status.code(), text(&out.stderr))
 }
 
