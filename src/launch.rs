@@ -634,9 +634,13 @@ impl Setup {
         }
 
         // The log.
+        let mut adopted = None;
         let (journal, prior) = match &args.resume {
             Some(log) => match Journal::resume(log, signer, clock.now()) {
-                Ok((j, existing)) => (j, Prior::from_records(&runbook, existing.records)),
+                Ok((j, existing)) => {
+                    adopted = existing.adopted.clone();
+                    (j, Prior::from_records(&runbook, existing.records, existing.trusted))
+                }
                 Err(e) => return Err(e.to_string()),
             },
             None => {
@@ -706,6 +710,7 @@ impl Setup {
                     v.sort();
                     v
                 },
+                adopted,
             }
         } else {
             let runbook_sha = std::fs::read(&runbook_path).map(|b| sha256_hex(&b)).unwrap_or_default();
@@ -783,7 +788,8 @@ pub struct ShelfEntry {
 
 /// The runbooks of a folder with their last real drill (from `incidents`), in file order.
 pub fn shelf(dir: &Path, incidents: &Path, now: Timestamp) -> std::io::Result<Vec<ShelfEntry>> {
-    let drills = crate::report::last_drills(incidents);
+    let trust = crate::journal::trust::load(None, dir).map_err(std::io::Error::other)?;
+    let drills = crate::report::last_drills(incidents, trust.as_ref().map(|(_, a)| a));
     let mut ws = Workspace::default();
     let mut out = Vec::new();
     for f in crate::runbook::load::yaml_files(dir)? {

@@ -76,6 +76,8 @@ pub struct Summary {
     pub verification: Option<String>,
     /// The log does not verify: nothing in it can be taken as true.
     pub tampered: bool,
+    /// Ranges a resume took on without a signature having vouched for them.
+    pub adopted: Vec<String>,
 }
 
 impl Summary {
@@ -196,19 +198,25 @@ pub fn summarize(records: &[Record]) -> Summary {
                 s.warnings.push(message.clone());
                 push(&mut s, r, None, format!("warning: {message}"));
             }
-            Event::Resumed { by, interrupted } => push(
-                &mut s,
-                r,
-                Some(by.clone()),
-                format!(
-                    "resumed the run{}",
-                    if interrupted.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (interrupted: {})", interrupted.join(", "))
-                    }
-                ),
-            ),
+            Event::Resumed { by, interrupted, adopted } => {
+                if let Some(a) = adopted {
+                    s.adopted.push(a.words(by));
+                }
+                push(
+                    &mut s,
+                    r,
+                    Some(by.clone()),
+                    format!(
+                        "resumed the run{}{}",
+                        if interrupted.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (interrupted: {})", interrupted.join(", "))
+                        },
+                        adopted.as_ref().map(|a| format!("; {}", a.words(by))).unwrap_or_default()
+                    ),
+                )
+            }
             Event::Recovered { torn_bytes, moved_to } => {
                 push(&mut s, r, None, format!("{torn_bytes} bytes of a torn line moved to {moved_to}"))
             }
@@ -291,6 +299,9 @@ pub fn markdown(s: &Summary) -> String {
     );
     if let Some(r) = &s.reason {
         md += &format!("| outcome | {} |\n", cell(r));
+    }
+    for a in &s.adopted {
+        md += &format!("| **unsigned lines** | {} |\n", cell(a));
     }
     md += &format!(
         "| log | {} |\n\n",
@@ -399,17 +410,23 @@ pub fn junit(s: &Summary) -> String {
 }
 
 /// The last successful restore drill of each dataset, from the logs in `dir`: only
-/// sealed, intact logs of `--mode drill` runs against the real cloud that succeeded
-/// count (a drill on the simulated cloud proves nothing about the real backups).
-pub fn last_drills(dir: &std::path::Path) -> std::collections::HashMap<String, crate::runbook::time::Timestamp> {
+/// sealed, intact logs of `--mode drill` runs against the real cloud that succeeded and
+/// are signed by a key the trust root names count (a drill on the simulated cloud proves
+/// nothing about the real backups; an unsigned log, anyone could have written). Without a
+/// trust root, nothing counts.
+pub fn last_drills(
+    dir: &std::path::Path,
+    trust: Option<&crate::journal::trust::AllowedSigners>,
+) -> std::collections::HashMap<String, crate::runbook::time::Timestamp> {
     let mut out: std::collections::HashMap<String, crate::runbook::time::Timestamp> = Default::default();
+    let Some(trust) = trust else { return out };
     let Ok(entries) = std::fs::read_dir(dir) else { return out };
     for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
     {
         let Ok(bytes) = std::fs::read(&path) else { continue };
         let sig = std::fs::read_to_string(crate::journal::sig_path(&path)).ok();
-        let v = crate::journal::verify::verify_bytes(&bytes, sig.as_deref(), None);
-        if v.tampered.is_some() || !v.sealed {
+        let v = crate::journal::verify::verify_bytes(&bytes, sig.as_deref(), Some(trust));
+        if v.tampered.is_some() || !v.sealed || v.signer_identity.is_none() {
             continue;
         }
         let records = crate::journal::records(&bytes);
@@ -510,9 +527,10 @@ fn raw_line(e: &Event) -> Option<String> {
         }
         Event::Milestone { name } => format!("★ milestone {name}"),
         Event::Warning { message, .. } => format!("⚠ {message}"),
-        Event::Resumed { by, interrupted } => format!(
-            "▶ resumed by {by}{}",
-            if interrupted.is_empty() { String::new() } else { format!("; interrupted: {}", interrupted.join(", ")) }
+        Event::Resumed { by, interrupted, adopted } => format!(
+            "▶ resumed by {by}{}{}",
+            if interrupted.is_empty() { String::new() } else { format!("; interrupted: {}", interrupted.join(", ")) },
+            adopted.as_ref().map(|a| format!("; ⚠ {}", a.words(by))).unwrap_or_default()
         ),
         Event::Recovered { torn_bytes, moved_to } => {
             format!("⚠ a torn last line ({torn_bytes} bytes) was moved to {moved_to}")

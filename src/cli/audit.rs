@@ -136,7 +136,19 @@ pub fn audit(dir: &Path, incidents: &Path, only: &[String], cloud: CloudArg) -> 
             return super::usage(&format!("no dataset `{name}` in the catalog"));
         }
     }
-    let drills = crate::report::last_drills(incidents);
+    let trust = match crate::journal::trust::load(None, dir) {
+        Ok(t) => t,
+        Err(e) => return super::usage(&e),
+    };
+    if trust.is_none() {
+        let _ = writeln!(
+            anstream::stderr(),
+            "note: no {} beside {} (nor LIFEBOAT_ALLOWED_SIGNERS): no drill log can count, since none can be told from a forgery",
+            crate::journal::trust::FILE,
+            path.display()
+        );
+    }
+    let drills = crate::report::last_drills(incidents, trust.as_ref().map(|(_, a)| a));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
     let rows: Vec<Row> = runtime.block_on(async {

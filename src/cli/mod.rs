@@ -68,17 +68,36 @@ pub enum Command {
         cloud: run::CloudArg,
     },
     /// Check an incident log's chain and signatures; names the first bad line.
+    /// Exit 0 sealed, intact and signed by a trusted key; 1 tampered or untrusted;
+    /// 3 intact but not sealed; 4 intact and sealed, but no trust root to check the signer.
     Verify {
+        /// The incident log (JSON Lines)
         log: PathBuf,
-        /// OpenSSH allowed_signers file the signer must be in
+        /// OpenSSH allowed_signers file the signer must be in [default:
+        /// $LIFEBOAT_ALLOWED_SIGNERS, else allowed_signers beside --dir's datasets.yaml]
         #[arg(long, value_name = "FILE")]
         allowed_signers: Option<PathBuf>,
+        /// Only lines of the allowed signers whose principals match this name count
+        /// (ssh-keygen's -I)
+        #[arg(long, value_name = "NAME")]
+        identity: Option<String>,
+        /// The runbook folder whose allowed_signers is the trust root
+        #[arg(long, default_value = "runbooks")]
+        dir: PathBuf,
     },
     /// A run's timeline, phase times against budgets, RTO and RPO achieved, who did what.
     Report {
+        /// The incident log (JSON Lines)
         log: PathBuf,
+        /// md (for people), junit (for CI), json (for tools)
         #[arg(long, value_enum, default_value = "md")]
         format: verify::Format,
+        /// OpenSSH allowed_signers file [default: as `verify`]
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
+        /// The runbook folder whose allowed_signers is the trust root
+        #[arg(long, default_value = "runbooks")]
+        dir: PathBuf,
     },
 }
 
@@ -91,6 +110,8 @@ pub mod exit {
     pub const MISSED: u8 = 3;
     /// `verify`: intact, but never sealed.
     pub const UNSEALED: u8 = 3;
+    /// `verify`: intact and sealed, but no trust root said whose key signed it.
+    pub const UNTRUSTED: u8 = 4;
 }
 
 pub fn main() -> ExitCode {
@@ -108,8 +129,12 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args, false),
         Command::Tabletop(args) => run::run(args, true),
         Command::Audit { datasets, dir, incidents, cloud } => audit::audit(&dir, &incidents, &datasets, cloud),
-        Command::Verify { log, allowed_signers } => verify::verify(&log, allowed_signers.as_deref()),
-        Command::Report { log, format } => verify::report(&log, format),
+        Command::Verify { log, allowed_signers, identity, dir } => {
+            verify::verify(&log, allowed_signers.as_deref(), identity.as_deref(), &dir)
+        }
+        Command::Report { log, format, allowed_signers, dir } => {
+            verify::report(&log, format, allowed_signers.as_deref(), &dir)
+        }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&crate::runbook::schema::schema()).expect("schema is JSON"));
             exit::OK

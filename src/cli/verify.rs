@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::exit;
-use crate::journal::verify::{AllowedSigners, Report, verify_file};
+use crate::journal::verify::{Report, verify_file};
 
 pub fn verdict_line(r: &Report) -> String {
     match (&r.tampered, r.sealed) {
@@ -15,14 +15,19 @@ pub fn verdict_line(r: &Report) -> String {
     }
 }
 
-pub fn verify(log: &Path, allowed: Option<&Path>) -> u8 {
+use crate::journal::trust::load as trust_root;
+
+pub fn verify(log: &Path, allowed: Option<&Path>, identity: Option<&str>, dir: &Path) -> u8 {
     let mut out = anstream::stdout();
-    let allowed = match allowed.map(std::fs::read_to_string) {
-        Some(Ok(text)) => Some(AllowedSigners::parse(&text)),
-        Some(Err(e)) => return super::usage(&format!("cannot read the allowed signers file: {e}")),
-        None => None,
+    let root = match trust_root(allowed, dir) {
+        Ok(r) => r,
+        Err(e) => return super::usage(&e),
     };
-    let r = match verify_file(log, allowed.as_ref()) {
+    let root = root.map(|(p, mut a)| {
+        a.identity = identity.map(str::to_string);
+        (p, a)
+    });
+    let r = match verify_file(log, root.as_ref().map(|(_, a)| a)) {
         Ok(r) => r,
         Err(e) => return super::usage(&format!("cannot read `{}`: {e}", log.display())),
     };
@@ -51,7 +56,7 @@ pub fn verify(log: &Path, allowed: Option<&Path>) -> u8 {
                 r.signer_identity
                     .as_ref()
                     .map(|i| format!(" ({i}, from the allowed signers)"))
-                    .unwrap_or_else(|| " (not checked against an allowed signers file; pass --allowed-signers)".into())
+                    .unwrap_or_else(|| " (not vouched for by a trust root)".into())
             );
             let _ =
                 writeln!(out, "  checkpoints {} verified, vouching for lines 1–{}", r.checkpoints, r.signed_through);
@@ -66,6 +71,28 @@ pub fn verify(log: &Path, allowed: Option<&Path>) -> u8 {
             );
         }
     }
+    for a in &r.adopted {
+        let _ = writeln!(out, "  adopted    {a}");
+    }
+    match &root {
+        Some((path, a)) => {
+            for p in &a.problems {
+                let _ = writeln!(out, "  warning    {}: {p}", path.display());
+            }
+            let at =
+                r.claimed_time.map(|t| format!("; validity checked at the log's own time {t}")).unwrap_or_default();
+            let _ = writeln!(out, "  trust      {}{at}", path.display());
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  trust      none: no --allowed-signers, no LIFEBOAT_ALLOWED_SIGNERS, no {} beside datasets.yaml in `{}`; \
+                 the signatures were checked, who made them was not",
+                crate::journal::trust::FILE,
+                dir.display()
+            );
+        }
+    }
     if r.tampered.is_none() && !r.sealed {
         let _ = writeln!(
             out,
@@ -73,10 +100,11 @@ pub fn verify(log: &Path, allowed: Option<&Path>) -> u8 {
             r.signed_through
         );
     }
-    match (&r.tampered, r.sealed) {
-        (Some(_), _) => exit::PROBLEM,
-        (None, true) => exit::OK,
-        (None, false) => exit::UNSEALED,
+    match (&r.tampered, r.sealed, r.trust_checked) {
+        (Some(_), ..) => exit::PROBLEM,
+        (None, false, _) => exit::UNSEALED,
+        (None, true, true) => exit::OK,
+        (None, true, false) => exit::UNTRUSTED,
     }
 }
 
@@ -87,7 +115,11 @@ pub enum Format {
     Json,
 }
 
-pub fn report(log: &Path, format: Format) -> u8 {
+pub fn report(log: &Path, format: Format, allowed: Option<&Path>, dir: &Path) -> u8 {
+    let root = match trust_root(allowed, dir) {
+        Ok(r) => r,
+        Err(e) => return super::usage(&e),
+    };
     let bytes = match std::fs::read(log) {
         Ok(b) => b,
         Err(e) => return super::usage(&format!("cannot read `{}`: {e}", log.display())),
@@ -97,7 +129,7 @@ pub fn report(log: &Path, format: Format) -> u8 {
         return super::usage(&format!("`{}` holds no lifeboat events", log.display()));
     }
     let mut summary = crate::report::summarize(&records);
-    if let Ok(v) = verify_file(log, None) {
+    if let Ok(v) = verify_file(log, root.as_ref().map(|(_, a)| a)) {
         summary.verification = Some(verdict_line(&v));
         summary.tampered = v.tampered.is_some();
     }

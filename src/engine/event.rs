@@ -61,6 +61,27 @@ pub struct Genesis {
     pub caller: Option<Caller>,
 }
 
+/// A range of lines a resume took on without a signature vouching for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adopted {
+    pub from_seq: u64,
+    pub to_seq: u64,
+    /// SHA-256 of those lines' bytes, each with its newline.
+    pub sha256: String,
+}
+
+impl Adopted {
+    /// "lines 12–14 were unsigned when written, adopted at resume by bob (SHA-256 …)".
+    pub fn words(&self, by: &str) -> String {
+        format!(
+            "lines {}–{} were unsigned when written, adopted at resume by {by} (SHA-256 {})",
+            self.from_seq + 1,
+            self.to_seq + 1,
+            self.sha256.get(..16).unwrap_or(&self.sha256)
+        )
+    }
+}
+
 /// The principal a run against AWS acted as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
@@ -219,6 +240,10 @@ pub enum Event {
         by: String,
         /// Steps that had started but not finished when the run stopped.
         interrupted: Vec<String>,
+        /// Lines no checkpoint signed when they were written, taken on by this resume in
+        /// the open (verify and report name them); none for an unsigned log.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        adopted: Option<Adopted>,
     },
     RunFinished {
         status: RunStatus,

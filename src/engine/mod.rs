@@ -133,11 +133,20 @@ pub struct Prior {
 }
 
 impl Prior {
-    pub fn from_records(runbook: &Runbook, records: Vec<Record>) -> Prior {
+    /// `trusted`: how many of the records a signature vouches for. A step's end that no
+    /// checkpoint signed is not taken on its word: the step counts as interrupted, and
+    /// someone decides whether it runs again (a forged `step_finished` never skips one).
+    pub fn from_records(runbook: &Runbook, records: Vec<Record>, trusted: usize) -> Prior {
         let mut p = Prior::default();
         let mut started = HashSet::new();
         let mut groups = Vec::new();
-        for r in &records {
+        for (i, r) in records.iter().enumerate() {
+            if i >= trusted && matches!(r.event, Event::StepFinished { .. } | Event::PhaseFinished { .. }) {
+                if let Event::StepFinished { step, .. } = &r.event {
+                    started.insert(step.clone());
+                }
+                continue;
+            }
             match &r.event {
                 Event::PhaseStarted { phase, .. } => {
                     p.started_phases.insert(phase.clone());

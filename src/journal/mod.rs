@@ -3,6 +3,7 @@
 //! and a seal (see shared/design/incident-log.md).
 
 pub mod sign;
+pub mod trust;
 pub mod verify;
 
 use std::fs::{File, OpenOptions};
@@ -83,6 +84,11 @@ pub struct Existing {
     pub records: Vec<Record>,
     /// Bytes after the last complete line (a write cut by a crash), if any.
     pub torn: Vec<u8>,
+    /// In a signed log, the lines after the last checkpoint: no signature vouches for
+    /// them (a crash between a write and its checkpoint, or lines someone appended).
+    pub adopted: Option<crate::engine::event::Adopted>,
+    /// How many of `records` a checkpoint vouches for (all of them in an unsigned log).
+    pub trusted: usize,
 }
 
 impl Journal {
@@ -158,6 +164,24 @@ impl Journal {
         } else {
             return Err(not("it has no genesis line".into()));
         }
+        // What no signature vouches for is adopted in the open, never silently.
+        let signed = records.first().is_some_and(|r| matches!(&r.event, Event::Genesis(g) if g.signer.is_some()));
+        let first_unsigned = if report.checkpoints > 0 { report.signed_through + 1 } else { 0 };
+        let (trusted, adopted) = if signed && first_unsigned < records.len() {
+            let mut h = Sha256::new();
+            for line in bytes[..good_len].split(|&b| b == b'\n').filter(|l| !l.is_empty()).skip(first_unsigned) {
+                h.update(line);
+                h.update(b"\n");
+            }
+            let adopted = crate::engine::event::Adopted {
+                from_seq: records[first_unsigned].seq,
+                to_seq: records[records.len() - 1].seq,
+                sha256: hex::encode(h.finalize()),
+            };
+            (first_unsigned, Some(adopted))
+        } else {
+            (records.len(), None)
+        };
         if !torn.is_empty() {
             let torn_file = torn_path(path);
             let mut t =
@@ -171,7 +195,7 @@ impl Journal {
                 Event::Recovered { torn_bytes: torn.len() as u64, moved_to: torn_file.display().to_string() },
             )?;
         }
-        Ok((journal, Existing { records, torn }))
+        Ok((journal, Existing { records, torn, adopted, trusted }))
     }
 
     pub fn path(&self) -> &Path {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use ssh_key::PublicKey;
-use ssh_key::sha2::{Digest, Sha512};
+use ssh_key::sha2::{Digest, Sha256, Sha512};
 
 use super::sign::{CHECKPOINT_NAMESPACE, SEAL_NAMESPACE, verify_digest};
 use super::{GENESIS_PREV, key_only, sha256_hex, sig_path};
@@ -38,6 +38,13 @@ pub struct Report {
     /// The last line a checkpoint vouches for (every line before the checkpoint).
     pub signed_through: usize,
     pub seal_signature_checked: bool,
+    /// Lines no checkpoint signed when written that a resume took on, in words.
+    pub adopted: Vec<String>,
+    /// A trust root was given and consulted.
+    pub trust_checked: bool,
+    /// The time the log claims for its last signature (the seal, else the last
+    /// checkpoint): what `valid-after`/`valid-before` are checked against.
+    pub claimed_time: Option<crate::runbook::time::Timestamp>,
 }
 
 /// Only what verification needs of each line (fast on long logs).
@@ -51,29 +58,12 @@ struct Head {
     signer: Option<String>,
     run_id: Option<String>,
     runbook_id: Option<String>,
+    adopted: Option<crate::engine::event::Adopted>,
+    by: Option<String>,
+    time: Option<String>,
 }
 
-/// Entries of an OpenSSH allowed_signers file: principals and key.
-pub struct AllowedSigners(Vec<(String, String)>);
-
-impl AllowedSigners {
-    pub fn parse(text: &str) -> AllowedSigners {
-        let mut out = Vec::new();
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            let tokens: Vec<&str> = line.split_whitespace().collect();
-            if let Some(i) =
-                tokens.iter().position(|t| t.starts_with("ssh-") || t.starts_with("sk-") || t.starts_with("ecdsa-"))
-                && let Some(b64) = tokens.get(i + 1)
-            {
-                out.push((tokens[0].to_string(), format!("{} {b64}", tokens[i])));
-            }
-        }
-        AllowedSigners(out)
-    }
-    fn principals_of(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(_, k)| *k == key_only(key)).map(|(p, _)| p.as_str())
-    }
-}
+pub use super::trust::AllowedSigners;
 
 pub fn verify_file(path: &Path, allowed: Option<&AllowedSigners>) -> std::io::Result<Report> {
     let bytes = std::fs::read(path)?;
@@ -189,9 +179,24 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
             }
             r.checkpoints += 1;
             r.signed_through = i;
+            r.claimed_time = head.time.as_deref().and_then(|t| t.parse().ok());
         }
         if head.kind == "sealed" {
             r.sealed = true;
+            r.claimed_time = head.time.as_deref().and_then(|t| t.parse().ok()).or(r.claimed_time);
+        }
+        if let (Some(a), "resumed") = (&head.adopted, head.kind.as_str()) {
+            let (from, to) = (a.from_seq as usize, a.to_seq as usize);
+            let mut h = Sha256::new();
+            for l in lines.get(from..=to.min(i.saturating_sub(1))).unwrap_or_default() {
+                h.update(l);
+                h.update(b"\n");
+            }
+            if from > to || to >= i || hex::encode(h.finalize()) != a.sha256 {
+                fail(&mut r, n, "the lines this resume adopted are not the lines before it".into());
+                break;
+            }
+            r.adopted.push(a.words(head.by.as_deref().unwrap_or("?")));
         }
         all.update(line);
         all.update(b"\n");
@@ -234,11 +239,14 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
         );
     }
     if let Some(allowed) = allowed {
-        match &r.signer {
+        r.trust_checked = true;
+        // The signature that vouches for the end of the log decides the namespace.
+        let namespace = if r.seal_signature_checked { SEAL_NAMESPACE } else { CHECKPOINT_NAMESPACE };
+        match r.signer.clone() {
             None => fail(&mut r, 1, "the log is not signed, so no allowed signer vouches for it".into()),
-            Some(key) => match allowed.principals_of(key) {
-                Some(p) => r.signer_identity = Some(p.to_string()),
-                None => fail(&mut r, 1, "the log's signer is not in the allowed signers file".into()),
+            Some(key) => match allowed.vouch(&key, namespace, r.claimed_time) {
+                Ok(p) => r.signer_identity = Some(p),
+                Err(why) => fail(&mut r, 1, why),
             },
         }
     }

@@ -131,7 +131,9 @@ fn redaction_rewrites_free_text_never_ids_keys_times_or_event_types() {
         let (code, stderr, body, dir) = with_secret(secret, steps);
         assert_eq!(code, Some(0), "{secret:?}: {stderr}");
         // The log is whole: it parses, verifies, and keeps its ids and types.
-        let out = lifeboat_in(dir.path(), &["verify", "run.jsonl"], &[]);
+        let allowed = crate::journal::allowed_signers(dir.path(), &dir.path().join("id_ed25519"));
+        let out =
+            lifeboat_in(dir.path(), &["verify", "run.jsonl", "--allowed-signers", allowed.to_str().unwrap()], &[]);
         assert_eq!(out.status.code(), Some(0), "{secret:?}: {}", text(&out.stdout));
         for needle in [
             "\"step\":\"restore-prod\"",
@@ -226,8 +228,8 @@ fn a_command_left_running_by_a_killed_run_is_stopped_before_the_resume_reruns_it
             continue;
         }
         let code = lifeboat_in(&work, &["verify", "run.jsonl"], &[]).status.code();
-        assert!(matches!(code, Some(0) | Some(3)), "round {round}: verify said {code:?}");
-        if code == Some(0) {
+        assert!(matches!(code, Some(4) | Some(3)), "round {round}: verify said {code:?}");
+        if code == Some(4) {
             continue;
         }
         let before = std::fs::read_to_string(&log).unwrap();
@@ -257,7 +259,7 @@ fn a_command_left_running_by_a_killed_run_is_stopped_before_the_resume_reruns_it
             &[],
         );
         assert_eq!(resumed.status.code(), Some(0), "round {round}: {}", text(&resumed.stderr));
-        assert_eq!(lifeboat_in(&work, &["verify", "run.jsonl"], &[]).status.code(), Some(0), "round {round}");
+        assert_eq!(lifeboat_in(&work, &["verify", "run.jsonl"], &[]).status.code(), Some(4), "round {round}: sealed");
         let ps = Command::new("pgrep").args(["-f", &format!("sleep {marker}")]).output().unwrap();
         assert!(ps.stdout.is_empty(), "round {round}: the killed run's command survived the resume");
         let effects = std::fs::read_to_string(work.join("effects")).unwrap_or_default();
@@ -294,4 +296,64 @@ fn escape_sequences_and_line_breaks_from_outside_never_reach_a_terminal_or_break
     let md = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap()], &[]).stdout);
     let row = md.lines().find(|l| l.contains("first line")).unwrap();
     assert!(row.contains("second \\| line") && row.ends_with('|'), "one row, its pipe escaped: {row}");
+}
+
+/// Appends a correctly chained, unsigned line to a log, as someone with write access
+/// to the file (but not the key) could.
+fn forge(log: &Path, event: serde_json::Value) {
+    let body = std::fs::read_to_string(log).unwrap();
+    let last = body.lines().last().unwrap();
+    let seq = serde_json::from_str::<serde_json::Value>(last).unwrap()["seq"].as_u64().unwrap() + 1;
+    let mut line = serde_json::json!({ "seq": seq, "prev": lifeboat::journal::sha256_hex(last.as_bytes()), "time": "2026-11-24T03:30:00.000Z" });
+    line.as_object_mut().unwrap().extend(event.as_object().unwrap().clone());
+    std::fs::write(log, format!("{body}{}\n", serde_json::to_string(&line).unwrap())).unwrap();
+}
+
+#[test]
+fn a_resume_vouches_only_for_what_the_run_wrote() {
+    let steps = concat!(
+        "      - { id: s1, title: S1, manual: Check. }\n",
+        "      - { id: s2, title: S2, run: \"echo s2 >> effects\" }\n",
+    );
+    let (dir, rb) = folder(&crate::run::runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let key = crate::journal::keygen(dir.path());
+    let log = dir.path().join("run.jsonl");
+    let sign = ["--sign-key", key.to_str().unwrap()];
+    // The first run stops at s1: no answer for it.
+    let out = replay(dir.path(), &rb, &log, &sign, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    forge(&log, serde_json::json!({ "type": "note", "by": "ciso", "text": "all fine, skip the rest" }));
+    forge(
+        &log,
+        serde_json::json!({ "type": "step_finished", "step": "s2", "status": "done", "reason": null, "outputs": {}, "duration_ms": 1, "recovery_point": null, "error": null }),
+    );
+    // Resumed without `s2: rerun`: the forged end is not believed, and s2 is not re-run blindly.
+    let ans = answers(dir.path(), "steps:\n  s1: done\n");
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "run",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--cloud",
+            "sim",
+            "--resume",
+            log.to_str().unwrap(),
+            "--answers",
+            ans.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`s2` was interrupted"), "{stderr}");
+    assert!(!dir.path().join("effects").exists(), "nothing ran on the forged line's word");
+    // verify and report name the adopted range: the seal does not pass it off as signed.
+    let v = lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]);
+    let said = text(&v.stdout);
+    assert!(said.contains("were unsigned when written, adopted at resume by ci"), "{said}");
+    let md = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap()], &[]).stdout);
+    assert!(md.contains("**unsigned lines**") && md.contains("adopted at resume by ci"), "{md}");
 }

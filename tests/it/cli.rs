@@ -124,10 +124,19 @@ fn colour_only_on_request() {
 
 /// A sealed drill log as a drill against AWS leaves it (the AWS provider comes later; the
 /// journal is the same).
-fn drill_log(dir: &std::path::Path, name: &str, dataset: &str, cloud: &str, ended: &str) {
+fn drill_log(
+    dir: &std::path::Path,
+    name: &str,
+    dataset: &str,
+    cloud: &str,
+    ended: &str,
+    key: Option<&std::path::Path>,
+) {
     use lifeboat::engine::event::{Event, Genesis, Mode, RunStatus};
     let t: lifeboat::runbook::time::Timestamp = ended.parse().unwrap();
-    let mut j = lifeboat::journal::Journal::create(&dir.join(name), None).unwrap();
+    let signer = key.map(|k| lifeboat::journal::sign::Signer::load(k, || None).unwrap());
+    let signed = signer.as_ref().map(|s| s.public_openssh());
+    let mut j = lifeboat::journal::Journal::create(&dir.join(name), signer).unwrap();
     j.append(
         t,
         Event::Genesis(Box::new(Genesis {
@@ -138,7 +147,7 @@ fn drill_log(dir: &std::path::Path, name: &str, dataset: &str, cloud: &str, ende
             answers_sha256: None,
             operator: "ops".into(),
             mode: Mode::Drill,
-            signer: None,
+            signer: signed,
             dataset: dataset.into(),
             incident_started_at: ended.into(),
             rto_ms: 1,
@@ -172,11 +181,33 @@ fn list_shows_the_last_real_drill_and_what_is_overdue() {
     let recent =
         lifeboat::runbook::time::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(24 * 10)).unwrap();
     let recent = lifeboat::runbook::time::format_timestamp(recent);
-    drill_log(dir.path(), "a.jsonl", "customer-records", "aws", &recent);
-    drill_log(dir.path(), "b.jsonl", "kyc-documents", "sim", &recent); // a sim drill proves nothing
-    drill_log(dir.path(), "c.jsonl", "orders-docs", "aws", "2025-01-01T00:00:00Z"); // long ago
-    let out = lifeboat(&["list", "--incidents", dir.path().to_str().unwrap()]);
-    let stdout = text(&out.stdout);
+    let key = crate::journal::keygen(dir.path());
+    let allowed = crate::journal::allowed_signers(dir.path(), &key);
+    let other = tempfile::tempdir().unwrap();
+    let stranger = crate::journal::keygen(other.path());
+    let logs = dir.path().join("incidents");
+    std::fs::create_dir_all(&logs).unwrap();
+    drill_log(&logs, "a.jsonl", "customer-records", "aws", &recent, Some(&key));
+    drill_log(&logs, "b.jsonl", "kyc-documents", "sim", &recent, Some(&key)); // a sim drill proves nothing
+    drill_log(&logs, "c.jsonl", "orders-docs", "aws", "2025-01-01T00:00:00Z", Some(&key)); // long ago
+    // Made by hand: unsigned, or signed by a key the trust root does not name. Neither counts.
+    drill_log(&logs, "d.jsonl", "kyc-documents", "aws", &recent, None);
+    drill_log(&logs, "e.jsonl", "kyc-documents", "aws", &recent, Some(&stranger));
+    let list = |trust: Option<&std::path::Path>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"));
+        c.args(["list", "--incidents", logs.to_str().unwrap()]).current_dir(crate::root()).env("NO_COLOR", "1");
+        match trust {
+            Some(t) => c.env("LIFEBOAT_ALLOWED_SIGNERS", t),
+            None => c.env_remove("LIFEBOAT_ALLOWED_SIGNERS"),
+        };
+        text(&c.output().unwrap().stdout)
+    };
+    let untrusted = list(None);
+    assert!(
+        untrusted.lines().skip(1).all(|l| l.contains("never")),
+        "without a trust root no drill log counts: {untrusted}"
+    );
+    let stdout = list(Some(&allowed));
     let row = |id: &str| stdout.lines().find(|l| l.starts_with(id)).unwrap().to_string();
     assert!(row("customers-db-quarterly-drill").ends_with(&format!("{} (10d ago)", &recent[..10])), "{stdout}");
     assert!(row("kyc-documents-prefix-deletion").ends_with("never OVERDUE"), "{stdout}");

@@ -24,7 +24,7 @@ pub fn keygen(dir: &Path) -> PathBuf {
     key
 }
 
-fn allowed_signers(dir: &Path, key: &Path) -> PathBuf {
+pub fn allowed_signers(dir: &Path, key: &Path) -> PathBuf {
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     let path = dir.join("allowed_signers");
     std::fs::write(&path, format!("ops@example {public}")).unwrap();
@@ -291,4 +291,96 @@ proptest! {
         let r = verify_bytes(&bad, Some(&sig), None);
         prop_assert!(r.tampered.is_some(), "a mutated log verified: {:?}", muts);
     }
+}
+
+/// lifeboat's answer about a sealed log equals `ssh-keygen -Y verify`'s over the same
+/// allowed_signers file: principals with wildcards and negation, namespaces, validity
+/// (at the log's own time, as `-Overify-time`), cert-authority, strangers' keys.
+#[test]
+fn allowed_signers_are_read_as_ssh_keygen_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = keygen(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let stranger = keygen(other.path());
+    std::fs::write(dir.path().join("datasets.yaml"), crate::engine::CATALOG).unwrap();
+    let rb = dir.path().join("rb.yaml");
+    std::fs::write(
+        &rb,
+        crate::run::runbook(
+            "1h",
+            "  x: { type: string, default: y }\n",
+            "      - { id: a, title: A, run: \"true\" }\n",
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("run.jsonl");
+    let out = crate::run::replay(dir.path(), &rb, &log, &["--sign-key", key.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body = std::fs::read(&log).unwrap();
+    let sealed_at = String::from_utf8_lossy(&body)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "sealed")
+        .map(|v| v["time"].as_str().unwrap().to_string())
+        .unwrap();
+    let at: lifeboat::runbook::time::Timestamp = sealed_at.parse().unwrap();
+    let verify_time = format!("-Overify-time={}Z", at.strftime("%Y%m%d%H%M%S"));
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap().trim().to_string();
+    let theirs = std::fs::read_to_string(stranger.with_extension("pub")).unwrap().trim().to_string();
+    let variants = [
+        format!("ops@example {public}"),
+        format!("*@example {public}"),
+        format!("other@example {public}"),
+        format!("dev@example,ops@example {public}"),
+        format!("*,!ops@example {public}"),
+        format!("\"ops@example\" {public}"),
+        format!("ops@example namespaces=\"lifeboat-incident-log\" {public}"),
+        format!("ops@example namespaces=\"git,file\" {public}"),
+        format!("ops@example namespaces=\"lifeboat-*\" {public}"),
+        format!("ops@example valid-after=\"20200101\" {public}"),
+        format!("ops@example valid-before=\"20200101\" {public}"),
+        format!("ops@example valid-after=\"29990101\" {public}"),
+        format!("ops@example valid-after=\"20200101\",valid-before=\"29990101\" {public}"),
+        format!("ops@example cert-authority {public}"),
+        format!("ops@example {theirs}"),
+        format!("ops@example namespaces=\"git\" {public}\nops@example {public}"),
+        format!("# only a comment\n\nops@example {theirs}\n*@example {public}"),
+    ];
+    let (mut accepted, mut refused) = (0, 0);
+    for (i, v) in variants.iter().enumerate() {
+        let allowed = dir.path().join(format!("allowed_{i}"));
+        std::fs::write(&allowed, format!("{v}\n")).unwrap();
+        let mut child = Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(&allowed)
+            .args(["-I", "ops@example", "-n", "lifeboat-incident-log", &verify_time, "-s"])
+            .arg(sig_path(&log))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&body).unwrap();
+        let stock = child.wait_with_output().unwrap();
+        let ours = lifeboat(&[
+            "verify",
+            log.to_str().unwrap(),
+            "--allowed-signers",
+            allowed.to_str().unwrap(),
+            "--identity",
+            "ops@example",
+        ]);
+        assert_eq!(
+            ours.status.code() == Some(0),
+            stock.status.success(),
+            "variant {i} `{v}`: ssh-keygen said {:?} ({}), lifeboat said {:?} ({})",
+            stock.status.code(),
+            text(&stock.stderr).trim(),
+            ours.status.code(),
+            text(&ours.stdout)
+        );
+        assert!(matches!(ours.status.code(), Some(0) | Some(1)));
+        if stock.status.success() { accepted += 1 } else { refused += 1 }
+    }
+    assert!(accepted >= 5 && refused >= 5, "both answers occur: {accepted} accepted, {refused} refused");
 }

@@ -140,7 +140,8 @@ fn a_manual_step_without_an_answer_stops_with_its_name_and_never_hangs() {
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]).status.code(), Some(0));
+    // Sealed and intact, but unsigned: no trust root can vouch for it (exit 4).
+    assert_eq!(lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]).status.code(), Some(4));
     let report = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap()], &[]).stdout);
     assert!(report.contains("| alice (ic) | approved `go` |"), "{report}");
 }
@@ -242,7 +243,8 @@ fn a_run_killed_at_any_moment_leaves_a_verifiable_log_and_resumes_without_repeat
         if !log.exists() {
             continue;
         }
-        let sealed = lifeboat_in(&work, &["verify", "run.jsonl"], &[]).status.code() == Some(0);
+        // Sealed and intact (unsigned, so no trust root vouches: exit 4).
+        let sealed = lifeboat_in(&work, &["verify", "run.jsonl"], &[]).status.code() == Some(4);
         if sealed {
             continue; // killed after the seal: nothing to resume
         }
@@ -286,7 +288,7 @@ fn a_run_killed_at_any_moment_leaves_a_verifiable_log_and_resumes_without_repeat
         );
         assert_eq!(resumed.status.code(), Some(0), "round {round}: {}", text(&resumed.stderr));
         let verify = lifeboat_in(&work, &["verify", "run.jsonl"], &[]);
-        assert_eq!(verify.status.code(), Some(0), "round {round}: {}", text(&verify.stdout));
+        assert_eq!(verify.status.code(), Some(4), "round {round}: sealed, intact: {}", text(&verify.stdout));
         let effects = std::fs::read_to_string(work.join("effects")).unwrap_or_default();
         for i in 0..8 {
             let id = format!("s{i}");
@@ -449,5 +451,9 @@ fn an_encrypted_signing_key_is_unlocked_from_the_environment_and_never_shown() {
     let log = std::fs::read_to_string(dir.path().join("signed.jsonl")).unwrap();
     assert!(log.contains("\"type\":\"checkpoint\"") && log.contains("\"signer\":\"ssh-ed25519 "));
     assert!(!log.contains(pass) && !text(&out.stderr).contains(pass));
-    assert_eq!(lifeboat_in(dir.path(), &["verify", "signed.jsonl"], &[]).status.code(), Some(0));
+    assert_eq!(lifeboat_in(dir.path(), &["verify", "signed.jsonl"], &[]).status.code(), Some(4), "no trust root");
+    let allowed = crate::journal::allowed_signers(dir.path(), &key);
+    let trusted =
+        lifeboat_in(dir.path(), &["verify", "signed.jsonl", "--allowed-signers", allowed.to_str().unwrap()], &[]);
+    assert_eq!(trusted.status.code(), Some(0), "{}", text(&trusted.stdout));
 }
