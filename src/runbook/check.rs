@@ -121,8 +121,9 @@ pub enum CatalogFor<'a> {
 /// What expressions in one place may refer to.
 struct Scope<'a> {
     inputs: &'a HashSet<&'a str>,
-    /// Steps that are done before this one (earlier phases, and ancestors in this phase).
-    earlier: &'a HashSet<&'a str>,
+    /// Whether a step is done before this one (earlier phases, and ancestors in this
+    /// phase). A question, not a set: a set per step grows with the square of the steps.
+    earlier: &'a dyn Fn(&str) -> bool,
     /// Every step's declared outputs, for messages about steps that run later.
     outputs: &'a HashMap<&'a str, Vec<&'a str>>,
     /// `outputs.*` of a polled action, inside `until:`.
@@ -223,7 +224,7 @@ fn resolve(path: &[String], scope: &Scope) -> Result<(), Unresolved> {
             if scope.this_step == Some(step) {
                 return Err(("a step cannot use its own outputs".into(), None));
             }
-            if !scope.earlier.contains(step) {
+            if !(scope.earlier)(step) {
                 return Err((
                     format!("step `{step}` is not done before this point"),
                     Some(format!("add `{step}` to `needs`, or move this step after it")),
@@ -465,11 +466,14 @@ pub fn runbook(
     for p in phases {
         let steps = p.steps.as_deref().unwrap_or_default();
         let needs = step_needs(cx, p, phases);
-        let ancestors = ancestors(cx, steps, &needs);
+        check_cycles(cx, steps, &needs);
+        let index: HashMap<&str, usize> =
+            steps.iter().enumerate().filter_map(|(i, s)| Some((s.id.as_ref()?.as_str(), i))).collect();
         let mut model_steps = Vec::new();
         for (i, s) in steps.iter().enumerate() {
-            let mut earlier = done_before.clone();
-            earlier.extend(ancestors[i].iter().map(|&j| steps[j].id.as_ref().map(|x| x.as_str()).unwrap_or("")));
+            let earlier = |x: &str| {
+                done_before.contains(x) || index.get(x).is_some_and(|&j| j != i && reaches(&needs, i, j))
+            };
             let scope = Scope {
                 inputs: &input_names,
                 earlier: &earlier,
@@ -501,7 +505,7 @@ pub fn runbook(
             // Deleting what was created after the incident throws away the attacker's
             // evidence and maybe real new records: a person must say yes first, on record.
             if let Some(d) = s.with.as_ref().and_then(|w| w.get("delete_newer")).filter(|d| d.as_str() != Some("false"))
-                && !earlier.iter().any(|e| approvals.contains(e))
+                && !approvals.iter().any(|a| earlier(a))
             {
                 cx.push(
                     Diag::new(
@@ -659,8 +663,8 @@ fn gates(cx: &mut Cx, rc: &RefCheck, s: &raw::Step, outputs: &HashMap<&str, Vec<
         };
         out.outputs.push((name.value.clone(), value));
     }
-    let mut earlier = scope.earlier.clone();
-    earlier.insert(id);
+    let before = scope.earlier;
+    let earlier = |x: &str| x == id || before(x);
     let own = Scope { earlier: &earlier, this_step: None, ..*scope };
     for a in s.assert.iter().flatten() {
         if let Some(e) = rc.condition(cx, a, &own) {
@@ -968,11 +972,10 @@ fn step_needs(cx: &mut Cx, p: &raw::Phase, all: &[raw::Phase]) -> Vec<Vec<usize>
 }
 
 /// Every step's transitive prerequisites; a cycle is reported (once) and broken.
-fn ancestors(cx: &mut Cx, steps: &[raw::Step], needs: &[Vec<usize>]) -> Vec<HashSet<usize>> {
+fn check_cycles(cx: &mut Cx, steps: &[raw::Step], needs: &[Vec<usize>]) {
     let n = steps.len();
     // 0 = unvisited, 1 = on the stack, 2 = done
     let mut state = vec![0u8; n];
-    let mut out: Vec<HashSet<usize>> = vec![HashSet::new(); n];
     let name = |i: usize| steps[i].id.as_ref().map(|x| x.value.clone()).unwrap_or_else(|| format!("#{}", i + 1));
     let mut reported = false;
     for root in 0..n {
@@ -1011,19 +1014,27 @@ fn ancestors(cx: &mut Cx, steps: &[raw::Step], needs: &[Vec<usize>]) -> Vec<Hash
             } else {
                 stack.pop();
                 state[v] = 2;
-                let mut acc: HashSet<usize> = HashSet::new();
-                for &w in &needs[v] {
-                    if state[w] == 2 && w != v {
-                        acc.insert(w);
-                        acc.extend(out[w].iter().copied());
-                    }
-                }
-                acc.remove(&v);
-                out[v] = acc;
             }
         }
     }
-    out
+}
+
+/// Whether step `from` waits, directly or not, for step `to` of the same phase: a walk
+/// of the `needs` edges, asked only where an expression or a deletion needs it.
+fn reaches(needs: &[Vec<usize>], from: usize, to: usize) -> bool {
+    let mut seen = vec![false; needs.len()];
+    let mut stack = vec![from];
+    while let Some(v) = stack.pop() {
+        for &w in needs.get(v).into_iter().flatten() {
+            if w == to {
+                return true;
+            }
+            if !std::mem::replace(&mut seen[w], true) {
+                stack.push(w);
+            }
+        }
+    }
+    false
 }
 
 /// Regulated records are restored, never quietly lost: a restore that can be skipped
