@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::time::Duration as StdDuration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 use crate::engine::Command;
 use crate::engine::event::{Event, Record, Waiting};
@@ -20,7 +20,7 @@ pub fn answerer(
     answers: Option<Answers>,
     answers_file: Option<String>,
     operator: String,
-    mut rx: broadcast::Receiver<Record>,
+    mut rx: mpsc::UnboundedReceiver<Record>,
     tx: mpsc::UnboundedSender<Command>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -30,11 +30,7 @@ pub fn answerer(
         // The approvers of each approval step already asked, in the file's order.
         let mut asked: HashMap<String, usize> = HashMap::new();
         loop {
-            let record = match rx.recv().await {
-                Ok(r) => r,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
+            let Some(record) = rx.recv().await else { return };
             let Event::StepWaiting { step, waiting_for, .. } = record.event else { continue };
             let by = by.clone();
             let answer = answers.step(&step).cloned();
@@ -88,7 +84,7 @@ pub fn answerer(
 
 /// Progress on stderr: a bar per running step and the RTO clock on a terminal, plain
 /// lines otherwise (CI logs).
-pub fn progress(mut rx: broadcast::Receiver<Record>, mut tracker: Tracker) -> tokio::task::JoinHandle<()> {
+pub fn progress(mut rx: mpsc::UnboundedReceiver<Record>, mut tracker: Tracker) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let tty = std::io::stderr().is_terminal();
         let mp = MultiProgress::with_draw_target(if tty {
@@ -107,11 +103,7 @@ pub fn progress(mut rx: broadcast::Receiver<Record>, mut tracker: Tracker) -> to
             }
         };
         loop {
-            let r = match rx.recv().await {
-                Ok(r) => r,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => break,
-            };
+            let Some(r) = rx.recv().await else { break };
             tracker.observe(&r);
             let clock = r.time.get(11..19).unwrap_or("").to_string();
             if let Some(line) = crate::report::line(&r.event) {

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 
 use super::event::{Event, Record};
 use crate::journal::{GENESIS_PREV, Journal, JournalError};
@@ -73,10 +73,12 @@ impl Redactor {
 }
 
 /// The engine's only way out. Cloneable; one lock orders concurrent steps' events.
+/// Each watcher has a queue of its own that never drops a record: a screen or an
+/// answerer that falls behind catches up, it never misses the question it must answer.
 #[derive(Clone)]
 pub struct Sink {
     inner: Arc<Mutex<Inner>>,
-    tx: broadcast::Sender<Record>,
+    watchers: Arc<Mutex<Vec<mpsc::UnboundedSender<Record>>>>,
 }
 
 struct Inner {
@@ -89,12 +91,17 @@ struct Inner {
 
 impl Sink {
     pub fn new(journal: Option<Journal>, redactor: Redactor) -> Sink {
-        let (tx, _) = broadcast::channel(4096);
-        Sink { inner: Arc::new(Mutex::new(Inner { journal, redactor, seq: 0, failed: None })), tx }
+        Sink {
+            inner: Arc::new(Mutex::new(Inner { journal, redactor, seq: 0, failed: None })),
+            watchers: Arc::new(Mutex::new(Vec::new())),
+        }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Record> {
-        self.tx.subscribe()
+    /// Every record from now on, in order, none dropped.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Record> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.watchers.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
+        rx
     }
 
     /// Appends and syncs, then tells the watchers. A journal failure is fatal to the run:
@@ -121,7 +128,8 @@ impl Sink {
         };
         match record {
             Ok(r) => {
-                let _ = self.tx.send(r.clone());
+                // Still under the journal's lock: watchers see records in log order.
+                self.watchers.lock().unwrap_or_else(|e| e.into_inner()).retain(|w| w.send(r.clone()).is_ok());
                 Ok(r)
             }
             Err(e) => {
@@ -152,6 +160,23 @@ impl Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_watcher_that_falls_behind_misses_nothing() {
+        let sink = Sink::new(None, Redactor::default());
+        let mut slow = sink.subscribe();
+        for i in 0..10_000 {
+            let note = Event::Note { by: "a".into(), text: i.to_string() };
+            sink.emit(Timestamp::UNIX_EPOCH, note).unwrap();
+        }
+        drop(sink);
+        let mut n = 0;
+        while let Ok(r) = slow.try_recv() {
+            assert_eq!(r.seq, n);
+            n += 1;
+        }
+        assert_eq!(n, 10_000, "every record, in order");
+    }
 
     #[test]
     fn secrets_vanish_from_every_field() {

@@ -471,9 +471,8 @@ pub fn runbook(
             steps.iter().enumerate().filter_map(|(i, s)| Some((s.id.as_ref()?.as_str(), i))).collect();
         let mut model_steps = Vec::new();
         for (i, s) in steps.iter().enumerate() {
-            let earlier = |x: &str| {
-                done_before.contains(x) || index.get(x).is_some_and(|&j| j != i && reaches(&needs, i, j))
-            };
+            let earlier =
+                |x: &str| done_before.contains(x) || index.get(x).is_some_and(|&j| j != i && reaches(&needs, i, j));
             let scope = Scope {
                 inputs: &input_names,
                 earlier: &earlier,

@@ -22,7 +22,7 @@ use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 use crate::engine::event::Record;
 use crate::engine::{Fatal, Outcome};
@@ -189,6 +189,7 @@ async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
     let mut run = tokio::spawn(engine.run(first));
     drop(sink);
     let mut outcome = None;
+    let mut records_open = true;
     loop {
         let _ = screen.term.draw(|f| view::draw_run(f, &app, theme));
         if app.leave && outcome.is_some() {
@@ -207,13 +208,12 @@ async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
                 Some(_) => {}
                 None => app.leave = true,
             },
-            r = records.recv() => match r {
-                Ok(r) => {
+            r = records.recv(), if records_open => match r {
+                Some(r) => {
                     app.observe(&r);
                     drain(&mut records, &mut app);
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => {}
+                None => records_open = false,
             },
             _ = wait => {
                 app.update(Msg::Tick(clock.now()));
@@ -230,7 +230,7 @@ async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
     TuiEnd::Ran(outcome.expect("the loop ends after the engine"), Box::new(meta))
 }
 
-fn drain(rx: &mut broadcast::Receiver<Record>, app: &mut RunApp) {
+fn drain(rx: &mut mpsc::UnboundedReceiver<Record>, app: &mut RunApp) {
     while let Ok(r) = rx.try_recv() {
         app.observe(&r);
     }

@@ -134,7 +134,7 @@ pub async fn run_with(
     let (engine, tx) = Engine::new(spec, clock, sim.clone(), sink.clone(), Prior::default());
     let collector = tokio::spawn(async move {
         let mut records = Vec::new();
-        while let Ok(r) = rx.recv().await {
+        while let Some(r) = rx.recv().await {
             if let Some(c) = answer(&r.event) {
                 let _ = tx.send(c);
             }
