@@ -136,7 +136,9 @@ pub fn main() -> ExitCode {
             verify::report(&log, format, allowed_signers.as_deref(), &dir)
         }
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&crate::runbook::schema::schema()).expect("schema is JSON"));
+            // A reader that stops early (`| head`) is not an error: no panic on a closed pipe.
+            let text = serde_json::to_string_pretty(&crate::runbook::schema::schema()).unwrap_or_default();
+            let _ = writeln!(anstream::stdout(), "{text}");
             exit::OK
         }
     })

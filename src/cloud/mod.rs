@@ -134,7 +134,8 @@ pub fn guard(call: &ActionCall, mode: Mode, catalog: &Catalog) -> Result<(), Act
             .datasets
             .iter()
             .flat_map(|d| d.resources.iter().map(move |r| (d, r)))
-            .find(|(_, r)| r.id == id && r.role == Role::Production);
+            // RDS identifiers are not case-sensitive: `Ledger-Prod` is `ledger-prod`.
+            .find(|(_, r)| r.id.eq_ignore_ascii_case(id.trim()) && r.role == Role::Production);
         if let Some((d, _)) = prod {
             return Err(ActionError::new(
                 call.spec.name,

@@ -357,3 +357,18 @@ fn a_resume_vouches_only_for_what_the_run_wrote() {
     let md = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap()], &[]).stdout);
     assert!(md.contains("**unsigned lines**") && md.contains("adopted at resume by ci"), "{md}");
 }
+
+#[test]
+fn a_reader_that_stops_early_is_no_crash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .arg("schema")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before the schema is written (`| head` that has had enough).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("panicked"));
+}

@@ -458,6 +458,20 @@ async fn a_drill_never_writes_to_production() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_drill_guard_knows_a_production_id_in_any_case() {
+    // RDS lowercases identifiers: `Ledger-Prod` is the production instance.
+    let yaml = runbook(
+        "ledger",
+        "      - { id: promote, title: Promote, action: rds.promote_replica, with: { replica: Ledger-PROD }, on_failure: continue }\n      - { id: go, title: Accept, approval: { role: dpo } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Drill, 1.0, dir.path(), yes).await;
+    let (status, reason, _) = r.finished("promote");
+    assert_eq!(status, StepStatus::Failed);
+    assert!(reason.unwrap().contains("may not write to `Ledger-PROD`: it is a production resource of `ledger`"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn at_a_keyboard_a_drill_refuses_production_before_asking_for_the_name() {
     let yaml = runbook(
         "shop-docs",
