@@ -673,6 +673,37 @@ fn gates(cx: &mut Cx, rc: &RefCheck, s: &raw::Step, outputs: &HashMap<&str, Vec<
     out
 }
 
+/// An input's value in an answers file, checked as `run` will check it: a value `run`
+/// would refuse never passes `validate`.
+fn answer_input(cx: &mut Cx, def: &InputDef, node: &Node) {
+    let Some(t) = node.as_str().filter(|_| !node.is_null()) else { return };
+    let bad = match def.ty {
+        InputType::String => None,
+        InputType::Timestamp => parse_timestamp(t).err().map(|h| (Kind::BadTimestamp(clip(t)), h)),
+        InputType::Duration => Duration::parse(t).err().map(|h| (Kind::BadDuration(clip(t)), h)),
+        InputType::Bool => (!matches!(t, "true" | "false")).then(|| {
+            (
+                Kind::WrongType { expected: "`true` or `false`".into(), found: format!("`{}`", clip(t)) },
+                format!("input `{}` is a bool", def.name),
+            )
+        }),
+        InputType::Int => t.parse::<i64>().is_err().then(|| {
+            (
+                Kind::WrongType { expected: "a whole number".into(), found: format!("`{}`", clip(t)) },
+                format!("input `{}` is an int", def.name),
+            )
+        }),
+    };
+    let bad = bad.or_else(|| {
+        (!def.choices.is_empty() && !def.choices.iter().any(|c| c == t)).then(|| {
+            (Kind::BadKeyword { what: "choice", text: clip(t) }, format!("one of: {}", def.choices.join(", ")))
+        })
+    });
+    if let Some((kind, help)) = bad {
+        cx.push(Diag::new(kind, node.span).label(format!("input `{}`", def.name)).help(help));
+    }
+}
+
 /// Calls `f` for every string scalar below `node`.
 fn each_string(node: &Node, f: &mut dyn FnMut(&Node, &str)) {
     match &node.value {
@@ -1134,7 +1165,10 @@ pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -
                 }
             }
         }
-        for (name, _) in inputs {
+        for (name, node) in inputs {
+            if let Some(def) = rb.inputs.iter().find(|i| i.name == name.value) {
+                answer_input(cx, def, node);
+            }
             if !rb.inputs.iter().any(|i| i.name == name.value) {
                 let mut d = Diag::new(Kind::UnknownInput(clip(name)), name.span);
                 if let Some(s) = suggest(name, rb.inputs.iter().map(|i| i.name.as_str())) {

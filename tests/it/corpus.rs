@@ -119,6 +119,7 @@ const CASES: &[Case] = &[
     case("a-unknown-runbook.yaml", 1, "3:10", "error: unknown runbook `corpus-bad`"),
     case("a-approve-on-manual.yaml", 1, "6:3", "error: this answer does not fit a manual step"),
     case("a-unknown-input.yaml", 1, "5:11", "error: unknown input `incident_time`"),
+    case("a-bad-input-type.yaml", 1, "5:24", "error: invalid timestamp `12345`"),
     // Injects files for rehearsals.
     case("i-unknown-action.yaml", 1, "4:13", "did you mean `rds.restore_from_snapshot`?"),
     case("i-no-target.yaml", 1, "4:5", "help: name the failing `action` (every step that uses it) or one `step`"),
