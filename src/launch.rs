@@ -190,12 +190,13 @@ fn resolve_inputs(rb: &Runbook, answers: Option<&Answers>, now: Timestamp) -> Re
     Ok(out)
 }
 
-fn load_signer(args: &RunArgs) -> Result<Option<Signer>, String> {
+/// The signing key, unlocked now, before any screen takes the terminal: a passphrase is
+/// never asked while the terminal UI holds it in raw mode (`may_ask` is false there).
+fn load_signer(args: &RunArgs, may_ask: bool) -> Result<Option<Signer>, String> {
     let Some(path) = &args.sign_key else { return Ok(None) };
     Signer::load(path, || {
         std::env::var("LIFEBOAT_SIGN_KEY_PASSPHRASE").ok().or_else(|| {
-            std::io::stdin()
-                .is_terminal()
+            (may_ask && std::io::stdin().is_terminal())
                 .then(|| rpassword::prompt_password(format!("passphrase for {}: ", path.display())).ok())
                 .flatten()
         })
@@ -243,6 +244,7 @@ pub struct Setup {
     pub resumed: Option<crate::engine::event::Genesis>,
     /// Who the AWS credentials belong to, asked before anything starts (`preflight`).
     pub identity: Option<Result<Identity, String>>,
+    signer: Option<Signer>,
 }
 
 /// A run under way: the engine and everything a front end needs to watch and steer it.
@@ -275,7 +277,9 @@ pub struct RunMeta {
 }
 
 impl Setup {
-    pub fn load(args: RunArgs, tabletop: bool) -> Result<Setup, String> {
+    /// `may_ask`: the terminal is a plain one (not held by the terminal UI), so a
+    /// passphrase may be asked on it.
+    pub fn load(args: RunArgs, tabletop: bool, may_ask: bool) -> Result<Setup, String> {
         let cloud = args.cloud.unwrap_or(if tabletop { CloudArg::Sim } else { CloudArg::Aws });
         // A flag the command cannot honour is refused, never quietly ignored.
         if tabletop && cloud == CloudArg::Aws {
@@ -415,7 +419,20 @@ impl Setup {
             )));
         }
 
-        Ok(Setup { args, tabletop, runbook, runbook_path, catalog, dataset, answers, injects, resumed, identity: None })
+        let signer = load_signer(&args, may_ask)?;
+        Ok(Setup {
+            args,
+            tabletop,
+            runbook,
+            runbook_path,
+            catalog,
+            dataset,
+            answers,
+            injects,
+            resumed,
+            identity: None,
+            signer,
+        })
     }
 
     /// Where actions go.
@@ -517,7 +534,9 @@ impl Setup {
         let tabletop = choice.mode == ChosenMode::Tabletop;
         let cloud = if tabletop { CloudArg::Sim } else { self.cloud() };
         let caller = if cloud == CloudArg::Aws { self.check_identity()? } else { None };
-        let Setup { args, runbook, runbook_path, catalog, dataset, answers, injects, resumed, .. } = self;
+        let Setup {
+            args, runbook, runbook_path, catalog, dataset, answers, injects, resumed, signer: self_signer, ..
+        } = self;
         let mode = match (choice.mode, cloud) {
             (ChosenMode::Tabletop, _) => Mode::Tabletop,
             (ChosenMode::Drill, _) => Mode::Drill,
@@ -533,7 +552,7 @@ impl Setup {
         let speed =
             args.speed.or(resumed.as_ref().map(|g| g.clock_speed)).unwrap_or(if tabletop { 60 } else { 600 }).max(1);
         let operator = choice.operator.clone();
-        let signer = load_signer(&args)?;
+        let signer = self_signer;
 
         // The clock. A rehearsal starts a few minutes after the incident (the time it takes
         // to be paged), so a past incident time replays as if it were tonight; a resumed

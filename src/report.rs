@@ -231,6 +231,9 @@ pub fn summarize(records: &[Record]) -> Summary {
                 s.rpo_met = *rpo_met;
                 push(&mut s, r, None, format!("run {}", format!("{status:?}").to_lowercase()));
             }
+            Event::Detached { by, reason } => {
+                push(&mut s, r, Some(by.clone()), format!("left the run: {reason} (resumable)"))
+            }
             Event::Sealed { .. } => s.sealed = true,
             Event::StepOutput { .. }
             | Event::ProcessStarted { .. }
@@ -535,6 +538,7 @@ fn raw_line(e: &Event) -> Option<String> {
         Event::Recovered { torn_bytes, moved_to } => {
             format!("⚠ a torn last line ({torn_bytes} bytes) was moved to {moved_to}")
         }
+        Event::Detached { by, reason } => format!("⏸ run left by {by}: {reason} (the log can be resumed)"),
         Event::RunFinished { status, .. } => format!("■ run {}", format!("{status:?}").to_lowercase()),
         Event::StepProgress { .. } | Event::ProcessStarted { .. } | Event::Checkpoint { .. } | Event::Sealed { .. } => {
             return None;

@@ -20,7 +20,7 @@ pub fn run(args: RunArgs, tabletop: bool) -> u8 {
 }
 
 async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
-    let mut setup = match Setup::load(args, tabletop) {
+    let mut setup = match Setup::load(args, tabletop, true) {
         Ok(s) => s,
         Err(e) => return err(e),
     };

@@ -8,6 +8,7 @@ use crate::journal::verify::{Report, verify_file};
 
 pub fn verdict_line(r: &Report) -> String {
     match (&r.tampered, r.sealed) {
+        (Some(bad), _) if r.empty => format!("NOT A RUN: {}", bad.why),
         (Some(bad), _) => format!("TAMPERED at line {}: {}", bad.line, bad.why),
         (None, true) if r.signer.is_some() => "sealed and intact, signed".into(),
         (None, true) => "sealed and intact, but unsigned (chained only)".into(),

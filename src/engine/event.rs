@@ -245,6 +245,12 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         adopted: Option<Adopted>,
     },
+    /// The run stopped without finishing (a signal, `q`, a question no one could
+    /// answer): the log is kept, resumable.
+    Detached {
+        by: String,
+        reason: String,
+    },
     RunFinished {
         status: RunStatus,
         reason: Option<String>,
@@ -291,6 +297,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "milestone",
     "warning",
     "resumed",
+    "detached",
     "run_finished",
     "checkpoint",
     "recovered",
@@ -371,6 +378,7 @@ impl Event {
             Event::Milestone { .. } => "milestone",
             Event::Warning { .. } => "warning",
             Event::Resumed { .. } => "resumed",
+            Event::Detached { .. } => "detached",
             Event::RunFinished { .. } => "run_finished",
             Event::Checkpoint { .. } => "checkpoint",
             Event::Recovered { .. } => "recovered",

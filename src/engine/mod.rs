@@ -368,7 +368,7 @@ impl Engine {
                             }
                             step::StepEnd::Fatal(f) => return Err(f),
                             step::StepEnd::Detached(reason) => {
-                                detached = Some(reason);
+                                detached = Some((ctx.spec.operator.clone(), reason));
                                 drain(&mut set).await;
                                 break 'phases;
                             }
@@ -376,7 +376,10 @@ impl Engine {
                     }
                     cmd = self.commands.recv() => match cmd {
                         None | Some(Command::Detach { .. }) => {
-                            detached = Some(match cmd { Some(Command::Detach { reason, .. }) => reason, _ => "the operator left".into() });
+                            detached = Some(match cmd {
+                                Some(Command::Detach { by, reason }) => (by, reason),
+                                _ => (ctx.spec.operator.clone(), "the operator left".into()),
+                            });
                             drain(&mut set).await;
                             break 'phases;
                         }
@@ -422,7 +425,10 @@ impl Engine {
                 budget_ms: phase.budget.secs() * 1000,
             })?;
         }
-        if let Some(reason) = detached {
+        if let Some((by, reason)) = detached {
+            // Why the run stopped is on record, signed: a resume starts from a known end.
+            ctx.emit(Event::Detached { by, reason: reason.clone() })?;
+            ctx.sink.checkpoint(ctx.clock.now()).map_err(Fatal)?;
             let objectives = ctx.tracker.lock().unwrap().status(ctx.clock.now());
             return Ok(Outcome { status: RunStatus::Failed, reason: Some(reason), objectives, detached: true });
         }

@@ -16,7 +16,9 @@ pub enum SignError {
     Read { path: String, why: String },
     #[error("the signing key `{0}` is not ed25519; make one with `ssh-keygen -t ed25519`")]
     NotEd25519(String),
-    #[error("the signing key `{0}` is passphrase-protected; set LIFEBOAT_SIGN_KEY_PASSPHRASE or run on a terminal")]
+    #[error(
+        "the signing key `{0}` is passphrase-protected; set LIFEBOAT_SIGN_KEY_PASSPHRASE (or start the run from a plain terminal, where it is asked)"
+    )]
     NeedsPassphrase(String),
     #[error("wrong passphrase for the signing key `{0}`")]
     BadPassphrase(String),

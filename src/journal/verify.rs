@@ -42,6 +42,8 @@ pub struct Report {
     pub adopted: Vec<String>,
     /// A trust root was given and consulted.
     pub trust_checked: bool,
+    /// Nothing at all was written: not tampering, a run that never began.
+    pub empty: bool,
     /// The time the log claims for its last signature (the seal, else the last
     /// checkpoint): what `valid-after`/`valid-before` are checked against.
     pub claimed_time: Option<crate::runbook::time::Timestamp>,
@@ -207,6 +209,11 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
         return r;
     }
     let last = r.lines;
+    if last == 0 && bytes.is_empty() {
+        r.empty = true;
+        fail(&mut r, 1, "the log is empty: the run never started (nothing was written: a full disk, or a crash before the first line)".into());
+        return r;
+    }
     if last == 0 {
         fail(&mut r, 1, "the log holds no complete line".into());
         return r;

@@ -109,7 +109,7 @@ pub async fn home(dir: &Path, incidents: &Path) -> TuiEnd {
             Some(home::HomeEnd::Quit) => return TuiEnd::Cancelled,
             Some(home::HomeEnd::Start(path)) => {
                 let args = RunArgs::for_runbook(path, dir.to_path_buf());
-                let setup = match Setup::load(args, false) {
+                let setup = match Setup::load(args, false, false) {
                     Ok(s) => s,
                     Err(e) => return TuiEnd::Failed(e),
                 };

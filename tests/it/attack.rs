@@ -372,3 +372,53 @@ fn a_reader_that_stops_early_is_no_crash() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn a_signal_leaves_a_stop_event_and_a_signed_checkpoint() {
+    let steps = "      - { id: long, title: Long, run: \"sleep 30\" }\n";
+    let (dir, rb) = folder(&crate::run::runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let key = crate::journal::keygen(dir.path());
+    let log = dir.path().join("run.jsonl");
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let _ = std::fs::remove_file(&log);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+            .args(["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--log", log.to_str().unwrap()])
+            .args(["--sign-key", key.to_str().unwrap()])
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !std::fs::read_to_string(&log).unwrap_or_default().contains("\"type\":\"process_started\"") {
+            assert!(std::time::Instant::now() < deadline, "the command never started");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: a signal to the child we spawned.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        assert_eq!(child.wait().unwrap().code(), Some(1));
+        let body = std::fs::read_to_string(&log).unwrap();
+        let types: Vec<String> = body
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["type"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(&types[types.len() - 2..], ["detached", "checkpoint"], "{signal}: {types:?}");
+        assert!(body.contains("interrupted by a signal"));
+        assert_eq!(lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]).status.code(), Some(3));
+    }
+}
+
+#[test]
+fn an_empty_log_is_a_run_that_never_started_not_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("empty.jsonl");
+    std::fs::write(&log, "").unwrap();
+    let out = lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "nothing in it can be trusted: {said}");
+    assert!(
+        said.contains("NOT A RUN: the log is empty: the run never started") && !said.contains("TAMPERED"),
+        "{said}"
+    );
+}
