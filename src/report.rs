@@ -102,10 +102,12 @@ impl Summary {
     }
 }
 
-pub fn summarize(records: &[Record]) -> Summary {
+/// The summary of a run from its records, one at a time (a log need not fit in memory).
+pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item = R>) -> Summary {
     let mut s = Summary::default();
     let mut phase = String::new();
     for r in records {
+        let r: &Record = r.borrow();
         let step_row = |s: &mut Summary, id: &str| -> usize {
             if let Some(i) = s.steps.iter().position(|x| x.id == id) {
                 return i;

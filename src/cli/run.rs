@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use super::exit;
 use crate::engine::event::RunStatus;
 pub use crate::launch::{CloudArg, RunArgs};
-use crate::launch::{RunMeta, Setup, Started, detach_on_signal, read_records};
+use crate::launch::{RunMeta, Setup, Started, detach_on_signal};
 
 fn err(msg: impl std::fmt::Display) -> u8 {
     let _ = writeln!(anstream::stderr(), "error: {msg}");
@@ -90,8 +90,8 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
             return exit::PROBLEM;
         }
     };
-    let records = read_records(log_path);
-    let mut summary = crate::report::summarize(&records);
+    // Streamed: the end of a long run does not read its whole log into memory.
+    let mut summary = crate::report::summarize(crate::journal::stream_records(log_path));
     if let Ok(v) = crate::journal::verify::verify_file(log_path, None) {
         summary.verification = Some(super::verify::verdict_line(&v));
         summary.tampered = v.tampered.is_some();

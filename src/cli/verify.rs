@@ -121,15 +121,13 @@ pub fn report(log: &Path, format: Format, allowed: Option<&Path>, dir: &Path) ->
         Ok(r) => r,
         Err(e) => return super::usage(&e),
     };
-    let bytes = match std::fs::read(log) {
-        Ok(b) => b,
-        Err(e) => return super::usage(&format!("cannot read `{}`: {e}", log.display())),
-    };
-    let records = crate::journal::records(&bytes);
-    if records.is_empty() {
+    if let Err(e) = std::fs::metadata(log) {
+        return super::usage(&format!("cannot read `{}`: {e}", log.display()));
+    }
+    let mut summary = crate::report::summarize(crate::journal::stream_records(log));
+    if summary.run_id.is_empty() {
         return super::usage(&format!("`{}` holds no lifeboat events", log.display()));
     }
-    let mut summary = crate::report::summarize(&records);
     if let Ok(v) = verify_file(log, root.as_ref().map(|(_, a)| a)) {
         summary.verification = Some(verdict_line(&v));
         summary.tampered = v.tampered.is_some();

@@ -50,6 +50,17 @@ pub fn records(bytes: &[u8]) -> Vec<Record> {
     bytes.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect()
 }
 
+/// The same, read from a file a line at a time: memory does not grow with the log.
+pub fn stream_records(path: &Path) -> impl Iterator<Item = Record> {
+    use std::io::BufRead;
+    let reader = File::open(path).ok().map(std::io::BufReader::new);
+    reader
+        .into_iter()
+        .flat_map(|r| r.split(b'\n'))
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_slice(&l).ok())
+}
+
 /// The detached signature of a whole sealed log.
 pub fn sig_path(log: &Path) -> PathBuf {
     let mut p = log.as_os_str().to_owned();

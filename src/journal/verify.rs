@@ -67,10 +67,60 @@ struct Head {
 
 pub use super::trust::AllowedSigners;
 
+/// Verifies a log file as it streams past: memory stays the same whatever its size
+/// (a line at a time, and the line after it for the diagnosis of a bad one).
 pub fn verify_file(path: &Path, allowed: Option<&AllowedSigners>) -> std::io::Result<Report> {
-    let bytes = std::fs::read(path)?;
+    let file = std::io::BufReader::new(std::fs::File::open(path)?);
     let sig = std::fs::read_to_string(sig_path(path)).ok();
-    Ok(verify_bytes(&bytes, sig.as_deref(), allowed))
+    verify_reader(file, sig.as_deref(), allowed)
+}
+
+pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&AllowedSigners>) -> Report {
+    verify_reader(bytes, seal_sig, allowed).unwrap_or_default()
+}
+
+/// The complete lines of a log, one at a time; what follows the last newline is torn.
+struct Lines<R> {
+    r: R,
+    /// The line read ahead (for a diagnosis that needs the next line).
+    ahead: Option<Vec<u8>>,
+    torn: usize,
+    complete: usize,
+    done: bool,
+}
+
+impl<R: std::io::BufRead> Lines<R> {
+    fn read(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut buf = Vec::new();
+        let n = self.r.read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            self.done = true;
+            return Ok(None);
+        }
+        if buf.last() != Some(&b'\n') {
+            self.torn = buf.len();
+            self.done = true;
+            return Ok(None);
+        }
+        self.complete += buf.len();
+        buf.pop();
+        Ok(Some(buf))
+    }
+    fn next(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        match self.ahead.take() {
+            Some(l) => Ok(Some(l)),
+            None => self.read(),
+        }
+    }
+    fn peek(&mut self) -> std::io::Result<Option<&[u8]>> {
+        if self.ahead.is_none() {
+            self.ahead = self.read()?;
+        }
+        Ok(self.ahead.as_deref())
+    }
 }
 
 /// Two hex strings that differ in a character or two: an edit of this very field, not a
@@ -79,22 +129,29 @@ fn nearly_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).filter(|(x, y)| !x.eq_ignore_ascii_case(y)).count() <= 2
 }
 
-pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&AllowedSigners>) -> Report {
+pub fn verify_reader(
+    reader: impl std::io::BufRead,
+    seal_sig: Option<&str>,
+    allowed: Option<&AllowedSigners>,
+) -> std::io::Result<Report> {
     let mut r = Report::default();
-    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    r.complete_bytes = complete;
-    r.torn_bytes = bytes.len() - complete;
     let mut all = Sha512::new();
     let mut signer: Option<PublicKey> = None;
-    let mut prev_line: &[u8] = &[];
-    let lines: Vec<&[u8]> =
-        if complete == 0 { Vec::new() } else { bytes[..complete - 1].split(|&b| b == b'\n').collect() };
+    let mut lines = Lines { r: reader, ahead: None, torn: 0, complete: 0, done: false };
+    // The hashes of the two lines before this one (the chain and its diagnosis).
+    let (mut hash_prev, mut hash_before) = (GENESIS_PREV.to_string(), GENESIS_PREV.to_string());
+    // The lines since the last checkpoint, hashed as they pass (a resume's adopted range
+    // is exactly those), through the line before this one and through the one before it.
+    let (mut since_cp, mut since_cp_before) = (Sha256::new(), Sha256::new());
+    let mut since_cp_from = 0usize;
     let fail = |r: &mut Report, line: usize, why: String| {
         if r.tampered.is_none() {
             r.tampered = Some(Bad { line, why });
         }
     };
-    for (i, line) in lines.iter().enumerate() {
+    let mut i = 0usize;
+    while let Some(line) = lines.next()? {
+        let line = line.as_slice();
         let n = i + 1;
         if r.sealed {
             fail(&mut r, n, "a line follows the seal: lines were added after the run ended".into());
@@ -110,7 +167,7 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
         if head.seq != i as u64 {
             // If this line would follow the one two back, the line between is the intruder
             // (a line of another run, or a copy).
-            let before_that = if i >= 2 { sha256_hex(lines[i - 2]) } else { GENESIS_PREV.to_string() };
+            let before_that = if i >= 2 { hash_before.clone() } else { GENESIS_PREV.to_string() };
             if i >= 1 && head.seq + 1 == i as u64 && head.prev == before_that {
                 fail(&mut r, i, "this line does not belong here: the lines around it chain without it".into());
             } else {
@@ -129,12 +186,12 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
             fail(&mut r, n, format!("`{}` is not an event lifeboat writes", head.kind));
             break;
         }
-        let expected = if i == 0 { GENESIS_PREV.to_string() } else { sha256_hex(prev_line) };
+        let expected = if i == 0 { GENESIS_PREV.to_string() } else { hash_prev.clone() };
         if head.prev != expected {
             // Which line is wrong: this one's `prev` (a near miss is an edit of it), this
             // whole line (it does not fit its successor either: spliced in from elsewhere),
             // or the line before (this line still fits its successor).
-            let next_prev = lines.get(i + 1).and_then(|l| serde_json::from_slice::<Head>(l).ok()).map(|h| h.prev);
+            let next_prev = lines.peek()?.and_then(|l| serde_json::from_slice::<Head>(l).ok()).map(|h| h.prev);
             let fits_next = next_prev.as_deref() == Some(sha256_hex(line).as_str());
             if i == 0 || nearly_equal(&head.prev, &expected) {
                 fail(&mut r, n, "its `prev` hash was edited".into());
@@ -189,12 +246,14 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
         }
         if let (Some(a), "resumed") = (&head.adopted, head.kind.as_str()) {
             let (from, to) = (a.from_seq as usize, a.to_seq as usize);
-            let mut h = Sha256::new();
-            for l in lines.get(from..=to.min(i.saturating_sub(1))).unwrap_or_default() {
-                h.update(l);
-                h.update(b"\n");
-            }
-            if from > to || to >= i || hex::encode(h.finalize()) != a.sha256 {
+            // The range ends before this line, or before a `recovered` line before it.
+            let through = match i.checked_sub(to) {
+                Some(1) => Some(since_cp.clone()),
+                Some(2) => Some(since_cp_before.clone()),
+                _ => None,
+            };
+            let fits = through.is_some_and(|h| from == since_cp_from && hex::encode(h.finalize()) == a.sha256);
+            if !fits {
                 fail(&mut r, n, "the lines this resume adopted are not the lines before it".into());
                 break;
             }
@@ -202,21 +261,32 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
         }
         all.update(line);
         all.update(b"\n");
-        prev_line = line;
+        hash_before = std::mem::replace(&mut hash_prev, sha256_hex(line));
+        if head.kind == "checkpoint" {
+            (since_cp, since_cp_before, since_cp_from) = (Sha256::new(), Sha256::new(), n);
+        } else {
+            since_cp_before = since_cp.clone();
+            since_cp.update(line);
+            since_cp.update(b"\n");
+        }
         r.lines = n;
+        i += 1;
     }
+    r.complete_bytes = lines.complete;
+    r.torn_bytes = lines.torn;
+    let bytes_empty = lines.complete == 0 && lines.torn == 0;
     if r.tampered.is_some() {
-        return r;
+        return Ok(r);
     }
     let last = r.lines;
-    if last == 0 && bytes.is_empty() {
+    if last == 0 && bytes_empty {
         r.empty = true;
         fail(&mut r, 1, "the log is empty: the run never started (nothing was written: a full disk, or a crash before the first line)".into());
-        return r;
+        return Ok(r);
     }
     if last == 0 {
         fail(&mut r, 1, "the log holds no complete line".into());
-        return r;
+        return Ok(r);
     }
     if r.sealed {
         if r.torn_bytes > 0 {
@@ -257,5 +327,5 @@ pub fn verify_bytes(bytes: &[u8], seal_sig: Option<&str>, allowed: Option<&Allow
             },
         }
     }
-    r
+    Ok(r)
 }
