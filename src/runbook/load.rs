@@ -274,7 +274,15 @@ impl Workspace {
 
     /// A valid runbook with this id in `dir` or its parent (answers often sit in a subfolder).
     fn find_runbook(&mut self, id: &str, dir: &Path) -> Option<Runbook> {
-        for d in [Some(dir), dir.parent()].into_iter().flatten() {
+        // A relative path's last parent is "": the current folder, whose parent is "..".
+        let here = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let up = match here.parent() {
+            _ if here == Path::new(".") => Path::new(".."),
+            Some(p) if p.as_os_str().is_empty() => Path::new("."),
+            Some(p) => p,
+            None => here,
+        };
+        for d in [here, up] {
             let Ok(entries) = std::fs::read_dir(d) else {
                 continue;
             };

@@ -216,3 +216,45 @@ fn list_shows_the_last_real_drill_and_what_is_overdue() {
         "{stdout}"
     );
 }
+
+#[test]
+fn relative_paths_from_inside_the_runbook_folder_find_their_runbook() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(crate::root().join("runbooks"))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let rb = dir.path().join("runbooks");
+    let at = |cwd: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+            .args(args)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stderr))
+    };
+    let (code, stderr) = at(&rb, &["validate", "answers/orders-docs-ransomware.yaml"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = at(&rb.join("answers"), &["validate", "orders-docs-ransomware.yaml"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = at(
+        &rb,
+        &[
+            "run",
+            "orders-docs-ransomware.yaml",
+            "--headless",
+            "--cloud",
+            "sim",
+            "--answers",
+            "answers/orders-docs-ransomware.yaml",
+            "--log",
+            "x.jsonl",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+}
