@@ -246,7 +246,16 @@ fn count(node: &Node) -> usize {
 fn scan_error(src: &str, offsets: &Offsets, e: &ScanError) -> SyntaxError {
     let m = e.marker();
     let start = offsets.byte(m.index());
-    let span = Span::point(start, m.line() as u32, m.col() as u32 + 1);
+    let mut span = Span::point(start, m.line() as u32, m.col() as u32 + 1);
+    // The scanner reports a tab where the scalar before it began: point at the tab.
+    if e.info().contains("tab")
+        && let Some(off) = src.get(start..).and_then(|rest| rest.find('\t'))
+    {
+        let at = start + off;
+        let line = src[..at].matches('\n').count() as u32 + 1;
+        let col = src[..at].rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+        span = Span::point(at, line, col);
+    }
     let line_text = src.lines().nth((m.line().max(1)) - 1).unwrap_or("");
     let info = e.info();
     let help = if line_text.trim_end().starts_with([' ', '\t']) && line_text.contains('\t') || info.contains("tab") {

@@ -19,7 +19,7 @@ const fn case(file: &'static str, exit: i32, at: &'static str, message: &'static
 const CASES: &[Case] = &[
     // Runbooks, checked against tests/corpus/datasets.yaml.
     case("r-typo-key.yaml", 1, "12:5", "error: unknown field `budjet` in a phase"),
-    case("r-tab-indent.yaml", 1, "14:13", "error: invalid YAML: while scanning a plain scalar, found a tab"),
+    case("r-tab-indent.yaml", 1, "15:1", "error: invalid YAML: while scanning a plain scalar, found a tab"),
     case("r-duplicate-step-id.yaml", 1, "17:13", "error: duplicate step id `confirm`"),
     case("r-duplicate-phase-id.yaml", 1, "20:9", "error: duplicate phase id `assess`"),
     case("r-missing-dataset.yaml", 1, "5:10", "error: unknown dataset `shop-documents`"),
