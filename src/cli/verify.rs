@@ -10,7 +10,10 @@ pub fn verdict_line(r: &Report) -> String {
     match (&r.tampered, r.sealed) {
         (Some(bad), _) if r.empty => format!("NOT A RUN: {}", bad.why),
         (Some(bad), _) => format!("TAMPERED at line {}: {}", bad.line, bad.why),
-        (None, true) if r.signer.is_some() => "sealed and intact, signed".into(),
+        (None, true) if r.signer.is_some() => match (&r.signer_identity, r.trust_checked) {
+            (Some(who), true) => format!("sealed and intact, signed by {who} (the trust root names the key)"),
+            _ => "sealed and intact, signed by a key no trust root was given to check".into(),
+        },
         (None, true) => "sealed and intact, but unsigned (chained only)".into(),
         (None, false) => "intact but not sealed: the run did not finish".into(),
     }
