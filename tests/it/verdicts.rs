@@ -298,3 +298,26 @@ fn data_brought_back_from_after_a_corruption_began_is_said_to_be_suspect() {
     assert!(std::fs::read_to_string(&log).unwrap().contains("\"code\":\"recovery_point_after_incident\""));
     assert_eq!(code, Some(0), "a warning, not a failure: the runbook decides with a gate: {stderr}");
 }
+
+#[test]
+fn every_example_fails_when_its_recovery_fails() {
+    let dir = examples();
+    for (ex, action) in [
+        ("orders-docs-ransomware", "s3.restore_to_time"),
+        ("kyc-documents-prefix-deletion", "s3.copy_prefix"),
+        ("customers-db-quarterly-drill", "rds.restore_to_time"),
+        ("customers-db-region-outage", "rds.promote_replica"),
+        ("customers-db-corruption", "rds.restore_to_time"),
+    ] {
+        let injects = dir.path().join(format!("{ex}-injects.yaml"));
+        std::fs::write(
+            &injects,
+            format!("apiVersion: lifeboat/v1\nkind: Injects\ninjects:\n  - {{ action: {action}, error: AccessDenied, times: 10 }}\n"),
+        )
+        .unwrap();
+        let (code, stderr, _) = replay(dir.path(), ex, &example_answers(ex), &["--injects", injects.to_str().unwrap()]);
+        assert_eq!(code, Some(1), "{ex}: {stderr}");
+        assert!(stderr.contains("AccessDenied") && stderr.contains(&format!("{ex} failed")), "{ex}: {stderr}");
+        assert!(!stderr.contains("(met), RPO") || stderr.contains("RTO not met"), "{ex}: {stderr}");
+    }
+}
