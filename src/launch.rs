@@ -126,13 +126,13 @@ fn err(msg: impl std::fmt::Display) -> String {
     msg.to_string()
 }
 
-fn operator(args: &RunArgs, answers: Option<&Answers>) -> String {
-    args.operator
-        .clone()
-        .or_else(|| answers.and_then(|a| a.operator.clone()))
-        .or_else(|| std::env::var("LIFEBOAT_OPERATOR").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into())
+/// Who runs this: the log names a person, never a placeholder.
+fn operator(args: &RunArgs, answers: Option<&Answers>) -> Option<String> {
+    let named = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    named(args.operator.clone())
+        .or_else(|| named(answers.and_then(|a| a.operator.clone())))
+        .or_else(|| named(std::env::var("LIFEBOAT_OPERATOR").ok()))
+        .or_else(|| named(std::env::var("USER").ok()))
 }
 
 /// The runbook of a resumed log: its genesis names it.
@@ -245,6 +245,7 @@ pub struct Setup {
     /// Who the AWS credentials belong to, asked before anything starts (`preflight`).
     pub identity: Option<Result<Identity, String>>,
     signer: Option<Signer>,
+    operator: String,
 }
 
 /// A run under way: the engine and everything a front end needs to watch and steer it.
@@ -419,8 +420,10 @@ impl Setup {
             )));
         }
 
+        let operator = operator(&args, answers.as_ref()).unwrap_or_default();
         let signer = load_signer(&args, may_ask)?;
         Ok(Setup {
+            operator,
             args,
             tabletop,
             runbook,
@@ -481,7 +484,7 @@ impl Setup {
 
     /// The operator: the flag, the answers file, `LIFEBOAT_OPERATOR`, then `$USER`.
     pub fn operator(&self) -> String {
-        operator(&self.args, self.answers.as_ref())
+        self.operator.clone()
     }
 
     pub fn default_choice(&self) -> Choice {
@@ -530,6 +533,11 @@ impl Setup {
     pub async fn start(self, choice: Choice) -> Result<Started, String> {
         if self.tabletop && choice.mode != ChosenMode::Tabletop {
             return Err("a tabletop rehearsal cannot become a live or drill run; use `lifeboat run`".into());
+        }
+        if choice.operator.trim().is_empty() {
+            return Err("nobody is named as the operator, and the log must say who ran this: pass --operator NAME, \
+                 set LIFEBOAT_OPERATOR, or give `operator:` in the answers file (nothing was run)"
+                .into());
         }
         let tabletop = choice.mode == ChosenMode::Tabletop;
         let cloud = if tabletop { CloudArg::Sim } else { self.cloud() };

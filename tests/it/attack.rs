@@ -385,7 +385,7 @@ fn a_signal_leaves_a_stop_event_and_a_signed_checkpoint() {
         let _ = std::fs::remove_file(&log);
         let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
             .args(["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--log", log.to_str().unwrap()])
-            .args(["--sign-key", key.to_str().unwrap()])
+            .args(["--sign-key", key.to_str().unwrap(), "--operator", "ci"])
             .current_dir(dir.path())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())

@@ -321,3 +321,15 @@ fn every_example_fails_when_its_recovery_fails() {
         assert!(!stderr.contains("(met), RPO") || stderr.contains("RTO not met"), "{ex}: {stderr}");
     }
 }
+
+#[test]
+fn a_run_with_nobody_named_as_operator_is_refused() {
+    let (dir, rb) =
+        folder(&runbook("1h", "  x: { type: string, default: y }\n", "      - { id: a, title: A, run: \"true\" }\n"));
+    let log = dir.path().join("run.jsonl");
+    let out = crate::run::replay(dir.path(), &rb, &log, &[], &[("LIFEBOAT_OPERATOR", " "), ("USER", "")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nobody is named as the operator"), "{stderr}");
+    assert!(!log.exists(), "no log names `unknown`");
+}
