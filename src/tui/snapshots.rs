@@ -319,6 +319,27 @@ fn a_run_that_stopped_before_its_milestone_says_rto_not_met_in_red() {
     assert!(colours.contains(&Color::Red), "{colours:?}");
 }
 
+#[test]
+fn escape_sequences_in_output_never_reach_the_terminal() {
+    let mut a = under_way(Mode::Live);
+    feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "restore".into(), attempt: 1, detail: None });
+    feed(
+        &mut a,
+        "2026-11-24T03:06:01Z",
+        Event::StepOutput {
+            step: "restore".into(),
+            stream: Stream::Stdout,
+            text: "\u{1b}]0;owned\u{7}\u{1b}[2Jafter".into(),
+        },
+    );
+    a.selected = a.steps.iter().position(|s| s.id == "restore").unwrap();
+    let term = draw(&a, 160, 48);
+    let buf = term.backend().buffer();
+    let all: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "a raw control character in a cell");
+    assert!(text(&term).contains("␛]0;owned␇␛[2Jafter"), "{}", text(&term));
+}
+
 fn key(c: char) -> Msg {
     Msg::Key(crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Char(c), crossterm::event::KeyModifiers::NONE))
 }
