@@ -340,6 +340,13 @@ impl Setup {
             (None, None) => return Err(err("name a runbook file (or --resume LOG)")),
         };
 
+        if !runbook_path.is_file() {
+            return Err(err(format!(
+                "there is no runbook file `{}`{}; nothing was run",
+                runbook_path.display(),
+                if runbook_path.exists() { " (it is a folder)" } else { "" }
+            )));
+        }
         // Load and check everything before anything runs.
         let mut ws = Workspace::default();
         let i = ws.add(&runbook_path);

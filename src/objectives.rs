@@ -158,6 +158,23 @@ impl Tracker {
                     self.recovery_points.push(rp);
                 }
             }
+            // Warnings already given (a resumed run read them back): not given again.
+            Event::Warning { code, message } => {
+                let rank = match code.as_str() {
+                    "phase_budget_80" => 1,
+                    "phase_over_budget" => 2,
+                    "rto_projection" => {
+                        self.warned_projection = true;
+                        0
+                    }
+                    _ => 0,
+                };
+                if rank > 0
+                    && let Some(p) = self.phases.iter_mut().find(|p| message.contains(&format!("phase `{}` ", p.id)))
+                {
+                    p.warned = p.warned.max(rank);
+                }
+            }
             Event::RunFinished { status, .. } => {
                 self.ended_at = Some(t);
                 self.completed = *status == crate::engine::event::RunStatus::Succeeded;
@@ -236,5 +253,36 @@ impl Tracker {
             });
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::load::{catalog_from_str, runbook_from_str};
+
+    #[test]
+    fn warnings_already_in_the_log_are_not_given_again() {
+        let catalog = catalog_from_str("apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - { id: d, title: D, classification: internal, rpo: 1h, rto: 2h, primary: { region: eu-west-1 } }\n").unwrap();
+        let rb = runbook_from_str("apiVersion: lifeboat/v1\nkind: Runbook\nid: r\ntitle: R\ndataset: d\nscenario: other\nphases:\n  - { id: p, title: P, budget: 10m, steps: [ { id: a, title: A, wait: 1h } ] }\n", &catalog).unwrap();
+        let t0: Timestamp = "2026-11-24T03:00:00Z".parse().unwrap();
+        let at = |m: i64| t0.checked_add(jiff::SignedDuration::from_mins(m)).unwrap();
+        let rec = |m: i64, event: Event| Record {
+            seq: 0,
+            prev: String::new(),
+            time: crate::runbook::time::format_timestamp(at(m)),
+            event,
+        };
+        let mut first = Tracker::new(&rb, t0);
+        first.observe(&rec(0, Event::PhaseStarted { phase: "p".into(), budget_ms: 600_000 }));
+        let given = first.warnings(at(11));
+        assert_eq!(given.len(), 2, "80% and over: {given:?}");
+        // A resumed run's tracker reads the same records back, warnings included.
+        let mut resumed = Tracker::new(&rb, t0);
+        resumed.observe(&rec(0, Event::PhaseStarted { phase: "p".into(), budget_ms: 600_000 }));
+        for w in given {
+            resumed.observe(&rec(11, w));
+        }
+        assert!(resumed.warnings(at(12)).is_empty());
     }
 }

@@ -143,7 +143,7 @@ async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
     };
     let mut attempt_base = 0;
     loop {
-        let result = attempts(ctx, step, attempt_base).await?;
+        let (result, made) = attempts(ctx, step, attempt_base).await?;
         let Attempt::Failed { error, .. } = &result else {
             if let Attempt::Detached(reason) = result {
                 return Ok(StepEnd::Detached(reason));
@@ -165,7 +165,7 @@ async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
                     match ctx.answer(step, Waiting::RetryOrAbort, Some(prompt.clone())).await? {
                         Command::Retry { by, .. } => {
                             ctx.record(step, Verdict::Retry, &by, None, None)?;
-                            attempt_base += step.retries + 1;
+                            attempt_base += made;
                             break;
                         }
                         Command::Detach { reason, .. } => return Ok(StepEnd::Detached(reason)),
@@ -191,7 +191,7 @@ async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
                 match ctx.answer(step, Waiting::Decision, Some(prompt)).await? {
                     Command::Retry { by, .. } => {
                         ctx.record(step, Verdict::Retry, &by, None, None)?;
-                        attempt_base += step.retries + 1;
+                        attempt_base += made;
                     }
                     Command::Continue { by, .. } => {
                         ctx.record(step, Verdict::Continue, &by, None, None)?;
@@ -278,8 +278,9 @@ fn backoff(n: u32) -> StdDuration {
     StdDuration::from_secs_f64(base * (0.75 + fastrand::f64() * 0.5))
 }
 
-/// The step's kind, tried up to `retries + 1` times.
-async fn attempts(ctx: &Ctx, step: &Step, base: u32) -> Result<Attempt, Fatal> {
+/// The step's kind, tried up to `retries + 1` times; and how many tries were made (a
+/// retry the operator asks for goes on numbering from there).
+async fn attempts(ctx: &Ctx, step: &Step, base: u32) -> Result<(Attempt, u32), Fatal> {
     let tries = match step.kind {
         StepKind::Action { .. } | StepKind::Run { .. } | StepKind::Wait(_) => step.retries + 1,
         _ => 1,
@@ -300,7 +301,7 @@ async fn attempts(ctx: &Ctx, step: &Step, base: u32) -> Result<Attempt, Fatal> {
             _ => false,
         };
         if !retry {
-            return Ok(last);
+            return Ok((last, n));
         }
         let Attempt::Failed { error, .. } = &last else { unreachable!() };
         let wait = backoff(n);
@@ -312,7 +313,7 @@ async fn attempts(ctx: &Ctx, step: &Step, base: u32) -> Result<Attempt, Fatal> {
         })?;
         ctx.clock.sleep(wait).await;
     }
-    Ok(last)
+    Ok((last, tries))
 }
 
 async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {

@@ -415,6 +415,37 @@ async fn at_a_keyboard_a_denied_approval_offers_retry_or_abort_never_continue() 
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_retry_after_one_attempt_is_attempt_two() {
+    // A gate is not retried on its own: one attempt, then the operator asks again.
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: a, title: A, run: \"true\", outputs: [x], expect: { outputs: { x: 1 } }, retries: 2 }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n = asked.clone();
+    let r = run_with(&yaml, Mode::Replay, 1.0, true, dir.path(), move |e| match e {
+        Event::StepWaiting { step, waiting_for: Waiting::Decision, .. } => {
+            Some(match n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Command::Retry { step: step.clone(), by: "alice".into() },
+                _ => Command::Abort { by: "alice".into(), reason: "enough".into() },
+            })
+        }
+        _ => None,
+    })
+    .await;
+    let attempts: Vec<u32> = r
+        .records
+        .iter()
+        .filter_map(|rec| match &rec.event {
+            Event::StepStarted { attempt, .. } => Some(*attempt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts, vec![1, 2], "numbered by the attempts made, not by the retries allowed");
+}
+
+#[tokio::test(start_paused = true)]
 async fn regulated_data_skipped_needs_a_recorded_acceptance() {
     let steps = "      - { id: restore, title: Restore, action: rds.restore_to_time, with: { instance: ledger-prod, new_instance: x, latest: true }, when: \"inputs.mode == 'full'\" }\n";
     let skip = |e: &Event| match e {
