@@ -487,18 +487,10 @@ impl RunApp {
             Dialog::Approve { name, given_role, on_role, .. } => Some(if *on_role { given_role } else { name }),
             Dialog::Abort { .. } => None,
         };
-        if let Some(input) = input {
-            match k.code {
-                KeyCode::Char(c) => {
-                    input.push(c);
-                    return vec![];
-                }
-                KeyCode::Backspace => {
-                    input.pop();
-                    return vec![];
-                }
-                _ => {}
-            }
+        if let Some(input) = input
+            && edit_text(input, &k)
+        {
+            return vec![];
         }
         if let Dialog::Approve { on_role, .. } = d
             && matches!(k.code, KeyCode::Tab | KeyCode::Down | KeyCode::Up | KeyCode::BackTab)
@@ -512,7 +504,8 @@ impl RunApp {
                     *second = true;
                     vec![]
                 }
-                (KeyCode::Char('x'), true) => {
+                // The same keys both times: `y y` aborts as `x x` does (Enter never does).
+                (KeyCode::Char('x') | KeyCode::Char('y'), true) => {
                     self.dialog = None;
                     vec![Command::Abort { by, reason: "aborted by the operator".into() }]
                 }
@@ -557,4 +550,26 @@ impl RunApp {
         self.flash = None;
         vec![cmd]
     }
+}
+
+/// One key into a text field: characters typed, Backspace, Ctrl-U (clear), Ctrl-W (the
+/// word before). Returns whether the key was for the field. A control key never types
+/// its letter.
+pub fn edit_text(input: &mut String, k: &crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    match k.code {
+        KeyCode::Char('u') if ctrl => input.clear(),
+        KeyCode::Char('w') if ctrl => {
+            let kept = input.trim_end().trim_end_matches(|c: char| !c.is_whitespace()).len();
+            input.truncate(kept);
+        }
+        KeyCode::Char(_) if ctrl || k.modifiers.contains(KeyModifiers::ALT) => return false,
+        KeyCode::Char(c) => input.push(c),
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        _ => return false,
+    }
+    true
 }

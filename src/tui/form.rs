@@ -130,12 +130,7 @@ impl Form {
                     }
                 }
             }
-            KeyCode::Backspace if !on_mode => {
-                self.fields[self.at].value.pop();
-                self.fields[self.at].error = None;
-            }
-            KeyCode::Char(c) if !on_mode => {
-                self.fields[self.at].value.push(c);
+            _ if !on_mode && super::app::edit_text(&mut self.fields[self.at].value, &k) => {
                 self.fields[self.at].error = None;
             }
             _ => {}
@@ -267,6 +262,19 @@ fn hanging(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ctrl_u_and_ctrl_w_edit_a_field_and_never_type_their_letter() {
+        let mut f =
+            Form::new("rb".into(), vec![], "alice bob".into(), ChosenMode::Tabletop, vec![ChosenMode::Tabletop]);
+        let ctrl = |c| crossterm::event::KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        f.key(ctrl('w'), &|_, _| Ok(()), &|m| m.as_str().to_string());
+        assert_eq!(f.fields[0].value, "alice ");
+        f.key(ctrl('u'), &|_, _| Ok(()), &|m| m.as_str().to_string());
+        assert_eq!(f.fields[0].value, "");
+        f.key(ctrl('x'), &|_, _| Ok(()), &|m| m.as_str().to_string());
+        assert_eq!(f.fields[0].value, "", "no stray letter");
+    }
 
     #[test]
     fn a_rehearsal_form_offers_no_live_or_drill_mode() {

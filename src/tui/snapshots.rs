@@ -320,6 +320,21 @@ fn a_run_that_stopped_before_its_milestone_says_rto_not_met_in_red() {
 }
 
 #[test]
+fn abort_asks_twice_and_the_same_key_says_yes_both_times() {
+    for k in ['y', 'x'] {
+        let mut a = under_way(Mode::Live);
+        a.dialog = Some(Dialog::Abort { second: false });
+        assert!(a.update(key(k)).is_empty(), "{k}: asked once more");
+        let cmds = a.update(key(k));
+        assert!(matches!(cmds.as_slice(), [Command::Abort { .. }]), "{k} {k} aborts: {cmds:?}");
+    }
+    let mut a = under_way(Mode::Live);
+    a.dialog = Some(Dialog::Abort { second: false });
+    a.update(key('y'));
+    assert!(a.update(enter()).is_empty(), "Enter never confirms the second time");
+}
+
+#[test]
 fn escape_sequences_in_output_never_reach_the_terminal() {
     let mut a = under_way(Mode::Live);
     feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "restore".into(), attempt: 1, detail: None });

@@ -471,7 +471,7 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
                     ),
                     Line::from("A sealed run cannot be resumed."),
                     Line::default(),
-                    Line::from("x: abort now · any other key: keep going"),
+                    Line::from("x or y: abort now · any other key: keep going"),
                 ]
             } else {
                 vec![
