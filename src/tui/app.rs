@@ -135,6 +135,8 @@ pub struct RunApp {
     /// A line for the operator: what just happened or what a key needs.
     pub flash: Option<String>,
     pub confirm_unticked: Option<String>,
+    /// `q` was pressed once while an action or command ran: the next `q` leaves.
+    pub quit_armed: bool,
     pub leave: bool,
 }
 
@@ -187,6 +189,7 @@ impl RunApp {
             spin: 0,
             flash: None,
             confirm_unticked: None,
+            quit_armed: false,
             leave: false,
         }
     }
@@ -356,6 +359,7 @@ impl RunApp {
         if a != Action::Enter {
             self.confirm_unticked = None;
         }
+        let armed = std::mem::take(&mut self.quit_armed);
         let step = self.step().cloned();
         let waiting = step.as_ref().and_then(|s| s.waiting.clone());
         let id = step.as_ref().map(|s| s.id.clone()).unwrap_or_default();
@@ -462,6 +466,16 @@ impl RunApp {
                 }
             }
             Action::Quit => {
+                // Leaving while something changes the world stops it midway: asked first.
+                let running = self.steps.iter().find(|s| s.status == Status::Running && s.waiting.is_none());
+                if let (Some(r), false, None) = (running, armed, &self.finished) {
+                    self.flash = Some(format!(
+                        "`{}` is running: leaving stops it midway (the run can be resumed). q again to leave",
+                        r.id
+                    ));
+                    self.quit_armed = true;
+                    return vec![];
+                }
                 self.leave = true;
                 if self.finished.is_none() {
                     return vec![Command::Detach {

@@ -335,6 +335,16 @@ fn abort_asks_twice_and_the_same_key_says_yes_both_times() {
 }
 
 #[test]
+fn leaving_while_an_action_runs_is_asked_first() {
+    let mut a = under_way(Mode::Live);
+    feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "restore".into(), attempt: 1, detail: None });
+    assert!(a.update(key('q')).is_empty(), "the first q only asks");
+    assert!(!a.leave && a.flash.as_deref().is_some_and(|f| f.contains("`restore` is running")), "{:?}", a.flash);
+    let cmds = a.update(key('q'));
+    assert!(a.leave && matches!(cmds.as_slice(), [Command::Detach { .. }]), "{cmds:?}");
+}
+
+#[test]
 fn escape_sequences_in_output_never_reach_the_terminal() {
     let mut a = under_way(Mode::Live);
     feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "restore".into(), attempt: 1, detail: None });

@@ -201,6 +201,9 @@ fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
     // The promotion takes minutes of virtual time (seconds here): leave while it runs.
     tmux.wait_for("customers-replica-dr: promoting");
     tmux.keys(&["q"]);
+    // Leaving mid-action is asked first; the second q leaves.
+    tmux.wait_for("q again to leave");
+    tmux.keys(&["q"]);
     let s = tmux.wait_for("EXIT=1");
     assert!(s.contains("the log is kept and can be resumed"), "{s}");
     drop(tmux);
