@@ -78,6 +78,18 @@ pub struct Summary {
     pub tampered: bool,
     /// Ranges a resume took on without a signature having vouched for them.
     pub adopted: Vec<String>,
+    /// Each checklist item's last state: who ticked or unticked it, when.
+    pub checklists: Vec<ChecklistRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistRow {
+    pub step: String,
+    pub item: u32,
+    pub text: String,
+    pub ticked: bool,
+    pub by: String,
+    pub time: String,
 }
 
 impl Summary {
@@ -233,6 +245,26 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 s.rpo_met = *rpo_met;
                 push(&mut s, r, None, format!("run {}", format!("{status:?}").to_lowercase()));
             }
+            Event::Checklist { step, item, text, ticked, by } => {
+                let row = ChecklistRow {
+                    step: step.clone(),
+                    item: *item,
+                    text: text.clone(),
+                    ticked: *ticked,
+                    by: by.clone(),
+                    time: r.time.clone(),
+                };
+                match s.checklists.iter_mut().find(|c| c.step == *step && c.item == *item) {
+                    Some(c) => *c = row,
+                    None => s.checklists.push(row),
+                }
+                push(
+                    &mut s,
+                    r,
+                    Some(by.clone()),
+                    format!("{} `{step}`: {text}", if *ticked { "ticked" } else { "unticked" }),
+                )
+            }
             Event::Detached { by, reason } => {
                 push(&mut s, r, Some(by.clone()), format!("left the run: {reason} (resumable)"))
             }
@@ -351,6 +383,19 @@ pub fn markdown(s: &Summary) -> String {
         }
         md +=
             &format!("| {} | {} | {} | {} | {} |\n", st.id, st.phase, status, human_ms(st.duration_ms), cell(&detail));
+    }
+    if !s.checklists.is_empty() {
+        md += "\n## Checklists\n\n| step | item | state | by | when (UTC) |\n|---|---|---|---|---|\n";
+        for c in &s.checklists {
+            md += &format!(
+                "| {} | {} | {} | {} | {} |\n",
+                cell(&c.step),
+                cell(&c.text),
+                if c.ticked { "☑ ticked" } else { "☐ unticked" },
+                cell(&c.by),
+                cell(&c.time)
+            );
+        }
     }
     md += "\n## Timeline\n\n| time (UTC) | who | what |\n|---|---|---|\n";
     for e in &s.timeline {
@@ -541,6 +586,13 @@ fn raw_line(e: &Event) -> Option<String> {
             format!("⚠ a torn last line ({torn_bytes} bytes) was moved to {moved_to}")
         }
         Event::Detached { by, reason } => format!("⏸ run left by {by}: {reason} (the log can be resumed)"),
+        Event::Checklist { step, text, ticked, by, .. } => {
+            format!(
+                "{} {step}: {text} ({} by {by})",
+                if *ticked { "☑" } else { "☐" },
+                if *ticked { "ticked" } else { "unticked" }
+            )
+        }
         Event::RunFinished { status, .. } => format!("■ run {}", format!("{status:?}").to_lowercase()),
         Event::StepProgress { .. } | Event::ProcessStarted { .. } | Event::Checkpoint { .. } | Event::Sealed { .. } => {
             return None;

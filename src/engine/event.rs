@@ -245,6 +245,15 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         adopted: Option<Adopted>,
     },
+    /// A person ticked (or unticked) a checklist item: evidence, like any answer.
+    Checklist {
+        step: String,
+        /// 0-based index into the step's checklist.
+        item: u32,
+        text: String,
+        ticked: bool,
+        by: String,
+    },
     /// The run stopped without finishing (a signal, `q`, a question no one could
     /// answer): the log is kept, resumable.
     Detached {
@@ -297,6 +306,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "milestone",
     "warning",
     "resumed",
+    "checklist",
     "detached",
     "run_finished",
     "checkpoint",
@@ -378,6 +388,7 @@ impl Event {
             Event::Milestone { .. } => "milestone",
             Event::Warning { .. } => "warning",
             Event::Resumed { .. } => "resumed",
+            Event::Checklist { .. } => "checklist",
             Event::Detached { .. } => "detached",
             Event::RunFinished { .. } => "run_finished",
             Event::Checkpoint { .. } => "checkpoint",

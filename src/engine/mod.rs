@@ -91,6 +91,13 @@ pub enum Command {
         by: String,
         text: String,
     },
+    /// A checklist item of a manual step ticked or unticked.
+    Tick {
+        step: String,
+        item: usize,
+        ticked: bool,
+        by: String,
+    },
     /// Ends the run as aborted (the log is sealed).
     Abort {
         by: String,
@@ -391,6 +398,16 @@ impl Engine {
                         }
                         Some(Command::Note { by, text }) => {
                             ctx.emit(Event::Note { by, text })?;
+                        }
+                        Some(Command::Tick { step, item, ticked, by }) => {
+                            let text = ctx.spec.runbook.step(&step).and_then(|s| match &s.kind {
+                                StepKind::Manual { checklist, .. } => checklist.get(item).cloned(),
+                                _ => None,
+                            });
+                            match text {
+                                Some(text) => { ctx.emit(Event::Checklist { step, item: item as u32, text, ticked, by })?; }
+                                None => { ctx.emit(Event::Warning { code: "no_checklist_item".into(), message: format!("step `{step}` has no checklist item {}", item + 1) })?; }
+                            }
                         }
                         Some(cmd) => {
                             let step = cmd.step().unwrap_or_default().to_string();

@@ -55,7 +55,10 @@ pub struct StepRow {
     pub error: Option<StepError>,
     pub reason: Option<String>,
     pub waiting: Option<(Waiting, Option<String>)>,
+    /// Checklist boxes as the log has them (ticks are events, not screen state).
     pub ticks: Vec<bool>,
+    /// The checklist item Space toggles (`[` and `]` move it).
+    pub check_at: usize,
     pub recovery_point: Option<String>,
     /// A manual step's instructions as the engine resolved them.
     pub shown_instructions: Option<String>,
@@ -164,6 +167,7 @@ impl RunApp {
                     reason: None,
                     waiting: None,
                     ticks: vec![false; boxes],
+                    check_at: 0,
                     recovery_point: None,
                     shown_instructions: None,
                 });
@@ -316,6 +320,13 @@ impl RunApp {
             Event::RunFinished { status, reason, .. } => {
                 self.finished = Some((*status, reason.clone()));
             }
+            Event::Checklist { step, item, ticked, .. } => {
+                if let Some(i) = row(step)
+                    && let Some(b) = self.steps[i].ticks.get_mut(*item as usize)
+                {
+                    *b = *ticked;
+                }
+            }
             _ => {}
         }
     }
@@ -390,11 +401,20 @@ impl RunApp {
                 }
             }
             Action::Help => self.help = true,
-            Action::Tick => {
+            Action::Tick => match step.as_ref().filter(|s| !s.ticks.is_empty()) {
+                // The log decides: the box changes when the engine has recorded it.
+                Some(s) => {
+                    let item = s.check_at.min(s.ticks.len() - 1);
+                    return vec![Command::Tick { step: id, item, ticked: !s.ticks[item], by }];
+                }
+                None => self.flash = Some(format!("`{id}` has no checklist")),
+            },
+            Action::ItemPrev | Action::ItemNext => {
                 if let Some(s) = self.steps.get_mut(self.selected)
-                    && let Some(b) = s.ticks.iter_mut().find(|b| !**b)
+                    && !s.ticks.is_empty()
                 {
-                    *b = true;
+                    let n = s.ticks.len();
+                    s.check_at = if a == Action::ItemNext { (s.check_at + 1) % n } else { (s.check_at + n - 1) % n };
                 }
             }
             Action::Enter => match waiting {

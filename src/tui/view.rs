@@ -301,7 +301,8 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
                 lines.push(Line::default());
                 for (i, item) in checklist.iter().enumerate() {
                     let ticked = row.ticks.get(i).copied().unwrap_or(false);
-                    lines.push(Line::from(format!("[{}] {item}", if ticked { "x" } else { " " })));
+                    let mark = if i == row.check_at { "▸" } else { " " };
+                    lines.push(Line::from(format!("{mark}[{}] {item}", if ticked { "x" } else { " " })));
                 }
             }
         }

@@ -105,10 +105,17 @@ fn from_the_home_screen_through_a_rehearsal_to_the_report() {
     tmux.keys(&["Enter", "Enter", "Enter", "Right", "Right", "Enter"]);
     tmux.wait_for("in TABLETOP mode against the");
     tmux.keys(&["y"]);
-    // Confirm the manual step (twice: its checklist is not ticked).
+    // Tick the first box, tick the second and untick it again: each is recorded.
     tmux.wait_for("Confirm the attack and when it began · manual · waiting for you");
+    tmux.keys(&["Tab", "Space"]);
+    tmux.wait_for("▸[x] Alert acknowledged and incident channel open");
+    tmux.keys(&["]", "Space"]);
+    tmux.wait_for("▸[x] Incident commander named");
+    tmux.keys(&["Space"]);
+    tmux.wait_for("▸[ ] Incident commander named");
+    // Confirm the manual step (twice: three boxes are not ticked).
     tmux.keys(&["Enter"]);
-    tmux.wait_for("not ticked");
+    tmux.wait_for("3 checklist item(s) not ticked");
     tmux.keys(&["Enter"]);
     // Skip the next with a reason.
     tmux.wait_for("Cut the attacker off before restoring · manual · waiting for you");
@@ -152,6 +159,10 @@ fn from_the_home_screen_through_a_rehearsal_to_the_report() {
     for want in ["alice", "carol", "keys rotated by the security team", "restore"] {
         assert!(report.contains(want), "{want} in the report:\n{report}");
     }
+    let row =
+        |item: &str| report.lines().find(|l| l.starts_with("| confirm |") && l.contains(item)).unwrap_or_default();
+    assert!(row("Alert acknowledged").contains("☑ ticked | alice"), "{report}");
+    assert!(row("Incident commander named").contains("☐ unticked | alice"), "{report}");
 }
 
 fn only_log(dir: &std::path::Path) -> std::path::PathBuf {
