@@ -335,6 +335,31 @@ fn abort_asks_twice_and_the_same_key_says_yes_both_times() {
 }
 
 #[test]
+fn the_closing_line_says_how_the_run_ended_and_stays() {
+    let mut a = under_way(Mode::Live);
+    // Succeeded, but the milestone came after the RTO: not "succeeded".
+    feed(&mut a, "2026-11-24T05:30:00Z", Event::Milestone { name: "service-restored".into() });
+    feed(
+        &mut a,
+        "2026-11-24T05:31:00Z",
+        Event::RunFinished {
+            status: crate::engine::event::RunStatus::Succeeded,
+            reason: None,
+            rto_ms: 9_000_000,
+            rto_met: false,
+            rpo_ms: None,
+            rpo_met: None,
+            service_restored: true,
+        },
+    );
+    a.update(key('r')); // a key that only says something
+    let term = draw(&a, 160, 48);
+    let last = text(&term).lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("run finished, RTO not met · log sealed"), "{last}");
+    assert!(last.contains("retry is for a failed step"), "the key's message comes after: {last}");
+}
+
+#[test]
 fn leaving_while_an_action_runs_is_asked_first() {
     let mut a = under_way(Mode::Live);
     feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "restore".into(), attempt: 1, detail: None });

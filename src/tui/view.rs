@@ -373,18 +373,31 @@ fn event_log(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
 }
 
 fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
-    let text = if let Some(flash) = &app.flash {
-        Line::styled(format!(" {flash}"), theme.warn())
-    } else if let Some((status, reason)) = &app.finished {
+    // How the run ended stays on the line: a later key's message comes after it.
+    let text = if let Some((status, reason)) = &app.finished {
+        let s = app.tracker.status(app.now);
+        let mut missed = Vec::new();
+        if !s.rto_met() {
+            missed.push("RTO not met");
+        }
+        if s.rpo_met() == Some(false) {
+            missed.push("RPO not met");
+        }
+        let verdict = match (status, missed.is_empty()) {
+            (crate::engine::event::RunStatus::Succeeded, false) => format!("finished, {}", missed.join(", ")),
+            (other, _) => format!("{other:?}").to_lowercase(),
+        };
         Line::styled(
             format!(
-                " run {}{} · log sealed: {} · q to leave",
-                format!("{status:?}").to_lowercase(),
+                " run {verdict}{} · log sealed: {} · q to leave{}",
                 reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
-                app.meta.log_path.display()
+                app.meta.log_path.display(),
+                app.flash.as_ref().map(|f| format!(" · {f}")).unwrap_or_default()
             ),
             theme.title(),
         )
+    } else if let Some(flash) = &app.flash {
+        Line::styled(format!(" {flash}"), theme.warn())
     } else {
         Line::from(format!(
             " log {} ({}) · {}",
