@@ -372,7 +372,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                     said => return confirmed(ctx, step, said, "failed by", "a change"),
                 }
             }
-            let call = match call_action(ctx, step, action, args, limit).await? {
+            let call = match call_action(ctx, step, action, args, limit, false).await? {
                 Some(r) => r,
                 None => return Ok(timed_out(step, action.name)),
             };
@@ -484,7 +484,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                         Ok(a) => a,
                         Err(e) => return Ok(failed(format!("arguments cannot be resolved: {e}"))),
                     };
-                    match call_action(ctx, step, action, args, None).await? {
+                    match call_action(ctx, step, action, args, None, false).await? {
                         Some(Attempt::Done { outputs, recovery_point }) => {
                             let met = {
                                 let steps = ctx.outputs.lock().unwrap();
@@ -711,7 +711,7 @@ async fn dry_run_plan(
     }
     let mut dry = args.clone();
     dry.insert("dry_run".into(), Json::Bool(true));
-    Ok(Some(match call_action(ctx, step, action, dry, limit).await? {
+    Ok(Some(match call_action(ctx, step, action, dry, limit, true).await? {
         Some(Attempt::Done { outputs, .. }) => plan_summary(&outputs),
         Some(Attempt::Failed { error, .. }) => format!("no plan: the dry run failed: {}", error.message),
         Some(_) => "no plan: the dry run did not finish".to_string(),
@@ -732,12 +732,15 @@ fn plan_summary(outputs: &Map<String, Json>) -> String {
 }
 
 /// Guard, checkpoint before a change, call with a timeout, and report progress.
+/// `preview`: the dry run shown before a typed confirmation; its lines say so, so they
+/// are never read as the real call's.
 async fn call_action(
     ctx: &Ctx,
     step: &Step,
     action: &'static ActionSpec,
     args: Map<String, Json>,
     limit: Option<StdDuration>,
+    preview: bool,
 ) -> Result<Option<Attempt>, Fatal> {
     let call = ActionCall { spec: action, args, run_id: ctx.spec.run_id.clone(), step: step.id.clone() };
     if let Err(e) = cloud::guard(&call, ctx.spec.mode, &ctx.spec.catalog) {
@@ -751,6 +754,9 @@ async fn call_action(
         let event = match p {
             Progress::Count { done, total, unit } => {
                 Event::StepProgress { step: sid.clone(), done, total, unit: unit.to_string() }
+            }
+            Progress::Line(text) if preview => {
+                Event::StepOutput { step: sid.clone(), stream: Stream::Info, text: format!("preview, before you confirm: {text}") }
             }
             Progress::Line(text) => Event::StepOutput { step: sid.clone(), stream: Stream::Info, text },
         };

@@ -663,6 +663,11 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
     );
     let dry = r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && text.contains("dry run: nothing changes")));
     assert_eq!(dry, 1, "one dry run before the typed name, none on the real call");
+    // The preview's lines say they are the preview: never read as the real restore's.
+    let preview = r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && text.starts_with("preview, before you confirm: plan for s3://shop-docs-prod")));
+    assert_eq!(preview, 1);
+    let real = r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && text.starts_with("plan for s3://shop-docs-prod") && !text.contains("dry run")));
+    assert_eq!(real, 1, "the real call's own plan line");
     assert_eq!(r.finished("roll").0, StepStatus::Done);
     assert_eq!(r.finished("again").0, StepStatus::Skipped);
     assert_eq!(r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::engine::event::Verdict::Confirm, by, .. } if by == "alice")), 1);
