@@ -30,6 +30,8 @@ pub struct StepRow {
     pub error_code: Option<String>,
     pub hint: Option<String>,
     pub recovery_point: Option<String>,
+    /// What the step recorded (secrets already redacted in the log).
+    pub outputs: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -190,9 +192,10 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
             Event::StepRetry { step, attempt, error, .. } => {
                 push(&mut s, r, None, format!("`{step}` retried (attempt {attempt}): {error}"))
             }
-            Event::StepFinished { step, status, reason, duration_ms, recovery_point, error, .. } => {
+            Event::StepFinished { step, status, reason, duration_ms, recovery_point, error, outputs } => {
                 let i = step_row(&mut s, step);
                 let row = &mut s.steps[i];
+                row.outputs = outputs.clone();
                 row.status = Some(*status);
                 row.duration_ms = *duration_ms;
                 row.reason = reason.clone();
@@ -384,6 +387,14 @@ pub fn markdown(s: &Summary) -> String {
         md +=
             &format!("| {} | {} | {} | {} | {} |\n", st.id, st.phase, status, human_ms(st.duration_ms), cell(&detail));
     }
+    if s.steps.iter().any(|st| !st.outputs.is_empty()) {
+        md += "\n## Outputs\n\n| step | output | value |\n|---|---|---|\n";
+        for st in s.steps.iter().filter(|st| !st.outputs.is_empty()) {
+            for (k, v) in &st.outputs {
+                md += &format!("| {} | {} | {} |\n", cell(&st.id), cell(k), cell(&json_text(v)));
+            }
+        }
+    }
     if !s.checklists.is_empty() {
         md += "\n## Checklists\n\n| step | item | state | by | when (UTC) |\n|---|---|---|---|---|\n";
         for c in &s.checklists {
@@ -492,6 +503,16 @@ pub fn last_drills(
         }
     }
     out
+}
+
+/// An output's value as text: strings bare, lists joined with `, `.
+pub fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items.iter().map(json_text).collect::<Vec<_>>().join(", "),
+        serde_json::Value::Null => "—".into(),
+        other => other.to_string(),
+    }
 }
 
 /// A line as a person is shown it: at most `SHOWN_CHARS` (the log keeps more).

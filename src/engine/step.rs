@@ -755,9 +755,11 @@ async fn call_action(
             Progress::Count { done, total, unit } => {
                 Event::StepProgress { step: sid.clone(), done, total, unit: unit.to_string() }
             }
-            Progress::Line(text) if preview => {
-                Event::StepOutput { step: sid.clone(), stream: Stream::Info, text: format!("preview, before you confirm: {text}") }
-            }
+            Progress::Line(text) if preview => Event::StepOutput {
+                step: sid.clone(),
+                stream: Stream::Info,
+                text: format!("preview, before you confirm: {text}"),
+            },
             Progress::Line(text) => Event::StepOutput { step: sid.clone(), stream: Stream::Info, text },
         };
         let _ = ctx.emit(event);

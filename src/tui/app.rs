@@ -62,6 +62,8 @@ pub struct StepRow {
     pub recovery_point: Option<String>,
     /// A manual step's instructions as the engine resolved them.
     pub shown_instructions: Option<String>,
+    /// What the step recorded once finished (the restore's `newer_keys`, a posture).
+    pub outputs: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +172,7 @@ impl RunApp {
                     check_at: 0,
                     recovery_point: None,
                     shown_instructions: None,
+                    outputs: serde_json::Map::new(),
                 });
             }
         }
@@ -289,9 +292,10 @@ impl RunApp {
                     self.steps[i].error = Some(StepError { message: error.clone(), code: None, hint: None });
                 }
             }
-            Event::StepFinished { step, status, reason, duration_ms, recovery_point, error, .. } => {
+            Event::StepFinished { step, status, reason, duration_ms, recovery_point, error, outputs } => {
                 if let Some(i) = row(step) {
                     let s = &mut self.steps[i];
+                    s.outputs = outputs.clone();
                     s.status = match status {
                         StepStatus::Done => Status::Done,
                         StepStatus::Skipped => Status::Skipped,

@@ -360,6 +360,31 @@ fn the_closing_line_says_how_the_run_ended_and_stays() {
 }
 
 #[test]
+fn a_finished_step_shows_what_it_recorded() {
+    let mut a = under_way(Mode::Live);
+    feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "restore".into(), attempt: 1, detail: None });
+    let outputs = serde_json::json!({ "restored": 140, "newer_keys": ["README-RESTORE-YOUR-FILES.txt", "x.bin"] });
+    feed(
+        &mut a,
+        "2026-11-24T03:20:00Z",
+        Event::StepFinished {
+            step: "restore".into(),
+            status: StepStatus::Done,
+            reason: None,
+            outputs: outputs.as_object().unwrap().clone(),
+            duration_ms: 840_000,
+            recovery_point: Some("2026-11-24T02:47:01Z".into()),
+            error: None,
+        },
+    );
+    a.selected = a.steps.iter().position(|s| s.id == "restore").unwrap();
+    let screen = text(&draw(&a, 160, 48));
+    for want in ["outputs", "restored: 140", "newer_keys (2):", "    README-RESTORE-YOUR-FILES.txt", "    x.bin"] {
+        assert!(screen.contains(want), "{want}:\n{screen}");
+    }
+}
+
+#[test]
 fn leaving_while_an_action_runs_is_asked_first() {
     let mut a = under_way(Mode::Live);
     feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "restore".into(), attempt: 1, detail: None });

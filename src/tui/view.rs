@@ -291,6 +291,19 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     if let Some(rp) = &row.recovery_point {
         lines.push(Line::styled(format!("recovery point: {rp}"), theme.ok()));
     }
+    if !row.outputs.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled("outputs", theme.title()));
+        for (k, v) in &row.outputs {
+            match v {
+                serde_json::Value::Array(items) => {
+                    lines.push(Line::from(format!("  {k} ({}):", items.len())));
+                    lines.extend(items.iter().map(|i| Line::from(format!("    {}", crate::report::json_text(i)))));
+                }
+                other => lines.push(Line::from(format!("  {k}: {}", crate::report::json_text(other)))),
+            }
+        }
+    }
     lines.push(Line::default());
     match &step.kind {
         StepKind::Manual { instructions, checklist } => {

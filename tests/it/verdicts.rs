@@ -333,3 +333,15 @@ fn a_run_with_nobody_named_as_operator_is_refused() {
     assert!(stderr.contains("nobody is named as the operator"), "{stderr}");
     assert!(!log.exists(), "no log names `unknown`");
 }
+
+#[test]
+fn the_report_lists_what_each_step_recorded() {
+    let dir = examples();
+    let ex = "orders-docs-ransomware";
+    let (code, stderr, log) = replay(dir.path(), ex, &example_answers(ex), &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, md) = report(dir.path(), &log, "md");
+    assert!(md.contains("## Outputs"), "{md}");
+    assert!(md.contains("| restore | newer_keys | README-RESTORE-YOUR-FILES.txt |"), "the ransom note to review: {md}");
+    assert!(md.contains("| posture | versioning | Enabled |"), "{md}");
+}
