@@ -82,6 +82,21 @@ pub struct Summary {
     pub adopted: Vec<String>,
     /// Each checklist item's last state: who ticked or unticked it, when.
     pub checklists: Vec<ChecklistRow>,
+    /// Everyone who took part, in the order they first did, with what each did.
+    pub participants: Vec<Participant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Participant {
+    pub name: String,
+    pub did: Vec<String>,
+}
+
+fn did(s: &mut Summary, name: &str, what: String) {
+    match s.participants.iter_mut().find(|p| p.name == name) {
+        Some(p) => p.did.push(what),
+        None => s.participants.push(Participant { name: name.to_string(), did: vec![what] }),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +156,7 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 s.rto_objective_ms = g.rto_ms;
                 s.rpo_objective_ms = g.rpo_ms;
                 s.signed = g.signer.is_some();
+                did(&mut s, &g.operator, "started the run".into());
                 push(&mut s, r, Some(g.operator.clone()), format!("run started ({} on {})", g.mode.as_str(), g.cloud));
             }
             Event::PhaseStarted { phase: p, budget_ms } => {
@@ -180,6 +196,7 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
             }
             Event::Answer { step, verdict, by, role, reason } => {
                 let what = verdict_words(verdict);
+                did(&mut s, by, format!("{what}{}", step.as_ref().map(|x| format!(" `{x}`")).unwrap_or_default()));
                 let who = format!("{by}{}", role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default());
                 let line = format!(
                     "{what}{}{}",
@@ -188,7 +205,10 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 );
                 push(&mut s, r, Some(who), line);
             }
-            Event::Note { by, text } => push(&mut s, r, Some(by.clone()), format!("note: {text}")),
+            Event::Note { by, text } => {
+                did(&mut s, by, "wrote a note".into());
+                push(&mut s, r, Some(by.clone()), format!("note: {text}"))
+            }
             Event::StepRetry { step, attempt, error, .. } => {
                 push(&mut s, r, None, format!("`{step}` retried (attempt {attempt}): {error}"))
             }
@@ -216,6 +236,7 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 push(&mut s, r, None, format!("warning: {message}"));
             }
             Event::Resumed { by, interrupted, adopted } => {
+                did(&mut s, by, "resumed the run".into());
                 if let Some(a) = adopted {
                     s.adopted.push(a.words(by));
                 }
@@ -248,7 +269,13 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 s.rpo_met = *rpo_met;
                 push(&mut s, r, None, format!("run {}", format!("{status:?}").to_lowercase()));
             }
+            Event::HandOff { from, to } => {
+                did(&mut s, from, format!("handed the run to {to}"));
+                did(&mut s, to, format!("took the run over from {from}"));
+                push(&mut s, r, Some(from.clone()), format!("handed the run to {to}"))
+            }
             Event::Checklist { step, item, text, ticked, by } => {
+                did(&mut s, by, format!("{} `{step}`: {text}", if *ticked { "ticked" } else { "unticked" }));
                 let row = ChecklistRow {
                     step: step.clone(),
                     item: *item,
@@ -269,6 +296,7 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 )
             }
             Event::Detached { by, reason } => {
+                did(&mut s, by, "left the run (resumable)".into());
                 push(&mut s, r, Some(by.clone()), format!("left the run: {reason} (resumable)"))
             }
             Event::Sealed { .. } => s.sealed = true,
@@ -393,6 +421,12 @@ pub fn markdown(s: &Summary) -> String {
             for (k, v) in &st.outputs {
                 md += &format!("| {} | {} | {} |\n", cell(&st.id), cell(k), cell(&json_text(v)));
             }
+        }
+    }
+    if !s.participants.is_empty() {
+        md += "\n## Participants\n\n| who | what they did |\n|---|---|\n";
+        for p in &s.participants {
+            md += &format!("| {} | {} |\n", cell(&p.name), cell(&p.did.join("; ")));
         }
     }
     if !s.checklists.is_empty() {
@@ -607,6 +641,7 @@ fn raw_line(e: &Event) -> Option<String> {
             format!("⚠ a torn last line ({torn_bytes} bytes) was moved to {moved_to}")
         }
         Event::Detached { by, reason } => format!("⏸ run left by {by}: {reason} (the log can be resumed)"),
+        Event::HandOff { from, to } => format!("⇄ {from} handed the run to {to}"),
         Event::Checklist { step, text, ticked, by, .. } => {
             format!(
                 "{} {step}: {text} ({} by {by})",

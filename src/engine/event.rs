@@ -245,6 +245,11 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         adopted: Option<Adopted>,
     },
+    /// The run passes to another operator; every later answer is theirs.
+    HandOff {
+        from: String,
+        to: String,
+    },
     /// A person ticked (or unticked) a checklist item: evidence, like any answer.
     Checklist {
         step: String,
@@ -306,6 +311,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "milestone",
     "warning",
     "resumed",
+    "hand_off",
     "checklist",
     "detached",
     "run_finished",
@@ -388,6 +394,7 @@ impl Event {
             Event::Milestone { .. } => "milestone",
             Event::Warning { .. } => "warning",
             Event::Resumed { .. } => "resumed",
+            Event::HandOff { .. } => "hand_off",
             Event::Checklist { .. } => "checklist",
             Event::Detached { .. } => "detached",
             Event::RunFinished { .. } => "run_finished",

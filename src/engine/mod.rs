@@ -91,6 +91,11 @@ pub enum Command {
         by: String,
         text: String,
     },
+    /// Someone else takes over the run: every later answer is theirs.
+    HandOff {
+        by: String,
+        to: String,
+    },
     /// A checklist item of a manual step ticked or unticked.
     Tick {
         step: String,
@@ -208,6 +213,9 @@ pub(crate) struct Ctx {
     waiters: Mutex<HashMap<String, oneshot::Sender<Command>>>,
     tracker: Mutex<Tracker>,
     pub interrupted: HashSet<String>,
+    /// Everyone who has held the run, the current operator last: four eyes means none
+    /// of them approves.
+    pub operators: Mutex<Vec<String>>,
 }
 
 /// The run cannot go on: the journal failed (nothing may happen unrecorded).
@@ -252,6 +260,17 @@ impl Engine {
         for r in &prior.records {
             tracker.observe(r);
         }
+        // Who held the run before it was resumed, from the log.
+        let mut operators = Vec::new();
+        for r in &prior.records {
+            match &r.event {
+                Event::Genesis(g) => operators.push(g.operator.clone()),
+                Event::HandOff { to, .. } => operators.push(to.clone()),
+                Event::Resumed { by, .. } => operators.push(by.clone()),
+                _ => {}
+            }
+        }
+        operators.push(spec.operator.clone());
         let mut outputs = HashMap::new();
         for (step, (status, outs)) in &prior.finished {
             if *status == StepStatus::Done {
@@ -267,6 +286,7 @@ impl Engine {
             outputs: Mutex::new(outputs),
             waiters: Mutex::new(HashMap::new()),
             tracker: Mutex::new(tracker),
+            operators: Mutex::new(operators),
         };
         (Engine { ctx: Arc::new(ctx), commands: rx, prior }, tx)
     }
@@ -398,6 +418,15 @@ impl Engine {
                         }
                         Some(Command::Note { by, text }) => {
                             ctx.emit(Event::Note { by, text })?;
+                        }
+                        Some(Command::HandOff { by, to }) => {
+                            let to = to.trim().to_string();
+                            if to.is_empty() {
+                                ctx.emit(Event::Warning { code: "no_operator".into(), message: "a hand-off needs the new operator's name".into() })?;
+                            } else {
+                                ctx.operators.lock().unwrap_or_else(|e| e.into_inner()).push(to.clone());
+                                ctx.emit(Event::HandOff { from: by, to })?;
+                            }
                         }
                         Some(Command::Tick { step, item, ticked, by }) => {
                             let text = ctx.spec.runbook.step(&step).and_then(|s| match &s.kind {

@@ -532,7 +532,9 @@ fn same_person(a: &str, b: &str) -> bool {
 /// and the run cannot go on past it.
 async fn approve(ctx: &Ctx, step: &Step, a: &Approval) -> Result<Attempt, Fatal> {
     let role = &a.role;
-    let operator = &ctx.spec.operator;
+    let operators = ctx.operators.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let operator = operators.last().cloned().unwrap_or_else(|| ctx.spec.operator.clone());
+    let operator = &operator;
     let mut given: Vec<String> = Vec::new();
     while given.len() < a.approvers as usize {
         let prompt = match (a.approvers, given.as_slice()) {
@@ -549,7 +551,7 @@ async fn approve(ctx: &Ctx, step: &Step, a: &Approval) -> Result<Attempt, Fatal>
                     Some("an approval needs the approver's name".to_string())
                 } else if let Some(g) = claimed.as_ref().filter(|g| !g.trim().eq_ignore_ascii_case(role)) {
                     Some(format!("{by} approved as `{g}`, but this step needs the `{role}`"))
-                } else if a.four_eyes && same_person(&by, operator) {
+                } else if a.four_eyes && operators.iter().any(|o| same_person(&by, o)) {
                     Some(format!("{by} runs this incident and cannot approve it: four eyes needs someone else"))
                 } else {
                     None

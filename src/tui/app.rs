@@ -91,6 +91,10 @@ pub enum Dialog {
     Note {
         input: String,
     },
+    /// Who takes over the run.
+    HandOff {
+        input: String,
+    },
     /// Who approves, and as what role.
     Approve {
         step: String,
@@ -324,6 +328,8 @@ impl RunApp {
             Event::RunFinished { status, reason, .. } => {
                 self.finished = Some((*status, reason.clone()));
             }
+            // Every later answer is the new operator's.
+            Event::HandOff { to: who, .. } | Event::Resumed { by: who, .. } => self.meta.operator = who.clone(),
             Event::Checklist { step, item, ticked, .. } => {
                 if let Some(i) = row(step)
                     && let Some(b) = self.steps[i].ticks.get_mut(*item as usize)
@@ -484,6 +490,7 @@ impl RunApp {
                 _ => self.flash = Some(format!("`{id}` does not wait for an approval")),
             },
             Action::Note => self.dialog = Some(Dialog::Note { input: String::new() }),
+            Action::HandOff => self.dialog = Some(Dialog::HandOff { input: String::new() }),
             Action::Abort => {
                 if self.finished.is_none() {
                     self.dialog = Some(Dialog::Abort { second: false });
@@ -521,7 +528,10 @@ impl RunApp {
             return vec![];
         }
         let input: Option<&mut String> = match d {
-            Dialog::Reason { input, .. } | Dialog::Note { input } | Dialog::Typed { input, .. } => Some(input),
+            Dialog::Reason { input, .. }
+            | Dialog::Note { input }
+            | Dialog::HandOff { input }
+            | Dialog::Typed { input, .. } => Some(input),
             Dialog::Approve { name, given_role, on_role, .. } => Some(if *on_role { given_role } else { name }),
             Dialog::Abort { .. } => None,
         };
@@ -567,6 +577,11 @@ impl RunApp {
                 Purpose::Deny => Command::Deny { step, by, role: None, reason: Some(input.trim().into()) },
             },
             Dialog::Note { input } => Command::Note { by, text: input.trim().into() },
+            Dialog::HandOff { input } if input.trim().is_empty() => {
+                self.flash = Some("who takes over? type their name".into());
+                return vec![];
+            }
+            Dialog::HandOff { input } => Command::HandOff { by, to: input.trim().into() },
             Dialog::Approve { step, name, given_role, .. } => {
                 if name.trim().is_empty() {
                     self.flash = Some("who approves? type a name".into());

@@ -453,6 +453,17 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
                 field("reason", input, true, theme),
             ],
         ),
+        Dialog::HandOff { input } => (
+            "hand the run over".into(),
+            vec![
+                Line::from(format!(
+                    "{} hands the run to someone else; every later answer is theirs.",
+                    app.meta.operator
+                )),
+                Line::default(),
+                field("new operator", input, true, theme),
+            ],
+        ),
         Dialog::Note { input } => (
             "note".into(),
             vec![

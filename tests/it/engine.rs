@@ -446,6 +446,39 @@ async fn a_retry_after_one_attempt_is_attempt_two() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn after_a_hand_off_neither_operator_may_approve_under_four_eyes() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: look, title: Look, manual: Look. }\n      - { id: go, title: Go, approval: { role: ic, four_eyes: true } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for approver in ["alice", "bob"] {
+        let who = approver.to_string();
+        let r = run_with(&yaml, Mode::Tabletop, 1.0, true, dir.path(), move |e| match e {
+            Event::StepWaiting { waiting_for: Waiting::Confirm, .. } => {
+                // alice hands over to bob, then bob confirms.
+                Some(Command::HandOff { by: "alice".into(), to: "bob".into() })
+            }
+            Event::HandOff { .. } => Some(Command::Confirm { step: "look".into(), by: "bob".into() }),
+            Event::StepWaiting { step, waiting_for: Waiting::Approval, .. } => {
+                Some(Command::Approve { step: step.clone(), by: who.clone(), role: Some("ic".into()) })
+            }
+            Event::StepWaiting { waiting_for: Waiting::RetryOrAbort, .. } => {
+                Some(Command::Abort { by: "bob".into(), reason: "no one else awake".into() })
+            }
+            _ => None,
+        })
+        .await;
+        assert_eq!(r.count(|e| matches!(e, Event::HandOff { from, to } if from == "alice" && to == "bob")), 1);
+        let denied = r.count(|e| {
+            matches!(e, Event::Answer { verdict: Verdict::Deny, by, reason: Some(why), .. } if by == approver && why.contains("four eyes"))
+        });
+        assert_eq!(denied, 1, "{approver} held the run: not four eyes");
+        assert_eq!(r.outcome.status, RunStatus::Aborted);
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn regulated_data_skipped_needs_a_recorded_acceptance() {
     let steps = "      - { id: restore, title: Restore, action: rds.restore_to_time, with: { instance: ledger-prod, new_instance: x, latest: true }, when: \"inputs.mode == 'full'\" }\n";
     let skip = |e: &Event| match e {

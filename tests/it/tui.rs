@@ -117,8 +117,14 @@ fn from_the_home_screen_through_a_rehearsal_to_the_report() {
     tmux.keys(&["Enter"]);
     tmux.wait_for("3 checklist item(s) not ticked");
     tmux.keys(&["Enter"]);
-    // Skip the next with a reason.
+    // alice hands the run to bob: every later answer is bob's.
     tmux.wait_for("Cut the attacker off before restoring · manual · waiting for you");
+    tmux.keys(&["o"]);
+    tmux.wait_for("hands the run to someone else");
+    tmux.type_text("bob");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("alice handed the run to bob");
+    // Skip the next with a reason.
     tmux.keys(&["s"]);
     tmux.type_text("keys rotated by the security team");
     tmux.keys(&["Enter"]);
@@ -159,6 +165,10 @@ fn from_the_home_screen_through_a_rehearsal_to_the_report() {
     for want in ["alice", "carol", "keys rotated by the security team", "restore"] {
         assert!(report.contains(want), "{want} in the report:\n{report}");
     }
+    let who =
+        |name: &str| report.lines().find(|l| l.starts_with(&format!("| {name} |"))).unwrap_or_default().to_string();
+    assert!(who("alice").contains("started the run") && who("alice").contains("handed the run to bob"), "{report}");
+    assert!(who("bob").contains("took the run over from alice; skipped `contain`"), "{report}");
     let row =
         |item: &str| report.lines().find(|l| l.starts_with("| confirm |") && l.contains(item)).unwrap_or_default();
     assert!(row("Alert acknowledged").contains("☑ ticked | alice"), "{report}");
