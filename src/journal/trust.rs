@@ -58,26 +58,27 @@ pub fn load(
 
 /// A line split on blanks outside double quotes (quotes kept).
 fn tokens(line: &str) -> Vec<String> {
+    split_unquoted(line, char::is_whitespace, true).into_iter().filter(|t| !t.is_empty()).collect()
+}
+
+/// `text` split at `sep` where it stands outside double quotes.
+fn split_unquoted(text: &str, sep: fn(char) -> bool, keep_quotes: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
-    for c in line.chars() {
+    for c in text.chars() {
         match c {
             '"' => {
                 quoted = !quoted;
-                cur.push(c);
-            }
-            c if c.is_whitespace() && !quoted => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
+                if keep_quotes {
+                    cur.push(c);
                 }
             }
+            c if sep(c) && !quoted => out.push(std::mem::take(&mut cur)),
             c => cur.push(c),
         }
     }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
+    out.push(cur);
     out
 }
 
@@ -105,20 +106,9 @@ fn time(v: &str) -> Option<Timestamp> {
     iso.parse().ok()
 }
 
-/// Splits `a,b="x,y",c` on commas outside quotes.
+/// Splits `a,b="x,y",c` on commas outside quotes (quotes dropped).
 fn options(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in text.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
+    split_unquoted(text, |c| c == ',', false)
 }
 
 fn entry(n: usize, line: &str) -> Result<Entry, String> {
