@@ -321,3 +321,27 @@ fn a_resize_redraws_and_sigterm_mid_run_gives_the_terminal_back_and_keeps_a_resu
     assert_eq!(out.status.code(), Some(3), "intact and resumable: {}", text(&out.stderr));
     assert!(steps_of(&log).contains(&("step_started".into(), "confirm".into())));
 }
+
+/// The home screen holds the terminal in raw mode: a passphrase-protected signing key
+/// is never asked for there (the typing would be invisible and the screen broken), the
+/// run is refused with what to set instead.
+#[test]
+fn a_passphrase_is_never_asked_while_the_screen_holds_the_terminal() {
+    let dir = with_examples();
+    let key = dir.path().join("signing_key");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-C", "ops@example", "-N", "a long passphrase", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let tmux = Tmux::start(dir.path(), "passphrase", &format!("LIFEBOAT_SIGN_KEY={} {bin}", key.display()));
+    tmux.wait_for("orders-docs-ransomware");
+    tmux.keys(&["/"]);
+    tmux.type_text("ransomware");
+    tmux.keys(&["Enter", "Enter"]);
+    let s = tmux.wait_for("EXIT=");
+    assert!(s.contains("passphrase-protected; set LIFEBOAT_SIGN_KEY_PASSPHRASE"), "{s}");
+    assert!(!s.contains("passphrase for"), "no prompt under the screen: {s}");
+}
