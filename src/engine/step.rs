@@ -685,12 +685,18 @@ fn describe(action: &ActionSpec, args: &Map<String, Json>) -> String {
     out
 }
 
-/// The name an operator types to confirm a change: the first target the action names.
+/// The name an operator types to confirm a change: the first target the action names
+/// (`to.bucket` is a path into the arguments), with its prefix where it has one.
 fn typed_target(action: &ActionSpec, args: &Map<String, Json>) -> String {
+    let at = |path: &str| {
+        let mut parts = path.split('.');
+        let first = args.get(parts.next()?)?;
+        parts.try_fold(first, |v, k| v.get(k))
+    };
     action
         .targets
         .iter()
-        .find_map(|t| match args.get(*t) {
+        .find_map(|t| match at(t) {
             Some(Json::String(s)) => Some(s.clone()),
             Some(Json::Object(o)) => o.get("bucket").and_then(Json::as_str).map(str::to_string),
             _ => None,
@@ -698,8 +704,8 @@ fn typed_target(action: &ActionSpec, args: &Map<String, Json>) -> String {
         .unwrap_or_else(|| action.name.to_string())
 }
 
-/// The action's own dry run, summed up for the typed confirmation; `None` when the action
-/// has no dry run. A dry run that fails says so in the plan's place: the operator still
+/// The action's own dry run, summed up for the typed confirmation; an action with no dry
+/// run says plainly that it cannot be previewed. A dry run that fails says so in the plan's place: the operator still
 /// decides before the real call (which a retry would otherwise make unconfirmed).
 async fn dry_run_plan(
     ctx: &Ctx,
@@ -709,7 +715,10 @@ async fn dry_run_plan(
     limit: Option<StdDuration>,
 ) -> Result<Option<String>, Fatal> {
     if !action.params.iter().any(|p| p.name == "dry_run") {
-        return Ok(None);
+        return Ok(Some(format!(
+            "cannot preview: {} has no dry run, so what it will change is not counted first",
+            action.name
+        )));
     }
     let mut dry = args.clone();
     dry.insert("dry_run".into(), Json::Bool(true));

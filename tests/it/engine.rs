@@ -705,3 +705,24 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
     assert_eq!(r.finished("again").0, StepStatus::Skipped);
     assert_eq!(r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::engine::event::Verdict::Confirm, by, .. } if by == "alice")), 1);
 }
+
+#[tokio::test]
+async fn the_typed_confirmation_of_a_copy_names_its_real_target() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: copy, title: Copy, action: s3.copy_prefix, with: { from: { bucket: shop-docs-prod, prefix: invoices/ }, to: { bucket: shop-docs-drill, prefix: restored/ } } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_with(&yaml, Mode::Drill, 1000.0, true, dir.path(), move |e| match e {
+        Event::StepWaiting { step, waiting_for: Waiting::Confirm, prompt } => {
+            let typed = lifeboat::engine::event::typed_parts(prompt.as_deref().unwrap()).unwrap();
+            assert_eq!(typed.name, "shop-docs-drill", "the bucket written to, not the action's name");
+            assert_eq!(typed.change, "s3.copy_prefix will change shop-docs-drill");
+            assert!(typed.plan.unwrap().starts_with("cannot preview: s3.copy_prefix has no dry run"), "{prompt:?}");
+            Some(Command::Confirm { step: step.clone(), by: "alice".into() })
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(r.finished("copy").0, StepStatus::Done);
+}
