@@ -818,6 +818,8 @@ pub struct ShelfEntry {
     pub runbook: Option<Runbook>,
     pub last_drill: String,
     pub overdue: bool,
+    /// For a file that is not a valid runbook: its first error, with line and column.
+    pub problem: Option<String>,
 }
 
 /// The runbooks of a folder with their last real drill (from `incidents`), in file order.
@@ -844,7 +846,17 @@ pub fn shelf(dir: &Path, incidents: &Path, now: Timestamp) -> std::io::Result<Ve
             Some(rb) => last_drill(drills.get(&rb.dataset).copied(), every, now),
             None => (String::new(), false),
         };
-        out.push(ShelfEntry { path: f, runbook, last_drill, overdue });
+        let problem = runbook.is_none().then(|| {
+            let report = ws.file(i).report();
+            match report.diags.iter().find(|d| d.severity() == crate::runbook::diag::Severity::Error) {
+                Some(d) => match d.span {
+                    Some(sp) => format!("{}:{}:{}: {}", f.display(), sp.line, sp.col, d.kind),
+                    None => format!("{}: {}", f.display(), d.kind),
+                },
+                None => format!("{} is not a valid runbook", f.display()),
+            }
+        });
+        out.push(ShelfEntry { path: f, runbook, last_drill, overdue, problem });
     }
     Ok(out)
 }

@@ -16,6 +16,8 @@ pub struct Home {
     pub filter: String,
     pub filtering: bool,
     pub selected: usize,
+    /// A line for the operator (why Enter did nothing).
+    pub flash: Option<String>,
 }
 
 pub enum HomeEnd {
@@ -26,7 +28,7 @@ pub enum HomeEnd {
 impl Home {
     pub fn new(dir: String, mut entries: Vec<ShelfEntry>) -> Home {
         entries.sort_by_key(|e| e.runbook.as_ref().map(|r| (r.dataset.clone(), r.id.clone())));
-        Home { dir, entries, filter: String::new(), filtering: false, selected: 0 }
+        Home { dir, entries, filter: String::new(), filtering: false, selected: 0, flash: None }
     }
 
     /// The entries the filter lets through, by index.
@@ -45,6 +47,7 @@ impl Home {
     }
 
     pub fn key(&mut self, k: KeyEvent) -> Option<HomeEnd> {
+        self.flash = None;
         if self.filtering {
             match k.code {
                 KeyCode::Esc => {
@@ -64,6 +67,11 @@ impl Home {
         let visible = self.visible();
         match k.code {
             KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return Some(HomeEnd::Quit),
+            // Esc goes back one level: a filter first, the program only from the top.
+            KeyCode::Esc if !self.filter.is_empty() => {
+                self.filter.clear();
+                self.selected = 0;
+            }
             KeyCode::Char('q') | KeyCode::Esc => return Some(HomeEnd::Quit),
             KeyCode::Char('/') => self.filtering = true,
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
@@ -71,10 +79,16 @@ impl Home {
                 self.selected = (self.selected + 1).min(visible.len().saturating_sub(1))
             }
             KeyCode::Enter => {
-                if let Some(&i) = visible.get(self.selected)
-                    && self.entries[i].runbook.is_some()
-                {
-                    return Some(HomeEnd::Start(self.entries[i].path.clone()));
+                if let Some(&i) = visible.get(self.selected) {
+                    match &self.entries[i].runbook {
+                        Some(_) => return Some(HomeEnd::Start(self.entries[i].path.clone())),
+                        None => {
+                            self.flash = Some(format!(
+                                "not a valid runbook: run `lifeboat validate {}` and fix it first",
+                                self.entries[i].path.display()
+                            ))
+                        }
+                    }
                 }
             }
             _ => {}
@@ -141,7 +155,12 @@ impl Home {
             &mut state,
         );
         let mut lines = vec![];
-        if let Some(rb) = visible.get(self.selected).and_then(|&i| self.entries[i].runbook.as_ref()) {
+        let chosen = visible.get(self.selected).map(|&i| &self.entries[i]);
+        if let Some(problem) = chosen.and_then(|e| e.problem.as_ref()) {
+            lines.push(Line::styled("not a valid runbook", theme.bad()));
+            lines.push(Line::from(problem.clone()));
+        }
+        if let Some(rb) = chosen.and_then(|e| e.runbook.as_ref()) {
             lines.push(Line::styled(rb.title.clone(), theme.title()));
             if let Some(d) = &rb.description {
                 lines.push(Line::from(d.clone()));
@@ -161,7 +180,9 @@ impl Home {
             Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title("phases")),
             preview_area,
         );
-        let hint = if self.filtering {
+        let hint = if let Some(f) = &self.flash {
+            format!(" {f}")
+        } else if self.filtering {
             format!(" filter: {}▏ (Enter keeps it · Esc clears)", self.filter)
         } else if !self.filter.is_empty() {
             format!(" filter: {} · / change · ↑↓ move · Enter start · q quit", self.filter)

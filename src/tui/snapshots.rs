@@ -459,6 +459,50 @@ fn an_approval_is_never_prefilled_with_the_operator_and_a_denied_one_cannot_be_c
 }
 
 #[test]
+fn home_shows_why_a_runbook_is_broken_and_esc_clears_a_filter_before_it_quits() {
+    let catalog = catalog_from_str(CATALOG).unwrap();
+    let good = crate::launch::ShelfEntry {
+        path: PathBuf::from("runbooks/a.yaml"),
+        runbook: Some(runbook_from_str(RUNBOOK, &catalog).unwrap()),
+        last_drill: "never".into(),
+        overdue: false,
+        problem: None,
+    };
+    let broken = crate::launch::ShelfEntry {
+        path: PathBuf::from("runbooks/b.yaml"),
+        runbook: None,
+        last_drill: String::new(),
+        overdue: false,
+        problem: Some("runbooks/b.yaml:25:5: unknown field `budjet` in a phase".into()),
+    };
+    let mut home = super::home::Home::new("runbooks".into(), vec![good, broken]);
+    let press = |h: &mut super::home::Home, code| {
+        h.key(crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE))
+    };
+    use crossterm::event::KeyCode;
+    let b = home.entries.iter().position(|e| e.runbook.is_none()).unwrap();
+    home.selected = home.visible().iter().position(|&i| i == b).unwrap();
+    assert!(press(&mut home, KeyCode::Enter).is_none(), "a broken runbook does not start");
+    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    term.draw(|f| home.draw(f, &Theme { color: true })).unwrap();
+    let screen = text(&term);
+    assert!(
+        screen.contains("not a valid runbook") && screen.contains("b.yaml:25:5: unknown field `budjet`"),
+        "{screen}"
+    );
+    assert!(screen.contains("run `lifeboat validate runbooks/b.yaml`"), "{screen}");
+    // A filter, then Esc: the filter goes, the program stays.
+    for c in ['/', 'x', 'y'] {
+        press(&mut home, KeyCode::Char(c));
+    }
+    press(&mut home, KeyCode::Enter);
+    assert_eq!(home.filter, "xy");
+    assert!(press(&mut home, KeyCode::Esc).is_none(), "Esc with a filter clears it");
+    assert!(home.filter.is_empty());
+    assert!(matches!(press(&mut home, KeyCode::Esc), Some(super::home::HomeEnd::Quit)));
+}
+
+#[test]
 fn home_and_start_form() {
     let catalog = catalog_from_str(CATALOG).unwrap();
     let runbook = runbook_from_str(RUNBOOK, &catalog).unwrap();
@@ -467,6 +511,7 @@ fn home_and_start_form() {
         runbook: Some(runbook.clone()),
         last_drill: "never".into(),
         overdue: true,
+        problem: None,
     };
     let home = super::home::Home::new("runbooks".into(), vec![entry]);
     let theme = Theme { color: true };
