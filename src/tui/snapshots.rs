@@ -360,6 +360,24 @@ fn the_closing_line_says_how_the_run_ended_and_stays() {
 }
 
 #[test]
+fn the_key_bar_never_cuts_a_word() {
+    let a = under_way(Mode::Live);
+    let whole: Vec<String> = crate::tui::keys::hints().split(" · ").map(str::to_string).collect();
+    for w in [80u16, 120, 160] {
+        let term = draw(&a, w, 40);
+        let last = text(&term).lines().last().unwrap_or_default().trim().to_string();
+        assert!(!last.is_empty());
+        for piece in last.split(" · ") {
+            assert!(
+                whole.contains(&piece.to_string()) || piece.starts_with("log "),
+                "{w} columns: `{piece}` in `{last}`"
+            );
+        }
+        assert!(last.starts_with("Enter act"), "the most important key first: {last}");
+    }
+}
+
+#[test]
 fn a_finished_step_shows_what_it_recorded() {
     let mut a = under_way(Mode::Live);
     feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "restore".into(), attempt: 1, detail: None });

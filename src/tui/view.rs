@@ -412,14 +412,37 @@ fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     } else if let Some(flash) = &app.flash {
         Line::styled(format!(" {flash}"), theme.warn())
     } else {
-        Line::from(format!(
-            " log {} ({}) · {}",
+        // Keys first (the table's order), then the log, as many whole pieces as fit: a
+        // hint is never cut mid-word.
+        let mut pieces: Vec<String> = hints().split(" · ").map(str::to_string).collect();
+        // Help and leaving matter more than the rarer keys: they go right after the step's.
+        let rank = |p: &String| match p.as_str() {
+            p if p.starts_with("Enter") || p.starts_with("Space") || p.starts_with("s ") || p.starts_with("f ") => 0,
+            p if p.starts_with("? ") || p.starts_with("q ") => 1,
+            _ => 2,
+        };
+        pieces.sort_by_key(rank);
+        pieces.push(format!(
+            "log {} ({})",
             app.meta.log_path.display(),
-            if app.meta.signed { "signed" } else { "unsigned" },
-            hints()
-        ))
+            if app.meta.signed { "signed" } else { "unsigned" }
+        ));
+        Line::from(fit_pieces(&pieces, area.width as usize))
     };
     f.render_widget(Paragraph::new(text), area);
+}
+
+/// ` a · b · c`: the leading pieces that fit in `width` columns, whole.
+pub fn fit_pieces(pieces: &[String], width: usize) -> String {
+    let mut out = String::new();
+    for p in pieces {
+        let next = if out.is_empty() { format!(" {p}") } else { format!("{out} · {p}") };
+        if next.chars().count() > width {
+            break;
+        }
+        out = next;
+    }
+    out
 }
 
 /// A box in the middle of `area`, at most `w`×`h`.
