@@ -360,6 +360,23 @@ fn the_closing_line_says_how_the_run_ended_and_stays() {
 }
 
 #[test]
+fn the_header_says_where_the_run_acts_before_its_title() {
+    for (mode, want) in [
+        (Mode::Live, " lifeboat ▸ LIVE on AWS · alice · Order"),
+        (Mode::Replay, " lifeboat ▸ REPLAY on sim at 60× · alice"),
+        (Mode::Tabletop, " lifeboat ▸ TABLETOP on sim at 60× · alice"),
+    ] {
+        let a = under_way(mode);
+        let screen = text(&draw(&a, 80, 24));
+        let first = screen.lines().next().unwrap_or_default().to_string();
+        assert!(first.starts_with(want), "{first}");
+        if mode == Mode::Replay {
+            assert!(screen.contains("REPLAY · actions go to the simulated cloud"), "a banner: {screen}");
+        }
+    }
+}
+
+#[test]
 fn the_key_bar_never_cuts_a_word() {
     let a = under_way(Mode::Live);
     let whole: Vec<String> = crate::tui::keys::hints().split(" · ").map(str::to_string).collect();

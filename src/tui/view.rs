@@ -18,7 +18,7 @@ use crate::runbook::time::Timestamp;
 pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
     let area = f.area();
     let tall = area.height >= 32;
-    let rehearsal = app.meta.mode == Mode::Tabletop;
+    let rehearsal = matches!(app.meta.mode, Mode::Tabletop | Mode::Replay);
     let [top, banner, objectives, main, log, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(if rehearsal { 1 } else { 0 }),
@@ -30,8 +30,14 @@ pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
     .areas(area);
     title_bar(f, top, app, theme);
     if rehearsal {
-        let text =
-            format!(" REHEARSAL · tabletop on the simulated cloud at {}× · nothing real is touched ", app.meta.speed);
+        let text = if app.meta.mode == Mode::Replay {
+            format!(
+                " REPLAY · actions go to the simulated cloud at {}× · commands run for real on this machine ",
+                app.meta.speed
+            )
+        } else {
+            format!(" REHEARSAL · tabletop on the simulated cloud at {}× · nothing real is touched ", app.meta.speed)
+        };
         f.render_widget(Paragraph::new(text).style(theme.banner()), banner);
     }
     objectives_panel(f, objectives, app, theme, tall);
@@ -71,12 +77,14 @@ fn title_bar(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     } else {
         format!("{} UTC", clock(app.now))
     };
+    // Where this acts comes first and survives a narrow terminal; the title is cut instead.
+    let speed = if app.meta.cloud == "sim" { format!(" at {}×", app.meta.speed) } else { String::new() };
     let left = format!(
-        " lifeboat ▸ {} · {} on {} · {}",
+        " lifeboat ▸ {} on {}{speed} · {} · {}",
+        app.meta.mode.as_str().to_uppercase(),
+        if app.meta.cloud == "sim" { "sim" } else { "AWS" },
+        app.meta.operator,
         app.meta.runbook.title,
-        app.meta.mode.as_str(),
-        app.meta.cloud,
-        app.meta.operator
     );
     let width = area.width as usize;
     let room = width.saturating_sub(time.chars().count() + 2);
