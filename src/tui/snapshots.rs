@@ -377,6 +377,27 @@ fn the_header_says_where_the_run_acts_before_its_title() {
 }
 
 #[test]
+fn at_80x24_the_phases_show_and_a_tiny_terminal_is_told() {
+    let mut a = under_way(Mode::Live);
+    feed(
+        &mut a,
+        "2026-11-24T03:20:00Z",
+        Event::PhaseFinished {
+            phase: "assess".into(),
+            status: StepStatus::Done,
+            elapsed_ms: 900_000,
+            budget_ms: 1_200_000,
+        },
+    );
+    feed(&mut a, "2026-11-24T03:20:00Z", Event::PhaseStarted { phase: "recover".into(), budget_ms: 3_600_000 });
+    let screen = text(&draw(&a, 80, 24));
+    let line = screen.lines().nth(3).unwrap_or_default();
+    assert!(line.contains("✓ assess") && line.contains("▶ recover"), "every phase, the current one marked: {screen}");
+    let tiny = text(&draw(&a, 50, 12));
+    assert!(tiny.contains("terminal too small") && tiny.contains("needs 60×16"), "{tiny}");
+}
+
+#[test]
 fn the_key_bar_never_cuts_a_word() {
     let a = under_way(Mode::Live);
     let whole: Vec<String> = crate::tui::keys::hints().split(" · ").map(str::to_string).collect();

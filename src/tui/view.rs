@@ -15,14 +15,28 @@ use crate::report::human_ms;
 use crate::runbook::model::StepKind;
 use crate::runbook::time::Timestamp;
 
+/// Below this the run screen cannot show a step and its keys: it says so instead.
+pub const MIN_SIZE: (u16, u16) = (60, 16);
+
 pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
     let area = f.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        let text = vec![
+            Line::styled("terminal too small", theme.warn()),
+            Line::from(format!(
+                "{}×{} here; the run screen needs {}×{}. The run goes on; enlarge the window, or q to leave.",
+                area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+            )),
+        ];
+        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
     let tall = area.height >= 32;
     let rehearsal = matches!(app.meta.mode, Mode::Tabletop | Mode::Replay);
     let [top, banner, objectives, main, log, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(if rehearsal { 1 } else { 0 }),
-        Constraint::Length(if tall { 3 + app.tracker.phases.len().min(6) as u16 } else { 3 }),
+        Constraint::Length(if tall { 3 + app.tracker.phases.len().min(6) as u16 } else { 4 }),
         Constraint::Min(6),
         Constraint::Length(if tall { 10 } else { 5 }),
         Constraint::Length(1),
@@ -182,8 +196,23 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
             }
         }
     } else if let Some(r) = rows.get(1) {
-        let mut spans = vec![Span::raw(format!("{rpo} │ "))];
-        spans.extend(phases);
+        // One line for every phase: finished ones give way first, so the current phase
+        // is always on screen; the RPO follows where there is room.
+        let mut spans: Vec<Span> = phases;
+        let width = |xs: &[Span]| xs.iter().map(|s| s.content.chars().count()).sum::<usize>();
+        let room = r.width as usize;
+        let current = app.tracker.phases.iter().position(|p| p.started.is_some() && p.finished.is_none());
+        let mut dropped = 0;
+        while width(&spans) + if dropped > 0 { 2 } else { 0 } > room && current.is_some_and(|c| dropped < c) {
+            spans.remove(0);
+            dropped += 1;
+        }
+        if dropped > 0 {
+            spans.insert(0, Span::styled("… ", theme.dim()));
+        }
+        if width(&spans) + rpo.chars().count() + 3 <= room {
+            spans.push(Span::raw(format!("│ {rpo}")));
+        }
         f.render_widget(Paragraph::new(Line::from(spans)), *r);
     }
 }
