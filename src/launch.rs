@@ -468,25 +468,30 @@ impl Setup {
         }
     }
 
+    /// The catalog's account for the dataset, when the credentials belong to another.
+    fn other_account(&self, id: &Identity) -> Option<&str> {
+        self.dataset.primary.account.as_deref().filter(|want| *want != id.account)
+    }
+
     /// Refuses a live or drill run whose credentials are not the catalog's account for
-    /// the dataset (unless `--account-mismatch-ok`); returns the identity to record.
-    fn check_identity(&self) -> Result<Option<Identity>, String> {
+    /// the dataset (unless `--account-mismatch-ok`); returns what the genesis records.
+    fn check_identity(&self) -> Result<Option<crate::engine::event::Caller>, String> {
         let Some(found) = &self.identity else {
             return Err("the AWS credentials were not checked (STS GetCallerIdentity); nothing was run".into());
         };
         let id = found.clone().map_err(|e| {
             format!("cannot tell whose AWS credentials these are (STS GetCallerIdentity failed: {e}); nothing was run")
         })?;
-        if let Some(want) = &self.dataset.primary.account
-            && want != &id.account
+        if let Some(want) = self.other_account(&id)
             && !self.args.account_mismatch_ok
         {
             return Err(format!(
-                "the AWS credentials are for account {} ({}), but the catalog puts dataset `{}` in account {want};                  nothing was run. Use the right profile, or pass --account-mismatch-ok to go on (it is recorded)",
+                "the AWS credentials are for account {} ({}), but the catalog puts dataset `{}` in account {want}; nothing was run. Use the right profile, or pass --account-mismatch-ok to go on (it is recorded)",
                 id.account, id.arn, self.dataset.id
             ));
         }
-        Ok(Some(id))
+        let account_mismatch_ok = self.other_account(&id).is_some();
+        Ok(Some(crate::engine::event::Caller { account: id.account, arn: id.arn, account_mismatch_ok }))
     }
 
     /// The operator: the flag, the answers file, `LIFEBOAT_OPERATOR`, then `$USER`.
@@ -523,10 +528,10 @@ impl Setup {
             (ChosenMode::Tabletop, _) | (_, Some(CloudArg::Sim)) => "the simulated cloud".into(),
             _ => match &self.identity {
                 Some(Ok(id)) => {
-                    let mismatch = match &self.dataset.primary.account {
-                        Some(want) if want != &id.account => format!(" — NOT the catalog's account {want}"),
-                        _ => String::new(),
-                    };
+                    let mismatch = self
+                        .other_account(id)
+                        .map(|want| format!(" — NOT the catalog's account {want}"))
+                        .unwrap_or_default();
                     format!("AWS account {} as {} in {}{mismatch}", id.account, id.arn, self.dataset.primary.region)
                 }
                 Some(Err(e)) => format!("AWS (credentials not usable: {e})"),
@@ -642,7 +647,7 @@ impl Setup {
                 let real_now = Timestamp::now();
                 if t.duration_since(real_now).as_secs() > FUTURE_SKEW_SECS {
                     return Err(format!(
-                        "the incident start {} is in the future (it is {} now); give the time the incident began                          (`incident_at`), nothing was run",
+                        "the incident start {} is in the future (it is {} now); give the time the incident began (`incident_at`), nothing was run",
                         format_timestamp(t),
                         format_timestamp(real_now)
                     ));
@@ -704,7 +709,6 @@ impl Setup {
             }
             CloudArg::Aws => Arc::new(crate::cloud::aws::Aws::from_env().await),
         };
-        let dataset_account = dataset.primary.account.clone();
         let spec = RunSpec {
             runbook: runbook.clone(),
             catalog,
@@ -749,11 +753,6 @@ impl Setup {
         } else {
             let runbook_sha = std::fs::read(&runbook_path).map(|b| sha256_hex(&b)).unwrap_or_default();
             let answers_sha = args.answers.as_ref().and_then(|p| std::fs::read(p).ok()).map(|b| sha256_hex(&b));
-            let caller = caller.map(|id| crate::engine::event::Caller {
-                account_mismatch_ok: dataset_account.as_ref().is_some_and(|a| a != &id.account),
-                account: id.account,
-                arn: id.arn,
-            });
             Engine::genesis(&spec, runbook_sha, answers_sha, signer_public, provider.name(), speed, caller)
         };
         let tracker = crate::objectives::Tracker::new(&runbook, incident_started_at);

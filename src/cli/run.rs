@@ -93,8 +93,7 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
     // Streamed: the end of a long run does not read its whole log into memory.
     let mut summary = crate::report::summarize(crate::journal::stream_records(log_path));
     if let Ok(v) = crate::journal::verify::verify_file(log_path, None) {
-        summary.verification = Some(super::verify::verdict_line(&v));
-        summary.tampered = v.tampered.is_some();
+        super::verify::attach(&mut summary, &v);
     }
     if let Some(path) = junit
         && let Err(e) = std::fs::write(path, crate::report::junit(&summary))

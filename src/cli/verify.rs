@@ -21,6 +21,12 @@ pub fn verdict_line(r: &Report) -> String {
 
 use crate::journal::trust::load as trust_root;
 
+/// What verification found, in the summary a report or a run's closing lines are made of.
+pub fn attach(summary: &mut crate::report::Summary, v: &Report) {
+    summary.verification = Some(verdict_line(v));
+    summary.tampered = v.tampered.is_some();
+}
+
 pub fn verify(log: &Path, allowed: Option<&Path>, identity: Option<&str>, dir: &Path) -> u8 {
     let mut out = anstream::stdout();
     let root = match trust_root(allowed, dir) {
@@ -132,8 +138,7 @@ pub fn report(log: &Path, format: Format, allowed: Option<&Path>, dir: &Path) ->
         return super::usage(&format!("`{}` holds no lifeboat events", log.display()));
     }
     if let Ok(v) = verify_file(log, root.as_ref().map(|(_, a)| a)) {
-        summary.verification = Some(verdict_line(&v));
-        summary.tampered = v.tampered.is_some();
+        attach(&mut summary, &v);
     }
     let text = match format {
         Format::Md => crate::report::markdown(&summary),
