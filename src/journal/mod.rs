@@ -68,6 +68,12 @@ pub fn sig_path(log: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// `.NAME.PID.new` beside the log: hidden, and never a name another run would pick.
+fn scratch_path(log: &Path) -> PathBuf {
+    let name = log.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    log.with_file_name(format!(".{name}.{}.new", std::process::id()))
+}
+
 pub fn torn_path(log: &Path) -> PathBuf {
     let mut p = log.as_os_str().to_owned();
     p.push(".torn");
@@ -88,6 +94,19 @@ pub struct Journal {
     run_id: String,
     /// Lines made but not yet written (written and synced before `append` returns).
     pending: Vec<u8>,
+    /// Where a new log is written until its first line is on disk: only then is it linked
+    /// at `path`, so a crash can leave no log or a log with a genesis, never an empty one
+    /// (which no reader could tell from a log someone emptied).
+    unpublished: Option<PathBuf>,
+}
+
+impl Drop for Journal {
+    /// A log that never got its first line was never a run: its scratch file goes.
+    fn drop(&mut self) {
+        if let Some(scratch) = self.unpublished.take() {
+            let _ = std::fs::remove_file(scratch);
+        }
+    }
 }
 
 /// The lines of an existing log, as read back for resume.
@@ -108,16 +127,35 @@ impl Journal {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io("create the folder of", path))?;
         }
-        let file = OpenOptions::new().append(true).create_new(true).open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                JournalError::Exists(path.to_path_buf())
-            } else {
-                JournalError::Io { op: "create", path: path.to_path_buf(), source: e }
-            }
-        })?;
+        if path.symlink_metadata().is_ok() {
+            return Err(JournalError::Exists(path.to_path_buf()));
+        }
+        let scratch = scratch_path(path);
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&scratch)
+            .map_err(|source| JournalError::Io { op: "create", path: scratch.clone(), source })?;
         lock(&file, path)?;
-        sync_dir(path)?;
-        Ok(Journal::with(file, path, signer))
+        let mut journal = Journal::with(file, path, signer);
+        journal.unpublished = Some(scratch);
+        Ok(journal)
+    }
+
+    /// Links a new log at its name once its first line is durable. A hard link never
+    /// replaces a file that appeared meanwhile (rename would).
+    fn publish(&mut self) -> Result<(), JournalError> {
+        let Some(scratch) = self.unpublished.take() else { return Ok(()) };
+        if let Err(e) = std::fs::hard_link(&scratch, &self.path) {
+            let _ = std::fs::remove_file(&scratch);
+            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                JournalError::Exists(self.path.clone())
+            } else {
+                JournalError::Io { op: "create", path: self.path.clone(), source: e }
+            });
+        }
+        std::fs::remove_file(&scratch).map_err(io("remove the scratch copy of", &self.path))?;
+        sync_dir(&self.path)
     }
 
     fn with(file: File, path: &Path, signer: Option<Signer>) -> Journal {
@@ -133,6 +171,7 @@ impl Journal {
             sealed: false,
             run_id: String::new(),
             pending: Vec::new(),
+            unpublished: None,
         }
     }
 
@@ -261,7 +300,8 @@ impl Journal {
         }
         let out = std::mem::take(&mut self.pending);
         self.file.write_all(&out).map_err(io("write", &self.path))?;
-        self.file.sync_data().map_err(io("sync", &self.path))
+        self.file.sync_data().map_err(io("sync", &self.path))?;
+        self.publish()
     }
 
     /// A checkpoint line over every byte so far (none when unsigned or nothing is new).
@@ -449,6 +489,28 @@ pub(crate) mod tests {
             "bob ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ5x3J0y5vP6U7qVhYGcM8o9wS1x8yQ3T7QmHq4b2m9N",
         );
         assert!(verify::verify_file(&path, Some(&stranger)).unwrap().tampered.is_some());
+    }
+
+    #[test]
+    fn a_new_log_appears_only_with_its_first_line_and_never_over_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let names = || std::fs::read_dir(dir.path()).unwrap().count();
+        drop(Journal::create(&path, None).unwrap());
+        assert_eq!(names(), 0, "a log that never got a line leaves nothing behind");
+
+        let mut j = Journal::create(&path, None).unwrap();
+        assert!(!path.exists(), "no empty log is ever visible");
+        j.append(t(), genesis(None)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        assert_eq!(names(), 1, "the scratch name is gone once the log is linked");
+
+        let other = dir.path().join("other.jsonl");
+        let mut late = Journal::create(&other, None).unwrap();
+        std::fs::write(&other, "someone else's\n").unwrap();
+        assert!(matches!(late.append(t(), genesis(None)), Err(JournalError::Exists(_))));
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), "someone else's\n");
     }
 
     #[test]

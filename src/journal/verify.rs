@@ -281,11 +281,11 @@ pub fn verify_reader(
     let last = r.lines;
     if last == 0 && bytes_empty {
         r.empty = true;
-        fail(&mut r, 1, "the log is empty: the run never started (nothing was written: a full disk, or a crash before the first line)".into());
+        fail(&mut r, 1, "the log is empty: the run never started (lifeboat links a log at its name only once its first line is on disk, so an empty one was left by an older lifeboat or a full disk, or was emptied since)".into());
         return Ok(r);
     }
     if last == 0 {
-        fail(&mut r, 1, "the log holds no complete line".into());
+        fail(&mut r, 1, "the log holds no complete line (lifeboat links a log at its name only once its first line is on disk, so this was cut or is not a lifeboat log)".into());
         return Ok(r);
     }
     if r.sealed {
