@@ -52,6 +52,9 @@ const MAX_CAPTURE: usize = 1 << 20;
 /// The longest line kept whole; the rest of a longer line is counted, not kept.
 pub const MAX_LINE: usize = 64 * 1024;
 
+/// Waits for lifeboat's word, then runs `$1` with no stdin (exit 125: never told to go).
+const GATE: &str = "IFS= read -r go || exit 125; exec sh -c \"$1\" </dev/null";
+
 /// How long output may still arrive after `sh` exited (from what it left running).
 const GRACE: StdDuration = StdDuration::from_secs(2);
 
@@ -157,25 +160,41 @@ pub async fn run(
     env: &[(String, String)],
     clock: &dyn Clock,
     limit: Option<StdDuration>,
-    on_start: &(dyn Fn(u32) + Send + Sync),
+    on_start: &(dyn Fn(u32) -> bool + Send + Sync),
     on_line: &(dyn Fn(Stream, String) + Send + Sync),
 ) -> std::io::Result<ShellResult> {
     let out_file = tempfile::NamedTempFile::new()?;
     let mut cmd = tokio::process::Command::new("sh");
+    // The command is an argument of a gate, never spliced into its text: the gate waits
+    // for one line on stdin, then becomes `sh -c COMMAND`. If lifeboat dies before the
+    // log holds the group, stdin closes unread and the command never starts.
     cmd.arg("-c")
+        .arg(GATE)
+        .arg("lifeboat-gate")
         .arg(command)
         .current_dir(workdir)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("LIFEBOAT_OUTPUT", out_file.path())
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
     let mut child = cmd.spawn()?;
     let group = Group(child.id().map(|p| p as i32));
-    if let Some(pid) = child.id() {
-        on_start(pid);
+    let recorded = child.id().is_some_and(on_start);
+    let mut gate = child.stdin.take();
+    if !recorded {
+        drop(gate);
+        drop(group);
+        let _ = child.wait().await;
+        return Err(std::io::Error::other(
+            "the log could not record the command's start, so it was stopped before it ran",
+        ));
+    }
+    if let Some(mut go) = gate.take() {
+        use tokio::io::AsyncWriteExt;
+        go.write_all(b"go\n").await?;
     }
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(std::io::Error::other("the command's output pipes were not set up"));
@@ -244,4 +263,34 @@ pub async fn run(
         outputs,
         leftovers_killed: leftovers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    #[tokio::test]
+    async fn a_command_waits_until_its_start_is_on_record_and_never_starts_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        let seen_before_record = std::sync::Mutex::new(None);
+        let record = |_pid: u32| {
+            // Long enough for a command that was not held back to have run.
+            std::thread::sleep(StdDuration::from_millis(300));
+            *seen_before_record.lock().unwrap() = Some(marker.exists());
+            true
+        };
+        let r =
+            run("touch ran; echo \"$0:$#\"", dir.path(), &[], &SystemClock, None, &record, &|_, _| {}).await.unwrap();
+        assert_eq!(*seen_before_record.lock().unwrap(), Some(false), "the command ran before the log held it");
+        assert!(marker.exists());
+        assert_eq!((r.exit_code, r.stdout.as_str()), (Some(0), "sh:0\n"), "the gate leaves no trace in the command");
+
+        std::fs::remove_file(&marker).unwrap();
+        let refused = run("touch ran", dir.path(), &[], &SystemClock, None, &|_| false, &|_, _| {}).await;
+        assert!(refused.is_err());
+        std::thread::sleep(StdDuration::from_millis(200));
+        assert!(!marker.exists(), "a start the log could not record must not run");
+    }
 }

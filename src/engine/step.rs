@@ -404,11 +404,12 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             let on_line = |stream: Stream, text: String| {
                 let _ = ctx.emit(Event::StepOutput { step: sid.clone(), stream, text });
             };
-            // The group goes on record before the command can do anything: a resume
-            // after lifeboat dies must find and stop it before anything runs again.
+            // The group goes on record before the command may start (shell.rs holds it
+            // at a gate until then): a resume after lifeboat dies must find and stop it
+            // before anything runs again.
             let on_start = |pid: u32| {
                 let (boot_id, start_ticks) = shell::identity(pid).unwrap_or_default();
-                let _ = ctx.emit(Event::ProcessStarted { step: sid.clone(), pgid: pid, boot_id, start_ticks });
+                ctx.emit(Event::ProcessStarted { step: sid.clone(), pgid: pid, boot_id, start_ticks }).is_ok()
             };
             // A real command takes real time, whatever the rehearsal's speed.
             let _real = ctx.clock.real_time();
