@@ -355,6 +355,22 @@ pub const STRUCTURE: &[&str] = &[
 ];
 
 impl Event {
+    /// The step the event is about, if any: what the event log filters on.
+    pub fn step(&self) -> Option<&str> {
+        match self {
+            Event::StepStarted { step, .. }
+            | Event::ProcessStarted { step, .. }
+            | Event::StepOutput { step, .. }
+            | Event::StepProgress { step, .. }
+            | Event::StepWaiting { step, .. }
+            | Event::StepRetry { step, .. }
+            | Event::StepFinished { step, .. }
+            | Event::Checklist { step, .. } => Some(step),
+            Event::Answer { step, .. } => step.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The same event with `f` applied to every free-text string (outputs, output lines,
     /// reasons, notes, details, prompts, input values), never to its structure.
     pub fn map_text(&self, f: &dyn Fn(&str) -> String) -> Result<Event, String> {

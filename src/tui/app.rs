@@ -10,7 +10,9 @@ use crate::objectives::Tracker;
 use crate::runbook::model::StepKind;
 use crate::runbook::time::{Timestamp, parse_timestamp};
 
+use super::field::TextField;
 use super::keys::{Action, action_for};
+use super::output::{OutputView, ViewKey};
 
 /// The most output lines kept per step: the log file has them all.
 const OUTPUT_KEPT: usize = 200;
@@ -86,21 +88,21 @@ pub enum Dialog {
     Reason {
         purpose: Purpose,
         step: String,
-        input: String,
+        input: TextField,
     },
     Note {
-        input: String,
+        input: TextField,
     },
     /// Who takes over the run.
     HandOff {
-        input: String,
+        input: TextField,
     },
     /// Who approves, and as what role.
     Approve {
         step: String,
         role: String,
-        name: String,
-        given_role: String,
+        name: TextField,
+        given_role: TextField,
         on_role: bool,
     },
     /// A change to what exists: the resource's name, typed.
@@ -108,18 +110,63 @@ pub enum Dialog {
         step: String,
         expected: String,
         prompt: String,
-        input: String,
+        input: TextField,
     },
-    /// Abort asks twice.
+    /// Abort asks why (it goes into the log and the report), then once more.
     Abort {
+        reason: TextField,
         second: bool,
     },
+}
+
+impl Dialog {
+    /// The field that keys and pastes go to, if the dialog has one open.
+    pub fn field(&mut self) -> Option<&mut TextField> {
+        match self {
+            Dialog::Reason { input, .. }
+            | Dialog::Note { input }
+            | Dialog::HandOff { input }
+            | Dialog::Typed { input, .. } => Some(input),
+            Dialog::Approve { name, given_role, on_role, .. } => Some(if *on_role { given_role } else { name }),
+            Dialog::Abort { reason, second: false } => Some(reason),
+            Dialog::Abort { second: true, .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     Key(crossterm::event::KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): into the open field, if any.
+    Paste(String),
+    /// A click or the wheel, with where the screen's parts were when it happened.
+    Mouse(crossterm::event::MouseEvent, super::view::Regions),
     Tick(Timestamp),
+}
+
+/// One line of the event log, with the step it is about (what `e` filters on).
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub text: String,
+    pub step: Option<String>,
+}
+
+/// What the event log shows: lines holding `text` (any case), of `step` only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    pub text: String,
+    pub step: Option<String>,
+}
+
+impl LogFilter {
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.step.is_none()
+    }
+
+    fn lets(&self, l: &LogLine) -> bool {
+        self.step.as_ref().is_none_or(|s| l.step.as_ref() == Some(s))
+            && (self.text.is_empty() || l.text.to_lowercase().contains(&self.text.to_lowercase()))
+    }
 }
 
 pub struct RunApp {
@@ -128,9 +175,17 @@ pub struct RunApp {
     index: HashMap<String, usize>,
     pub selected: usize,
     pub focus: Pane,
-    pub log: Vec<String>,
+    pub log: Vec<LogLine>,
+    pub log_filter: LogFilter,
+    /// The lines the filter lets through, by index (kept as lines arrive, so a frame
+    /// never scans the whole log); `None`: every line.
+    pub log_shown: Option<Vec<usize>>,
+    /// The event log's search, open while it is typed.
+    pub log_typing: Option<TextField>,
     /// Lines up from the newest; 0 follows the log.
     pub log_scroll: usize,
+    /// A step's whole output, full screen (`v`).
+    pub output: Option<OutputView>,
     pub detail_scroll: u16,
     pub tracker: Tracker,
     pub now: Timestamp,
@@ -139,6 +194,8 @@ pub struct RunApp {
     pub real_elapsed: Option<std::time::Duration>,
     pub dialog: Option<Dialog>,
     pub help: bool,
+    /// Lines the help overlay is scrolled by (it is taller than a small terminal).
+    pub help_scroll: u16,
     pub finished: Option<(RunStatus, Option<String>)>,
     pub spin: usize,
     /// A line for the operator: what just happened or what a key needs.
@@ -188,7 +245,11 @@ impl RunApp {
             selected: 0,
             focus: Pane::Steps,
             log: Vec::new(),
+            log_filter: LogFilter::default(),
+            log_shown: None,
+            log_typing: None,
             log_scroll: 0,
+            output: None,
             detail_scroll: 0,
             tracker,
             now,
@@ -196,6 +257,7 @@ impl RunApp {
             real_elapsed: None,
             dialog: None,
             help: false,
+            help_scroll: 0,
             finished: None,
             spin: 0,
             flash: None,
@@ -237,8 +299,13 @@ impl RunApp {
         }
         if let Some(line) = crate::report::line(&r.event) {
             let clock = r.time.get(11..19).unwrap_or("");
-            self.log.push(format!("{clock} {line}"));
-            if self.log_scroll > 0 {
+            let line = LogLine { text: format!("{clock} {line}"), step: r.event.step().map(str::to_string) };
+            let shown = self.log_filter.lets(&line);
+            if let Some(idx) = self.log_shown.as_mut().filter(|_| shown) {
+                idx.push(self.log.len());
+            }
+            self.log.push(line);
+            if self.log_scroll > 0 && shown {
                 self.log_scroll += 1;
             }
         }
@@ -264,6 +331,9 @@ impl RunApp {
                 }
             }
             Event::StepOutput { step, stream, text } => {
+                if let Some(v) = self.output.as_mut().filter(|v| &v.step == step) {
+                    v.push(*stream, text.clone());
+                }
                 if let Some(i) = row(step) {
                     let out = &mut self.steps[i].output;
                     out.push((*stream, text.clone()));
@@ -351,6 +421,20 @@ impl RunApp {
                 self.spin = self.spin.wrapping_add(1);
                 vec![]
             }
+            Msg::Paste(text) => {
+                if let Some(field) = self.dialog.as_mut().and_then(Dialog::field) {
+                    field.paste(&text);
+                } else if let Some(v) = &mut self.output {
+                    v.paste(&text);
+                } else if let Some(field) = &mut self.log_typing {
+                    field.paste(&text);
+                }
+                vec![]
+            }
+            Msg::Mouse(m, at) => {
+                self.mouse(m, at);
+                vec![]
+            }
             Msg::Key(k) => {
                 if k.kind != crossterm::event::KeyEventKind::Press {
                     return vec![];
@@ -359,7 +443,29 @@ impl RunApp {
                     return self.dialog_key(k);
                 }
                 if self.help {
-                    self.help = false;
+                    use crossterm::event::KeyCode;
+                    match k.code {
+                        KeyCode::Down | KeyCode::Char('j') | KeyCode::PageDown => {
+                            self.help_scroll = self.help_scroll.saturating_add(1).min(super::keys::KEYS.len() as u16)
+                        }
+                        KeyCode::Up | KeyCode::Char('k') | KeyCode::PageUp => {
+                            self.help_scroll = self.help_scroll.saturating_sub(1)
+                        }
+                        _ => {
+                            self.help = false;
+                            self.help_scroll = 0;
+                        }
+                    }
+                    return vec![];
+                }
+                if let Some(v) = &mut self.output {
+                    if let ViewKey::Close = v.key(&k) {
+                        self.output = None;
+                    }
+                    return vec![];
+                }
+                if self.log_typing.is_some() {
+                    self.log_search_key(&k);
                     return vec![];
                 }
                 match action_for(&k) {
@@ -391,7 +497,7 @@ impl RunApp {
                     self.detail_scroll = 0;
                 }
                 Pane::Detail => self.detail_scroll = self.detail_scroll.saturating_sub(1),
-                Pane::Log => self.log_scroll = (self.log_scroll + 1).min(self.log.len().saturating_sub(1)),
+                Pane::Log => self.log_scroll = (self.log_scroll + 1).min(self.log_len().saturating_sub(1)),
             },
             Action::Down => match self.focus {
                 Pane::Steps => {
@@ -401,7 +507,7 @@ impl RunApp {
                 Pane::Detail => self.detail_scroll = self.detail_scroll.saturating_add(1),
                 Pane::Log => self.log_scroll = self.log_scroll.saturating_sub(1),
             },
-            Action::PageUp => self.log_scroll = (self.log_scroll + 10).min(self.log.len().saturating_sub(1)),
+            Action::PageUp => self.log_scroll = (self.log_scroll + 10).min(self.log_len().saturating_sub(1)),
             Action::PageDown => self.log_scroll = self.log_scroll.saturating_sub(10),
             Action::Pane => {
                 self.focus = match self.focus {
@@ -430,7 +536,7 @@ impl RunApp {
             Action::Enter => match waiting {
                 Some((Waiting::Confirm, Some(prompt))) if typed_name(&prompt).is_some() => {
                     let expected = typed_name(&prompt).unwrap_or_default().to_string();
-                    self.dialog = Some(Dialog::Typed { step: id, expected, prompt, input: String::new() });
+                    self.dialog = Some(Dialog::Typed { step: id, expected, prompt, input: TextField::default() });
                 }
                 Some((Waiting::Confirm, _)) => {
                     let open = step.as_ref().map(|s| s.ticks.iter().filter(|t| !**t).count()).unwrap_or(0);
@@ -455,7 +561,7 @@ impl RunApp {
             Action::Skip | Action::Fail => {
                 if waiting.is_some() {
                     let purpose = if a == Action::Skip { Purpose::Skip } else { Purpose::Fail };
-                    self.dialog = Some(Dialog::Reason { purpose, step: id, input: String::new() });
+                    self.dialog = Some(Dialog::Reason { purpose, step: id, input: TextField::default() });
                 } else {
                     self.flash =
                         Some(format!("only a step that waits for you can be skipped or failed; `{id}` does not"));
@@ -475,9 +581,9 @@ impl RunApp {
                     // default, so approving one's own run is never a single key.
                     self.dialog = Some(Dialog::Approve {
                         step: id,
-                        given_role: role.clone(),
+                        given_role: TextField::from(role.as_str()),
                         role,
-                        name: String::new(),
+                        name: TextField::default(),
                         on_role: false,
                     });
                 }
@@ -485,15 +591,46 @@ impl RunApp {
             },
             Action::Deny => match waiting {
                 Some((Waiting::Approval, _)) => {
-                    self.dialog = Some(Dialog::Reason { purpose: Purpose::Deny, step: id, input: String::new() })
+                    self.dialog = Some(Dialog::Reason { purpose: Purpose::Deny, step: id, input: TextField::default() })
                 }
                 _ => self.flash = Some(format!("`{id}` does not wait for an approval")),
             },
-            Action::Note => self.dialog = Some(Dialog::Note { input: String::new() }),
-            Action::HandOff => self.dialog = Some(Dialog::HandOff { input: String::new() }),
+            Action::Note => self.dialog = Some(Dialog::Note { input: TextField::default() }),
+            Action::HandOff => self.dialog = Some(Dialog::HandOff { input: TextField::default() }),
+            Action::View => match &step {
+                Some(s) => self.output = Some(OutputView::open(&s.id, &s.title, &self.meta.log_path, &s.output)),
+                None => self.flash = Some("no step is selected".into()),
+            },
+            Action::Search => self.log_typing = Some(TextField::from(self.log_filter.text.as_str())),
+            Action::StepEvents => {
+                let mut filter = self.log_filter.clone();
+                filter.step = match filter.step {
+                    Some(s) if s == id => None,
+                    _ => Some(id.clone()),
+                };
+                self.set_log_filter(filter);
+            }
+            Action::Top => match self.focus {
+                Pane::Steps => self.selected = 0,
+                Pane::Detail => self.detail_scroll = 0,
+                Pane::Log => self.log_scroll = self.log_len().saturating_sub(1),
+            },
+            Action::Bottom => match self.focus {
+                Pane::Steps => self.selected = self.steps.len().saturating_sub(1),
+                // The detail pane's length is known only when drawn: ↓ scrolls it.
+                Pane::Detail => {}
+                Pane::Log => self.log_scroll = 0,
+            },
+            Action::Back => {
+                if self.log_filter.is_empty() {
+                    self.flash = Some("q leaves the screen (the run can be resumed); x aborts it".into());
+                } else {
+                    self.set_log_filter(LogFilter::default());
+                }
+            }
             Action::Abort => {
                 if self.finished.is_none() {
-                    self.dialog = Some(Dialog::Abort { second: false });
+                    self.dialog = Some(Dialog::Abort { reason: TextField::default(), second: false });
                 }
             }
             Action::Quit => {
@@ -519,6 +656,115 @@ impl RunApp {
         vec![]
     }
 
+    /// A click selects the step under it and focuses the pane; the wheel scrolls the pane
+    /// under the pointer. Nothing the mouse does answers a step: answers take keys.
+    fn mouse(&mut self, m: crossterm::event::MouseEvent, at: super::view::Regions) {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let inside = |r: ratatui::layout::Rect| {
+            m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
+        };
+        if self.dialog.is_some() || self.help {
+            return;
+        }
+        if let Some(v) = &mut self.output {
+            let code = match m.kind {
+                MouseEventKind::ScrollUp => crossterm::event::KeyCode::Up,
+                MouseEventKind::ScrollDown => crossterm::event::KeyCode::Down,
+                _ => return,
+            };
+            for _ in 0..3 {
+                v.key(&crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE));
+            }
+            return;
+        }
+        let pane = if inside(at.tree) {
+            Pane::Steps
+        } else if inside(at.detail) {
+            Pane::Detail
+        } else if inside(at.log) {
+            Pane::Log
+        } else {
+            return;
+        };
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = pane;
+                if pane == Pane::Steps && m.row > at.tree.y {
+                    let rows = super::view::tree_rows(self);
+                    let height = at.tree.height.saturating_sub(2) as usize;
+                    let sel_row = rows.iter().position(|r| *r == Some(self.selected)).unwrap_or(0);
+                    let row = super::view::tree_offset(sel_row, height) + (m.row - at.tree.y - 1) as usize;
+                    if let Some(Some(i)) = rows.get(row) {
+                        self.selected = *i;
+                        self.detail_scroll = 0;
+                    }
+                }
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let up = m.kind == MouseEventKind::ScrollUp;
+                match pane {
+                    Pane::Steps => {
+                        self.selected = if up {
+                            self.selected.saturating_sub(1)
+                        } else {
+                            (self.selected + 1).min(self.steps.len().saturating_sub(1))
+                        };
+                        self.detail_scroll = 0;
+                    }
+                    Pane::Detail => {
+                        self.detail_scroll =
+                            if up { self.detail_scroll.saturating_sub(3) } else { self.detail_scroll.saturating_add(3) }
+                    }
+                    Pane::Log => {
+                        self.log_scroll = if up {
+                            (self.log_scroll + 3).min(self.log_len().saturating_sub(1))
+                        } else {
+                            self.log_scroll.saturating_sub(3)
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Lines the event log shows with its filter.
+    pub fn log_len(&self) -> usize {
+        self.log_shown.as_ref().map_or(self.log.len(), Vec::len)
+    }
+
+    /// The `i`-th line the event log shows.
+    pub fn log_line(&self, i: usize) -> Option<&LogLine> {
+        match &self.log_shown {
+            Some(idx) => idx.get(i).and_then(|&j| self.log.get(j)),
+            None => self.log.get(i),
+        }
+    }
+
+    pub fn set_log_filter(&mut self, filter: LogFilter) {
+        self.log_shown =
+            (!filter.is_empty()).then(|| (0..self.log.len()).filter(|&i| filter.lets(&self.log[i])).collect());
+        self.log_filter = filter;
+        self.log_scroll = 0;
+    }
+
+    fn log_search_key(&mut self, k: &crossterm::event::KeyEvent) {
+        use crossterm::event::KeyCode;
+        let Some(field) = self.log_typing.as_mut() else { return };
+        match k.code {
+            KeyCode::Esc => self.log_typing = None,
+            KeyCode::Enter => {
+                let text = field.value().trim().to_string();
+                self.log_typing = None;
+                let filter = LogFilter { text, step: self.log_filter.step.clone() };
+                self.set_log_filter(filter);
+            }
+            _ => {
+                field.key(k);
+            }
+        }
+    }
+
     fn dialog_key(&mut self, k: crossterm::event::KeyEvent) -> Vec<Command> {
         use crossterm::event::{KeyCode, KeyModifiers};
         let by = self.by();
@@ -527,16 +773,8 @@ impl RunApp {
             self.dialog = None;
             return vec![];
         }
-        let input: Option<&mut String> = match d {
-            Dialog::Reason { input, .. }
-            | Dialog::Note { input }
-            | Dialog::HandOff { input }
-            | Dialog::Typed { input, .. } => Some(input),
-            Dialog::Approve { name, given_role, on_role, .. } => Some(if *on_role { given_role } else { name }),
-            Dialog::Abort { .. } => None,
-        };
-        if let Some(input) = input
-            && edit_text(input, &k)
+        if let Some(input) = d.field()
+            && input.key(&k)
         {
             return vec![];
         }
@@ -546,16 +784,23 @@ impl RunApp {
             *on_role = !*on_role;
             return vec![];
         }
-        if let Dialog::Abort { second } = d {
+        if let Dialog::Abort { reason, second } = d {
             return match (k.code, *second) {
-                (KeyCode::Char('x') | KeyCode::Char('y') | KeyCode::Enter, false) => {
+                (KeyCode::Enter, false) if reason.value().trim().is_empty() => {
+                    self.flash = Some("why abort? the reason goes into the log and the report".into());
+                    vec![]
+                }
+                (KeyCode::Enter, false) => {
                     *second = true;
                     vec![]
                 }
-                // The same keys both times: `y y` aborts as `x x` does (Enter never does).
+                (_, false) => vec![],
+                // The last word is a deliberate key: Enter, pressed once too often, never aborts.
                 (KeyCode::Char('x') | KeyCode::Char('y'), true) => {
+                    let reason = reason.value().trim().to_string();
                     self.dialog = None;
-                    vec![Command::Abort { by, reason: "aborted by the operator".into() }]
+                    self.flash = None;
+                    vec![Command::Abort { by, reason }]
                 }
                 _ => {
                     self.dialog = None;
@@ -567,31 +812,31 @@ impl RunApp {
             return vec![];
         }
         let cmd = match d.clone() {
-            Dialog::Reason { input, .. } | Dialog::Note { input } if input.trim().is_empty() => {
+            Dialog::Reason { input, .. } | Dialog::Note { input } if input.value().trim().is_empty() => {
                 self.flash = Some("a reason is needed: it goes into the incident log".into());
                 return vec![];
             }
             Dialog::Reason { purpose, step, input } => match purpose {
-                Purpose::Skip => Command::Skip { step, by, reason: input.trim().into() },
-                Purpose::Fail => Command::Fail { step, by, reason: input.trim().into() },
-                Purpose::Deny => Command::Deny { step, by, role: None, reason: Some(input.trim().into()) },
+                Purpose::Skip => Command::Skip { step, by, reason: input.value().trim().into() },
+                Purpose::Fail => Command::Fail { step, by, reason: input.value().trim().into() },
+                Purpose::Deny => Command::Deny { step, by, role: None, reason: Some(input.value().trim().into()) },
             },
-            Dialog::Note { input } => Command::Note { by, text: input.trim().into() },
-            Dialog::HandOff { input } if input.trim().is_empty() => {
+            Dialog::Note { input } => Command::Note { by, text: input.value().trim().into() },
+            Dialog::HandOff { input } if input.value().trim().is_empty() => {
                 self.flash = Some("who takes over? type their name".into());
                 return vec![];
             }
-            Dialog::HandOff { input } => Command::HandOff { by, to: input.trim().into() },
+            Dialog::HandOff { input } => Command::HandOff { by, to: input.value().trim().into() },
             Dialog::Approve { step, name, given_role, .. } => {
-                if name.trim().is_empty() {
+                if name.value().trim().is_empty() {
                     self.flash = Some("who approves? type a name".into());
                     return vec![];
                 }
-                let role = Some(given_role.trim().to_string()).filter(|r| !r.is_empty());
-                Command::Approve { step, by: name.trim().into(), role }
+                let role = Some(given_role.value().trim().to_string()).filter(|r| !r.is_empty());
+                Command::Approve { step, by: name.value().trim().into(), role }
             }
             Dialog::Typed { step, expected, input, .. } => {
-                if input != expected {
+                if input.value() != expected {
                     self.flash = Some(format!("type `{expected}` exactly to go ahead, or Esc"));
                     return vec![];
                 }
@@ -603,26 +848,4 @@ impl RunApp {
         self.flash = None;
         vec![cmd]
     }
-}
-
-/// One key into a text field: characters typed, Backspace, Ctrl-U (clear), Ctrl-W (the
-/// word before). Returns whether the key was for the field. A control key never types
-/// its letter.
-pub fn edit_text(input: &mut String, k: &crossterm::event::KeyEvent) -> bool {
-    use crossterm::event::{KeyCode, KeyModifiers};
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    match k.code {
-        KeyCode::Char('u') if ctrl => input.clear(),
-        KeyCode::Char('w') if ctrl => {
-            let kept = input.trim_end().trim_end_matches(|c: char| !c.is_whitespace()).len();
-            input.truncate(kept);
-        }
-        KeyCode::Char(_) if ctrl || k.modifiers.contains(KeyModifiers::ALT) => return false,
-        KeyCode::Char(c) => input.push(c),
-        KeyCode::Backspace => {
-            input.pop();
-        }
-        _ => return false,
-    }
-    true
 }

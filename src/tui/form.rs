@@ -9,6 +9,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+use super::field::TextField;
 use super::theme::Theme;
 use crate::launch::{Choice, ChosenMode};
 use crate::runbook::model::InputDef;
@@ -16,7 +17,7 @@ use crate::runbook::model::InputDef;
 pub struct Field {
     pub def: Option<InputDef>,
     pub label: String,
-    pub value: String,
+    pub value: TextField,
     pub error: Option<String>,
 }
 
@@ -47,9 +48,19 @@ impl Form {
     ) -> Form {
         let mut fields: Vec<Field> = prefill
             .into_iter()
-            .map(|(def, value)| Field { label: def.name.clone(), def: Some(def), value, error: None })
+            .map(|(def, value)| Field {
+                label: def.name.clone(),
+                def: Some(def),
+                value: TextField::from(value.as_str()),
+                error: None,
+            })
             .collect();
-        fields.push(Field { def: None, label: "operator".into(), value: operator, error: None });
+        fields.push(Field {
+            def: None,
+            label: "operator".into(),
+            value: TextField::from(operator.as_str()),
+            error: None,
+        });
         let mode = if modes.contains(&mode) { mode } else { modes.first().copied().unwrap_or(mode) };
         Form { runbook, fields, mode, modes, at: 0, confirming: None }
     }
@@ -58,8 +69,8 @@ impl Form {
         let Some(f) = self.fields.get_mut(i) else { return true };
         f.error = match &f.def {
             Some(d) if f.value.is_empty() => Some(format!("`{}` needs a value", d.name)),
-            Some(d) => check(&d.name, &f.value).err(),
-            None if f.value.trim().is_empty() => Some("who is running this? it goes into the log".into()),
+            Some(d) => check(&d.name, f.value.value()).err(),
+            None if f.value.value().trim().is_empty() => Some("who is running this? it goes into the log".into()),
             None => None,
         };
         f.error.is_none()
@@ -125,12 +136,26 @@ impl Form {
                             self.runbook,
                             self.mode.as_str().to_uppercase(),
                             target(self.mode),
-                            self.fields.last().map(|f| f.value.as_str()).unwrap_or("")
+                            self.fields.last().map(|f| f.value.value()).unwrap_or("")
                         ))
                     }
                 }
             }
-            _ if !on_mode && super::app::edit_text(&mut self.fields[self.at].value, &k) => {
+            KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if !self.options(self.at).is_empty() => {
+                let options = self.options(self.at);
+                let f = &mut self.fields[self.at];
+                let n = options.len();
+                let next = match options.iter().position(|o| o == f.value.value()) {
+                    Some(i) if k.code == KeyCode::Left => (i + n - 1) % n,
+                    Some(i) => (i + 1) % n,
+                    None => 0,
+                };
+                f.value = TextField::from(options[next].as_str());
+                f.error = None;
+            }
+            // A select is never typed into: what it holds is always one of its options.
+            _ if !self.options(self.at).is_empty() => {}
+            _ if !on_mode && self.fields[self.at].value.key(&k) => {
                 self.fields[self.at].error = None;
             }
             _ => {}
@@ -138,12 +163,36 @@ impl Form {
         None
     }
 
+    /// What an enumerated input may be (its `choices`, or true/false): such a field is a
+    /// select, changed with ←/→, never typed into.
+    fn options(&self, i: usize) -> Vec<String> {
+        match self.fields.get(i).and_then(|f| f.def.as_ref()) {
+            Some(d) if !d.choices.is_empty() => d.choices.clone(),
+            Some(d) if d.ty == crate::runbook::raw::InputType::Bool => vec!["true".into(), "false".into()],
+            _ => vec![],
+        }
+    }
+
+    /// Pasted text into the field being edited (never into the mode row).
+    pub fn paste(&mut self, text: &str) {
+        if self.confirming.is_none()
+            && self.options(self.at).is_empty()
+            && let Some(f) = self.fields.get_mut(self.at)
+        {
+            f.value.paste(text);
+            f.error = None;
+        }
+    }
+
     pub fn choice(&self) -> Choice {
-        let inputs: BTreeMap<String, String> =
-            self.fields.iter().filter_map(|f| f.def.as_ref().map(|d| (d.name.clone(), f.value.clone()))).collect();
+        let inputs: BTreeMap<String, String> = self
+            .fields
+            .iter()
+            .filter_map(|f| f.def.as_ref().map(|d| (d.name.clone(), f.value.value().to_string())))
+            .collect();
         Choice {
             inputs: Some(inputs),
-            operator: self.fields.last().map(|f| f.value.trim().to_string()).unwrap_or_default(),
+            operator: self.fields.last().map(|f| f.value.value().trim().to_string()).unwrap_or_default(),
             mode: self.mode,
         }
     }
@@ -159,17 +208,25 @@ impl Form {
         let mut lines = vec![];
         for (i, fl) in self.fields.iter().enumerate() {
             let active = i == self.at;
-            let shown = match &fl.def {
-                Some(d) if d.secret => "•".repeat(fl.value.chars().count()),
-                _ => fl.value.clone(),
-            };
-            let mut spans = vec![
-                Span::styled(format!("{} {:<14} ", if active { "▶" } else { " " }, fl.label), theme.title()),
-                Span::styled(
-                    format!("{shown}{}", if active { "▏" } else { "" }),
-                    if active { theme.selected() } else { ratatui::style::Style::default() },
-                ),
-            ];
+            let secret = fl.def.as_ref().is_some_and(|d| d.secret);
+            let style = if active { theme.selected() } else { ratatui::style::Style::default() };
+            let mut spans =
+                vec![Span::styled(format!("{} {:<14} ", if active { "▶" } else { " " }, fl.label), theme.title())];
+            let options = self.options(i);
+            if options.is_empty() {
+                spans.extend(fl.value.spans(width.saturating_sub(17).max(8), secret, style, active));
+            } else {
+                for o in &options {
+                    if o == fl.value.value() {
+                        spans.push(Span::styled(format!("[ {o} ]"), theme.selected()));
+                    } else {
+                        spans.push(Span::raw(format!("  {o}  ")));
+                    }
+                }
+                if active {
+                    spans.push(Span::styled("  ←→ choose", theme.dim()));
+                }
+            }
             if let Some(e) = &fl.error {
                 spans.push(Span::styled(format!("  ✗ {e}"), theme.bad()));
             }
@@ -216,7 +273,7 @@ impl Form {
             main,
         );
         f.render_widget(
-            Paragraph::new(" Tab/↑↓ move · type to edit · ←→ change the mode · Enter next / start · Esc back"),
+            Paragraph::new(" Tab/↑↓ move · type to edit (←→ Home End, Ctrl-U/W/K) · ←→ change the mode · Enter next / start · Esc back"),
             bottom,
         );
         if let Some(q) = &self.confirming {
@@ -269,11 +326,11 @@ mod tests {
             Form::new("rb".into(), vec![], "alice bob".into(), ChosenMode::Tabletop, vec![ChosenMode::Tabletop]);
         let ctrl = |c| crossterm::event::KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
         f.key(ctrl('w'), &|_, _| Ok(()), &|m| m.as_str().to_string());
-        assert_eq!(f.fields[0].value, "alice ");
+        assert_eq!(f.fields[0].value.value(), "alice ");
         f.key(ctrl('u'), &|_, _| Ok(()), &|m| m.as_str().to_string());
-        assert_eq!(f.fields[0].value, "");
+        assert_eq!(f.fields[0].value.value(), "");
         f.key(ctrl('x'), &|_, _| Ok(()), &|m| m.as_str().to_string());
-        assert_eq!(f.fields[0].value, "", "no stray letter");
+        assert_eq!(f.fields[0].value.value(), "", "no stray letter");
     }
 
     #[test]
@@ -297,5 +354,49 @@ mod tests {
             assert!(l.chars().count() <= 40, "{l:?}");
         }
         assert_eq!(lines.join(" ").split_whitespace().count(), 11);
+    }
+
+    #[test]
+    fn an_enumerated_input_is_a_select_never_typed_into() {
+        let def = |name: &str, choices: &[&str], ty| InputDef {
+            name: name.into(),
+            ty,
+            default: None,
+            description: None,
+            secret: false,
+            env: None,
+            choices: choices.iter().map(|c| c.to_string()).collect(),
+        };
+        use crate::runbook::raw::InputType;
+        let mut f = Form::new(
+            "rb".into(),
+            vec![
+                (def("strategy", &["replica", "snapshot", "pitr"], InputType::String), "replica".into()),
+                (def("dry", &[], InputType::Bool), "true".into()),
+            ],
+            "alice".into(),
+            ChosenMode::Tabletop,
+            vec![ChosenMode::Tabletop],
+        );
+        let press = |f: &mut Form, code| {
+            f.key(crossterm::event::KeyEvent::new(code, KeyModifiers::NONE), &|_, _| Ok(()), &|m| m.as_str().into())
+        };
+        press(&mut f, KeyCode::Right);
+        assert_eq!(f.fields[0].value.value(), "snapshot");
+        press(&mut f, KeyCode::Left);
+        press(&mut f, KeyCode::Left);
+        assert_eq!(f.fields[0].value.value(), "pitr", "← wraps round");
+        press(&mut f, KeyCode::Char('z'));
+        press(&mut f, KeyCode::Backspace);
+        f.paste("anything");
+        assert_eq!(f.fields[0].value.value(), "pitr", "typing, deleting and pasting never change a select");
+        press(&mut f, KeyCode::Tab);
+        press(&mut f, KeyCode::Char(' '));
+        assert_eq!(f.fields[1].value.value(), "false", "a bool is a select of true and false");
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        term.draw(|fr| f.draw(fr, &Theme { color: false })).unwrap();
+        let screen: String = term.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+        assert!(screen.contains("replica    snapshot  [ pitr ]"), "{screen}");
+        assert!(screen.contains("true  [ false ]  ←→ choose"), "{screen}");
     }
 }

@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 
+use super::field::TextField;
 use super::theme::Theme;
 use crate::launch::ShelfEntry;
 use crate::report::human_ms;
@@ -13,8 +14,10 @@ use crate::report::human_ms;
 pub struct Home {
     pub dir: String,
     pub entries: Vec<ShelfEntry>,
-    pub filter: String,
+    pub filter: TextField,
     pub filtering: bool,
+    /// Esc was pressed at the top: the next Esc (or q) leaves.
+    pub quit_armed: bool,
     pub selected: usize,
     /// A line for the operator (why Enter did nothing).
     pub flash: Option<String>,
@@ -28,12 +31,20 @@ pub enum HomeEnd {
 impl Home {
     pub fn new(dir: String, mut entries: Vec<ShelfEntry>) -> Home {
         entries.sort_by_key(|e| e.runbook.as_ref().map(|r| (r.dataset.clone(), r.id.clone())));
-        Home { dir, entries, filter: String::new(), filtering: false, selected: 0, flash: None }
+        Home {
+            dir,
+            entries,
+            filter: TextField::default(),
+            filtering: false,
+            quit_armed: false,
+            selected: 0,
+            flash: None,
+        }
     }
 
     /// The entries the filter lets through, by index.
     pub fn visible(&self) -> Vec<usize> {
-        let f = self.filter.to_lowercase();
+        let f = self.filter.value().to_lowercase();
         (0..self.entries.len())
             .filter(|&i| {
                 let e = &self.entries[i];
@@ -46,20 +57,26 @@ impl Home {
             .collect()
     }
 
+    pub fn paste(&mut self, text: &str) {
+        if self.filtering {
+            self.filter.paste(text);
+            self.selected = 0;
+        }
+    }
+
     pub fn key(&mut self, k: KeyEvent) -> Option<HomeEnd> {
         self.flash = None;
+        let armed = std::mem::take(&mut self.quit_armed);
         if self.filtering {
             match k.code {
                 KeyCode::Esc => {
                     self.filtering = false;
-                    self.filter.clear();
+                    self.filter = TextField::default();
                 }
                 KeyCode::Enter => self.filtering = false,
-                KeyCode::Backspace => {
-                    self.filter.pop();
+                _ => {
+                    self.filter.key(&k);
                 }
-                KeyCode::Char(c) => self.filter.push(c),
-                _ => {}
             }
             self.selected = 0;
             return None;
@@ -67,10 +84,14 @@ impl Home {
         let visible = self.visible();
         match k.code {
             KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return Some(HomeEnd::Quit),
-            // Esc goes back one level: a filter first, the program only from the top.
+            // Esc goes back one level: a filter first; at the top it asks before leaving.
             KeyCode::Esc if !self.filter.is_empty() => {
-                self.filter.clear();
+                self.filter = TextField::default();
                 self.selected = 0;
+            }
+            KeyCode::Esc if !armed => {
+                self.quit_armed = true;
+                self.flash = Some("leave lifeboat? Esc again or q to leave, any other key stays".into());
             }
             KeyCode::Char('q') | KeyCode::Esc => return Some(HomeEnd::Quit),
             KeyCode::Char('/') => self.filtering = true,
@@ -183,9 +204,13 @@ impl Home {
         let hint = if let Some(f) = &self.flash {
             format!(" {f}")
         } else if self.filtering {
-            format!(" filter: {}▏ (Enter keeps it · Esc clears)", self.filter)
+            let mut spans = vec![Span::raw(" filter: ")];
+            spans.extend(self.filter.spans(40, false, theme.selected(), true));
+            spans.push(Span::raw(" (Enter keeps it · Esc clears)"));
+            f.render_widget(Paragraph::new(Line::from(spans)), bottom);
+            return;
         } else if !self.filter.is_empty() {
-            format!(" filter: {} · / change · ↑↓ move · Enter start · q quit", self.filter)
+            format!(" filter: {} · / change · Esc clears · ↑↓ move · Enter start · q quit", self.filter.value())
         } else {
             " / filter · ↑↓ j k move · Enter start · q quit".to_string()
         };

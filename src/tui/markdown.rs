@@ -138,4 +138,33 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_soft_break_is_a_space_so_no_words_are_ever_joined() {
+        let md = "We copied it\neverywhere it helps.\nWe restore from the vault,\nthen check `orders-docs-prod`\nthe plan: roll back.";
+        let out = plain(&render(md, &Theme { color: false }));
+        assert_eq!(
+            out,
+            [
+                "We copied it everywhere it helps. We restore from the vault, then check `orders-docs-prod` the plan: roll back."
+            ]
+        );
+        // And wrapped on a narrow pane, every word of the source is still a word on screen.
+        let lines = render(md, &Theme { color: false });
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(24, 12)).unwrap();
+        term.draw(|f| {
+            f.render_widget(
+                ratatui::widgets::Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+                f.area(),
+            )
+        })
+        .unwrap();
+        let buf = term.backend().buffer();
+        let screen: Vec<String> = (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>())
+            .collect();
+        let words: Vec<&str> = screen.iter().flat_map(|l| l.split_whitespace()).collect();
+        let source: Vec<&str> = md.split_whitespace().collect();
+        assert_eq!(words, source, "{screen:#?}");
+    }
 }

@@ -3,10 +3,12 @@
 //! only as fast as something on screen moves.
 
 pub mod app;
+pub mod field;
 pub mod form;
 pub mod home;
 pub mod keys;
 pub mod markdown;
+pub mod output;
 pub mod theme;
 pub mod view;
 
@@ -41,7 +43,13 @@ type Term = Terminal<CrosstermBackend<Stdout>>;
 
 fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(std::io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
+        crossterm::event::DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// Raw mode and the alternate screen while it lives; restored on drop and on panic.
@@ -60,7 +68,13 @@ impl Screen {
             previous(info);
         }));
         enable_raw_mode()?;
-        execute!(std::io::stdout(), EnterAlternateScreen)?;
+        // Bracketed paste: a paste arrives as one text, never as keys that could act.
+        execute!(
+            std::io::stdout(),
+            EnterAlternateScreen,
+            crossterm::event::EnableBracketedPaste,
+            crossterm::event::EnableMouseCapture
+        )?;
         let term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
         // A blocking reader on its own thread: no polling, no busy loop.
         let (tx, keys) = mpsc::unbounded_channel();
@@ -101,6 +115,10 @@ pub async fn home(dir: &Path, incidents: &Path) -> TuiEnd {
             _ = screen.sigterm.recv() => return TuiEnd::Cancelled,
         };
         let Some(ev) = ev else { return TuiEnd::Cancelled };
+        if let TermEvent::Paste(text) = &ev {
+            home.paste(text);
+            continue;
+        }
         let TermEvent::Key(k) = ev else { continue };
         if k.kind != crossterm::event::KeyEventKind::Press {
             continue;
@@ -152,11 +170,14 @@ async fn form_then_run(screen: &mut Screen, mut setup: Setup, theme: &Theme) -> 
                 ev = screen.keys.recv() => ev,
                 _ = screen.sigterm.recv() => return TuiEnd::Cancelled,
             };
-            let Some(TermEvent::Key(k)) = ev else {
-                if ev.is_none() {
-                    return TuiEnd::Cancelled;
+            let k = match ev {
+                Some(TermEvent::Key(k)) => k,
+                Some(TermEvent::Paste(text)) => {
+                    form.paste(&text);
+                    continue;
                 }
-                continue;
+                Some(_) => continue,
+                None => return TuiEnd::Cancelled,
             };
             if k.kind != crossterm::event::KeyEventKind::Press {
                 continue;
@@ -203,6 +224,15 @@ async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
                 Some(TermEvent::Key(k)) => {
                     for c in app.update(Msg::Key(k)) {
                         let _ = commands.send(c);
+                    }
+                }
+                Some(TermEvent::Paste(text)) => {
+                    app.update(Msg::Paste(text));
+                }
+                Some(TermEvent::Mouse(m)) => {
+                    let area = screen.term.size().map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height));
+                    if let Ok(area) = area {
+                        app.update(Msg::Mouse(m, view::regions(area, &app)));
                     }
                 }
                 Some(_) => {}

@@ -1,4 +1,4 @@
-//! Every screen and dialog drawn on ratatui's TestBackend at 80×24 and 160×48, pinned as
+//! Every screen and dialog drawn on ratatui's TestBackend at 80×24, 120×40 and 160×48, pinned as
 //! text snapshots; the gauge's colour is checked cell by cell at 50%, 85% and 120% of the
 //! RTO.
 
@@ -121,8 +121,11 @@ fn draw(app: &RunApp, w: u16, h: u16) -> Terminal<TestBackend> {
     term
 }
 
+/// The sizes every screen is pinned at: the smallest supported, a laptop, a wide monitor.
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (160, 48)];
+
 fn both(name: &str, app: &RunApp) {
-    for (w, h) in [(80, 24), (160, 48)] {
+    for (w, h) in SIZES {
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&draw(app, w, h)));
     }
 }
@@ -259,8 +262,8 @@ fn every_dialog_and_the_help() {
                 input: "orders".into(),
             },
         ),
-        ("dialog_abort_1", Dialog::Abort { second: false }),
-        ("dialog_abort_2", Dialog::Abort { second: true }),
+        ("dialog_abort_1", Dialog::Abort { reason: "wrong bucket".into(), second: false }),
+        ("dialog_abort_2", Dialog::Abort { reason: "wrong bucket".into(), second: true }),
     ];
     for (name, d) in dialogs {
         a.dialog = Some(d);
@@ -320,18 +323,30 @@ fn a_run_that_stopped_before_its_milestone_says_rto_not_met_in_red() {
 }
 
 #[test]
-fn abort_asks_twice_and_the_same_key_says_yes_both_times() {
+fn abort_asks_why_then_once_more_and_records_the_reason() {
     for k in ['y', 'x'] {
         let mut a = under_way(Mode::Live);
-        a.dialog = Some(Dialog::Abort { second: false });
-        assert!(a.update(key(k)).is_empty(), "{k}: asked once more");
+        assert!(a.update(key('x')).is_empty());
+        assert!(matches!(a.dialog, Some(Dialog::Abort { second: false, .. })), "x opens the abort dialog");
+        assert!(a.update(enter()).is_empty(), "no reason, no abort");
+        assert!(a.flash.as_deref().is_some_and(|f| f.contains("why abort")), "{:?}", a.flash);
+        for c in "wrong runbook".chars() {
+            assert!(a.update(key(c)).is_empty(), "letters (x and y too) type the reason");
+        }
+        assert!(a.update(enter()).is_empty(), "asked once more");
         let cmds = a.update(key(k));
-        assert!(matches!(cmds.as_slice(), [Command::Abort { .. }]), "{k} {k} aborts: {cmds:?}");
+        match cmds.as_slice() {
+            [Command::Abort { reason, by }] => {
+                assert_eq!((reason.as_str(), by.as_str()), ("wrong runbook", "alice"), "{k}")
+            }
+            other => panic!("{k}: {other:?}"),
+        }
     }
     let mut a = under_way(Mode::Live);
-    a.dialog = Some(Dialog::Abort { second: false });
-    a.update(key('y'));
+    a.dialog = Some(Dialog::Abort { reason: "because".into(), second: false });
+    a.update(enter());
     assert!(a.update(enter()).is_empty(), "Enter never confirms the second time");
+    assert!(a.dialog.is_none(), "any other key keeps the run going");
 }
 
 #[test]
@@ -491,7 +506,7 @@ fn an_approval_is_never_prefilled_with_the_operator_and_a_denied_one_cannot_be_c
     a.selected = a.steps.iter().position(|s| s.id == "go").unwrap();
     assert!(a.update(key('a')).is_empty());
     match &a.dialog {
-        Some(Dialog::Approve { name, .. }) => assert_eq!(name, "", "the operator (alice) is not offered"),
+        Some(Dialog::Approve { name, .. }) => assert_eq!(name.value(), "", "the operator (alice) is not offered"),
         other => panic!("{:?}", other.is_some()),
     }
     assert!(a.update(enter()).is_empty(), "no name, no approval");
@@ -552,10 +567,14 @@ fn home_shows_why_a_runbook_is_broken_and_esc_clears_a_filter_before_it_quits() 
         press(&mut home, KeyCode::Char(c));
     }
     press(&mut home, KeyCode::Enter);
-    assert_eq!(home.filter, "xy");
+    assert_eq!(home.filter.value(), "xy");
     assert!(press(&mut home, KeyCode::Esc).is_none(), "Esc with a filter clears it");
     assert!(home.filter.is_empty());
-    assert!(matches!(press(&mut home, KeyCode::Esc), Some(super::home::HomeEnd::Quit)));
+    assert!(press(&mut home, KeyCode::Esc).is_none(), "Esc at the top asks first");
+    assert!(home.flash.as_deref().is_some_and(|f| f.contains("leave lifeboat?")), "{:?}", home.flash);
+    assert!(press(&mut home, KeyCode::Down).is_none(), "any other key stays");
+    assert!(press(&mut home, KeyCode::Esc).is_none());
+    assert!(matches!(press(&mut home, KeyCode::Esc), Some(super::home::HomeEnd::Quit)), "Esc twice leaves");
 }
 
 #[test]
@@ -571,7 +590,7 @@ fn home_and_start_form() {
     };
     let home = super::home::Home::new("runbooks".into(), vec![entry]);
     let theme = Theme { color: true };
-    for (w, h) in [(80, 24), (160, 48)] {
+    for (w, h) in SIZES {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         term.draw(|f| home.draw(f, &theme)).unwrap();
         insta::assert_snapshot!(format!("home_{w}x{h}"), text(&term));
@@ -598,7 +617,7 @@ fn home_and_start_form() {
     let target = |_| "AWS account 111122223333 in eu-central-1".to_string();
     form.key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter), &check, &target);
     assert!(form.fields[0].error.is_some(), "a timestamp that does not parse is refused in place");
-    for (w, h) in [(80, 24), (160, 48)] {
+    for (w, h) in SIZES {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         term.draw(|f| form.draw(f, &theme)).unwrap();
         let shown = text(&term);
@@ -611,4 +630,167 @@ fn home_and_start_form() {
     let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
     term.draw(|f| form.draw(f, &theme)).unwrap();
     insta::assert_snapshot!("form_confirm_80x24", text(&term));
+}
+
+fn code(c: crossterm::event::KeyCode) -> Msg {
+    Msg::Key(crossterm::event::KeyEvent::new(c, crossterm::event::KeyModifiers::NONE))
+}
+
+/// The screen as text, the temporary folder named `[dir]` (a snapshot holds no random path).
+fn in_dir(term: &Terminal<TestBackend>, dir: &std::path::Path) -> String {
+    text(term).replace(&dir.display().to_string(), "[dir]")
+}
+
+/// A run whose smoke test printed 300 lines into a real log file (the view reads the log).
+fn with_long_output(dir: &std::path::Path) -> RunApp {
+    let mut a = under_way(Mode::Tabletop);
+    let log = dir.join("run.jsonl");
+    let mut j = crate::journal::Journal::create(&log, None).unwrap();
+    j.append(t("2026-11-24T03:05:00Z"), crate::journal::tests::genesis(None)).unwrap();
+    a.meta.log_path = log;
+    feed(&mut a, "2026-11-24T03:20:00Z", Event::StepStarted { step: "smoke".into(), attempt: 1, detail: None });
+    for i in 1..=300 {
+        let text =
+            if i == 150 { "ERROR: checksum mismatch on a.pdf".to_string() } else { format!("checked object {i}") };
+        let e = Event::StepOutput { step: "smoke".into(), stream: Stream::Stdout, text };
+        j.append(t("2026-11-24T03:20:01Z"), e.clone()).unwrap();
+        feed(&mut a, "2026-11-24T03:20:01Z", e);
+    }
+    a.selected = 3;
+    a
+}
+
+#[test]
+fn the_output_view_shows_every_line_from_the_log_searches_and_jumps() {
+    use crossterm::event::KeyCode;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = with_long_output(dir.path());
+    assert_eq!(a.steps[3].output.len(), 200, "the screen keeps only the last lines");
+    a.update(key('v'));
+    let v = a.output.as_ref().expect("v opens the view");
+    assert_eq!(v.lines.len(), 300, "the view has the whole output, from the log");
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("output_view_end_{w}x{h}"), in_dir(&draw(&a, w, h), dir.path()));
+    }
+    a.update(key('g'));
+    let screen = text(&draw(&a, 120, 40));
+    assert!(screen.contains("│  1 │ checked object 1 ") && screen.contains("lines 1–"), "{screen}");
+    a.update(key('/'));
+    for c in "checksum".chars() {
+        a.update(key(c));
+    }
+    insta::assert_snapshot!("output_view_search_typed_120x40", in_dir(&draw(&a, 120, 40), dir.path()));
+    a.update(enter());
+    let screen = text(&draw(&a, 120, 40));
+    assert!(
+        screen.contains("│150 │ ERROR: checksum mismatch") && screen.contains("`checksum` match 1 of 1"),
+        "{screen}"
+    );
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("output_view_found_{w}x{h}"), in_dir(&draw(&a, w, h), dir.path()));
+    }
+    // A line printed while the view is open is shown when following (G).
+    a.update(key('G'));
+    feed(
+        &mut a,
+        "2026-11-24T03:21:00Z",
+        Event::StepOutput { step: "smoke".into(), stream: Stream::Stderr, text: "late line".into() },
+    );
+    let screen = text(&draw(&a, 120, 40));
+    assert!(screen.contains("│301 ! late line"), "{screen}");
+    a.update(code(KeyCode::Esc));
+    assert!(a.output.is_none(), "Esc goes back to the run screen");
+}
+
+#[test]
+fn the_event_log_filters_by_step_and_by_text_and_esc_shows_all_again() {
+    use crossterm::event::KeyCode;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = with_long_output(dir.path());
+    let all = a.log.len();
+    a.selected = 0;
+    a.update(key('e'));
+    assert!(a.log_len() < all && a.log_len() > 0);
+    assert!((0..a.log_len()).all(|i| a.log_line(i).unwrap().step.as_deref() == Some("confirm")));
+    let screen = text(&draw(&a, 120, 40));
+    assert!(screen.contains("only step `confirm`") && screen.contains("Esc shows all"), "{screen}");
+    a.update(key('e'));
+    assert_eq!(a.log_len(), all, "e again shows every step");
+    a.update(key('/'));
+    for c in "object 29".chars() {
+        a.update(key(c));
+    }
+    insta::assert_snapshot!("event_log_search_typed_120x40", in_dir(&draw(&a, 120, 40), dir.path()));
+    a.update(enter());
+    // object 29, 290..=299
+    assert_eq!(a.log_len(), 11, "only lines with the text");
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("event_log_filtered_{w}x{h}"), in_dir(&draw(&a, w, h), dir.path()));
+    }
+    // New lines obey the filter as they arrive.
+    feed(
+        &mut a,
+        "2026-11-24T03:22:00Z",
+        Event::StepOutput { step: "smoke".into(), stream: Stream::Stdout, text: "checked object 2900".into() },
+    );
+    feed(
+        &mut a,
+        "2026-11-24T03:22:00Z",
+        Event::StepOutput { step: "smoke".into(), stream: Stream::Stdout, text: "something else".into() },
+    );
+    assert_eq!(a.log_len(), 12);
+    a.update(code(KeyCode::Esc));
+    assert_eq!(a.log_len(), a.log.len(), "Esc clears the filter");
+}
+
+#[test]
+fn a_click_selects_the_step_under_it_and_the_wheel_scrolls_the_pane_under_the_pointer() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut a = under_way(Mode::Live);
+    for (w, h) in SIZES {
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        let screen = text(&draw(&a, w, h));
+        let regions = super::view::regions(area, &a);
+        // Find the row that shows "Smoke test" and click it.
+        let row = screen.lines().position(|l| l.contains("Smoke test")).expect("the tree shows the step") as u16;
+        let at = |kind, row| MouseEvent { kind, column: regions.tree.x + 3, row, modifiers: KeyModifiers::NONE };
+        a.update(Msg::Mouse(at(MouseEventKind::Down(MouseButton::Left), row), regions));
+        assert_eq!(a.steps[a.selected].id, "smoke", "{w}x{h}");
+        // A click on a phase heading selects nothing new.
+        let heading = screen.lines().position(|l| l.contains("Recover (1h)")).unwrap() as u16;
+        a.update(Msg::Mouse(at(MouseEventKind::Down(MouseButton::Left), heading), regions));
+        assert_eq!(a.steps[a.selected].id, "smoke");
+        a.update(Msg::Mouse(at(MouseEventKind::ScrollUp, row), regions));
+        assert_eq!(a.steps[a.selected].id, "restore", "the wheel moves through the steps");
+        let in_detail = MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: regions.detail.x + 2,
+            row: regions.detail.y + 2,
+            modifiers: KeyModifiers::NONE,
+        };
+        a.update(Msg::Mouse(in_detail, regions));
+        assert_eq!(a.detail_scroll, 3);
+        a.update(Msg::Mouse(MouseEvent { kind: MouseEventKind::Down(MouseButton::Left), ..in_detail }, regions));
+        assert_eq!(a.focus, super::app::Pane::Detail);
+        a.detail_scroll = 0;
+        a.focus = super::app::Pane::Steps;
+    }
+}
+
+#[test]
+fn the_key_bar_shows_only_whole_hints_at_80_and_120_columns() {
+    let whole: Vec<String> = super::keys::hints().split(" · ").map(str::to_string).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let apps = [under_way(Mode::Live), under_way(Mode::Tabletop), with_long_output(dir.path())];
+    for a in &apps {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let screen = text(&draw(a, w, h));
+            let bar = screen.lines().last().unwrap().trim().to_string();
+            let pieces: Vec<&str> = bar.split(" · ").collect();
+            assert!(pieces.len() >= 5, "{w}: the main keys fit: {bar}");
+            for p in pieces {
+                assert!(whole.iter().any(|h| h == p) || p.starts_with("log "), "{w}x{h}: `{p}` is cut: {bar}");
+            }
+        }
+    }
 }

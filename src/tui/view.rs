@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::app::{Dialog, Pane, Purpose, RunApp, Status};
+use super::field::TextField;
 use super::keys::{KEYS, hints};
 use super::theme::Theme;
 use crate::engine::event::{Mode, Stream, Waiting, typed_name, typed_parts};
@@ -31,17 +32,9 @@ pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
         return;
     }
+    let Regions { top, banner, objectives, tree, detail, log, status } = regions(area, app);
     let tall = area.height >= 32;
     let rehearsal = matches!(app.meta.mode, Mode::Tabletop | Mode::Replay);
-    let [top, banner, objectives, main, log, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(if rehearsal { 1 } else { 0 }),
-        Constraint::Length(if tall { 3 + app.tracker.phases.len().min(6) as u16 } else { 4 }),
-        Constraint::Min(6),
-        Constraint::Length(if tall { 10 } else { 5 }),
-        Constraint::Length(1),
-    ])
-    .areas(area);
     title_bar(f, top, app, theme);
     if rehearsal {
         let text = if app.meta.mode == Mode::Replay {
@@ -55,6 +48,45 @@ pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
         f.render_widget(Paragraph::new(text).style(theme.banner()), banner);
     }
     objectives_panel(f, objectives, app, theme, tall);
+    steps_tree(f, tree, app, theme);
+    step_detail(f, detail, app, theme);
+    event_log(f, log, app, theme);
+    status_line(f, status, app, theme);
+    if let Some(d) = &app.dialog {
+        dialog(f, area, d, app, theme);
+    }
+    if let Some(v) = &app.output {
+        v.draw(f, area, theme);
+    }
+    if app.help {
+        help(f, area, app, theme);
+    }
+}
+
+/// Where each part of the run screen is, for drawing and for the mouse alike.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Regions {
+    pub top: Rect,
+    pub banner: Rect,
+    pub objectives: Rect,
+    pub tree: Rect,
+    pub detail: Rect,
+    pub log: Rect,
+    pub status: Rect,
+}
+
+pub fn regions(area: Rect, app: &RunApp) -> Regions {
+    let tall = area.height >= 32;
+    let rehearsal = matches!(app.meta.mode, Mode::Tabletop | Mode::Replay);
+    let [top, banner, objectives, main, log, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(if rehearsal { 1 } else { 0 }),
+        Constraint::Length(if tall { 3 + app.tracker.phases.len().min(6) as u16 } else { 4 }),
+        Constraint::Min(6),
+        Constraint::Length(if tall { 10 } else { 5 }),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     let tree_width = if area.width >= 120 {
         44
     } else if area.width >= 100 {
@@ -63,16 +95,27 @@ pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
         30
     };
     let [tree, detail] = Layout::horizontal([Constraint::Length(tree_width), Constraint::Min(20)]).areas(main);
-    steps_tree(f, tree, app, theme);
-    step_detail(f, detail, app, theme);
-    event_log(f, log, app, theme);
-    status_line(f, status, app, theme);
-    if let Some(d) = &app.dialog {
-        dialog(f, area, d, app, theme);
+    Regions { top, banner, objectives, tree, detail, log, status }
+}
+
+/// The steps tree's rows: a phase heading (`None`) or a step (its index).
+pub fn tree_rows(app: &RunApp) -> Vec<Option<usize>> {
+    let mut rows = Vec::with_capacity(app.steps.len() + app.meta.runbook.phases.len());
+    let mut last_phase = usize::MAX;
+    for (i, s) in app.steps.iter().enumerate() {
+        if s.phase != last_phase {
+            last_phase = s.phase;
+            rows.push(None);
+        }
+        rows.push(Some(i));
     }
-    if app.help {
-        help(f, area, theme);
-    }
+    rows
+}
+
+/// The first row the tree shows: the selected step is always on screen (the same rule
+/// for drawing and for clicks, so a click lands on the step it is on).
+pub fn tree_offset(selected_row: usize, height: usize) -> usize {
+    (selected_row + 1).saturating_sub(height.max(1))
 }
 
 fn pane_block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
@@ -263,7 +306,9 @@ fn steps_tree(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
             Span::styled(time, theme.dim()),
         ])));
     }
-    let mut state = ListState::default().with_selected(Some(selected_item));
+    let height = area.height.saturating_sub(2) as usize;
+    let mut state =
+        ListState::default().with_offset(tree_offset(selected_item, height)).with_selected(Some(selected_item));
     let list =
         List::new(items).block(pane_block("steps", app.focus == Pane::Steps, theme)).highlight_style(theme.selected());
     f.render_stateful_widget(list, area, &mut state);
@@ -410,16 +455,38 @@ pub fn thousands(n: u64) -> String {
 
 fn event_log(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     let height = area.height.saturating_sub(2) as usize;
-    let end = app.log.len().saturating_sub(app.log_scroll);
+    let total = app.log_len();
+    let end = total.saturating_sub(app.log_scroll);
     let start = end.saturating_sub(height);
     // Only the visible lines are touched: a 100,000-event log costs what 10 lines cost.
-    let lines: Vec<Line> = app.log[start..end].iter().map(|l| Line::raw(l.as_str())).collect();
-    let title = if app.log_scroll > 0 {
-        format!("events ({} of {}, scrolled)", end, app.log.len())
-    } else {
-        format!("events ({})", app.log.len())
-    };
-    f.render_widget(Paragraph::new(lines).block(pane_block(&title, app.focus == Pane::Log, theme)), area);
+    let lines: Vec<Line> = (start..end).filter_map(|i| app.log_line(i)).map(|l| Line::raw(l.text.as_str())).collect();
+    let mut title =
+        if app.log_scroll > 0 { format!("events ({end} of {total}, scrolled)") } else { format!("events ({total})") };
+    if !app.log_filter.is_empty() {
+        let mut what = vec![];
+        if let Some(s) = &app.log_filter.step {
+            what.push(format!("step `{s}`"));
+        }
+        if !app.log_filter.text.is_empty() {
+            what.push(format!("“{}”", app.log_filter.text));
+        }
+        title = format!("{title} · only {} of {} · Esc shows all", what.join(" and "), app.log.len());
+    }
+    let block = pane_block(&title, app.focus == Pane::Log, theme);
+    match &app.log_typing {
+        Some(field) => {
+            let inner = block.inner(area);
+            f.render_widget(block, area);
+            let [rows, bar] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+            let skip = lines.len().saturating_sub(rows.height as usize);
+            f.render_widget(Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()), rows);
+            let mut spans = vec![Span::styled("search events: ", theme.title())];
+            spans.extend(field.spans((bar.width as usize).saturating_sub(45).max(10), false, theme.selected(), true));
+            spans.push(Span::styled("  Enter filter · Esc cancel", theme.dim()));
+            f.render_widget(Paragraph::new(Line::from(spans)), bar);
+        }
+        None => f.render_widget(Paragraph::new(lines).block(block), area),
+    }
 }
 
 fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
@@ -469,6 +536,26 @@ fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     f.render_widget(Paragraph::new(text), area);
 }
 
+/// Words into lines of at most `width` columns, never breaking a word unless it alone
+/// is wider (then it is cut there).
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out = vec![];
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
 /// ` a · b · c`: the leading pieces that fit in `width` columns, whole.
 pub fn fit_pieces(pieces: &[String], width: usize) -> String {
     let mut out = String::new();
@@ -489,14 +576,14 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
-fn field(label: &str, value: &str, active: bool, theme: &Theme) -> Line<'static> {
-    Line::from(vec![
-        Span::raw(format!("{label}: ")),
-        Span::styled(
-            format!("{value}{}", if active { "▏" } else { "" }),
-            if active { theme.selected() } else { Style::default() },
-        ),
-    ])
+/// Room for a field's text inside a dialog (its border, padding and label taken off).
+const FIELD_ROOM: usize = 56;
+
+fn field(label: &str, value: &TextField, active: bool, theme: &Theme) -> Line<'static> {
+    let style = if active { theme.selected() } else { Style::default() };
+    let mut spans = vec![Span::raw(format!("{label}: "))];
+    spans.extend(value.spans(FIELD_ROOM.saturating_sub(label.chars().count()), false, style, active));
+    Line::from(spans)
 }
 
 fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
@@ -559,7 +646,7 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
             lines.push(field("name", input, true, theme));
             (format!("confirm a change: `{step}`"), lines)
         }
-        Dialog::Abort { second } => (
+        Dialog::Abort { reason, second } => (
             "abort the run".into(),
             if *second {
                 vec![
@@ -568,15 +655,18 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
                         theme.bad(),
                     ),
                     Line::from("A sealed run cannot be resumed."),
+                    Line::from(format!("reason: {}", reason.value())),
                     Line::default(),
                     Line::from("x or y: abort now · any other key: keep going"),
                 ]
             } else {
                 vec![
-                    Line::from("Abort the run?"),
+                    Line::from("Abort the run? Why? The reason goes into the log and the report."),
                     Line::from("(To step away and come back later, use q instead: the run can be resumed.)"),
                     Line::default(),
-                    Line::from("x or y: yes, ask me once more · any other key: no"),
+                    field("reason", reason, true, theme),
+                    Line::default(),
+                    Line::styled("Enter: go on (asks once more) · Esc: keep going", theme.dim()),
                 ]
             },
         ),
@@ -597,14 +687,26 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
     );
 }
 
-fn help(f: &mut Frame, area: Rect, theme: &Theme) {
+fn help(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
+    let width = area.width.saturating_sub(4).min(80);
+    let room = width.saturating_sub(2 + 8) as usize;
     let mut lines = vec![Line::styled("keys", theme.title().add_modifier(Modifier::UNDERLINED))];
     for k in KEYS {
-        lines.push(Line::from(format!("{:>6}  {}", k.keys, k.says)));
+        // A long description wraps under itself, never under the key.
+        for (i, part) in wrap_words(k.says, room.max(20)).into_iter().enumerate() {
+            let key = if i == 0 { k.keys } else { "" };
+            lines.push(Line::from(format!("{key:>6}  {part}")));
+        }
     }
     lines.push(Line::default());
     lines.push(Line::styled("any key closes this", theme.dim()));
-    let r = centered(area, 64, lines.len() as u16 + 2);
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let fits = lines.len() as u16 + 2 <= height;
+    let title = if fits { "help".to_string() } else { "help · ↑↓ j k scroll · any other key closes".to_string() };
+    let r = centered(area, width, height);
     f.render_widget(Clear, r);
-    f.render_widget(Paragraph::new(lines).block(Block::bordered().title("help")), r);
+    f.render_widget(
+        Paragraph::new(lines).scroll((if fits { 0 } else { app.help_scroll }, 0)).block(Block::bordered().title(title)),
+        r,
+    );
 }

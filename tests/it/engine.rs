@@ -318,16 +318,12 @@ async fn a_timeout_kills_the_command_and_its_children() {
 async fn abort_stops_running_steps_cleanly() {
     let yaml = runbook(
         "shop-docs",
-        "      - { id: long, title: Long, run: \"echo $$ > pid; sleep 300\", needs: [] }\n      - { id: wait, title: Wait, wait: 2h, needs: [] }\n",
+        "      - { id: long, title: Long, run: \"echo $$ > pid; echo started; sleep 300\", needs: [] }\n      - { id: wait, title: Wait, wait: 2h, needs: [] }\n",
     );
     let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("pid");
+    // Aborted once the command is surely running (it has printed), with the wait waiting.
     let r = run(&yaml, Mode::Replay, 10.0, dir.path(), move |e| match e {
-        Event::StepOutput { .. } | Event::StepStarted { step: _, .. } if pid_file.exists() => {
-            Some(Command::Abort { by: "ic".into(), reason: "wrong runbook".into() })
-        }
-        Event::StepStarted { step, .. } if step == "wait" => {
-            std::thread::sleep(std::time::Duration::from_millis(200));
+        Event::StepOutput { step, .. } if step == "long" => {
             Some(Command::Abort { by: "ic".into(), reason: "wrong runbook".into() })
         }
         _ => None,

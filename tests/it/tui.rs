@@ -345,3 +345,72 @@ fn a_passphrase_is_never_asked_while_the_screen_holds_the_terminal() {
     assert!(s.contains("passphrase-protected; set LIFEBOAT_SIGN_KEY_PASSPHRASE"), "{s}");
     assert!(!s.contains("passphrase for"), "no prompt under the screen: {s}");
 }
+
+/// A replay whose check printed 400 lines: `v` shows them all, `/` finds the one that
+/// matters; a note is pasted (bracketed paste: its line break and escape never get in);
+/// abort asks why and the reason is in the log and the report.
+#[test]
+fn the_output_view_searches_a_step_s_whole_output_a_paste_is_one_text_and_abort_records_why() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rb")).unwrap();
+    std::fs::write(dir.path().join("rb/datasets.yaml"), crate::engine::CATALOG).unwrap();
+    let steps = concat!(
+        "      - { id: s0, title: Check every object, run: \"seq 1 400 | sed 's/^/checked object /; 250s/.*/ERROR: checksum mismatch on a.pdf/'\" }\n",
+        "      - { id: s1, title: Tell the team, manual: Say it is done. }\n",
+    );
+    std::fs::write(
+        dir.path().join("rb/rb.yaml"),
+        crate::run::runbook("2h", "  x: { type: string, default: y }\n", steps),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let tmux = Tmux::start(dir.path(), "output", &format!("{bin} run rb/rb.yaml --cloud sim --log run.jsonl"));
+    tmux.wait_for("operator");
+    tmux.keys(&["Enter", "Enter", "Enter"]);
+    tmux.wait_for("Start `rb`");
+    tmux.keys(&["y"]);
+    tmux.wait_for("Tell the team · manual · waiting for you");
+    tmux.keys(&["k", "v"]);
+    let s = tmux.wait_for("output of `s0` · lines 364–400 of 400");
+    assert!(s.contains("│400 │ checked object 400"), "the view follows the end:\n{s}");
+    tmux.keys(&["g"]);
+    tmux.wait_for("│  1 │ checked object 1 ");
+    tmux.keys(&["/"]);
+    tmux.type_text("CHECKSUM");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("`CHECKSUM` match 1 of 1");
+    assert!(s.lines().nth(1).is_some_and(|l| l.contains("250 │ ERROR: checksum mismatch on a.pdf")), "{s}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("events (");
+    // A paste is one text: the line break becomes a space, the escape is dropped.
+    tmux.keys(&["n"]);
+    tmux.wait_for("A note for the incident log");
+    let ok = Command::new("tmux")
+        .args(["set-buffer", "-b", "lifeboat-paste", "paged the DBA\nshe is on it\u{1b}[31m"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let ok =
+        Command::new("tmux").args(["paste-buffer", "-p", "-b", "lifeboat-paste", "-t", &tmux.name]).status().unwrap();
+    assert!(ok.success());
+    tmux.wait_for("note: paged the DBA she is on it[31m");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("note by alice");
+    // Abort: x, the reason (x and y type into it), Enter, then x once more.
+    tmux.keys(&["x"]);
+    tmux.wait_for("Abort the run? Why?");
+    tmux.type_text("wrong runbook, xy");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("reason: wrong runbook, xy");
+    tmux.keys(&["x"]);
+    tmux.wait_for("run aborted (wrong runbook, xy)");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=");
+    drop(tmux);
+    let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    assert!(log.contains("\"text\":\"paged the DBA she is on it[31m\""), "{log}");
+    assert!(!log.contains("\\u001b"), "no escape character reached the log");
+    let out = Command::new(bin).args(["report", "run.jsonl"]).current_dir(dir.path()).output().unwrap();
+    let report = text(&out.stdout);
+    assert!(report.contains("wrong runbook, xy"), "{report}");
+}
