@@ -79,6 +79,11 @@ pub struct RunArgs {
     /// Failures for the simulated cloud to play (a rehearsal's surprises)
     #[arg(long, value_name = "FILE")]
     pub injects: Option<PathBuf>,
+    /// Write diagnostics (lifeboat's and the AWS SDK's requests, retries, timings) to
+    /// LOG.diagnostics.log beside the incident log; LIFEBOAT_LOG=FILTER chooses what
+    /// (e.g. `debug`, `aws_smithy_runtime=trace`). Secrets are scrubbed
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 impl RunArgs {
@@ -99,6 +104,7 @@ impl RunArgs {
             operator: None,
             dir,
             injects: None,
+            verbose: false,
         }
     }
 }
@@ -691,6 +697,8 @@ impl Setup {
             }
         };
         let log_path = journal.path().to_path_buf();
+        crate::diagnostics::attach(&log_path, &secrets)?;
+        tracing::info!(run_id = %run_id, log = %log_path.display(), "run starting");
         let signer_public = journal.signer_public();
         let signed = journal.is_signed();
         let sink = Sink::new(Some(journal), Redactor::new(secrets));

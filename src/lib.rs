@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod clock;
 pub mod cloud;
+pub mod diagnostics;
 pub mod engine;
 pub mod journal;
 pub mod launch;

@@ -122,6 +122,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
         }
     };
+    let verbose = matches!(&cli.command, Some(Command::Run(a) | Command::Tabletop(a)) if a.verbose);
+    if let Err(e) = crate::diagnostics::init(verbose) {
+        return ExitCode::from(usage(&e));
+    }
     let Some(command) = cli.command else { return ExitCode::from(run::home(&cli.dir, &cli.incidents)) };
     ExitCode::from(match command {
         Command::Validate { paths, deny_warnings } => validate(paths, deny_warnings),

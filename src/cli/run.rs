@@ -142,6 +142,9 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
         log_path.display(),
         if signed { "signed and sealed" } else { "chained and sealed, unsigned: pass --sign-key to sign it" }
     );
+    if let Some(diag) = crate::diagnostics::current_path() {
+        let _ = writeln!(out, "diagnostics: {} (not evidence: for finding out why)", diag.display());
+    }
     match outcome.status {
         RunStatus::Succeeded if s.rto_met() && s.rpo_met() != Some(false) => exit::OK,
         RunStatus::Succeeded => exit::MISSED,

@@ -89,8 +89,12 @@ impl Ctx {
 }
 
 pub(crate) async fn run(ctx: Arc<Ctx>, step: Step) -> (String, StepEnd) {
+    use tracing::Instrument;
     let id = step.id.clone();
-    let end = match run_inner(&ctx, &step).await {
+    // The step's span holds every SDK request it makes: the diagnostics say which step
+    // a slow call or a retry belonged to, and how long the step took.
+    let span = tracing::info_span!("step", id = %id, kind = step.kind.name());
+    let end = match run_inner(&ctx, &step).instrument(span).await {
         Ok(end) => end,
         Err(f) => StepEnd::Fatal(f),
     };
@@ -782,6 +786,7 @@ async fn call_action(
         dataset: &ctx.spec.dataset,
         incident_started_at: ctx.spec.incident_started_at,
     };
+    tracing::debug!(action = action.name, preview, "calling the cloud");
     let fut = ctx.cloud.call(&call, &actx);
     let result = match limit {
         Some(l) => match crate::clock::timeout(ctx.clock.as_ref(), l, fut).await {

@@ -1073,3 +1073,62 @@ async fn the_pre_flight_names_the_real_account_and_refuses_another() {
     let genesis = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap().lines().next().unwrap().to_string();
     assert!(genesis.contains("\"arn\":\"arn:aws:") && !genesis.contains("account_mismatch_ok"), "{genesis}");
 }
+
+/// `LIFEBOAT_LOG` writes the SDK's own requests, attempts and retries beside the incident
+/// log (here through a proxy that throttles four copies), and no credential or secret
+/// input ever reaches that file, even at `trace`; nothing of it reaches stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_show_the_sdk_s_requests_and_retries_beside_the_log_and_never_a_secret() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "orders-docs-prod", true).await;
+    for i in 0..6 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
+    }
+    let t = between_good_and_bad().await;
+    for i in 0..6 {
+        put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await;
+    }
+    let (proxy, _) = faulty_proxy(&moto.url, 4);
+    let dir = folder(
+        "      - { id: restore, title: Roll back, action: s3.restore_to_time, with: { bucket: orders-docs-prod, time: \"${{ inputs.incident_at }}\" } }\n      - { id: use-token, title: Use the token, run: \"test -n \\\"$LIFEBOAT_TOKEN\\\" && echo token-is-set\" }\n",
+    );
+    // A secret input, fed from the environment.
+    let rb = std::fs::read_to_string(dir.path().join("rb.yaml"))
+        .unwrap()
+        .replace("inputs:\n", "inputs:\n  token: { type: string, secret: true, env: DIAG_TOKEN }\n");
+    let rb = rb.replace("run: \"test -n \\\"$LIFEBOAT_TOKEN\\\"", "run: \"test -n \\\"${{ inputs.token }}\\\"");
+    std::fs::write(dir.path().join("rb.yaml"), rb).unwrap();
+    const KEY: &str = "diag-secret-key-0f9e8d7c6b5a";
+    const SESSION: &str = "diag-session-token-1a2b3c4d5e6f";
+    const TOKEN: &str = "diag-input-token-77aa88bb99cc";
+    let mut env: Vec<(&'static str, String)> = moto
+        .env_via(&proxy)
+        .into_iter()
+        .map(|(k, v)| if k == "AWS_SECRET_ACCESS_KEY" { (k, KEY.to_string()) } else { (k, v) })
+        .collect();
+    env.push(("AWS_SESSION_TOKEN", SESSION.into()));
+    env.push(("DIAG_TOKEN", TOKEN.into()));
+    env.push(("LIFEBOAT_LOG", "trace".into()));
+    let (d, tt) = (dir.path().to_path_buf(), t.clone());
+    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, &tt)).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let diag = std::fs::read_to_string(dir.path().join("run.diagnostics.log")).expect("the file beside the log");
+    for want in [
+        "aws_smithy_runtime",
+        "CopyObject",
+        "SlowDown",
+        "step{id=restore kind=\"action\"}:S3.CopyObject",
+        "run starting",
+    ] {
+        assert!(diag.contains(want), "{want} in the diagnostics:\n{}", &diag[..diag.len().min(4000)]);
+    }
+    assert!(diag.lines().any(|l| l.contains("attempt") && l.contains('2')), "a retry is visible");
+    for secret in [KEY, SESSION, TOKEN] {
+        assert!(!diag.contains(secret), "{secret} leaked into the diagnostics");
+        assert!(!stderr.contains(secret), "{secret} on stderr");
+    }
+    assert!(!stderr.contains("aws_smithy_runtime") && !stderr.contains("TRACE"), "nothing on stderr: {stderr}");
+    assert!(stderr.contains("diagnostics: run.diagnostics.log (not evidence"), "{stderr}");
+}

@@ -15,6 +15,7 @@ use aws_sdk_s3::types::{
 };
 use md5::{Digest, Md5};
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use super::{encode_key, sdk_error};
 use crate::cloud::ActionError;
@@ -151,28 +152,31 @@ pub async fn server_copy(
                 dst.region.to_string(),
                 op.to_string(),
             );
-            tasks.spawn(async move {
-                let _permit = gate.acquire_owned().await.expect("the gate stays open");
-                let out = client
-                    .upload_part_copy()
-                    .bucket(&bucket)
-                    .key(&key)
-                    .upload_id(id)
-                    .part_number(i as i32 + 1)
-                    .copy_source(source)
-                    .copy_source_range(format!("bytes={lo}-{hi}"))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(&op, &at(&bucket, &key), &region, e))?;
-                let r = out.copy_part_result();
-                Ok::<_, ActionError>(
-                    CompletedPart::builder()
+            tasks.spawn(
+                async move {
+                    let _permit = gate.acquire_owned().await.expect("the gate stays open");
+                    let out = client
+                        .upload_part_copy()
+                        .bucket(&bucket)
+                        .key(&key)
+                        .upload_id(id)
                         .part_number(i as i32 + 1)
-                        .set_e_tag(r.and_then(|r| r.e_tag()).map(str::to_string))
-                        .set_checksum_crc32(r.and_then(|r| r.checksum_crc32()).map(str::to_string))
-                        .build(),
-                )
-            });
+                        .copy_source(source)
+                        .copy_source_range(format!("bytes={lo}-{hi}"))
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error(&op, &at(&bucket, &key), &region, e))?;
+                    let r = out.copy_part_result();
+                    Ok::<_, ActionError>(
+                        CompletedPart::builder()
+                            .part_number(i as i32 + 1)
+                            .set_e_tag(r.and_then(|r| r.e_tag()).map(str::to_string))
+                            .set_checksum_crc32(r.and_then(|r| r.checksum_crc32()).map(str::to_string))
+                            .build(),
+                    )
+                }
+                .in_current_span(),
+            );
         }
         let mut parts = vec![];
         while let Some(r) = tasks.join_next().await {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tracing::Instrument;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use serde_json::{Map, Value as Json, json};
@@ -465,17 +466,23 @@ impl Aws {
             let mut tasks = tokio::task::JoinSet::new();
             for batch in batches(deletes) {
                 let (client, bucket, gate, region) = (client.clone(), bucket.clone(), gate.clone(), region.to_string());
-                tasks.spawn(async move {
-                    let _permit = gate.acquire_owned().await.expect("the gate stays open");
-                    delete_batch(&client, &bucket, &region, batch).await.map(|n| (n, 0, false))
-                });
+                tasks.spawn(
+                    async move {
+                        let _permit = gate.acquire_owned().await.expect("the gate stays open");
+                        delete_batch(&client, &bucket, &region, batch).await.map(|n| (n, 0, false))
+                    }
+                    .in_current_span(),
+                );
             }
             for (key, v) in copies {
                 let (client, bucket, gate, region) = (client.clone(), bucket.clone(), gate.clone(), region.to_string());
-                tasks.spawn(async move {
-                    let _permit = gate.acquire_owned().await.expect("the gate stays open");
-                    copy_back(&client, &bucket, &region, &key, &v).await.map(|c| (1, v.size, c == Checked::Size))
-                });
+                tasks.spawn(
+                    async move {
+                        let _permit = gate.acquire_owned().await.expect("the gate stays open");
+                        copy_back(&client, &bucket, &region, &key, &v).await.map(|c| (1, v.size, c == Checked::Size))
+                    }
+                    .in_current_span(),
+                );
             }
             drain(tasks, total, ctx).await?;
         }
@@ -659,23 +666,26 @@ impl Aws {
             let (client, gate, reader) = (client.clone(), gate.clone(), reader.clone());
             let (fb, fr, tb, tr) = (fb.to_string(), fr.to_string(), tb.to_string(), tr.to_string());
             let (source_key, target_key, etag) = (format!("{fp}{key}"), format!("{tp}{key}"), src[&key].0.clone());
-            tasks.spawn(async move {
-                let _permit = gate.acquire_owned().await.expect("the gate stays open");
-                let src = Source {
-                    bucket: &fb,
-                    key: &source_key,
-                    version: None,
-                    etag: &etag,
-                    size: size.max(0) as u64,
-                    region: &fr,
-                };
-                let dst = Target { bucket: &tb, key: &target_key, region: &tr };
-                let checked = match &reader {
-                    None => copy::server_copy(&client, &src, &dst, op).await?.0,
-                    Some(reader) => copy::stream_copy(reader, &client, &src, &dst, op).await?,
-                };
-                Ok((1, size.max(0) as u64, checked == Checked::Size))
-            });
+            tasks.spawn(
+                async move {
+                    let _permit = gate.acquire_owned().await.expect("the gate stays open");
+                    let src = Source {
+                        bucket: &fb,
+                        key: &source_key,
+                        version: None,
+                        etag: &etag,
+                        size: size.max(0) as u64,
+                        region: &fr,
+                    };
+                    let dst = Target { bucket: &tb, key: &target_key, region: &tr };
+                    let checked = match &reader {
+                        None => copy::server_copy(&client, &src, &dst, op).await?.0,
+                        Some(reader) => copy::stream_copy(reader, &client, &src, &dst, op).await?,
+                    };
+                    Ok((1, size.max(0) as u64, checked == Checked::Size))
+                }
+                .in_current_span(),
+            );
         }
         let bytes = drain(tasks, total, ctx).await?;
         let rp = fresh.unwrap_or_else(|| ctx.clock.now());
