@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::field::TextField;
 use super::theme::Theme;
@@ -21,6 +21,15 @@ pub struct Home {
     pub selected: usize,
     /// A line for the operator (why Enter did nothing).
     pub flash: Option<String>,
+}
+
+/// `text` cut to `room` characters with `…` marking the cut, so a cut is never mistaken
+/// for a whole name.
+fn ellipsis(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    text.chars().take(room.saturating_sub(1)).chain(['…']).collect()
 }
 
 pub enum HomeEnd {
@@ -124,54 +133,72 @@ impl Home {
             Paragraph::new(Line::styled(format!(" lifeboat ▸ runbooks in {}", self.dir), theme.title())),
             top,
         );
-        let wide = main.width >= 120;
+        // Side by side only where the table keeps every column; below, the preview sits under it.
+        let wide = main.width >= 160;
         let [list_area, preview_area] = if wide {
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(main)
+            Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)]).areas(main)
         } else {
             Layout::vertical([Constraint::Min(5), Constraint::Length(main.height / 3)]).areas(main)
         };
         let visible = self.visible();
-        let mut items = vec![];
-        let mut sel = 0;
+        // The last drill is a column where there is room (the preview says it always).
+        let roomy = list_area.width >= 100;
+        let mut rows = vec![];
+        let mut sel = None;
         let mut last = None;
         for (n, &i) in visible.iter().enumerate() {
             let e = &self.entries[i];
             let Some(rb) = &e.runbook else {
-                items.push(ListItem::new(Line::styled(
-                    format!("  ✗ {} is not valid: lifeboat validate it", e.path.display()),
-                    theme.bad(),
-                )));
+                if n == self.selected {
+                    sel = Some(rows.len());
+                }
+                rows.push(Row::new(vec![
+                    Cell::from(format!("✗ {}", e.path.display())),
+                    Cell::from("not valid: lifeboat validate it"),
+                ]).style(theme.bad()));
                 continue;
             };
             if last.as_ref() != Some(&rb.dataset) {
                 last = Some(rb.dataset.clone());
-                items.push(ListItem::new(Line::styled(rb.dataset.clone(), theme.title())));
+                rows.push(Row::new(vec![Cell::from(rb.dataset.clone())]).style(theme.title()));
             }
             if n == self.selected {
-                sel = items.len();
+                sel = Some(rows.len());
             }
             let drill = if e.overdue { format!("{} OVERDUE", e.last_drill) } else { e.last_drill.clone() };
-            items.push(ListItem::new(Line::from(vec![
-                Span::raw(format!("  {:<34} {:<13} ", rb.id, rb.scenario.to_string())),
-                Span::styled(
-                    format!(
-                        "RTO {:<4} RPO {:<4} {}p/{}s  ",
-                        rb.objectives.rto,
-                        rb.objectives.rpo,
-                        rb.phases.len(),
-                        rb.steps().count()
-                    ),
-                    theme.dim(),
-                ),
-                Span::styled(format!("drill {drill}"), if e.overdue { theme.warn() } else { theme.dim() }),
-            ])));
+            let id_room = (list_area.width as usize).saturating_sub(if roomy { 2 + 35 + 28 + 6 } else { 2 + 35 + 5 });
+            rows.push(Row::new(vec![
+                Cell::from(format!("  {}", ellipsis(&rb.id, id_room.saturating_sub(2)))),
+                Cell::from(rb.scenario.to_string()),
+                Cell::from(rb.objectives.rto.to_string()),
+                Cell::from(rb.objectives.rpo.to_string()),
+                Cell::from(format!("{:>2} / {}", rb.phases.len(), rb.steps().count())),
+                Cell::from(Span::styled(drill, if e.overdue { theme.warn() } else { theme.dim() })),
+            ]));
         }
         if visible.is_empty() {
-            items.push(ListItem::new(Line::from("  nothing matches the filter")));
+            rows.push(Row::new(vec![Cell::from("  nothing matches the filter")]));
         }
-        let mut state = ListState::default().with_selected(Some(sel));
+        let mut names = vec!["runbook", "failure", "RTO", "RPO", "phases/steps"];
+        let mut widths = vec![
+            Constraint::Min(18),
+            Constraint::Length(13),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(12),
+        ];
+        if roomy {
+            names.push("last drill");
+            widths.push(Constraint::Length(28));
+        }
+        let header = Row::new(names).style(theme.dim().add_modifier(ratatui::style::Modifier::UNDERLINED));
+        let mut state = TableState::default().with_selected(sel);
         f.render_stateful_widget(
-            List::new(items).block(Block::bordered().title("runbooks")).highlight_style(theme.selected()),
+            Table::new(rows, widths)
+                .header(header)
+                .column_spacing(1)
+                .block(Block::bordered().title("runbooks"))
+                .row_highlight_style(theme.selected()),
             list_area,
             &mut state,
         );
@@ -181,8 +208,12 @@ impl Home {
             lines.push(Line::styled("not a valid runbook", theme.bad()));
             lines.push(Line::from(problem.clone()));
         }
-        if let Some(rb) = chosen.and_then(|e| e.runbook.as_ref()) {
+        if let Some((e, rb)) = chosen.and_then(|e| e.runbook.as_ref().map(|r| (e, r))) {
             lines.push(Line::styled(rb.title.clone(), theme.title()));
+            lines.push(Line::styled(
+                format!("last drill: {}{}", e.last_drill, if e.overdue { " — OVERDUE" } else { "" }),
+                if e.overdue { theme.warn() } else { theme.dim() },
+            ));
             if let Some(d) = &rb.description {
                 lines.push(Line::from(d.clone()));
             }

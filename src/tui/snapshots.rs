@@ -588,7 +588,14 @@ fn home_and_start_form() {
         overdue: true,
         problem: None,
     };
-    let home = super::home::Home::new("runbooks".into(), vec![entry]);
+    let drilled = crate::launch::ShelfEntry {
+        path: PathBuf::from("runbooks/orders-docs-ransomware-copy.yaml"),
+        runbook: Some(runbook.clone()),
+        last_drill: "2026-09-01 (84d ago)".into(),
+        overdue: false,
+        problem: None,
+    };
+    let home = super::home::Home::new("runbooks".into(), vec![entry, drilled]);
     let theme = Theme { color: true };
     for (w, h) in SIZES {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
