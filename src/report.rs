@@ -84,6 +84,8 @@ pub struct Summary {
     pub checklists: Vec<ChecklistRow>,
     /// Everyone who took part, in the order they first did, with what each did.
     pub participants: Vec<Participant>,
+    /// The run's inputs as the genesis recorded them (a secret as "[redacted]").
+    pub inputs: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,6 +158,7 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 s.rto_objective_ms = g.rto_ms;
                 s.rpo_objective_ms = g.rpo_ms;
                 s.signed = g.signer.is_some();
+                s.inputs = g.inputs.clone();
                 did(&mut s, &g.operator, "started the run".into());
                 push(&mut s, r, Some(g.operator.clone()), format!("run started ({} on {})", g.mode.as_str(), g.cloud));
             }
@@ -392,6 +395,13 @@ pub fn markdown(s: &Summary) -> String {
         s.rpo_ms.map(human_ms).unwrap_or("—".into()),
         yes_no(s.rpo_met)
     );
+    if !s.inputs.is_empty() {
+        md += "## Inputs\n\n| input | value |\n|---|---|\n";
+        for (k, v) in &s.inputs {
+            md += &format!("| {} | {} |\n", cell(k), cell(&json_text(v)));
+        }
+        md += "\n";
+    }
     md += "## Phases\n\n| phase | budget | took | |\n|---|---|---|---|\n";
     for p in &s.phases {
         md += &format!(

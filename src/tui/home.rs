@@ -152,10 +152,13 @@ impl Home {
                 if n == self.selected {
                     sel = Some(rows.len());
                 }
-                rows.push(Row::new(vec![
-                    Cell::from(format!("✗ {}", e.path.display())),
-                    Cell::from("not valid: lifeboat validate it"),
-                ]).style(theme.bad()));
+                rows.push(
+                    Row::new(vec![
+                        Cell::from(format!("✗ {}", e.path.display())),
+                        Cell::from("not valid: lifeboat validate it"),
+                    ])
+                    .style(theme.bad()),
+                );
                 continue;
             };
             if last.as_ref() != Some(&rb.dataset) {

@@ -78,6 +78,11 @@ fn a_secret_reaches_a_command_through_the_environment_never_argv() {
     assert_eq!(std::fs::read_to_string(dir.path().join("len.txt")).unwrap().trim(), secret.len().to_string());
     assert!(!stderr.contains(secret), "{stderr}");
     assert!(!std::fs::read_to_string(&log).unwrap().contains(secret));
+    // The report lists the inputs, the secret as redacted.
+    let out = lifeboat_in(dir.path(), &["report", log.to_str().unwrap()], &[]);
+    let md = text(&out.stdout);
+    assert!(md.contains("## Inputs") && md.contains("| pw | [redacted] |"), "{md}");
+    assert!(!md.contains(secret), "{md}");
 }
 
 /// Runs `rb` with the secret input `pw` set to `secret`, signed, and returns the exit
