@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use lifeboat::engine::event::{Event, Genesis, Mode};
+use lifeboat::event::{Event, Genesis, Mode};
 use lifeboat::journal::Journal;
 use lifeboat::journal::sign::Signer;
 use lifeboat::journal::verify::verify_file;
@@ -48,7 +48,7 @@ fn main() {
     let t: lifeboat::runbook::time::Timestamp = "2026-11-24T03:00:00Z".parse().unwrap();
     let note = |i: u64| Event::StepOutput {
         step: format!("step-{}", i % 1000),
-        stream: lifeboat::engine::event::Stream::Stdout,
+        stream: lifeboat::event::Stream::Stdout,
         text: format!("object {i} of 100000 restored to its version before the attack"),
     };
 

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use lifeboat::engine::event::{Event, Mode, Record, Stream, Waiting};
+use lifeboat::event::{Event, Mode, Record, Stream, Waiting};
 use lifeboat::launch::RunMeta;
 use lifeboat::runbook::load::{catalog_from_str, runbook_from_str};
 use lifeboat::runbook::time::Timestamp;
@@ -82,7 +82,7 @@ fn events() -> Vec<Event> {
         out.push(Event::StepStarted { step: step.clone(), attempt: 1, detail: None });
         out.push(Event::StepFinished {
             step,
-            status: lifeboat::engine::event::StepStatus::Done,
+            status: lifeboat::event::StepStatus::Done,
             reason: None,
             outputs: Default::default(),
             duration_ms: 4_000,

@@ -2,7 +2,7 @@
 //! front end and the terminal UI, so both start a run exactly the same way.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,9 +11,9 @@ use clap::{Args, ValueEnum};
 use crate::clock::{Clock, SystemClock, VirtualClock};
 use crate::cloud::Provider;
 use crate::cloud::sim::Sim;
-use crate::engine::event::{Event, Mode};
 use crate::engine::sink::{Redactor, Sink};
 use crate::engine::{Engine, Prior, RunSpec};
+use crate::event::{Event, Mode};
 use crate::journal::sign::Signer;
 use crate::journal::{Journal, sha256_hex};
 use crate::runbook::load::{Doc, Workspace};
@@ -196,19 +196,16 @@ fn resolve_inputs(rb: &Runbook, answers: Option<&Answers>, now: Timestamp) -> Re
     Ok(out)
 }
 
-/// The signing key, unlocked now, before any screen takes the terminal: a passphrase is
-/// never asked while the terminal UI holds it in raw mode (`may_ask` is false there).
-fn load_signer(args: &RunArgs, may_ask: bool) -> Result<Option<Signer>, String> {
+/// Asks a person for the passphrase of a signing key (the command line does; the
+/// terminal UI never does, holding the terminal in raw mode).
+pub type AskPassphrase<'a> = &'a dyn Fn(&Path) -> Option<String>;
+
+/// The signing key, unlocked now, before any screen takes the terminal.
+fn load_signer(args: &RunArgs, ask: Option<AskPassphrase>) -> Result<Option<Signer>, String> {
     let Some(path) = &args.sign_key else { return Ok(None) };
-    Signer::load(path, || {
-        std::env::var("LIFEBOAT_SIGN_KEY_PASSPHRASE").ok().or_else(|| {
-            (may_ask && std::io::stdin().is_terminal())
-                .then(|| rpassword::prompt_password(format!("passphrase for {}: ", path.display())).ok())
-                .flatten()
-        })
-    })
-    .map(Some)
-    .map_err(|e| e.to_string())
+    Signer::load(path, || std::env::var("LIFEBOAT_SIGN_KEY_PASSPHRASE").ok().or_else(|| ask.and_then(|ask| ask(path))))
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// What the operator chooses on the start form (or the flags choose for them).
@@ -247,7 +244,7 @@ pub struct Setup {
     pub dataset: crate::runbook::model::Dataset,
     pub answers: Option<Answers>,
     injects: Vec<crate::cloud::sim::Inject>,
-    pub resumed: Option<crate::engine::event::Genesis>,
+    pub resumed: Option<crate::event::Genesis>,
     /// Who the AWS credentials belong to, asked before anything starts (`preflight`).
     pub identity: Option<Result<Identity, String>>,
     signer: Option<Signer>,
@@ -261,7 +258,7 @@ pub struct Started {
     pub first: Event,
     pub sink: Sink,
     pub tracker: crate::objectives::Tracker,
-    pub prior_records: Vec<crate::engine::event::Record>,
+    pub prior_records: Vec<crate::event::Record>,
     pub clock: Arc<dyn Clock>,
     pub answers: Option<Answers>,
     pub meta: RunMeta,
@@ -284,9 +281,9 @@ pub struct RunMeta {
 }
 
 impl Setup {
-    /// `may_ask`: the terminal is a plain one (not held by the terminal UI), so a
-    /// passphrase may be asked on it.
-    pub fn load(args: RunArgs, tabletop: bool, may_ask: bool) -> Result<Setup, String> {
+    /// `ask`: how to ask for a key's passphrase, where a person can be asked. An error
+    /// holds the whole diagnostic (file, line, column) for the caller to show.
+    pub fn load(args: RunArgs, tabletop: bool, ask: Option<AskPassphrase>) -> Result<Setup, String> {
         let cloud = args.cloud.unwrap_or(if tabletop { CloudArg::Sim } else { CloudArg::Aws });
         // A flag the command cannot honour is refused, never quietly ignored.
         if tabletop && cloud == CloudArg::Aws {
@@ -317,8 +314,8 @@ impl Setup {
             Some(log) => match std::fs::read(log) {
                 Ok(bytes) => {
                     let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-                    match serde_json::from_slice::<crate::engine::event::Record>(first) {
-                        Ok(crate::engine::event::Record { event: Event::Genesis(g), .. }) => Some(*g),
+                    match serde_json::from_slice::<crate::event::Record>(first) {
+                        Ok(crate::event::Record { event: Event::Genesis(g), .. }) => Some(*g),
                         _ => {
                             return Err(err(format!(
                                 "`{}` does not start with a lifeboat genesis line",
@@ -358,8 +355,11 @@ impl Setup {
         let i = ws.add(&runbook_path);
         ws.check(i);
         let Some(runbook) = ws.runbook(i).cloned() else {
-            let _ = write!(anstream::stderr(), "{}", ws.file(i).report().render());
-            return Err(err(format!("`{}` is not a valid runbook; nothing was run", runbook_path.display())));
+            return Err(format!(
+                "{}`{}` is not a valid runbook; nothing was run",
+                ws.file(i).report().render(),
+                runbook_path.display()
+            ));
         };
         let catalog = ws.catalog_for(&runbook_path).cloned().expect("a valid runbook has a catalog");
         let dataset = catalog.get(&runbook.dataset).cloned().expect("a valid runbook's dataset exists");
@@ -372,8 +372,7 @@ impl Setup {
                 ws.check(a);
                 let report = ws.file(a).report();
                 if report.errors() > 0 {
-                    let _ = write!(anstream::stderr(), "{}", report.render());
-                    return Err(err(format!("`{}` has errors; nothing was run", path.display())));
+                    return Err(format!("{}`{}` has errors; nothing was run", report.render(), path.display()));
                 }
                 // Check the answers against this runbook too, even without `runbook:`.
                 let mut cx = crate::runbook::decode::Cx::default();
@@ -385,12 +384,12 @@ impl Setup {
                             source: ws.file(a).source.clone(),
                             diags: cx.diags,
                         };
-                        let _ = write!(anstream::stderr(), "{}", r.render());
-                        return Err(err(format!(
-                            "`{}` does not fit runbook `{}`; nothing was run",
+                        return Err(format!(
+                            "{}`{}` does not fit runbook `{}`; nothing was run",
+                            r.render(),
                             path.display(),
                             runbook.id
-                        )));
+                        ));
                     }
                     checked
                 } else {
@@ -405,8 +404,7 @@ impl Setup {
             ws.check(k);
             let report = ws.file(k).report();
             if report.errors() > 0 {
-                let _ = write!(anstream::stderr(), "{}", report.render());
-                return Err(err(format!("`{}` has errors; nothing was run", path.display())));
+                return Err(format!("{}`{}` has errors; nothing was run", report.render(), path.display()));
             }
             let Some(Doc::Injects(raw)) = &ws.file(k).doc else {
                 return Err(err(format!("`{}` is not an injects file (kind: Injects)", path.display())));
@@ -434,7 +432,7 @@ impl Setup {
         }
 
         let operator = operator(&args, answers.as_ref()).unwrap_or_default();
-        let signer = load_signer(&args, may_ask)?;
+        let signer = load_signer(&args, ask)?;
         Ok(Setup {
             operator,
             args,
@@ -481,7 +479,7 @@ impl Setup {
 
     /// Refuses a live or drill run whose credentials are not the catalog's account for
     /// the dataset (unless `--account-mismatch-ok`); returns what the genesis records.
-    fn check_identity(&self) -> Result<Option<crate::engine::event::Caller>, String> {
+    fn check_identity(&self) -> Result<Option<crate::event::Caller>, String> {
         let Some(found) = &self.identity else {
             return Err("the AWS credentials were not checked (STS GetCallerIdentity); nothing was run".into());
         };
@@ -497,7 +495,7 @@ impl Setup {
             ));
         }
         let account_mismatch_ok = self.other_account(&id).is_some();
-        Ok(Some(crate::engine::event::Caller { account: id.account, arn: id.arn, account_mismatch_ok }))
+        Ok(Some(crate::event::Caller { account: id.account, arn: id.arn, account_mismatch_ok }))
     }
 
     /// The operator: the flag, the answers file, `LIFEBOAT_OPERATOR`, then `$USER`.
@@ -809,7 +807,7 @@ pub fn detach_on_signal(commands: tokio::sync::mpsc::UnboundedSender<crate::engi
     });
 }
 
-pub fn read_records(path: &Path) -> Vec<crate::engine::event::Record> {
+pub fn read_records(path: &Path) -> Vec<crate::event::Record> {
     crate::journal::records(&std::fs::read(path).unwrap_or_default())
 }
 

@@ -8,6 +8,8 @@ pub mod clock;
 pub mod cloud;
 pub mod diagnostics;
 pub mod engine;
+pub mod event;
+pub mod format;
 pub mod journal;
 pub mod launch;
 pub mod objectives;

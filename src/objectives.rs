@@ -1,7 +1,7 @@
 //! RTO, phase budgets, the projected finish and the achieved RPO, computed from the
 //! event stream alone, so the engine, the screen, the report and a resumed run agree.
 
-use crate::engine::event::{Event, Record};
+use crate::event::{Event, Record};
 use crate::runbook::model::Runbook;
 use crate::runbook::time::{Timestamp, parse_timestamp};
 
@@ -90,7 +90,7 @@ impl Status {
 /// "5m2s of 2h (met)", "not met: service not restored after 42m3s (RTO 4h)",
 /// "2h30m of 2h (not met: 30m over)".
 pub fn rto_words(elapsed_ms: u64, rto_ms: u64, restored: bool) -> String {
-    use crate::report::human_ms;
+    use crate::format::human_ms;
     if !restored {
         return format!("not met: service not restored after {} (RTO {})", human_ms(elapsed_ms), human_ms(rto_ms));
     }
@@ -177,7 +177,7 @@ impl Tracker {
             }
             Event::RunFinished { status, .. } => {
                 self.ended_at = Some(t);
-                self.completed = *status == crate::engine::event::RunStatus::Succeeded;
+                self.completed = *status == crate::event::RunStatus::Succeeded;
             }
             _ => {}
         }
@@ -235,7 +235,7 @@ impl Tracker {
                     p.warned = rank;
                     out.push(Event::Warning {
                         code: code.into(),
-                        message: format!("phase `{}` {text} its {} budget", p.id, crate::report::human_ms(p.budget_ms)),
+                        message: format!("phase `{}` {text} its {} budget", p.id, crate::format::human_ms(p.budget_ms)),
                     });
                 }
             }
@@ -247,8 +247,8 @@ impl Tracker {
                 code: "rto_projection".into(),
                 message: format!(
                     "at this pace the service is restored after {}, past the RTO of {}",
-                    crate::report::human_ms(s.projected_ms),
-                    crate::report::human_ms(s.rto_ms)
+                    crate::format::human_ms(s.projected_ms),
+                    crate::format::human_ms(s.rto_ms)
                 ),
             });
         }

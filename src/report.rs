@@ -7,16 +7,8 @@ use std::time::Duration as StdDuration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
-use crate::engine::event::{Event, Record, RunStatus, StepStatus, Stream, Verdict, Waiting};
-
-/// `5400000` → `1h30m`; `90500` → `1m30s`; under a second keeps milliseconds.
-pub fn human_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    if secs == 0 {
-        return format!("{ms}ms");
-    }
-    crate::runbook::time::Duration(secs).to_string()
-}
+use crate::event::{Event, Record, RunStatus, StepStatus, Stream, Verdict, Waiting};
+pub use crate::format::{human_ms, json_text};
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct StepRow {
@@ -547,16 +539,6 @@ pub fn last_drills(
         }
     }
     out
-}
-
-/// An output's value as text: strings bare, lists joined with `, `.
-pub fn json_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(items) => items.iter().map(json_text).collect::<Vec<_>>().join(", "),
-        serde_json::Value::Null => "—".into(),
-        other => other.to_string(),
-    }
 }
 
 /// A line as a person is shown it: at most `SHOWN_CHARS` (the log keeps more).

@@ -8,9 +8,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::engine::Command;
-use crate::engine::event::{Event, Record, Waiting};
+use crate::event::{Event, Record, Waiting};
+use crate::format::human_ms;
 use crate::objectives::Tracker;
-use crate::report::human_ms;
 use crate::runbook::model::{Answer, Answers};
 use crate::runbook::time::parse_timestamp;
 

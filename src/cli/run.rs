@@ -4,12 +4,23 @@
 use std::io::{IsTerminal, Write};
 
 use super::exit;
-use crate::engine::event::RunStatus;
+use crate::event::RunStatus;
 pub use crate::launch::{CloudArg, RunArgs};
 use crate::launch::{RunMeta, Setup, Started, detach_on_signal};
 
+/// An error from setting up a run: the diagnostics it carries (file:line:col, drawn)
+/// first, then one `error:` line saying what happened.
 fn err(msg: impl std::fmt::Display) -> u8 {
-    let _ = writeln!(anstream::stderr(), "error: {msg}");
+    let msg = msg.to_string();
+    let mut out = anstream::stderr();
+    match msg.rsplit_once('\n') {
+        Some((diagnostics, last)) => {
+            let _ = writeln!(out, "{diagnostics}\nerror: {last}");
+        }
+        None => {
+            let _ = writeln!(out, "error: {msg}");
+        }
+    }
     exit::USAGE
 }
 
@@ -20,7 +31,15 @@ pub fn run(args: RunArgs, tabletop: bool) -> u8 {
 }
 
 async fn run_async(args: RunArgs, tabletop: bool) -> u8 {
-    let mut setup = match Setup::load(args, tabletop, true) {
+    // Only a plain terminal is asked for a passphrase (never one the TUI holds).
+    let ask = |path: &std::path::Path| {
+        use std::io::IsTerminal;
+        std::io::stdin()
+            .is_terminal()
+            .then(|| rpassword::prompt_password(format!("passphrase for {}: ", path.display())).ok())
+            .flatten()
+    };
+    let mut setup = match Setup::load(args, tabletop, Some(&ask)) {
         Ok(s) => s,
         Err(e) => return err(e),
     };
@@ -125,8 +144,8 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
         runbook.id,
         format!("{:?}", outcome.status).to_lowercase(),
         s.rto_words(),
-        s.achieved_rpo_ms.map(crate::report::human_ms).unwrap_or_else(|| "not measured".into()),
-        crate::report::human_ms(s.rpo_ms),
+        s.achieved_rpo_ms.map(crate::format::human_ms).unwrap_or_else(|| "not measured".into()),
+        crate::format::human_ms(s.rpo_ms),
         match s.rpo_met() {
             Some(true) => "met",
             Some(false) => "not met",

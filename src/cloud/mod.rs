@@ -13,7 +13,7 @@ use std::pin::Pin;
 use serde_json::{Map, Value as Json, json};
 
 use crate::clock::Clock;
-use crate::engine::event::Mode;
+use crate::event::Mode;
 use crate::runbook::action_spec::{ActionSpec, Effect};
 use crate::runbook::model::{Catalog, Dataset};
 use crate::runbook::raw::Role;

@@ -2,7 +2,6 @@
 //! timeouts, retries, cancellation. It emits events and takes commands; it never prints
 //! and never knows who watches.
 
-pub mod event;
 pub mod scope;
 pub mod shell;
 pub mod sink;
@@ -19,11 +18,11 @@ use tokio::task::JoinSet;
 
 use crate::clock::Clock;
 use crate::cloud::Provider;
+use crate::event::{Event, Genesis, Mode, Record, RunStatus, StepStatus, Verdict};
 use crate::objectives::{Status, Tracker};
 use crate::runbook::model::{Catalog, Dataset, Runbook, StepKind};
 use crate::runbook::raw::Classification;
 use crate::runbook::time::Timestamp;
-use event::{Event, Genesis, Mode, Record, RunStatus, StepStatus, Verdict};
 use sink::Sink;
 
 /// Everything fixed about a run before it starts.
@@ -298,7 +297,7 @@ impl Engine {
         signer: Option<String>,
         cloud: &str,
         speed: u32,
-        caller: Option<event::Caller>,
+        caller: Option<crate::event::Caller>,
     ) -> Event {
         let secret: HashSet<&str> = spec.runbook.inputs.iter().filter(|i| i.secret).map(|i| i.name.as_str()).collect();
         let inputs = spec

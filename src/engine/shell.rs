@@ -11,8 +11,8 @@ use std::time::Duration as StdDuration;
 use serde_json::{Map, Value as Json};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 
-use super::event::Stream;
 use crate::clock::{self, Clock};
+use crate::event::Stream;
 
 pub struct ShellResult {
     pub exit_code: Option<i32>,

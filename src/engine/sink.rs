@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use super::event::{Event, Record};
+use crate::event::{Event, Record};
 use crate::journal::{GENESIS_PREV, Journal, JournalError};
 use crate::runbook::time::{Timestamp, format_timestamp_ms};
 
@@ -184,7 +184,7 @@ mod tests {
         let e = r
             .event(Event::StepOutput {
                 step: "s".into(),
-                stream: super::super::event::Stream::Stdout,
+                stream: crate::event::Stream::Stdout,
                 text: "pw=hunter2-long and hunter2".into(),
             })
             .unwrap();

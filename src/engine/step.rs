@@ -6,10 +6,10 @@ use std::time::Duration as StdDuration;
 
 use serde_json::{Map, Value as Json};
 
-use super::event::{Event, StepError, StepStatus, Stream, Verdict, Waiting};
 use super::scope::Scope;
 use super::{Command, Ctx, Fatal, shell};
 use crate::cloud::{self, ActionCall, ActionCtx, ActionError, Progress};
+use crate::event::{Event, StepError, StepStatus, Stream, Verdict, Waiting};
 use crate::runbook::action_spec::ActionSpec;
 use crate::runbook::action_spec::Effect;
 use crate::runbook::model::{Approval, Step, StepKind, WaitKind};
@@ -369,7 +369,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 // Where the action can plan without changing anything, the plan comes
                 // first: the name is typed knowing the counts, not only the bucket.
                 let plan = dry_run_plan(ctx, step, action, &args, limit).await?;
-                let prompt = super::event::typed_prompt(&target, action.name, plan.as_deref());
+                let prompt = crate::event::typed_prompt(&target, action.name, plan.as_deref());
                 match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
                     Command::Confirm { by, .. } => ctx.record(step, Verdict::Confirm, &by, None, None)?,
                     Command::Detach { reason, .. } => return Ok(Attempt::Detached(reason)),

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use ssh_key::sha2::{Digest, Sha256, Sha512};
 
-use crate::engine::event::{Event, Record};
+use crate::event::{Event, Record};
 use crate::runbook::time::{Timestamp, format_timestamp_ms};
 use sign::{CHECKPOINT_NAMESPACE, SEAL_NAMESPACE, Signer};
 
@@ -116,7 +116,7 @@ pub struct Existing {
     pub torn: Vec<u8>,
     /// In a signed log, the lines after the last checkpoint: no signature vouches for
     /// them (a crash between a write and its checkpoint, or lines someone appended).
-    pub adopted: Option<crate::engine::event::Adopted>,
+    pub adopted: Option<crate::event::Adopted>,
     /// How many of `records` a checkpoint vouches for (all of them in an unsigned log).
     pub trusted: usize,
 }
@@ -223,7 +223,7 @@ impl Journal {
                 h.update(line);
                 h.update(b"\n");
             }
-            let adopted = crate::engine::event::Adopted {
+            let adopted = crate::event::Adopted {
                 from_seq: records[first_unsigned].seq,
                 to_seq: records[records.len() - 1].seq,
                 sha256: hex::encode(h.finalize()),
@@ -370,7 +370,7 @@ fn sync_dir(path: &Path) -> Result<(), JournalError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::engine::event::{Genesis, Mode};
+    use crate::event::{Genesis, Mode};
     use std::process::Command;
 
     /// A fresh ed25519 key made by the real ssh-keygen.
@@ -424,7 +424,7 @@ pub(crate) mod tests {
             t(),
             Event::Answer {
                 step: Some("go".into()),
-                verdict: crate::engine::event::Verdict::Approve,
+                verdict: crate::event::Verdict::Approve,
                 by: "alice".into(),
                 role: None,
                 reason: None,

@@ -10,7 +10,7 @@ use ssh_key::sha2::{Digest, Sha256, Sha512};
 
 use super::sign::{CHECKPOINT_NAMESPACE, SEAL_NAMESPACE, verify_digest};
 use super::{GENESIS_PREV, key_only, sha256_hex, sig_path};
-use crate::engine::event::EVENT_TYPES;
+use crate::event::EVENT_TYPES;
 
 /// The first line that fails, 1-based like `head -n` and editors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ struct Head {
     signer: Option<String>,
     run_id: Option<String>,
     runbook_id: Option<String>,
-    adopted: Option<crate::engine::event::Adopted>,
+    adopted: Option<crate::event::Adopted>,
     by: Option<String>,
     time: Option<String>,
 }

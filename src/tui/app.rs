@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::engine::Command;
-use crate::engine::event::{Event, Record, RunStatus, StepError, StepStatus, Stream, Waiting, typed_name};
+use crate::event::{Event, Record, RunStatus, StepError, StepStatus, Stream, Waiting, typed_name};
 use crate::launch::RunMeta;
 use crate::objectives::Tracker;
 use crate::runbook::model::StepKind;

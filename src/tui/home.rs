@@ -8,8 +8,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::field::TextField;
 use super::theme::Theme;
+use crate::format::human_ms;
 use crate::launch::ShelfEntry;
-use crate::report::human_ms;
 
 pub struct Home {
     pub dir: String,

@@ -26,8 +26,8 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 
-use crate::engine::event::Record;
 use crate::engine::{Fatal, Outcome};
+use crate::event::Record;
 use crate::launch::{RunArgs, RunMeta, Setup, Started};
 use app::{Msg, RunApp};
 use theme::Theme;
@@ -127,7 +127,7 @@ pub async fn home(dir: &Path, incidents: &Path) -> TuiEnd {
             Some(home::HomeEnd::Quit) => return TuiEnd::Cancelled,
             Some(home::HomeEnd::Start(path)) => {
                 let args = RunArgs::for_runbook(path, dir.to_path_buf());
-                let setup = match Setup::load(args, false, false) {
+                let setup = match Setup::load(args, false, None) {
                     Ok(s) => s,
                     Err(e) => return TuiEnd::Failed(e),
                 };

@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::field::TextField;
 use super::theme::Theme;
-use crate::engine::event::{Event, Stream};
+use crate::event::{Event, Stream};
 
 pub struct OutputView {
     pub step: String,

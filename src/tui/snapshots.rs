@@ -11,7 +11,7 @@ use ratatui::style::Color;
 use super::app::{Dialog, Msg, Purpose, RunApp};
 use super::theme::Theme;
 use crate::engine::Command;
-use crate::engine::event::{Event, Mode, Record, StepStatus, Stream, Waiting};
+use crate::event::{Event, Mode, Record, StepStatus, Stream, Waiting};
 use crate::launch::{ChosenMode, RunMeta};
 use crate::runbook::load::{catalog_from_str, runbook_from_str};
 use crate::runbook::time::{Timestamp, parse_timestamp};
@@ -143,7 +143,7 @@ fn run_screen_in_a_rehearsal_with_progress_and_output() {
         "2026-11-24T03:09:00Z",
         Event::Answer {
             step: Some("confirm".into()),
-            verdict: crate::engine::event::Verdict::Confirm,
+            verdict: crate::event::Verdict::Confirm,
             by: "alice".into(),
             role: None,
             reason: None,
@@ -216,7 +216,7 @@ fn a_failed_step_shows_the_aws_error_and_the_hint_in_place() {
     );
     let mut e = finished("restore", StepStatus::Failed, 3_000);
     if let Event::StepFinished { error, .. } = &mut e {
-        *error = Some(crate::engine::event::StepError {
+        *error = Some(crate::event::StepError {
             message: "s3.restore_to_time on `s3://orders-docs-prod/a.pdf` failed: Access Denied".into(),
             code: Some("AccessDenied".into()),
             hint: Some(
@@ -254,7 +254,7 @@ fn every_dialog_and_the_help() {
             Dialog::Typed {
                 step: "restore".into(),
                 expected: "orders-docs-prod".into(),
-                prompt: crate::engine::event::typed_prompt(
+                prompt: crate::event::typed_prompt(
                     "orders-docs-prod",
                     "s3.restore_to_time",
                     Some("the plan: roll back 1,800 objects, undelete 200, keep 1 created after the time"),
@@ -303,7 +303,7 @@ fn a_run_that_stopped_before_its_milestone_says_rto_not_met_in_red() {
         &mut a,
         "2026-11-24T03:42:03Z",
         Event::RunFinished {
-            status: crate::engine::event::RunStatus::Failed,
+            status: crate::event::RunStatus::Failed,
             reason: Some("step `restore` failed".into()),
             rto_ms: 2_523_000,
             rto_met: false,
@@ -358,7 +358,7 @@ fn the_closing_line_says_how_the_run_ended_and_stays() {
         &mut a,
         "2026-11-24T05:31:00Z",
         Event::RunFinished {
-            status: crate::engine::event::RunStatus::Succeeded,
+            status: crate::event::RunStatus::Succeeded,
             reason: None,
             rto_ms: 9_000_000,
             rto_met: false,

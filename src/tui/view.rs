@@ -11,8 +11,8 @@ use super::app::{Dialog, Pane, Purpose, RunApp, Status};
 use super::field::TextField;
 use super::keys::{KEYS, hints};
 use super::theme::Theme;
-use crate::engine::event::{Mode, Stream, Waiting, typed_name, typed_parts};
-use crate::report::human_ms;
+use crate::event::{Mode, Stream, Waiting, typed_name, typed_parts};
+use crate::format::{human_ms, thousands};
 use crate::runbook::model::StepKind;
 use crate::runbook::time::Timestamp;
 
@@ -380,9 +380,9 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
             match v {
                 serde_json::Value::Array(items) => {
                     lines.push(Line::from(format!("  {k} ({}):", items.len())));
-                    lines.extend(items.iter().map(|i| Line::from(format!("    {}", crate::report::json_text(i)))));
+                    lines.extend(items.iter().map(|i| Line::from(format!("    {}", crate::format::json_text(i)))));
                 }
-                other => lines.push(Line::from(format!("  {k}: {}", crate::report::json_text(other)))),
+                other => lines.push(Line::from(format!("  {k}: {}", crate::format::json_text(other)))),
             }
         }
     }
@@ -441,18 +441,6 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     f.render_widget(p, area);
 }
 
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn event_log(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     let height = area.height.saturating_sub(2) as usize;
     let total = app.log_len();
@@ -501,7 +489,7 @@ fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
             missed.push("RPO not met");
         }
         let verdict = match (status, missed.is_empty()) {
-            (crate::engine::event::RunStatus::Succeeded, false) => format!("finished, {}", missed.join(", ")),
+            (crate::event::RunStatus::Succeeded, false) => format!("finished, {}", missed.join(", ")),
             (other, _) => format!("{other:?}").to_lowercase(),
         };
         Line::styled(

@@ -132,7 +132,7 @@ fn drill_log(
     ended: &str,
     key: Option<&std::path::Path>,
 ) {
-    use lifeboat::engine::event::{Event, Genesis, Mode, RunStatus};
+    use lifeboat::event::{Event, Genesis, Mode, RunStatus};
     let t: lifeboat::runbook::time::Timestamp = ended.parse().unwrap();
     let signer = key.map(|k| lifeboat::journal::sign::Signer::load(k, || None).unwrap());
     let signed = signer.as_ref().map(|s| s.public_openssh());
@@ -257,4 +257,69 @@ fn relative_paths_from_inside_the_runbook_folder_find_their_runbook() {
         ],
     );
     assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// README's layout section names every file and folder under `src/`, and nothing that
+/// is not there: the map a new engineer reads is the tree.
+#[test]
+fn the_readme_layout_is_the_source_tree() {
+    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let section = readme.split("## Layout").nth(1).expect("a layout section");
+    let block = section.split("```\nsrc/\n").nth(1).expect("the src/ tree").split("```").next().unwrap();
+    let mut named = std::collections::BTreeSet::new();
+    let mut dir = String::new();
+    for line in block.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if indent == 0 && !line.trim().is_empty() {
+            break; // tests/, bench/, scripts/: beside src/, not in it
+        }
+        let first = line.split_whitespace().next().unwrap_or_default();
+        // Continuation lines of a description are indented past the name column.
+        if indent >= 19 {
+            continue;
+        }
+        if indent == 2 {
+            dir.clear();
+        }
+        for name in first.split(',').chain(line.split_whitespace().nth(1).filter(|_| first.ends_with(','))) {
+            let name = name.trim_end_matches(',');
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(d) = name.strip_suffix('/') {
+                dir = format!("{d}/");
+                named.insert(format!("src/{d}"));
+            } else if name.ends_with(".rs") {
+                let path = format!("src/{}{name}", if indent >= 4 { dir.as_str() } else { "" });
+                // `aws/mod.rs` names its folder too.
+                let mut parent = std::path::Path::new(&path).parent();
+                while let Some(p) = parent.filter(|p| p.as_os_str() != "src") {
+                    named.insert(p.display().to_string());
+                    parent = p.parent();
+                }
+                named.insert(path);
+            }
+        }
+    }
+    let mut actual = std::collections::BTreeSet::new();
+    let src = crate::root().join("src");
+    let mut todo = vec![src.clone()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(crate::root()).unwrap().display().to_string();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n == "snapshots") {
+                    continue; // insta's pinned screens, not code
+                }
+                actual.insert(rel);
+                todo.push(p);
+            } else if rel.ends_with(".rs") {
+                actual.insert(rel);
+            }
+        }
+    }
+    let missing: Vec<_> = actual.difference(&named).collect();
+    let stale: Vec<_> = named.difference(&actual).collect();
+    assert!(missing.is_empty() && stale.is_empty(), "not in README: {missing:?}; in README but not in src: {stale:?}");
 }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use lifeboat::clock::VirtualClock;
 use lifeboat::cloud::sim::Sim;
-use lifeboat::engine::event::{Event, Mode, Record, RunStatus, StepStatus, Stream, Verdict, Waiting};
 use lifeboat::engine::sink::{Redactor, Sink};
 use lifeboat::engine::{Command, Engine, Outcome, Prior, RunSpec};
+use lifeboat::event::{Event, Mode, Record, RunStatus, StepStatus, Stream, Verdict, Waiting};
 use lifeboat::objectives::Tracker;
 use lifeboat::runbook::load::{catalog_from_str, runbook_from_str};
 use lifeboat::runbook::time::{Timestamp, parse_timestamp};
@@ -631,7 +631,7 @@ async fn interactively_a_failure_asks_and_the_operator_decides() {
     assert_eq!(r.finished("flaky").0, StepStatus::Failed);
     assert_eq!(r.finished("next").0, StepStatus::Done, "continued past it");
     assert_eq!(r.count(|e| matches!(e, Event::Note { text, .. } if text == "trying the flaky one")), 1);
-    assert_eq!(r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::engine::event::Verdict::Retry, .. })), 1);
+    assert_eq!(r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::event::Verdict::Retry, .. })), 1);
     assert_eq!(r.outcome.status, RunStatus::Failed, "a failed step fails the run even when continued past");
 }
 
@@ -644,7 +644,7 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
     let dir = tempfile::tempdir().unwrap();
     let r = run_with(&yaml, Mode::Replay, 1000.0, true, dir.path(), move |e| match e {
         Event::StepWaiting { step, waiting_for: Waiting::Confirm, prompt } => {
-            let typed = lifeboat::engine::event::typed_parts(prompt.as_deref().unwrap()).unwrap();
+            let typed = lifeboat::event::typed_parts(prompt.as_deref().unwrap()).unwrap();
             assert_eq!(typed.name, "shop-docs-prod");
             assert_eq!(typed.change, "s3.restore_to_time will change shop-docs-prod");
             // The action's dry run came first: the counts are on the screen.
@@ -699,7 +699,10 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
     assert_eq!(real, 1, "the real call's own plan line");
     assert_eq!(r.finished("roll").0, StepStatus::Done);
     assert_eq!(r.finished("again").0, StepStatus::Skipped);
-    assert_eq!(r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::engine::event::Verdict::Confirm, by, .. } if by == "alice")), 1);
+    assert_eq!(
+        r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::event::Verdict::Confirm, by, .. } if by == "alice")),
+        1
+    );
 }
 
 #[tokio::test]
@@ -711,7 +714,7 @@ async fn the_typed_confirmation_of_a_copy_names_its_real_target() {
     let dir = tempfile::tempdir().unwrap();
     let r = run_with(&yaml, Mode::Drill, 1000.0, true, dir.path(), move |e| match e {
         Event::StepWaiting { step, waiting_for: Waiting::Confirm, prompt } => {
-            let typed = lifeboat::engine::event::typed_parts(prompt.as_deref().unwrap()).unwrap();
+            let typed = lifeboat::event::typed_parts(prompt.as_deref().unwrap()).unwrap();
             assert_eq!(typed.name, "shop-docs-drill", "the bucket written to, not the action's name");
             assert_eq!(typed.change, "s3.copy_prefix will change shop-docs-drill");
             assert!(typed.plan.unwrap().starts_with("cannot preview: s3.copy_prefix has no dry run"), "{prompt:?}");

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use lifeboat::engine::event::{Event, Genesis, Mode, Record, Verdict};
+use lifeboat::event::{Event, Genesis, Mode, Record, Verdict};
 use lifeboat::journal::sign::Signer;
 use lifeboat::journal::verify::{AllowedSigners, verify_bytes};
 use lifeboat::journal::{Journal, sig_path};
