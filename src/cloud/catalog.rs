@@ -1,6 +1,7 @@
 //! The built-in actions: names, parameters, outputs. Adding an action is one entry here
 //! and its implementation beside the providers.
 
+pub use crate::runbook::action_spec::ActionKind;
 pub use crate::runbook::action_spec::Effect;
 use crate::runbook::action_spec::{ActionSpec, Param, ParamType as T, opt, req};
 
@@ -19,6 +20,7 @@ const S3_SIDE: &[Param] = &[
 
 pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
+        kind: ActionKind::S3RestoreToTime,
         name: "s3.restore_to_time",
         summary: "roll every object back to its newest version at or before `time`",
         params: &[
@@ -36,6 +38,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &["bucket"],
     },
     ActionSpec {
+        kind: ActionKind::S3CopyPrefix,
         name: "s3.copy_prefix",
         summary: "copy objects from a backup bucket (another region or account) into place",
         params: &[
@@ -51,6 +54,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &["to.bucket"],
     },
     ActionSpec {
+        kind: ActionKind::S3Compare,
         name: "s3.compare",
         summary: "compare two buckets or prefixes key by key",
         params: &[
@@ -65,6 +69,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &[],
     },
     ActionSpec {
+        kind: ActionKind::S3CheckPosture,
         name: "s3.check_posture",
         summary: "check versioning, object lock, encryption, replication and public access",
         params: &[req("bucket", T::String, "the bucket to check"), opt("region", T::String, "the bucket's region")],
@@ -75,6 +80,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &[],
     },
     ActionSpec {
+        kind: ActionKind::RdsFindSnapshot,
         name: "rds.find_snapshot",
         summary: "find the newest snapshot of an instance, optionally before a time",
         params: &[
@@ -89,6 +95,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &[],
     },
     ActionSpec {
+        kind: ActionKind::RdsCopySnapshot,
         name: "rds.copy_snapshot",
         summary: "copy a snapshot to another region",
         params: &[
@@ -104,6 +111,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &[],
     },
     ActionSpec {
+        kind: ActionKind::RdsRestoreFromSnapshot,
         name: "rds.restore_from_snapshot",
         summary: "create a new instance from a snapshot",
         params: &[
@@ -119,6 +127,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &["new_instance"],
     },
     ActionSpec {
+        kind: ActionKind::RdsRestoreToTime,
         name: "rds.restore_to_time",
         summary: "create a new instance from an instance's backups at a point in time",
         params: &[
@@ -136,6 +145,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &["new_instance"],
     },
     ActionSpec {
+        kind: ActionKind::RdsPromoteReplica,
         name: "rds.promote_replica",
         summary: "promote a read replica to a standalone primary",
         params: &[
@@ -149,6 +159,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &["replica"],
     },
     ActionSpec {
+        kind: ActionKind::RdsWaitAvailable,
         name: "rds.wait_available",
         summary: "wait until an instance is available",
         params: &[
@@ -163,6 +174,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         targets: &[],
     },
     ActionSpec {
+        kind: ActionKind::RdsCheckPosture,
         name: "rds.check_posture",
         summary: "check backup retention, encryption, deletion protection and cross-region backups",
         params: &[
@@ -199,6 +211,24 @@ mod tests {
             for group in a.one_of {
                 assert!(group.iter().all(|p| a.param(p).is_some_and(|p| !p.required)), "{}", a.name);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    /// Both providers match on `kind` with no catch-all, so every catalog entry has an
+    /// implementation in each (or the build fails); here: no two entries share a kind
+    /// or a name, and looking an entry up by its name finds that entry.
+    #[test]
+    fn every_catalog_entry_has_its_own_kind_and_name() {
+        let kinds: std::collections::HashSet<_> = ACTIONS.iter().map(|a| a.kind).collect();
+        let names: std::collections::HashSet<_> = ACTIONS.iter().map(|a| a.name).collect();
+        assert_eq!((kinds.len(), names.len()), (ACTIONS.len(), ACTIONS.len()));
+        for spec in ACTIONS {
+            assert_eq!(find(spec.name).map(|s| s.kind), Some(spec.kind), "{}", spec.name);
         }
     }
 }

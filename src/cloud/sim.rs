@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::plan::{Todo, Ver, restore_plan};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider, outputs};
+use crate::runbook::action_spec::ActionKind;
 use crate::runbook::model::{Catalog, Dataset};
 use crate::runbook::raw::{ResourceKind, Role};
 use crate::runbook::time::{Timestamp, parse_timestamp};
@@ -348,24 +349,18 @@ impl Provider for Sim {
                 return Err(e);
             }
             let region = call.str("region").map(str::to_string).unwrap_or_else(|| ctx.dataset.primary.region.clone());
-            match call.spec.name {
-                "s3.restore_to_time" => self.restore_to_time(call, ctx, &region).await,
-                "s3.copy_prefix" => self.copy_prefix(call, ctx).await,
-                "s3.compare" => self.compare(call),
-                "s3.check_posture" => self.s3_posture(call, &region),
-                "rds.find_snapshot" => self.find_snapshot(call, ctx, &region),
-                "rds.copy_snapshot" => self.copy_snapshot(call, ctx, &region).await,
-                "rds.restore_from_snapshot" => self.restore_from_snapshot(call, ctx, &region).await,
-                "rds.restore_to_time" => self.rds_restore_to_time(call, ctx, &region).await,
-                "rds.promote_replica" => self.promote(call, ctx, &region).await,
-                "rds.wait_available" => self.wait_available(call, ctx, &region).await,
-                "rds.check_posture" => self.rds_posture(call, &region),
-                other => Err(ActionError::new(
-                    other,
-                    &call.step,
-                    "NotImplemented",
-                    "the simulated cloud does not know this action",
-                )),
+            match call.spec.kind {
+                ActionKind::S3RestoreToTime => self.restore_to_time(call, ctx, &region).await,
+                ActionKind::S3CopyPrefix => self.copy_prefix(call, ctx).await,
+                ActionKind::S3Compare => self.compare(call),
+                ActionKind::S3CheckPosture => self.s3_posture(call, &region),
+                ActionKind::RdsFindSnapshot => self.find_snapshot(call, ctx, &region),
+                ActionKind::RdsCopySnapshot => self.copy_snapshot(call, ctx, &region).await,
+                ActionKind::RdsRestoreFromSnapshot => self.restore_from_snapshot(call, ctx, &region).await,
+                ActionKind::RdsRestoreToTime => self.rds_restore_to_time(call, ctx, &region).await,
+                ActionKind::RdsPromoteReplica => self.promote(call, ctx, &region).await,
+                ActionKind::RdsWaitAvailable => self.wait_available(call, ctx, &region).await,
+                ActionKind::RdsCheckPosture => self.rds_posture(call, &region),
             }
         })
     }

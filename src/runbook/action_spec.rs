@@ -52,8 +52,26 @@ pub enum Effect {
     Modify,
 }
 
+/// Every action there is. Each provider matches on it with no catch-all arm, so an
+/// action added here and not implemented by a provider does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    S3RestoreToTime,
+    S3CopyPrefix,
+    S3Compare,
+    S3CheckPosture,
+    RdsFindSnapshot,
+    RdsCopySnapshot,
+    RdsRestoreFromSnapshot,
+    RdsRestoreToTime,
+    RdsPromoteReplica,
+    RdsWaitAvailable,
+    RdsCheckPosture,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct ActionSpec {
+    pub kind: ActionKind,
     pub name: &'static str,
     pub summary: &'static str,
     pub params: &'static [Param],

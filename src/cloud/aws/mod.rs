@@ -14,6 +14,7 @@ mod copy;
 
 use super::plan::{Todo, Ver, restore_plan};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Progress, Provider, outputs};
+use crate::runbook::action_spec::ActionKind;
 use crate::runbook::time::{Timestamp, parse_timestamp};
 use copy::{Checked, Source, Target};
 
@@ -285,25 +286,18 @@ impl Provider for Aws {
     ) -> BoxFuture<'a, Result<ActionResult, ActionError>> {
         Box::pin(async move {
             let region = call.str("region").map(str::to_string).unwrap_or_else(|| ctx.dataset.primary.region.clone());
-            match call.spec.name {
-                "s3.restore_to_time" => self.restore_to_time(call, ctx, &region).await,
-                "s3.check_posture" => self.s3_posture(call, &region).await,
-                "s3.compare" => self.compare(call, &region).await,
-                "s3.copy_prefix" => self.copy_prefix(call, ctx, &region).await,
-                "rds.find_snapshot" => self.find_snapshot(call, ctx, &region).await,
-                "rds.copy_snapshot" => self.copy_snapshot(call, &region).await,
-                "rds.restore_from_snapshot" => self.restore_from_snapshot(call, ctx, &region).await,
-                "rds.restore_to_time" => self.rds_restore_to_time(call, ctx, &region).await,
-                "rds.promote_replica" => self.promote(call, ctx, &region).await,
-                "rds.wait_available" => self.wait_available(call, ctx, &region).await,
-                "rds.check_posture" => self.rds_posture(call, &region).await,
-                other => Err(ActionError::new(
-                    other,
-                    &call.step,
-                    "NotImplemented",
-                    "this action is not available against AWS yet",
-                )
-                .hint("rehearse it with `lifeboat tabletop` (simulated cloud) until it is")),
+            match call.spec.kind {
+                ActionKind::S3RestoreToTime => self.restore_to_time(call, ctx, &region).await,
+                ActionKind::S3CheckPosture => self.s3_posture(call, &region).await,
+                ActionKind::S3Compare => self.compare(call, &region).await,
+                ActionKind::S3CopyPrefix => self.copy_prefix(call, ctx, &region).await,
+                ActionKind::RdsFindSnapshot => self.find_snapshot(call, ctx, &region).await,
+                ActionKind::RdsCopySnapshot => self.copy_snapshot(call, &region).await,
+                ActionKind::RdsRestoreFromSnapshot => self.restore_from_snapshot(call, ctx, &region).await,
+                ActionKind::RdsRestoreToTime => self.rds_restore_to_time(call, ctx, &region).await,
+                ActionKind::RdsPromoteReplica => self.promote(call, ctx, &region).await,
+                ActionKind::RdsWaitAvailable => self.wait_available(call, ctx, &region).await,
+                ActionKind::RdsCheckPosture => self.rds_posture(call, &region).await,
             }
         })
     }
