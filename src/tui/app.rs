@@ -144,18 +144,19 @@ pub enum Msg {
     Tick(Timestamp),
 }
 
-/// One line of the event log, with the step it is about (what `e` filters on).
+/// One line of the event log, with the row of the step it is about (what `e` filters
+/// on; an index, not a copy of the id: 100,000 lines stay cheap).
 #[derive(Debug, Clone)]
 pub struct LogLine {
     pub text: String,
-    pub step: Option<String>,
+    pub step: Option<usize>,
 }
 
-/// What the event log shows: lines holding `text` (any case), of `step` only.
+/// What the event log shows: lines holding `text` (any case), of the step at row `step` only.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogFilter {
     pub text: String,
-    pub step: Option<String>,
+    pub step: Option<usize>,
 }
 
 impl LogFilter {
@@ -164,7 +165,7 @@ impl LogFilter {
     }
 
     fn lets(&self, l: &LogLine) -> bool {
-        self.step.as_ref().is_none_or(|s| l.step.as_ref() == Some(s))
+        self.step.is_none_or(|s| l.step == Some(s))
             && (self.text.is_empty() || l.text.to_lowercase().contains(&self.text.to_lowercase()))
     }
 }
@@ -299,7 +300,8 @@ impl RunApp {
         }
         if let Some(line) = crate::report::line(&r.event) {
             let clock = r.time.get(11..19).unwrap_or("");
-            let line = LogLine { text: format!("{clock} {line}"), step: r.event.step().map(str::to_string) };
+            let step = r.event.step().and_then(|s| self.index.get(s).copied());
+            let line = LogLine { text: format!("{clock} {line}"), step };
             let shown = self.log_filter.lets(&line);
             if let Some(idx) = self.log_shown.as_mut().filter(|_| shown) {
                 idx.push(self.log.len());
@@ -605,8 +607,8 @@ impl RunApp {
             Action::StepEvents => {
                 let mut filter = self.log_filter.clone();
                 filter.step = match filter.step {
-                    Some(s) if s == id => None,
-                    _ => Some(id.clone()),
+                    Some(s) if s == self.selected => None,
+                    _ => Some(self.selected),
                 };
                 self.set_log_filter(filter);
             }
@@ -756,7 +758,7 @@ impl RunApp {
             KeyCode::Enter => {
                 let text = field.value().trim().to_string();
                 self.log_typing = None;
-                let filter = LogFilter { text, step: self.log_filter.step.clone() };
+                let filter = LogFilter { text, step: self.log_filter.step };
                 self.set_log_filter(filter);
             }
             _ => {

@@ -452,8 +452,8 @@ fn event_log(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
         if app.log_scroll > 0 { format!("events ({end} of {total}, scrolled)") } else { format!("events ({total})") };
     if !app.log_filter.is_empty() {
         let mut what = vec![];
-        if let Some(s) = &app.log_filter.step {
-            what.push(format!("step `{s}`"));
+        if let Some(s) = app.log_filter.step.and_then(|i| app.steps.get(i)) {
+            what.push(format!("step `{}`", s.id));
         }
         if !app.log_filter.text.is_empty() {
             what.push(format!("“{}”", app.log_filter.text));
