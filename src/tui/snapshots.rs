@@ -634,9 +634,11 @@ fn home_and_start_form() {
     form.fields[0].value = "2026-11-24T03:00:00Z".into();
     form.at = form.fields.len();
     form.key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter), &check, &target);
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    term.draw(|f| form.draw(f, &theme)).unwrap();
-    insta::assert_snapshot!("form_confirm_80x24", text(&term));
+    for (w, h) in SIZES {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| form.draw(f, &theme)).unwrap();
+        insta::assert_snapshot!(format!("form_confirm_{w}x{h}"), text(&term));
+    }
 }
 
 fn code(c: crossterm::event::KeyCode) -> Msg {
@@ -686,7 +688,9 @@ fn the_output_view_shows_every_line_from_the_log_searches_and_jumps() {
     for c in "checksum".chars() {
         a.update(key(c));
     }
-    insta::assert_snapshot!("output_view_search_typed_120x40", in_dir(&draw(&a, 120, 40), dir.path()));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("output_view_search_typed_{w}x{h}"), in_dir(&draw(&a, w, h), dir.path()));
+    }
     a.update(enter());
     let screen = text(&draw(&a, 120, 40));
     assert!(
@@ -727,7 +731,9 @@ fn the_event_log_filters_by_step_and_by_text_and_esc_shows_all_again() {
     for c in "object 29".chars() {
         a.update(key(c));
     }
-    insta::assert_snapshot!("event_log_search_typed_120x40", in_dir(&draw(&a, 120, 40), dir.path()));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("event_log_search_typed_{w}x{h}"), in_dir(&draw(&a, w, h), dir.path()));
+    }
     a.update(enter());
     // object 29, 290..=299
     assert_eq!(a.log_len(), 11, "only lines with the text");

@@ -235,6 +235,7 @@ fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
     let before = steps_of(&log);
     assert!(before.contains(&("step_started".into(), "promote".into())), "{before:?}");
     assert!(!before.contains(&("step_finished".into(), "promote".into())), "left while it ran: {before:?}");
+    assert!(before.iter().any(|(t, _)| t == "detached"), "leaving is recorded: {before:?}");
 
     let tmux = Tmux::start(dir.path(), "resumed", &format!("{bin} tabletop {runbook} --resume {}", log.display()));
     // The interrupted promotion is not re-run blindly: the operator decides, then confirms.
