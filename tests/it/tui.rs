@@ -310,7 +310,8 @@ fn a_resize_redraws_and_sigterm_mid_run_gives_the_terminal_back_and_keeps_a_resu
     let pid = std::fs::read_to_string(dir.path().join("lifeboat.pid")).unwrap();
     let ok = Command::new("kill").args(["-TERM", pid.trim()]).status().unwrap();
     assert!(ok.success());
-    let s = tmux.wait_for("EXIT=");
+    // The shell's `stty` line comes after EXIT=: wait for it (`icanon` or `-icanon`).
+    let s = tmux.wait_for("icanon");
     assert!(s.contains("EXIT=1"), "{s}");
     assert!(!s.contains("objectives") && !s.contains("[steps]"), "the alternate screen is left:\n{s}");
     let mode = s.lines().rev().find(|l| l.ends_with("icanon")).unwrap_or_default();
