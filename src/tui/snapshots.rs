@@ -239,6 +239,7 @@ fn every_dialog_and_the_help() {
             Dialog::Reason { purpose: Purpose::Skip, step: "confirm".into(), input: "done by hand".into() },
         ),
         ("dialog_note", Dialog::Note { input: "paged the DBA".into() }),
+        ("dialog_hand_off", Dialog::HandOff { input: "bob".into() }),
         (
             "dialog_approve",
             Dialog::Approve {
