@@ -298,22 +298,11 @@ impl Form {
 fn hanging(text: &str, width: usize) -> Vec<String> {
     const INDENT: usize = 17;
     let room = width.saturating_sub(INDENT).max(20);
-    let mut out = vec![];
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
-            out.push(format!("{:INDENT$}{line}", ""));
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        out.push(format!("{:INDENT$}{line}", ""));
-    }
-    out
+    super::view::wrap_words(text, room)
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{:INDENT$}{l}", ""))
+        .collect()
 }
 
 #[cfg(test)]

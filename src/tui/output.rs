@@ -161,11 +161,7 @@ impl OutputView {
         let rows = body.height.saturating_sub(2) as usize;
         let page = rows.max(1);
         self.page.set(page);
-        let top = if self.follow {
-            self.lines.len().saturating_sub(page)
-        } else {
-            self.top.min(self.lines.len().saturating_sub(page))
-        };
+        let top = self.shown_top();
         let width = body.width.saturating_sub(2) as usize;
         let number_width = self.lines.len().max(1).to_string().len();
         let lines: Vec<Line> = self.lines[top..(top + page).min(self.lines.len())]
