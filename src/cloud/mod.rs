@@ -36,6 +36,28 @@ impl ActionCall {
     pub fn str(&self, name: &str) -> Option<&str> {
         self.args.get(name).and_then(Json::as_str)
     }
+
+    /// A required argument's text. Missing, empty (a `${{ }}` that came out blank) or not
+    /// text is an error naming the argument — never `""` sent on to a cloud API.
+    pub fn required(&self, name: &str) -> Result<&str, ActionError> {
+        match self.args.get(name) {
+            Some(Json::String(s)) if !s.trim().is_empty() => Ok(s),
+            other => Err(ActionError::new(
+                self.spec.name,
+                &self.step,
+                "BadArgument",
+                format!(
+                    "`{name}` is {}",
+                    match other {
+                        None => "missing",
+                        Some(Json::String(_)) => "empty",
+                        Some(_) => "not text",
+                    }
+                ),
+            )
+            .hint("check the step's `with:` and the inputs its `${{ }}` expressions read")),
+        }
+    }
     pub fn bool(&self, name: &str) -> bool {
         match self.args.get(name) {
             Some(Json::Bool(b)) => *b,

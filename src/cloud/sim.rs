@@ -389,9 +389,9 @@ impl Sim {
         _region: &str,
     ) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let bucket = call.str("bucket").unwrap_or_default();
+        let bucket = call.required("bucket")?;
         let prefix = call.str("prefix").unwrap_or("");
-        let time_text = call.str("time").unwrap_or_default();
+        let time_text = call.required("time")?;
         let time = parse_timestamp(time_text)
             .map_err(|h| ActionError::new(op, bucket, "InvalidArgument", format!("`time` is not a timestamp: {h}")))?;
         self.bucket_region(op, bucket, call.str("region"))?;
@@ -571,7 +571,7 @@ impl Sim {
     }
 
     fn s3_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
-        let bucket = call.str("bucket").unwrap_or_default();
+        let bucket = call.required("bucket")?;
         let w = self.world.lock().unwrap();
         let b = w.buckets.get(bucket).ok_or_else(|| no_such(call.spec.name, "bucket", bucket, region))?;
         let checks = [
@@ -600,7 +600,7 @@ impl Sim {
     }
 
     fn rds_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
-        let id = call.str("instance").unwrap_or_default();
+        let id = call.required("instance")?;
         let w = self.world.lock().unwrap();
         let i = w.instances.get(id).ok_or_else(|| no_such(call.spec.name, "instance", id, region))?;
         let checks = [
@@ -624,7 +624,7 @@ impl Sim {
 
     fn find_snapshot(&self, call: &ActionCall, ctx: &ActionCtx<'_>, region: &str) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let instance = call.str("instance").unwrap_or_default();
+        let instance = call.required("instance")?;
         let before = match call.str("before") {
             Some(t) => parse_timestamp(t).map_err(|h| ActionError::new(op, instance, "InvalidParameterValue", h))?,
             None => ctx.clock.now(),
@@ -648,8 +648,8 @@ impl Sim {
         region: &str,
     ) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let snap = call.str("snapshot").unwrap_or_default();
-        let to = call.str("to_region").unwrap_or_default();
+        let snap = call.required("snapshot")?;
+        let to = call.required("to_region")?;
         let copy = format!("{}-copy-{to}", snap.trim_start_matches("rds:"));
         let source = {
             let w = self.world.lock().unwrap();
@@ -755,8 +755,8 @@ impl Sim {
         ctx: &ActionCtx<'_>,
         region: &str,
     ) -> Result<ActionResult, ActionError> {
-        let snap = call.str("snapshot").unwrap_or_default();
-        let id = call.str("new_instance").unwrap_or_default();
+        let snap = call.required("snapshot")?;
+        let id = call.required("new_instance")?;
         let time = {
             let w = self.world.lock().unwrap();
             let s = w.snapshots.get(snap).ok_or_else(|| no_such(call.spec.name, "snapshot", snap, region))?;
@@ -781,8 +781,8 @@ impl Sim {
         region: &str,
     ) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let source = call.str("instance").unwrap_or_default();
-        let id = call.str("new_instance").unwrap_or_default();
+        let source = call.required("instance")?;
+        let id = call.required("new_instance")?;
         let now = ctx.clock.now();
         let (retention, replicated) = {
             let w = self.world.lock().unwrap();
@@ -812,7 +812,7 @@ impl Sim {
 
     async fn promote(&self, call: &ActionCall, ctx: &ActionCtx<'_>, region: &str) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let id = call.str("replica").unwrap_or_default();
+        let id = call.required("replica")?;
         let (lag, already) = {
             let w = self.world.lock().unwrap();
             let i = w
@@ -867,7 +867,7 @@ impl Sim {
         region: &str,
     ) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let id = call.str("instance").unwrap_or_default();
+        let id = call.required("instance")?;
         let ready_at = {
             let w = self.world.lock().unwrap();
             w.instances

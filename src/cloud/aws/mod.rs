@@ -429,9 +429,9 @@ impl Aws {
         region: &str,
     ) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let bucket = call.str("bucket").unwrap_or_default().to_string();
+        let bucket = call.required("bucket")?.to_string();
         let prefix = call.str("prefix").unwrap_or("");
-        let time_text = call.str("time").unwrap_or_default();
+        let time_text = call.required("time")?;
         let time = parse_timestamp(time_text)
             .map_err(|h| ActionError::new(op, &bucket, "InvalidArgument", format!("`time` is not a timestamp: {h}")))?;
         let client = self.s3(region).await;
@@ -485,7 +485,7 @@ impl Aws {
 
     async fn s3_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let bucket = call.str("bucket").unwrap_or_default();
+        let bucket = call.required("bucket")?;
         let c = self.s3(region).await;
         let versioning = match c.get_bucket_versioning().bucket(bucket).send().await {
             Ok(v) => v.status().map(|s| s.as_str().to_string()),
@@ -796,7 +796,7 @@ impl Aws {
         region: &str,
     ) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let instance = call.str("instance").unwrap_or_default();
+        let instance = call.required("instance")?;
         let before = match call.str("before") {
             Some(t) => parse_timestamp(t).map_err(|h| ActionError::new(op, instance, "InvalidParameterValue", h))?,
             None => ctx.clock.now(),
@@ -824,8 +824,8 @@ impl Aws {
 
     async fn copy_snapshot(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let snap = call.str("snapshot").unwrap_or_default();
-        let to = call.str("to_region").unwrap_or_default();
+        let snap = call.required("snapshot")?;
+        let to = call.required("to_region")?;
         // The source is named by ARN in the destination region's call.
         let source = self
             .rds(region)
@@ -867,8 +867,8 @@ impl Aws {
         region: &str,
     ) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let snap = call.str("snapshot").unwrap_or_default();
-        let id = call.str("new_instance").unwrap_or_default();
+        let snap = call.required("snapshot")?;
+        let id = call.required("new_instance")?;
         let c = self.rds(region).await;
         let found = c.describe_db_snapshots().db_snapshot_identifier(snap).send().await;
         let time = match found {
@@ -905,8 +905,8 @@ impl Aws {
         region: &str,
     ) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let source = call.str("instance").unwrap_or_default();
-        let id = call.str("new_instance").unwrap_or_default();
+        let source = call.required("instance")?;
+        let id = call.required("new_instance")?;
         let src = self
             .describe(op, source, region)
             .await?
@@ -951,7 +951,7 @@ impl Aws {
 
     async fn promote(&self, call: &ActionCall, ctx: &ActionCtx<'_>, region: &str) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let id = call.str("replica").unwrap_or_default();
+        let id = call.required("replica")?;
         let inst =
             self.describe(op, id, region).await?.ok_or_else(|| outputs::not_found(op, "instance", id, region))?;
         if inst.read_replica_source_db_instance_identifier().is_some() {
@@ -978,7 +978,7 @@ impl Aws {
         ctx: &ActionCtx<'_>,
         region: &str,
     ) -> Result<ActionResult, ActionError> {
-        let id = call.str("instance").unwrap_or_default();
+        let id = call.required("instance")?;
         let limit = call
             .str("timeout")
             .and_then(|t| crate::runbook::time::Duration::parse(t).ok())
@@ -989,7 +989,7 @@ impl Aws {
 
     async fn rds_posture(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let id = call.str("instance").unwrap_or_default();
+        let id = call.required("instance")?;
         let i = self.describe(op, id, region).await?.ok_or_else(|| outputs::not_found(op, "instance", id, region))?;
         let retention = i.backup_retention_period().unwrap_or(0);
         let encrypted = i.storage_encrypted().unwrap_or(false);
