@@ -37,17 +37,23 @@ impl ActionCall {
         self.args.get(name).and_then(Json::as_str)
     }
 
-    /// A required argument's text. Missing, empty (a `${{ }}` that came out blank) or not
-    /// text is an error naming the argument — never `""` sent on to a cloud API.
-    pub fn required(&self, name: &str) -> Result<&str, ActionError> {
-        match self.args.get(name) {
+    /// A required argument's text (`bucket`, or `from.bucket` inside an object). Missing,
+    /// empty (a `${{ }}` that came out blank) or not text is an error naming the
+    /// argument — never `""` sent on to a cloud API.
+    pub fn required(&self, path: &str) -> Result<&str, ActionError> {
+        let mut parts = path.split('.');
+        let mut cur = parts.next().and_then(|first| self.args.get(first));
+        for p in parts {
+            cur = cur.and_then(|c| c.get(p));
+        }
+        match cur {
             Some(Json::String(s)) if !s.trim().is_empty() => Ok(s),
             other => Err(ActionError::new(
                 self.spec.name,
                 &self.step,
                 "BadArgument",
                 format!(
-                    "`{name}` is {}",
+                    "`{path}` is {}",
                     match other {
                         None => "missing",
                         Some(Json::String(_)) => "empty",

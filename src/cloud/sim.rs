@@ -488,7 +488,7 @@ impl Sim {
 
     async fn copy_prefix(&self, call: &ActionCall, ctx: &ActionCtx<'_>) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let (from, to) = (call.path("from.bucket").unwrap_or_default(), call.path("to.bucket").unwrap_or_default());
+        let (from, to) = (call.required("from.bucket")?, call.required("to.bucket")?);
         let (fp, tp) = (call.path("from.prefix").unwrap_or(""), call.path("to.prefix").unwrap_or(""));
         if let Some(role) = call.path("from.role_arn").or(call.path("to.role_arn"))
             && !(role.starts_with("arn:aws:iam::") && role.contains(":role/"))
@@ -553,7 +553,7 @@ impl Sim {
 
     fn compare(&self, call: &ActionCall) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let (a, b) = (call.path("a.bucket").unwrap_or_default(), call.path("b.bucket").unwrap_or_default());
+        let (a, b) = (call.required("a.bucket")?, call.required("b.bucket")?);
         let (ap, bp) = (call.path("a.prefix").unwrap_or(""), call.path("b.prefix").unwrap_or(""));
         self.bucket_region(op, a, call.path("a.region"))?;
         self.bucket_region(op, b, call.path("b.region"))?;

@@ -460,17 +460,27 @@ fn an_encrypted_signing_key_is_unlocked_from_the_environment_and_never_shown() {
     assert_eq!(trusted.status.code(), Some(0), "{}", text(&trusted.stdout));
 }
 
-/// An argument that comes out blank (here an input of spaces) is refused by name before
-/// any cloud call, never sent on as `""`.
+/// An argument that comes out blank (here an input of spaces), at the top of `with:` or
+/// inside an object, is refused by name before any cloud call, never sent on as `""`.
 #[test]
 fn a_blank_argument_fails_the_step_naming_it() {
-    let steps =
-        "      - { id: posture, title: Posture, action: s3.check_posture, with: { bucket: \"${{ inputs.b }}\" } }\n";
-    let (dir, rb) = folder(&runbook("2h", "  b: { type: string, default: \" \" }\n", steps));
-    let log = dir.path().join("run.jsonl");
-    let out = replay(dir.path(), &rb, &log, &[], &[]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("`bucket` is empty"), "{stderr}");
-    assert!(std::fs::read_to_string(&log).unwrap().contains("\"code\":\"BadArgument\""));
+    let cases = [
+        (
+            "`bucket` is empty",
+            "      - { id: posture, title: Posture, action: s3.check_posture, with: { bucket: \"${{ inputs.b }}\" } }\n",
+        ),
+        (
+            "`to.bucket` is empty",
+            "      - { id: copy, title: Copy, action: s3.copy_prefix, with: { from: { bucket: shop-docs-drill }, to: { bucket: \"${{ inputs.b }}\" } } }\n",
+        ),
+    ];
+    for (want, steps) in cases {
+        let (dir, rb) = folder(&runbook("2h", "  b: { type: string, default: \" \" }\n", steps));
+        let log = dir.path().join("run.jsonl");
+        let out = replay(dir.path(), &rb, &log, &[], &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(want), "{want}: {stderr}");
+        assert!(std::fs::read_to_string(&log).unwrap().contains("\"code\":\"BadArgument\""));
+    }
 }

@@ -606,14 +606,14 @@ impl Aws {
 
     async fn compare(&self, call: &ActionCall, region: &str) -> Result<ActionResult, ActionError> {
         let op = call.spec.name;
-        let side = |s: &str| {
-            (
-                call.path(&format!("{s}.bucket")).unwrap_or_default().to_string(),
+        let side = |s: &str| -> Result<_, ActionError> {
+            Ok((
+                call.required(&format!("{s}.bucket"))?.to_string(),
                 call.path(&format!("{s}.prefix")).unwrap_or("").to_string(),
                 call.path(&format!("{s}.region")).unwrap_or(region).to_string(),
-            )
+            ))
         };
-        let ((ab, ap, ar), (bb, bp, br)) = (side("a"), side("b"));
+        let ((ab, ap, ar), (bb, bp, br)) = (side("a")?, side("b")?);
         // Each side as relative key → ETag.
         let etags = |m: BTreeMap<String, (String, i64, Timestamp)>| m.into_iter().map(|(k, v)| (k, v.0)).collect();
         let a = etags(self.current(op, &ab, &ap, &ar, None).await?);
@@ -630,12 +630,12 @@ impl Aws {
         let op = call.spec.name;
 
         let (fb, fp, fr) = (
-            call.path("from.bucket").unwrap_or_default(),
+            call.required("from.bucket")?,
             call.path("from.prefix").unwrap_or(""),
             call.path("from.region").unwrap_or(region),
         );
         let (tb, tp, tr) = (
-            call.path("to.bucket").unwrap_or_default(),
+            call.required("to.bucket")?,
             call.path("to.prefix").unwrap_or(""),
             call.path("to.region").unwrap_or(region),
         );
