@@ -183,7 +183,7 @@ pub async fn run(
     let mut child = cmd.spawn()?;
     let group = Group(child.id().map(|p| p as i32));
     let recorded = child.id().is_some_and(on_start);
-    let mut gate = child.stdin.take();
+    let gate = child.stdin.take();
     if !recorded {
         drop(gate);
         drop(group);
@@ -192,7 +192,7 @@ pub async fn run(
             "the log could not record the command's start, so it was stopped before it ran",
         ));
     }
-    if let Some(mut go) = gate.take() {
+    if let Some(mut go) = gate {
         use tokio::io::AsyncWriteExt;
         go.write_all(b"go\n").await?;
     }

@@ -143,6 +143,17 @@ impl Home {
         let visible = self.visible();
         // The last drill is a column where there is room (the preview says it always).
         let roomy = list_area.width >= 100;
+        // The fixed columns (failure, RTO, RPO, phases/steps, last drill where there is
+        // room); the runbook's id takes the rest: the borders, each fixed column with the
+        // gap before it, and one spare column come off.
+        let mut names = vec!["runbook", "failure", "RTO", "RPO", "phases/steps"];
+        let mut fixed: Vec<u16> = vec![13, 5, 5, 12];
+        if roomy {
+            names.push("last drill");
+            fixed.push(28);
+        }
+        let id_room = (list_area.width as usize)
+            .saturating_sub(2 + fixed.iter().map(|w| *w as usize).sum::<usize>() + fixed.len() + 1);
         let mut rows = vec![];
         let mut sel = None;
         let mut last = None;
@@ -169,7 +180,6 @@ impl Home {
                 sel = Some(rows.len());
             }
             let drill = if e.overdue { format!("{} OVERDUE", e.last_drill) } else { e.last_drill.clone() };
-            let id_room = (list_area.width as usize).saturating_sub(if roomy { 2 + 35 + 28 + 6 } else { 2 + 35 + 5 });
             rows.push(Row::new(vec![
                 Cell::from(format!("  {}", ellipsis(&rb.id, id_room.saturating_sub(2)))),
                 Cell::from(rb.scenario.to_string()),
@@ -182,18 +192,8 @@ impl Home {
         if visible.is_empty() {
             rows.push(Row::new(vec![Cell::from("  nothing matches the filter")]));
         }
-        let mut names = vec!["runbook", "failure", "RTO", "RPO", "phases/steps"];
-        let mut widths = vec![
-            Constraint::Min(18),
-            Constraint::Length(13),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(12),
-        ];
-        if roomy {
-            names.push("last drill");
-            widths.push(Constraint::Length(28));
-        }
+        let widths: Vec<Constraint> =
+            std::iter::once(Constraint::Min(18)).chain(fixed.iter().map(|w| Constraint::Length(*w))).collect();
         let header = Row::new(names).style(theme.dim().add_modifier(ratatui::style::Modifier::UNDERLINED));
         let mut state = TableState::default().with_selected(sel);
         f.render_stateful_widget(
