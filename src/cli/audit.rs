@@ -26,13 +26,14 @@ struct Row {
 
 async fn posture(
     cloud: &dyn Provider,
-    clock: &dyn Clock,
+    clock: &Arc<dyn Clock>,
     d: &Dataset,
     r: &Resource,
 ) -> Result<Map<String, Json>, String> {
     let (action, arg) = match r.kind {
         ResourceKind::S3Bucket => ("s3.check_posture", "bucket"),
         ResourceKind::RdsInstance | ResourceKind::RdsCluster => ("rds.check_posture", "instance"),
+        ResourceKind::DynamodbTable => ("dynamodb.check_posture", "table"),
     };
     let mut args = Map::new();
     args.insert(arg.into(), Json::String(r.id.clone()));
@@ -46,7 +47,7 @@ async fn posture(
         step: r.id.clone(),
     };
     let quiet = |_| {};
-    let ctx = ActionCtx { clock, progress: &quiet, dataset: d, incident_started_at: clock.now() };
+    let ctx = ActionCtx { clock: clock.clone(), progress: &quiet, dataset: d, incident_started_at: clock.now() };
     match cloud.call(&call, &ctx).await {
         Ok(r) => Ok(r.outputs),
         // A failed check still reports what it found.
@@ -58,7 +59,12 @@ fn yes(v: &Json) -> bool {
     v.as_bool().unwrap_or(false) || v.as_str().is_some_and(|s| s != "none" && s != "false")
 }
 
-async fn audit_dataset(cloud: &dyn Provider, clock: &dyn Clock, d: &Dataset, last_drill: Option<Timestamp>) -> Row {
+async fn audit_dataset(
+    cloud: &dyn Provider,
+    clock: &Arc<dyn Clock>,
+    d: &Dataset,
+    last_drill: Option<Timestamp>,
+) -> Row {
     let mut notes_enc = Vec::new();
     let mut immutable = (false, "no backup bucket with object lock".to_string());
     let mut encrypted = true;
@@ -165,7 +171,7 @@ pub fn audit(dir: &Path, incidents: &Path, only: &[String], cloud: CloudArg) -> 
         };
         let mut rows = Vec::new();
         for d in catalog.datasets.iter().filter(|d| only.is_empty() || only.contains(&d.id)) {
-            rows.push(audit_dataset(provider.as_ref(), clock.as_ref(), d, drills.get(&d.id).copied()).await);
+            rows.push(audit_dataset(provider.as_ref(), &clock, d, drills.get(&d.id).copied()).await);
         }
         rows
     });

@@ -1,16 +1,19 @@
 //! Where actions go: the `Provider` trait, the action catalog, the drill guard, and the
 //! providers themselves (`sim` now; `aws` next).
 
+pub mod actions;
 pub mod aws;
 pub mod catalog;
 pub mod outputs;
 pub mod plan;
+pub mod port;
 pub mod sim;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 
 use crate::clock::Clock;
 use crate::event::Mode;
@@ -90,7 +93,7 @@ pub enum Progress {
 }
 
 pub struct ActionCtx<'a> {
-    pub clock: &'a dyn Clock,
+    pub clock: Arc<dyn Clock>,
     pub progress: &'a (dyn Fn(Progress) + Send + Sync),
     pub dataset: &'a Dataset,
     pub incident_started_at: Timestamp,
@@ -175,28 +178,4 @@ pub fn guard(call: &ActionCall, mode: Mode, catalog: &Catalog) -> Result<(), Act
         }
     }
     Ok(())
-}
-
-/// A posture check: every property an output, failed (with outputs kept) when any fails.
-fn posture(
-    call: &ActionCall,
-    resource: &str,
-    checks: &[(&str, Json, bool, &str)],
-) -> Result<ActionResult, ActionError> {
-    let mut outputs = Map::new();
-    let mut failed = Vec::new();
-    for (name, value, ok, why) in checks {
-        outputs.insert(name.to_string(), value.clone());
-        if !ok {
-            failed.push(*why);
-        }
-    }
-    outputs.insert("passed".into(), json!(failed.is_empty()));
-    if failed.is_empty() {
-        return Ok(ActionResult { outputs, recovery_point: None });
-    }
-    let mut e = ActionError::new(call.spec.name, resource, "PostureCheckFailed", failed.join("; "));
-    e.hint = Some("fix the protection before relying on this backup".into());
-    e.outputs = Some(outputs);
-    Err(e)
 }

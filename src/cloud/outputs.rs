@@ -2,13 +2,11 @@
 //! promise to runbooks (`steps.<id>.outputs.<name>`), so the simulated cloud and AWS
 //! cannot drift apart. Also the not-found errors both providers give.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value as Json, json};
 
 use super::ActionError;
 use super::plan::{Plan, Todo};
-use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
+use crate::runbook::time::{Timestamp, format_timestamp};
 
 fn time(t: Timestamp) -> Json {
     Json::String(format_timestamp(t))
@@ -35,12 +33,9 @@ pub fn copied(count: u64, bytes: u64, recovery_point: Timestamp) -> Map<String, 
     o
 }
 
-/// `s3.compare` of two sides, each relative key → ETag.
-pub fn compared(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Map<String, Json> {
-    let same = a.iter().filter(|(k, e)| b.get(*k) == Some(e)).count();
-    let missing = a.keys().filter(|k| !b.contains_key(*k)).count();
-    let extra = b.keys().filter(|k| !a.contains_key(*k)).count();
-    let different = a.iter().filter(|(k, e)| b.get(*k).is_some_and(|x| x != *e)).count();
+/// `s3.compare`: keys on both sides with the same content, only on the first side
+/// (missing from the second), only on the second, and on both with different content.
+pub fn compared(same: u64, missing: u64, extra: u64, different: u64) -> Map<String, Json> {
     let mut o = Map::new();
     for (k, v) in [("same", same), ("missing", missing), ("extra", extra), ("different", different)] {
         o.insert(k.into(), json!(v));
@@ -87,41 +82,22 @@ pub fn not_found(op: &str, kind: &str, id: &str, region: &str) -> ActionError {
     let code = match kind {
         "bucket" => "NoSuchBucket",
         "snapshot" => "DBSnapshotNotFound",
+        "table" => "ResourceNotFoundException",
         _ => "DBInstanceNotFound",
     };
     ActionError::new(op, id, code, format!("no {kind} `{id}` in {region}"))
         .hint(format!("check the name and the region: {kind}s are regional"))
 }
 
-/// `rds.restore_to_time`'s time: `latest`, or `time` if it lies in the restorable window
-/// — the check real AWS makes and moto does not.
-pub fn restore_time(
-    call: &super::ActionCall,
-    source: &str,
-    (earliest, latest): (Timestamp, Timestamp),
-    hint: &str,
-) -> Result<Timestamp, ActionError> {
-    let op = call.spec.name;
-    if call.bool("latest") {
-        return Ok(latest);
+/// `dynamodb.restore_to_time` and `dynamodb.wait_active`.
+pub fn table(name: &str, status: &str, items: Option<i64>) -> Map<String, Json> {
+    let mut o = Map::new();
+    o.insert("table".into(), json!(name));
+    o.insert("status".into(), json!(status));
+    if let Some(n) = items {
+        o.insert("items".into(), json!(n));
     }
-    let t = parse_timestamp(call.str("time").unwrap_or_default())
-        .map_err(|h| ActionError::new(op, source, "InvalidParameterValue", h))?;
-    if t > latest || t < earliest {
-        return Err(ActionError::new(
-            op,
-            source,
-            "InvalidRestoreTime",
-            format!(
-                "{} is outside the restorable window {} – {}",
-                format_timestamp(t),
-                format_timestamp(earliest),
-                format_timestamp(latest)
-            ),
-        )
-        .hint(hint));
-    }
-    Ok(t)
+    o
 }
 
 /// `rds.find_snapshot` found nothing old enough (`which`: "" or "available ").

@@ -781,7 +781,7 @@ async fn call_action(
         let _ = ctx.emit(event);
     };
     let actx = ActionCtx {
-        clock: ctx.clock.as_ref(),
+        clock: ctx.clock.clone(),
         progress: &progress,
         dataset: &ctx.spec.dataset,
         incident_started_at: ctx.spec.incident_started_at,

@@ -52,8 +52,8 @@ pub enum Effect {
     Modify,
 }
 
-/// Every action there is. Each provider matches on it with no catch-all arm, so an
-/// action added here and not implemented by a provider does not compile.
+/// Every action there is. `cloud::actions` matches on it with no catch-all arm, so an
+/// action added here without an implementation and a decoder does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ActionKind {
     S3RestoreToTime,
@@ -67,6 +67,9 @@ pub enum ActionKind {
     RdsPromoteReplica,
     RdsWaitAvailable,
     RdsCheckPosture,
+    DynamodbRestoreToTime,
+    DynamodbWaitActive,
+    DynamodbCheckPosture,
 }
 
 #[derive(Debug, Clone, Copy)]

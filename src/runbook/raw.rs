@@ -34,6 +34,7 @@ keyword! {
     /// The kind of cloud resource.
     pub enum ResourceKind ("resource kind") {
         RdsInstance = "rds-instance", RdsCluster = "rds-cluster", S3Bucket = "s3-bucket",
+        DynamodbTable = "dynamodb-table",
     }
 }
 
