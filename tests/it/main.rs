@@ -9,6 +9,7 @@ pub mod journal;
 mod moto;
 mod props;
 mod run;
+mod sim;
 mod tui;
 mod verdicts;
 

@@ -1,0 +1,179 @@
+//! The simulated cloud runs the same action code as AWS: an S3 roll-back on it pages
+//! through more than a thousand versions, copies a multipart object in its own parts,
+//! rides out throttling the way the SDK does, and proves every copy.
+
+use std::sync::{Arc, Mutex};
+
+use lifeboat::clock::{Clock, VirtualClock};
+use lifeboat::cloud::port::{Backend, Reach};
+use lifeboat::cloud::sim::Sim;
+use lifeboat::cloud::sim::world::{Bucket, Content, Version, World, etag_of};
+use lifeboat::cloud::{ActionCall, ActionCtx, Progress, Provider, catalog};
+use lifeboat::runbook::load::catalog_from_str;
+use lifeboat::runbook::time::{Timestamp, parse_timestamp};
+use serde_json::{Map, Value as Json, json};
+
+fn t(s: &str) -> Timestamp {
+    parse_timestamp(s).unwrap()
+}
+
+const MIB: u64 = 1024 * 1024;
+
+fn object(n: u64, time: Timestamp, size: u64, part_size: Option<u64>) -> Version {
+    let content = Content::Seeded(n);
+    Version {
+        id: format!("v{n:06}"),
+        time,
+        etag: etag_of(&content, size, part_size, true),
+        size,
+        delete_marker: false,
+        content,
+        part_size,
+        crc32: part_size.is_none(),
+    }
+}
+
+/// 1,200 keys: 600 overwritten after the incident, 300 deleted, 300 untouched; one
+/// 12 MiB object stored in 5 MiB parts, overwritten in 6 MiB parts.
+fn world(good: Timestamp, bad: Timestamp) -> World {
+    let mut b = Bucket { region: "eu-central-1".into(), versioning: true, kms: true, ..Bucket::default() };
+    for i in 0..1200u64 {
+        let key = format!("docs/{i:05}.pdf");
+        let mut vs = vec![object(i * 10, good, 2048, None)];
+        match i % 4 {
+            0 | 1 => vs.push(object(i * 10 + 1, bad, 2048, None)),
+            2 => vs.push(Version::marker(format!("m{i:06}"), bad)),
+            _ => {}
+        }
+        b.objects.insert(key, vs);
+    }
+    b.objects.insert(
+        "big/archive.tar".into(),
+        vec![object(900_001, good, 12 * MIB, Some(5 * MIB)), object(900_002, bad, 12 * MIB, Some(6 * MIB))],
+    );
+    let mut w = World::default();
+    w.buckets.insert("ledger-docs".into(), b);
+    w
+}
+
+const CATALOG: &str = "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: docs\n    title: Docs\n    classification: confidential\n    rpo: 1h\n    rto: 2h\n    primary: { region: eu-central-1 }\n    resources:\n      - { kind: s3-bucket, id: ledger-docs, role: production }\n";
+
+async fn roll_back(sim: &Sim, clock: Arc<dyn Clock>, args: Json) -> (Result<Map<String, Json>, String>, Vec<Progress>) {
+    let catalog = catalog_from_str(CATALOG).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let progress = move |p: Progress| sink.lock().unwrap().push(p);
+    let ctx = ActionCtx {
+        clock: clock.clone(),
+        progress: &progress,
+        dataset: &catalog.datasets[0],
+        incident_started_at: clock.now(),
+    };
+    let call = ActionCall {
+        spec: catalog::find("s3.restore_to_time").unwrap(),
+        args: args.as_object().unwrap().clone(),
+        run_id: "run-1".into(),
+        step: "restore".into(),
+    };
+    let r = sim.call(&call, &ctx).await.map(|r| r.outputs).map_err(|e| format!("{e} [{:?}]", e.code));
+    let seen = seen.lock().unwrap().clone();
+    (r, seen)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_roll_back_pages_copies_in_parts_rides_out_throttling_and_proves_every_copy() {
+    let (good, bad) = (t("2026-11-20T10:00:00Z"), t("2026-11-24T03:10:00Z"));
+    let sim = Sim::of(world(good, bad));
+    // S3 throttles: the first two copies and the second page of the listing answer 503
+    // SlowDown; the SDK's retries (played by the simulated cloud as by AWS's) absorb them.
+    sim.fault("CopyObject", "SlowDown", 2);
+    sim.fault("UploadPartCopy", "SlowDown", 1);
+    sim.fault("ListObjectVersions", "SlowDown", 1);
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(t("2026-11-24T04:00:00Z"), 1.0));
+    let (out, progress) =
+        roll_back(&sim, clock.clone(), json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" })).await;
+    let out = out.unwrap();
+    assert_eq!((out["restored"].as_u64(), out["undeleted"].as_u64()), (Some(601), Some(300)), "{out:?}");
+    assert_eq!(out["recovery_point"], json!("2026-11-20T10:00:00Z"));
+
+    let requests = sim.requests();
+    let n = |op: &str| requests.get(op).copied().unwrap_or(0);
+    // 1,200 keys with 2,101 versions and markers: three pages of a thousand.
+    assert_eq!(n("ListObjectVersions"), 3 + 1, "{requests:?}");
+    // One copy an overwritten key, plus the two throttled attempts.
+    assert_eq!(n("CopyObject"), 600 + 2, "{requests:?}");
+    // The multipart object in its own three 5 MiB parts (one part retried once).
+    assert_eq!(
+        (n("HeadObject"), n("CreateMultipartUpload"), n("UploadPartCopy"), n("CompleteMultipartUpload")),
+        (1, 1, 3 + 1, 1)
+    );
+    // 300 delete markers removed in one DeleteObjects.
+    assert_eq!(n("DeleteObjects"), 1, "{requests:?}");
+    assert!(
+        !progress.iter().any(|p| matches!(p, Progress::Line(l) if l.contains("size only"))),
+        "every copy proved by its ETag"
+    );
+    assert!(progress.contains(&Progress::Count { done: 901, total: 901, unit: "objects" }), "{progress:?}");
+
+    sim.with_world(|w| {
+        let b = &w.buckets["ledger-docs"];
+        let big = b.current("big/archive.tar").unwrap();
+        assert_eq!(big.etag, b.objects["big/archive.tar"][0].etag, "the copy in the source's parts has its ETag");
+        assert!(big.etag.ends_with("-3\""), "{}", big.etag);
+        for (k, vs) in &b.objects {
+            assert_eq!(b.current(k).map(|v| &v.etag), Some(&vs[0].etag), "{k} holds its good version");
+        }
+    });
+
+    // A second roll-back finds nothing left to do: one listing, no writes.
+    let before = sim.requests();
+    let (again, _) = roll_back(&sim, clock, json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" })).await;
+    assert_eq!(
+        (again.as_ref().unwrap()["restored"].as_u64(), again.unwrap()["undeleted"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let after = sim.requests();
+    let writes = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter().filter(|(k, _)| !k.starts_with("List")).map(|(_, v)| v).sum::<u64>()
+    };
+    assert_eq!(writes(&after), writes(&before), "{after:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_past_the_sdk_s_retries_fails_the_step_as_retryable_and_a_locked_version_is_never_deleted() {
+    let (good, bad) = (t("2026-11-20T10:00:00Z"), t("2026-11-24T03:10:00Z"));
+    let sim = Sim::of(world(good, bad));
+    sim.fault("CopyObject", "SlowDown", 100);
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(t("2026-11-24T04:00:00Z"), 1.0));
+    let (out, _) =
+        roll_back(&sim, clock.clone(), json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" })).await;
+    let e = out.unwrap_err();
+    assert!(e.contains("SlowDown"), "{e}");
+
+    // Object lock: a delete of a protected version is refused per key, and said so.
+    let sim = Sim::of(world(good, bad));
+    sim.with_world(|w| {
+        let b = w.buckets.get_mut("ledger-docs").unwrap();
+        b.object_lock_days = Some(30);
+        // Only created after the time: with delete_newer the roll-back places a delete
+        // marker (allowed under object lock) and never removes the version.
+        b.objects.insert("late.txt".into(), vec![object(777, bad, 10, None)]);
+    });
+    let (out, _) = roll_back(
+        &sim,
+        clock,
+        json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z", "delete_newer": true }),
+    )
+    .await;
+    out.unwrap();
+    sim.with_world(|w| {
+        let vs = &w.buckets["ledger-docs"].objects["late.txt"];
+        assert_eq!((vs.len(), vs[1].delete_marker), (2, true), "the version stays, a marker on top");
+    });
+    // The port itself refuses to delete a locked version, as S3 does, per key.
+    let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: Arc::new(VirtualClock::new(bad, 1.0)) };
+    let s3 = Backend::s3(&sim, &reach).await.unwrap();
+    let failed = s3.delete_objects("ledger-docs", &[("late.txt".into(), Some("v000777".into()))]).await.unwrap();
+    assert_eq!(failed.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(), ["AccessDenied"]);
+    sim.with_world(|w| assert_eq!(w.buckets["ledger-docs"].objects["late.txt"].len(), 2));
+}
