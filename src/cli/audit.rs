@@ -90,7 +90,7 @@ async fn audit_dataset(
                     && r.kind != ResourceKind::S3Bucket
                     && !immutable.0
                     && p.get("deletion_protection").is_some_and(yes)
-                    && p.get("cross_region_backups").is_some_and(yes)
+                    && p.get("cross_region_backups").or(p.get("cross_region")).is_some_and(yes)
                 {
                     immutable = (true, format!("{}: deletion protection, backups replicated", r.id));
                 }

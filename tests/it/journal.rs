@@ -47,20 +47,13 @@ fn ssh_keygen_verify(allowed: &Path, namespace: &str, sig: &Path, message: &[u8]
     if out.status.success() { Ok(()) } else { Err(text(&out.stderr)) }
 }
 
-const EXAMPLES: [&str; 5] = [
-    "orders-docs-ransomware",
-    "kyc-documents-prefix-deletion",
-    "customers-db-region-outage",
-    "customers-db-corruption",
-    "customers-db-quarterly-drill",
-];
-
 #[test]
 fn every_example_run_verifies_with_lifeboat_and_with_ssh_keygen() {
     let dir = tempfile::tempdir().unwrap();
     let key = keygen(dir.path());
     let allowed = allowed_signers(dir.path(), &key);
-    for rb in EXAMPLES {
+    for rb in crate::example_runbooks() {
+        let rb = rb.as_str();
         let log = dir.path().join(format!("{rb}.jsonl"));
         let out = lifeboat(&[
             "tabletop",

@@ -34,3 +34,19 @@ pub fn lifeboat(args: &[&str]) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// Every example runbook in `runbooks/` (each has an answers file): a new example is in
+/// every test that walks them without anyone adding it to a list.
+pub fn example_runbooks() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(root().join("runbooks"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let id = name.strip_suffix(".yaml")?.to_string();
+            (id != "datasets").then_some(id)
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 6, "{out:?}");
+    out
+}

@@ -1135,3 +1135,152 @@ async fn diagnostics_show_the_sdk_s_requests_and_retries_beside_the_log_and_neve
     assert!(!stderr.contains("aws_smithy_runtime") && !stderr.contains("TRACE"), "nothing on stderr: {stderr}");
     assert!(stderr.contains("diagnostics: run.diagnostics.log (not evidence"), "{stderr}");
 }
+
+impl Moto {
+    pub async fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {
+        let creds = aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test");
+        let conf = aws_sdk_dynamodb::config::Builder::new()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new(region.to_string()))
+            .endpoint_url(&self.url)
+            .credentials_provider(creds)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
+}
+
+/// A table with point-in-time recovery on and a few profiles in it.
+async fn profiles_table(db: &aws_sdk_dynamodb::Client, pitr: bool) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+        ScalarAttributeType,
+    };
+    db.create_table()
+        .table_name("customer-profiles-prod")
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .deletion_protection_enabled(true)
+        .sse_specification(
+            aws_sdk_dynamodb::types::SseSpecification::builder()
+                .enabled(true)
+                .sse_type(aws_sdk_dynamodb::types::SseType::Kms)
+                .kms_master_key_id("arn:aws:kms:eu-central-1:123456789012:key/profiles")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if pitr {
+        db.update_continuous_backups()
+            .table_name("customer-profiles-prod")
+            .point_in_time_recovery_specification(
+                PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(true).build().unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    for i in 0..25 {
+        db.put_item()
+            .table_name("customer-profiles-prod")
+            .item("id", AttributeValue::S(format!("customer-{i:03}")))
+            .item("consent", AttributeValue::Bool(i % 3 != 0))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn profiles_answers(incident_at: &str, restore_to: &str) -> String {
+    format!(
+        "inputs: {{ incident_at: \"{incident_at}\", restore_to: \"{restore_to}\" }}\nsteps:\n  roll-back-deploy: done\n  approve-restore: {{ approve: true, by: alice, role: incident-commander }}\n  verify: {{ skip: \"no item check in this test\" }}\n  reconcile: done\n  reopen: done\n  accept: {{ approve: true, by: dora, role: data-protection-officer }}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_runbook_restores_a_table_to_a_point_in_time_beside_production() {
+    let moto = Moto::start();
+    let db = moto.dynamodb("eu-central-1").await;
+    profiles_table(&db, true).await;
+    // moto's window of restorable time is the instant recovery was turned on (real AWS:
+    // from then to about five minutes ago): restore to that instant, to the nanosecond.
+    let backups = db.describe_continuous_backups().table_name("customer-profiles-prod").send().await.unwrap();
+    let latest = backups
+        .continuous_backups_description()
+        .and_then(|c| c.point_in_time_recovery_description())
+        .and_then(|p| p.latest_restorable_date_time())
+        .unwrap();
+    let latest = lifeboat::runbook::time::Timestamp::new(latest.secs(), latest.subsec_nanos() as i32).unwrap();
+    let restore_to = latest.to_string();
+    let incident_at = lifeboat::runbook::time::format_timestamp(latest + jiff::SignedDuration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let dir = examples();
+    let answers = profiles_answers(&incident_at, &restore_to);
+    let out = run_example(&moto, dir.path(), "customer-profiles-bad-deploy.yaml", &answers).await;
+    let stderr = text(&out.stderr);
+    // moto keeps no replica of a table in another region (it ignores ReplicaUpdates), so
+    // the posture finding stands on record and the run is not called a success; every
+    // other step holds.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("✗ posture failed")
+            && stderr.contains("no replica or backup copy in another region")
+            && !stderr.contains("customer-managed KMS key"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches(" failed (").count(), 1, "only the posture: {stderr}");
+    assert!(stderr.contains("✓ pitr done") && stderr.contains("✓ active done"), "{stderr}");
+    assert!(stderr.contains("of 15m (met)"), "{stderr}");
+    let t = db.describe_table().table_name("customer-profiles-pitr").send().await.unwrap();
+    let t = t.table().unwrap();
+    assert_eq!(t.table_status().map(|s| s.as_str()), Some("ACTIVE"));
+    let tags = db.list_tags_of_resource().resource_arn(t.table_arn().unwrap()).send().await.unwrap();
+    assert!(tags.tags().iter().any(|t| t.key() == "lifeboat:step" && t.value() == "pitr"), "{tags:?}");
+    let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    assert!(log.contains("\"table\":\"customer-profiles-pitr\""), "{log}");
+
+    // Run again under another run id: the table exists and is not this run's, so the
+    // restore stops rather than adopting someone else's table.
+    std::fs::remove_file(dir.path().join("run.jsonl")).unwrap();
+    let out = run_example(&moto, dir.path(), "customer-profiles-bad-deploy.yaml", &answers).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("a table named `customer-profiles-pitr` already exists"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_without_point_in_time_recovery_fails_its_posture_gate_and_audit_says_why() {
+    let moto = Moto::start();
+    let db = moto.dynamodb("eu-central-1").await;
+    profiles_table(&db, false).await;
+    let now = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
+    let dir = examples();
+    let out = run_example(&moto, dir.path(), "customer-profiles-bad-deploy.yaml", &profiles_answers(&now, &now)).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("✗ posture failed") && stderr.contains("point-in-time recovery is off"), "{stderr}");
+    assert!(stderr.contains("✗ pitr failed") && stderr.contains("point-in-time recovery is not enabled"), "{stderr}");
+    assert!(db.describe_table().table_name("customer-profiles-pitr").send().await.is_err(), "nothing restored");
+
+    let (env, d) = (moto.env(), dir.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+            .args(["audit", "--dir", ".", "--cloud", "aws", "customer-profiles"])
+            .current_dir(&d)
+            .env("NO_COLOR", "1")
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("customer-profiles "))
+        .unwrap_or_else(|| panic!("{stdout}{}", text(&out.stderr)));
+    assert!(row.contains("✗"), "{row}");
+}

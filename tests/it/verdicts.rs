@@ -56,20 +56,13 @@ fn report(dir: &Path, log: &Path, format: &str) -> (Option<i32>, String) {
     (out.status.code(), text(&out.stdout))
 }
 
-const EXAMPLES: [&str; 5] = [
-    "orders-docs-ransomware",
-    "kyc-documents-prefix-deletion",
-    "customers-db-quarterly-drill",
-    "customers-db-region-outage",
-    "customers-db-corruption",
-];
-
 #[test]
 fn every_example_validates_strictly_and_passes_its_own_gates_on_the_sim() {
     let dir = examples();
     let out = lifeboat_in(dir.path(), &["validate", "--deny-warnings", "runbooks"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    for ex in EXAMPLES {
+    for ex in crate::example_runbooks() {
+        let ex = ex.as_str();
         let (code, stderr, log) = replay(dir.path(), ex, &example_answers(ex), &[]);
         assert_eq!(code, Some(0), "{ex}: {stderr}");
         assert!(stderr.contains(&format!("{ex} succeeded: RTO")) && stderr.contains("(met)"), "{ex}: {stderr}");
@@ -78,7 +71,7 @@ fn every_example_validates_strictly_and_passes_its_own_gates_on_the_sim() {
         assert!(!body.contains("\"status\":\"failed\""), "{ex}: no step failed");
     }
     // The examples do hold gates: the runbooks name them.
-    let gates: usize = EXAMPLES
+    let gates: usize = crate::example_runbooks()
         .iter()
         .map(|ex| {
             let y = std::fs::read_to_string(root().join(format!("runbooks/{ex}.yaml"))).unwrap();

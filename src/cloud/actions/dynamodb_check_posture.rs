@@ -51,7 +51,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
         ),
         (
             "cross_region",
-            json!(t.replicas.clone()),
+            json!(if t.replicas.is_empty() { "none".to_string() } else { t.replicas.join(", ") }),
             !t.replicas.is_empty(),
             "no replica or backup copy in another region",
         ),

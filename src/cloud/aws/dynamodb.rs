@@ -62,7 +62,10 @@ impl DynamoApi for AwsDynamo {
             let req = self.client.restore_table_to_point_in_time().source_table_name(source).target_table_name(target);
             let req = match time {
                 None => req.use_latest_restorable_time(true),
-                Some(t) => req.restore_date_time(aws_sdk_dynamodb::primitives::DateTime::from_secs(t.as_second())),
+                Some(t) => req.restore_date_time(aws_sdk_dynamodb::primitives::DateTime::from_secs_and_nanos(
+                    t.as_second(),
+                    t.subsec_nanosecond().max(0) as u32,
+                )),
             };
             req.send().await.map_err(api_error)?;
             Ok(())

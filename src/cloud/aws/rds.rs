@@ -161,7 +161,10 @@ impl RdsApi for AwsRds {
             };
             req = match time {
                 None => req.use_latest_restorable_time(true),
-                Some(t) => req.restore_time(aws_sdk_rds::primitives::DateTime::from_secs(t.as_second())),
+                Some(t) => req.restore_time(aws_sdk_rds::primitives::DateTime::from_secs_and_nanos(
+                    t.as_second(),
+                    t.subsec_nanosecond().max(0) as u32,
+                )),
             };
             req.send().await.map_err(api_error)?;
             Ok(())
