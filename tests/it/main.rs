@@ -6,11 +6,12 @@ mod cli;
 mod corpus;
 pub mod engine;
 pub mod journal;
-mod moto;
+pub mod moto;
 mod props;
 mod run;
 mod sim;
 mod tui;
+mod twins;
 mod verdicts;
 
 use std::path::Path;

@@ -98,7 +98,7 @@ impl Drop for Moto {
     }
 }
 
-async fn bucket(s3: &aws_sdk_s3::Client, name: &str, versioned: bool) {
+pub async fn bucket(s3: &aws_sdk_s3::Client, name: &str, versioned: bool) {
     use aws_sdk_s3::types::{
         BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, VersioningConfiguration,
     };
@@ -122,11 +122,11 @@ async fn bucket(s3: &aws_sdk_s3::Client, name: &str, versioned: bool) {
     }
 }
 
-async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
+pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
     s3.put_object().bucket(bucket).key(key).body(ByteStream::from(body)).send().await.unwrap();
 }
 
-async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
+pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
     let o = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
     Some(o.body.collect().await.unwrap().into_bytes().to_vec())
 }
@@ -179,14 +179,14 @@ async fn lifeboat_aws(moto: &Moto, dir: &Path, incident_at: &str) -> Output {
 
 /// The incident time, with a clear second either side: S3 times have one-second
 /// precision, so what was written before it and what after must not share a second.
-async fn between_good_and_bad() -> String {
+pub async fn between_good_and_bad() -> String {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
     tokio::time::sleep(Duration::from_millis(1100)).await;
     t
 }
 
-fn body(i: usize) -> Vec<u8> {
+pub fn body(i: usize) -> Vec<u8> {
     format!("invoice {i:03} — the good content, padded to a fixed size")
         .into_bytes()
         .into_iter()
@@ -355,7 +355,7 @@ async fn run_example(moto: &Moto, dir: &Path, runbook: &str, answers: &str) -> O
     .unwrap()
 }
 
-async fn customers_prod(rds: &aws_sdk_rds::Client) {
+pub async fn customers_prod(rds: &aws_sdk_rds::Client) {
     rds.create_db_instance()
         .db_instance_identifier("customers-prod")
         .db_instance_class("db.r6g.large")

@@ -28,7 +28,11 @@ pub struct Aws {
 
 impl Aws {
     pub async fn from_env() -> Aws {
-        let base = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Aws::with_config(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+    }
+
+    /// With a configuration built elsewhere (a test's endpoint and credentials).
+    pub fn with_config(base: aws_config::SdkConfig) -> Aws {
         Aws {
             base,
             s3: Mutex::new(BTreeMap::new()),

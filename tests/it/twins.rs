@@ -1,0 +1,245 @@
+//! The simulated cloud and AWS run the same action code: the same data in moto and in
+//! the simulated cloud (imported from moto, version by version, bytes and all), the
+//! same calls on both, and the outputs and the resulting buckets compared.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use lifeboat::clock::{Clock, SystemClock};
+use lifeboat::cloud::aws::Aws;
+use lifeboat::cloud::sim::Sim;
+use lifeboat::cloud::sim::world::{Bucket, Content, Snapshot, Version, World};
+use lifeboat::cloud::{ActionCall, ActionCtx, Progress, Provider, catalog};
+use lifeboat::runbook::load::catalog_from_str;
+use lifeboat::runbook::time::Timestamp;
+use serde_json::{Map, Value as Json, json};
+
+use crate::moto::Moto;
+
+const CATALOG: &str = "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: orders\n    title: Orders\n    classification: confidential\n    rpo: 1h\n    rto: 2h\n    primary: { region: eu-central-1 }\n    resources:\n      - { kind: s3-bucket, id: orders-docs-prod, role: production }\n      - { kind: rds-instance, id: customers-prod, role: production }\n";
+
+fn ts(dt: &aws_sdk_s3::primitives::DateTime) -> Timestamp {
+    Timestamp::new(dt.secs(), dt.subsec_nanos() as i32).unwrap()
+}
+
+/// Every version of a moto bucket, as the simulated cloud holds them.
+async fn import_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Bucket {
+    let mut b = Bucket { region: "eu-central-1".into(), versioning: true, ..Bucket::default() };
+    let mut listed: Vec<(String, Version, bool)> = vec![];
+    let (mut key, mut version) = (None, None);
+    loop {
+        let page = s3
+            .list_object_versions()
+            .bucket(name)
+            .set_key_marker(key.take())
+            .set_version_id_marker(version.take())
+            .send()
+            .await
+            .unwrap();
+        for v in page.versions() {
+            let got = s3
+                .get_object()
+                .bucket(name)
+                .key(v.key().unwrap())
+                .version_id(v.version_id().unwrap())
+                .send()
+                .await
+                .unwrap();
+            let bytes = got.body.collect().await.unwrap().into_bytes().to_vec();
+            listed.push((
+                v.key().unwrap().into(),
+                Version {
+                    id: v.version_id().unwrap().into(),
+                    time: ts(v.last_modified().unwrap()),
+                    etag: v.e_tag().unwrap().into(),
+                    size: bytes.len() as u64,
+                    delete_marker: false,
+                    content: Content::Bytes(Arc::new(bytes)),
+                    part_size: None,
+                    crc32: true,
+                },
+                v.is_latest() == Some(true),
+            ));
+        }
+        for m in page.delete_markers() {
+            let v = Version::marker(m.version_id().unwrap().into(), ts(m.last_modified().unwrap()));
+            listed.push((m.key().unwrap().into(), v, m.is_latest() == Some(true)));
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key = page.next_key_marker().map(str::to_string);
+        version = page.next_version_id_marker().map(str::to_string);
+    }
+    // Oldest first; within one second, the current version last.
+    listed.sort_by(|a, b| (a.0.as_str(), a.1.time, a.2).cmp(&(b.0.as_str(), b.1.time, b.2)));
+    for (k, v, _) in listed {
+        b.objects.entry(k).or_default().push(v);
+    }
+    b
+}
+
+async fn call(cloud: &dyn Provider, action: &str, args: Json, step: &str) -> Result<Map<String, Json>, String> {
+    let catalog = catalog_from_str(CATALOG).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let lines = Arc::new(Mutex::new(Vec::<Progress>::new()));
+    let sink = lines.clone();
+    let progress = move |p: Progress| sink.lock().unwrap().push(p);
+    let ctx = ActionCtx {
+        clock: clock.clone(),
+        progress: &progress,
+        dataset: &catalog.datasets[0],
+        incident_started_at: clock.now(),
+    };
+    let call = ActionCall {
+        spec: catalog::find(action).unwrap(),
+        args: args.as_object().unwrap().clone(),
+        run_id: "twins".into(),
+        step: step.into(),
+    };
+    cloud.call(&call, &ctx).await.map(|r| r.outputs).map_err(|e| format!("{} [{:?}]", e.message, e.code))
+}
+
+/// Each key's current content, as a listing of current objects says.
+async fn current_on_moto(s3: &aws_sdk_s3::Client, name: &str) -> BTreeMap<String, String> {
+    let page = s3.list_objects_v2().bucket(name).send().await.unwrap();
+    page.contents().iter().map(|o| (o.key().unwrap().to_string(), o.e_tag().unwrap().to_string())).collect()
+}
+
+fn current_on_sim(sim: &Sim, name: &str) -> BTreeMap<String, String> {
+    sim.with_world(|w| {
+        let b = &w.buckets[name];
+        b.objects.keys().filter_map(|k| Some((k.clone(), b.current(k)?.etag.clone()))).collect()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_roll_back_on_moto_and_on_the_simulated_cloud_gives_the_same_outputs_and_the_same_bucket() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    crate::moto::bucket(&s3, "orders-docs-prod", true).await;
+    for i in 0..30 {
+        crate::moto::put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), crate::moto::body(i)).await;
+    }
+    let t = crate::moto::between_good_and_bad().await;
+    for i in 0..12 {
+        crate::moto::put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 96]).await;
+    }
+    for i in 20..26 {
+        s3.delete_object().bucket("orders-docs-prod").key(format!("invoices/{i:03}.pdf")).send().await.unwrap();
+    }
+    crate::moto::put(&s3, "orders-docs-prod", "HOW_TO_DECRYPT.txt", b"pay up".to_vec()).await;
+
+    let mut world = World::default();
+    world.buckets.insert("orders-docs-prod".into(), import_bucket(&s3, "orders-docs-prod").await);
+    let sim = Sim::of(world);
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-central-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await;
+    let aws = Aws::with_config(conf);
+    assert_eq!(
+        current_on_moto(&s3, "orders-docs-prod").await,
+        current_on_sim(&sim, "orders-docs-prod"),
+        "the same data"
+    );
+
+    // The ransomware example's calls: plan, roll back, prove nothing is left.
+    let steps = [
+        ("s3.check_posture", json!({ "bucket": "orders-docs-prod" }), "posture"),
+        ("s3.restore_to_time", json!({ "bucket": "orders-docs-prod", "time": t, "dry_run": true }), "plan"),
+        ("s3.restore_to_time", json!({ "bucket": "orders-docs-prod", "time": t }), "restore"),
+        ("s3.restore_to_time", json!({ "bucket": "orders-docs-prod", "time": t, "dry_run": true }), "check"),
+        (
+            "s3.compare",
+            json!({ "a": { "bucket": "orders-docs-prod", "prefix": "invoices/" }, "b": { "bucket": "orders-docs-prod", "prefix": "invoices/" } }),
+            "compare",
+        ),
+    ];
+    for (action, args, step) in steps {
+        let (on_moto, on_sim) = (call(&aws, action, args.clone(), step).await, call(&sim, action, args, step).await);
+        match action {
+            // The posture differs where the data does not: moto's bucket has no
+            // encryption rule and no public access block; the outcome is compared.
+            "s3.check_posture" => assert_eq!(on_moto.is_ok(), on_sim.is_ok(), "{step}: {on_moto:?} {on_sim:?}"),
+            _ => {
+                assert!(on_moto.is_ok(), "{step}: {on_moto:?}");
+                assert_eq!(on_moto, on_sim, "{step}");
+            }
+        }
+    }
+    let restored =
+        call(&sim, "s3.restore_to_time", json!({ "bucket": "orders-docs-prod", "time": t, "dry_run": true }), "again")
+            .await
+            .unwrap();
+    assert_eq!((restored["restored"].as_u64(), restored["newer_kept"].as_u64()), (Some(0), Some(1)));
+    // The same bucket afterwards: every key's current content, on both.
+    let (m, s) = (current_on_moto(&s3, "orders-docs-prod").await, current_on_sim(&sim, "orders-docs-prod"));
+    assert_eq!(m, s);
+    assert_eq!(m.len(), 31, "30 invoices and the kept note");
+    for i in 0..30 {
+        let key = format!("invoices/{i:03}.pdf");
+        assert_eq!(
+            crate::moto::get(&s3, "orders-docs-prod", &key).await.as_deref(),
+            Some(crate::moto::body(i).as_slice())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_snapshot_is_found_on_moto_and_on_the_simulated_cloud() {
+    let moto = Moto::start();
+    let rds = moto.rds("eu-central-1").await;
+    crate::moto::customers_prod(&rds).await;
+    let mut world = World::default();
+    for id in ["nightly-1", "nightly-2"] {
+        rds.create_db_snapshot()
+            .db_instance_identifier("customers-prod")
+            .db_snapshot_identifier(id)
+            .send()
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    let snaps = rds.describe_db_snapshots().db_instance_identifier("customers-prod").send().await.unwrap();
+    for s in snaps.db_snapshots() {
+        let time = Timestamp::new(
+            s.snapshot_create_time().unwrap().secs(),
+            s.snapshot_create_time().unwrap().subsec_nanos() as i32,
+        )
+        .unwrap();
+        world.snapshots.insert(
+            s.db_snapshot_identifier().unwrap().into(),
+            Snapshot { instance: "customers-prod".into(), region: "eu-central-1".into(), time, available_at: time },
+        );
+    }
+    let sim = Sim::of(world);
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-central-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await;
+    let aws = Aws::with_config(conf);
+    let first = snaps.db_snapshots().iter().find(|s| s.db_snapshot_identifier() == Some("nightly-1")).unwrap();
+    let t1 = first.snapshot_create_time().unwrap();
+    let before = (Timestamp::new(t1.secs(), t1.subsec_nanos() as i32).unwrap()
+        + jiff::SignedDuration::from_millis(300))
+    .to_string();
+    for args in [json!({ "instance": "customers-prod" }), json!({ "instance": "customers-prod", "before": before })] {
+        let (m, s) = (
+            call(&aws, "rds.find_snapshot", args.clone(), "find").await,
+            call(&sim, "rds.find_snapshot", args, "find").await,
+        );
+        assert_eq!(m, s);
+        assert!(m.is_ok(), "{m:?}");
+    }
+    let latest = call(&sim, "rds.find_snapshot", json!({ "instance": "customers-prod" }), "find").await.unwrap();
+    assert_eq!(latest["snapshot"], "nightly-2");
+    let older = call(&sim, "rds.find_snapshot", json!({ "instance": "customers-prod", "before": before }), "find")
+        .await
+        .unwrap();
+    assert_eq!(older["snapshot"], "nightly-1");
+}
