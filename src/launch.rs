@@ -468,7 +468,7 @@ impl Setup {
     pub async fn preflight(&mut self) {
         if self.cloud() == CloudArg::Aws && !self.tabletop && self.identity.is_none() {
             let aws = crate::cloud::aws::Aws::from_env().await;
-            self.identity = Some(aws.caller_identity().await.map(|(account, arn)| Identity { account, arn }));
+            self.identity = Some(caller_identity(&aws).await);
         }
     }
 
@@ -885,4 +885,15 @@ fn last_drill(last: Option<Timestamp>, every: Option<Duration>, now: Timestamp) 
         _ => "never".into(),
     };
     (text, overdue)
+}
+
+/// Who the credentials belong to, through the STS port.
+async fn caller_identity(cloud: &dyn crate::cloud::port::Backend) -> Result<Identity, String> {
+    let at = crate::cloud::port::Reach { region: String::new(), role_arn: None, clock: Arc::new(SystemClock) };
+    let sts = cloud.sts(&at).await.map_err(|e| e.to_string())?;
+    let c = sts.caller_identity().await.map_err(|e| match e.code.as_str() {
+        "NoCredentialsOrNoRoute" | "InvalidResponse" => e.message,
+        _ => e.to_string(),
+    })?;
+    Ok(Identity { account: c.account, arn: c.arn })
 }

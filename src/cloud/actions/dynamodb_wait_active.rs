@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use super::wait::{Look, until};
 use super::{Env, args};
 use crate::cloud::port::dynamodb::{DynamoApi, Table};
 use crate::cloud::{ActionCall, ActionError, ActionResult, Progress, outputs};
@@ -18,7 +19,7 @@ impl Args {
     }
 }
 
-/// Polls with backoff (10 s, doubling to 2 min) on the run's clock.
+/// Until the table is `ACTIVE`, looking every 10 s and less often after.
 pub async fn until_active(
     env: &Env<'_>,
     db: &Arc<dyn DynamoApi>,
@@ -26,42 +27,26 @@ pub async fn until_active(
     region: &str,
     limit: Option<StdDuration>,
 ) -> Result<Table, ActionError> {
-    let clock = &env.ctx.clock;
-    let started = clock.now();
-    let mut wait = StdDuration::from_secs(10);
-    loop {
+    let hint = "restores of large tables take longer; raise the timeout";
+    until(env, name, StdDuration::from_secs(10), limit, hint, || async move {
         let t = db
             .describe_table(name)
             .await
             .map_err(env.fail(name, region))?
             .ok_or_else(|| env.not_found("table", name, region))?;
-        (env.ctx.progress)(Progress::Line(format!("{name}: {}", t.status)));
-        if t.status == "ACTIVE" {
-            return Ok(t);
+        match t.status.as_str() {
+            "ACTIVE" => {
+                (env.ctx.progress)(Progress::Line(format!("{name}: ACTIVE")));
+                Ok(Look::Ready(t))
+            }
+            "DELETING" | "INACCESSIBLE_ENCRYPTION_CREDENTIALS" | "ARCHIVED" => {
+                Err(ActionError::new(env.op(), name, "ResourceInUseException", format!("`{name}` is {}", t.status))
+                    .hint("check the table in the console (and its KMS key)"))
+            }
+            _ => Ok(Look::Busy(t.status)),
         }
-        if matches!(t.status.as_str(), "DELETING" | "INACCESSIBLE_ENCRYPTION_CREDENTIALS" | "ARCHIVED") {
-            return Err(ActionError::new(
-                env.op(),
-                name,
-                "ResourceInUseException",
-                format!("`{name}` is {}", t.status),
-            )
-            .hint("check the table in the console (and its KMS key)"));
-        }
-        if let Some(limit) = limit
-            && clock.now().duration_since(started).as_secs() as u64 >= limit.as_secs()
-        {
-            return Err(ActionError::new(
-                env.op(),
-                name,
-                "WaiterTimeout",
-                format!("`{name}` was not active after {}s: still {}", limit.as_secs(), t.status),
-            )
-            .hint("restores of large tables take longer; raise the timeout"));
-        }
-        clock.sleep(wait).await;
-        wait = (wait * 2).min(StdDuration::from_secs(120));
-    }
+    })
+    .await
 }
 
 pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {

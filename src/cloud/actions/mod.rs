@@ -23,6 +23,7 @@ mod s3_copy_prefix;
 mod s3_object;
 mod s3_restore_to_time;
 mod tasks;
+mod wait;
 
 use std::sync::Arc;
 

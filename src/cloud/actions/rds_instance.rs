@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 
 use serde_json::{Map, Value as Json};
 
+use super::wait::{Look, until};
 use super::{Env, tagged_by};
 use crate::cloud::port::rds::{DbInstance, RdsApi};
 use crate::cloud::{ActionError, Progress, outputs};
@@ -38,8 +39,8 @@ pub async fn own_instance(
     .hint("choose another new_instance name, or delete the leftover instance"))
 }
 
-/// Polls with backoff (15 s, doubling to 2 min) until the instance is available, as
-/// `aws rds wait db-instance-available` does; `limit` on the run's clock.
+/// Until the instance is available, as `aws rds wait db-instance-available` does;
+/// `limit` on the run's clock.
 pub async fn until_available(
     env: &Env<'_>,
     rds: &Arc<dyn RdsApi>,
@@ -47,36 +48,22 @@ pub async fn until_available(
     region: &str,
     limit: Option<StdDuration>,
 ) -> Result<DbInstance, ActionError> {
-    let clock = &env.ctx.clock;
-    let started = clock.now();
-    let mut wait = StdDuration::from_secs(15);
-    loop {
+    let hint = "check the instance's events in the console; restores of large databases take longer";
+    until(env, id, StdDuration::from_secs(15), limit, hint, || async move {
         let inst = describe(env, rds.as_ref(), id, region).await?;
-        (env.ctx.progress)(Progress::Line(format!("{id}: {}", inst.status)));
-        if inst.status == "available" {
-            return Ok(inst);
+        match inst.status.as_str() {
+            "available" => {
+                (env.ctx.progress)(Progress::Line(format!("{id}: available")));
+                Ok(Look::Ready(inst))
+            }
+            "failed" | "incompatible-restore" | "incompatible-parameters" | "storage-full" => {
+                Err(ActionError::new(env.op(), id, "InvalidDBInstanceState", format!("`{id}` is {}", inst.status))
+                    .hint("check the instance's events in the console"))
+            }
+            _ => Ok(Look::Busy(inst.status)),
         }
-        if matches!(
-            inst.status.as_str(),
-            "failed" | "incompatible-restore" | "incompatible-parameters" | "storage-full"
-        ) {
-            return Err(ActionError::new(env.op(), id, "InvalidDBInstanceState", format!("`{id}` is {}", inst.status))
-                .hint("check the instance's events in the console"));
-        }
-        if let Some(limit) = limit
-            && clock.now().duration_since(started).as_secs() as u64 >= limit.as_secs()
-        {
-            return Err(ActionError::new(
-                env.op(),
-                id,
-                "WaiterTimeout",
-                format!("`{id}` was not available after {}s: still {}", limit.as_secs(), inst.status),
-            )
-            .hint("check the instance's events in the console; restores of large databases take longer"));
-        }
-        clock.sleep(wait).await;
-        wait = (wait * 2).min(StdDuration::from_secs(120));
-    }
+    })
+    .await
 }
 
 pub fn instance_outputs(inst: &DbInstance, status: bool, rp: Option<Timestamp>) -> Map<String, Json> {

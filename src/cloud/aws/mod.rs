@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use super::port::dynamodb::DynamoApi;
 use super::port::rds::RdsApi;
 use super::port::s3::S3Api;
+use super::port::sts::{Caller, StsApi};
 use super::port::{Api, ApiError, Backend, Reach};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Provider, actions};
 use crate::runbook::time::Timestamp;
@@ -38,19 +39,6 @@ impl Aws {
             s3: Mutex::new(BTreeMap::new()),
             rds: Mutex::new(BTreeMap::new()),
             dynamodb: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    /// Who the credentials belong to: the account and the principal's ARN.
-    pub async fn caller_identity(&self) -> Result<(String, String), String> {
-        let sts = aws_sdk_sts::Client::new(&self.base);
-        let out = sts.get_caller_identity().send().await.map_err(|e| match (e.code(), e.message()) {
-            (Some(code), m) => format!("{code}: {}", m.unwrap_or_default()),
-            _ => innermost(&e),
-        })?;
-        match (out.account, out.arn) {
-            (Some(account), Some(arn)) => Ok((account, arn)),
-            _ => Err("STS answered without an account or ARN".into()),
         }
     }
 
@@ -135,6 +123,12 @@ impl Backend for Aws {
         })
     }
 
+    fn sts<'a>(&'a self, _at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn StsApi>>> {
+        Box::pin(
+            async move { Ok(Arc::new(AwsSts { client: aws_sdk_sts::Client::new(&self.base) }) as Arc<dyn StsApi>) },
+        )
+    }
+
     fn dynamodb<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn DynamoApi>>> {
         Box::pin(async move {
             let mut clients = self.dynamodb.lock().await;
@@ -146,6 +140,27 @@ impl Backend for Aws {
                     Arc::new(dynamodb::AwsDynamo { client: aws_sdk_dynamodb::Client::from_conf(conf.build()) })
                 })
                 .clone())
+        })
+    }
+}
+
+/// STS, asked in the default region; a failure that never reached STS says why in the
+/// SDK's innermost words (no credentials, no route), never with a secret.
+struct AwsSts {
+    client: aws_sdk_sts::Client,
+}
+
+impl StsApi for AwsSts {
+    fn caller_identity(&self) -> BoxFuture<'_, Api<Caller>> {
+        Box::pin(async move {
+            let out = self.client.get_caller_identity().send().await.map_err(|e| match e.code() {
+                Some(_) => api_error(e),
+                None => ApiError::new("NoCredentialsOrNoRoute", innermost(&e)),
+            })?;
+            match (out.account, out.arn) {
+                (Some(account), Some(arn)) => Ok(Caller { account, arn }),
+                _ => Err(ApiError::new("InvalidResponse", "STS answered without an account or ARN")),
+            }
         })
     }
 }

@@ -5,6 +5,7 @@
 pub mod dynamodb;
 pub mod rds;
 pub mod s3;
+pub mod sts;
 
 use std::sync::Arc;
 
@@ -99,6 +100,7 @@ pub trait Backend: Send + Sync {
     fn s3<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn s3::S3Api>>>;
     fn rds<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn rds::RdsApi>>>;
     fn dynamodb<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn dynamodb::DynamoApi>>>;
+    fn sts<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn sts::StsApi>>>;
     /// A failure a rehearsal's facilitator switched on for this call (the simulated
     /// cloud's injects); AWS has none.
     fn injected(&self, _call: &ActionCall) -> Option<ActionError> {

@@ -22,6 +22,7 @@ pub use world::{Bucket, Content, Instance, Snapshot, Table, Version, World};
 use super::port::dynamodb::DynamoApi;
 use super::port::rds::RdsApi;
 use super::port::s3::S3Api;
+use super::port::sts::{Caller, StsApi};
 use super::port::{Api, ApiError, Backend, Reach};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Provider, actions};
 use crate::clock::Clock;
@@ -217,6 +218,10 @@ impl Backend for Sim {
         })
     }
 
+    fn sts<'a>(&'a self, _at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn StsApi>>> {
+        Box::pin(async move { Ok(Arc::new(SimSts) as Arc<dyn StsApi>) })
+    }
+
     fn injected(&self, call: &ActionCall) -> Option<ActionError> {
         let mut injects = self.state.injects.lock().unwrap_or_else(|e| e.into_inner());
         let i = injects.iter_mut().find(|i| {
@@ -242,6 +247,20 @@ impl Backend for Sim {
 
     fn not_found_hint(&self) -> Option<&'static str> {
         Some("--cloud sim knows the resources of datasets.yaml")
+    }
+}
+
+/// The simulated cloud's credentials: a rehearsal role in no real account.
+struct SimSts;
+
+impl StsApi for SimSts {
+    fn caller_identity(&self) -> BoxFuture<'_, Api<Caller>> {
+        Box::pin(async {
+            Ok(Caller {
+                account: "000000000000".into(),
+                arn: "arn:aws:sts::000000000000:assumed-role/lifeboat-rehearsal/sim".into(),
+            })
+        })
     }
 }
 
