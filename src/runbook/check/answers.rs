@@ -1,0 +1,163 @@
+//! The files beside runbooks: answers (checked as `run` will use them) and injects.
+
+use super::*;
+
+/// An input's value in an answers file, checked as `run` will check it: a value `run`
+/// would refuse never passes `validate`.
+pub(super) fn answer_input(cx: &mut Cx, def: &InputDef, node: &Node) {
+    let Some(t) = node.as_str().filter(|_| !node.is_null()) else { return };
+    let bad = match def.ty {
+        InputType::String => None,
+        InputType::Timestamp => parse_timestamp(t).err().map(|h| (Kind::BadTimestamp(clip(t)), h)),
+        InputType::Duration => Duration::parse(t).err().map(|h| (Kind::BadDuration(clip(t)), h)),
+        InputType::Bool => (!matches!(t, "true" | "false")).then(|| {
+            (
+                Kind::WrongType { expected: "`true` or `false`".into(), found: format!("`{}`", clip(t)) },
+                format!("input `{}` is a bool", def.name),
+            )
+        }),
+        InputType::Int => t.parse::<i64>().is_err().then(|| {
+            (
+                Kind::WrongType { expected: "a whole number".into(), found: format!("`{}`", clip(t)) },
+                format!("input `{}` is an int", def.name),
+            )
+        }),
+    };
+    let bad = bad.or_else(|| {
+        (!def.choices.is_empty() && !def.choices.iter().any(|c| c == t)).then(|| {
+            (Kind::BadKeyword { what: "choice", text: clip(t) }, format!("one of: {}", def.choices.join(", ")))
+        })
+    });
+    if let Some((kind, help)) = bad {
+        cx.push(Diag::new(kind, node.span).label(format!("input `{}`", def.name)).help(help));
+    }
+}
+
+/// Calls `f` for every string scalar below `node`.
+pub(super) fn each_string(node: &Node, f: &mut dyn FnMut(&Node, &str)) {
+    match &node.value {
+        Value::Scalar { text, .. } => f(node, text),
+        Value::Seq(items) => items.iter().for_each(|n| each_string(n, f)),
+        Value::Map(entries) => entries.iter().for_each(|(_, v)| each_string(v, f)),
+    }
+}
+
+pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -> Option<Answers> {
+    let mark = cx.diags.len();
+    header(cx, &raw.api_version);
+    let steps = raw.steps.as_ref().map(|m| m.0.as_slice()).unwrap_or_default();
+    check_unique(cx, "answered step", steps.iter().map(|(k, _)| k));
+    let inputs = raw.inputs.as_ref().map(|m| m.0.as_slice()).unwrap_or_default();
+    if let Some(rb) = runbook {
+        for (id, answer) in steps {
+            match rb.step(id) {
+                None => {
+                    let mut d = Diag::new(Kind::UnknownAnswerStep(clip(id)), id.span);
+                    if let Some(s) = suggest(id, rb.steps().map(|s| s.id.as_str())) {
+                        d = d.label(format!("did you mean `{s}`?"));
+                    }
+                    cx.push(d.help(format!("runbook `{}` has no such step", rb.id)));
+                }
+                Some(step) => {
+                    let fits = match answer {
+                        raw::StepAnswer::Approve(_) => {
+                            matches!(step.kind, StepKind::Approval { .. })
+                        }
+                        raw::StepAnswer::Done => !matches!(step.kind, StepKind::Approval { .. }),
+                        _ => true,
+                    };
+                    if let (raw::StepAnswer::Approve(list), StepKind::Approval(a)) = (answer, &step.kind)
+                        && list.iter().filter(|x| x.approve.as_ref().is_some_and(|v| v.value)).count()
+                            < a.approvers as usize
+                        && list.iter().all(|x| x.approve.as_ref().is_some_and(|v| v.value))
+                    {
+                        cx.push(
+                            Diag::new(Kind::TooFewApprovers { need: a.approvers, given: list.len() }, id.span)
+                                .help("list one `{approve: true, by: NAME, role: ROLE}` per approver"),
+                        );
+                    }
+                    if !fits {
+                        let help = match step.kind {
+                            StepKind::Approval { .. } => {
+                                "answer an approval with `{approve: true, by: NAME, role: ROLE}`"
+                            }
+                            _ => "answer it with `done`, `skip: \"<reason>\"` or `fail: \"<reason>\"`",
+                        };
+                        cx.push(Diag::new(Kind::AnswerKind(step.kind.name()), id.span).help(help));
+                    }
+                }
+            }
+        }
+        for (name, node) in inputs {
+            if let Some(def) = rb.inputs.iter().find(|i| i.name == name.value) {
+                answer_input(cx, def, node);
+            }
+            if !rb.inputs.iter().any(|i| i.name == name.value) {
+                let mut d = Diag::new(Kind::UnknownInput(clip(name)), name.span);
+                if let Some(s) = suggest(name, rb.inputs.iter().map(|i| i.name.as_str())) {
+                    d = d.label(format!("did you mean `{s}`?"));
+                }
+                cx.push(d.help(format!("runbook `{}` has no such input", rb.id)));
+            }
+        }
+    }
+    let mut model_inputs = Vec::new();
+    for (name, node) in inputs {
+        match node.as_str().filter(|_| !node.is_null()) {
+            Some(v) => model_inputs.push((name.value.clone(), v.to_string())),
+            None => cx.wrong_type(node, "a single value"),
+        }
+    }
+    if errors_since(cx, mark) {
+        return None;
+    }
+    Some(Answers {
+        runbook: text(&raw.runbook),
+        operator: text(&raw.operator),
+        inputs: model_inputs,
+        steps: steps
+            .iter()
+            .map(|(k, a)| {
+                let a = match a {
+                    raw::StepAnswer::Done => Answer::Done,
+                    raw::StepAnswer::Rerun => Answer::Rerun,
+                    raw::StepAnswer::Skip(r) => Answer::Skip(r.value.clone()),
+                    raw::StepAnswer::Fail(r) => Answer::Fail(r.value.clone()),
+                    raw::StepAnswer::Approve(list) => Answer::Approve(
+                        list.iter()
+                            .map(|ap| Approver {
+                                approve: ap.approve.as_ref().is_some_and(|x| x.value),
+                                by: text(&ap.by).unwrap_or_default(),
+                                role: text(&ap.role),
+                                reason: text(&ap.reason),
+                            })
+                            .collect(),
+                    ),
+                };
+                (k.value.clone(), a)
+            })
+            .collect(),
+    })
+}
+
+/// An injects file: each inject names a known action or a step, and says how it fails.
+pub fn injects(raw: &raw::InjectsFile, actions: ActionLookup, cx: &mut Cx) {
+    header(cx, &raw.api_version);
+    for i in raw.injects.iter().flatten() {
+        if let Some(name) = &i.action {
+            action(cx, name, actions);
+        }
+        if i.action.is_none() && i.step.is_none() {
+            cx.push(
+                Diag::new(
+                    Kind::MissingField { field: "action", within: "an inject" },
+                    Span { end: i.span.start, ..i.span },
+                )
+                .help("name the failing `action` (every step that uses it) or one `step`"),
+            );
+        }
+        if let Some(t) = i.times.as_ref().filter(|t| t.value == 0) {
+            cx.push(Diag::new(Kind::Zero("times"), t.span));
+        }
+    }
+}
