@@ -1,6 +1,10 @@
 //! One step, start to finish: its condition, its kind, timeouts, retries with backoff,
 //! and what happens when it fails.
 
+mod action;
+mod approval;
+mod gate;
+
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -15,6 +19,9 @@ use crate::runbook::action_spec::Effect;
 use crate::runbook::model::{Approval, Step, StepKind, WaitKind};
 use crate::runbook::raw::OnFailure;
 use crate::runbook::time::{Timestamp, format_timestamp};
+use action::*;
+use approval::*;
+use gate::*;
 
 pub enum StepEnd {
     Finished {
@@ -518,138 +525,6 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
     }
 }
 
-/// "needs a yes from 2 different people with the role incident-commander, not the operator".
-fn approval_needs(a: &Approval) -> String {
-    let who = if a.approvers > 1 {
-        format!("{} different people with the role {}", a.approvers, a.role)
-    } else {
-        format!("the {}", a.role)
-    };
-    format!("needs a yes from {who}{}", if a.four_eyes { ", not the run's operator (four eyes)" } else { "" })
-}
-
-fn same_person(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
-}
-
-/// Collects `approvers` yeses from different people with the role. A no, an answer in
-/// another role, or the operator's own yes under `four_eyes` is a denial: the step fails
-/// and the run cannot go on past it.
-async fn approve(ctx: &Ctx, step: &Step, a: &Approval) -> Result<Attempt, Fatal> {
-    let role = &a.role;
-    let operators = ctx.operators.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let operator = operators.last().cloned().unwrap_or_else(|| ctx.spec.operator.clone());
-    let operator = &operator;
-    let mut given: Vec<String> = Vec::new();
-    while given.len() < a.approvers as usize {
-        let prompt = match (a.approvers, given.as_slice()) {
-            (1, _) => format!("Approval needed from the {role}"),
-            (n, []) => format!("Approval 1 of {n} needed from the {role}"),
-            (n, done) => {
-                format!("Approval {} of {n} needed from the {role} (given by {})", done.len() + 1, done.join(", "))
-            }
-        };
-        let prompt = if a.four_eyes { format!("{prompt}; not {operator}, who runs this (four eyes)") } else { prompt };
-        match ctx.answer(step, Waiting::Approval, Some(prompt)).await? {
-            Command::Approve { by, role: claimed, .. } => {
-                let refusal = if by.trim().is_empty() {
-                    Some("an approval needs the approver's name".to_string())
-                } else if let Some(g) = claimed.as_ref().filter(|g| !g.trim().eq_ignore_ascii_case(role)) {
-                    Some(format!("{by} approved as `{g}`, but this step needs the `{role}`"))
-                } else if a.four_eyes && operators.iter().any(|o| same_person(&by, o)) {
-                    Some(format!("{by} runs this incident and cannot approve it: four eyes needs someone else"))
-                } else {
-                    None
-                };
-                if let Some(why) = refusal {
-                    ctx.record(step, Verdict::Deny, &by, claimed.or(Some(role.clone())), Some(why.clone()))?;
-                    return Ok(failed(format!("not approved: {why}")));
-                }
-                if given.iter().any(|g| same_person(g, &by)) {
-                    ctx.emit(Event::Warning {
-                        code: "same_approver".into(),
-                        message: format!(
-                            "{by} has already approved `{}`; it needs {} different people",
-                            step.id, a.approvers
-                        ),
-                    })?;
-                    continue;
-                }
-                ctx.record(step, Verdict::Approve, &by, Some(role.clone()), None)?;
-                given.push(by);
-            }
-            Command::Deny { by, role: claimed, reason, .. } => {
-                ctx.record(step, Verdict::Deny, &by, claimed.or(Some(role.clone())), reason.clone())?;
-                return Ok(failed(format!("denied by {by}{}", reason.map(|r| format!(": {r}")).unwrap_or_default())));
-            }
-            Command::Skip { by, reason, .. } => {
-                let why = format!("an approval cannot be skipped ({by}: {reason})");
-                ctx.record(step, Verdict::Deny, &by, None, Some(why.clone()))?;
-                return Ok(failed(format!("not approved: {why}")));
-            }
-            Command::Detach { reason, .. } => return Ok(Attempt::Detached(reason)),
-            other => return Ok(failed(format!("an approval cannot take {other:?}"))),
-        }
-    }
-    Ok(Attempt::Done {
-        outputs: Map::from_iter([("approved_by".to_string(), Json::String(given.join(", ")))]),
-        recovery_point: None,
-    })
-}
-
-/// The first of a step's gates that does not hold, with what was expected and found.
-fn gate_failure(ctx: &Ctx, step: &Step, outputs: &Map<String, Json>) -> Option<StepError> {
-    let gates = &step.gates;
-    if gates.is_empty() {
-        return None;
-    }
-    let text = |j: &Json| match j {
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let fail = |message: String| StepError {
-        message,
-        code: Some("GateFailed".into()),
-        hint: Some("the step's result is not what the runbook requires; no answer can wave a gate through".into()),
-    };
-    for (name, want) in &gates.outputs {
-        let Some(got) = outputs.get(name) else {
-            return Some(fail(format!(
-                "gate `expect.outputs.{name}`: expected {}, but the step did not output it",
-                text(want)
-            )));
-        };
-        let equal = match (got.as_f64(), want.as_f64()) {
-            (Some(a), Some(b)) => a == b,
-            _ => text(got) == text(want),
-        };
-        if !equal {
-            return Some(fail(format!("gate `expect.outputs.{name}`: expected {}, got {}", text(want), text(got))));
-        }
-    }
-    let mut all = ctx.outputs.lock().unwrap().clone();
-    all.insert(step.id.clone(), outputs.clone());
-    let scope = Scope { spec: &ctx.spec, outputs: &all, poll: None };
-    for (expr, source) in &gates.asserts {
-        let values = expr
-            .refs()
-            .iter()
-            .map(|r| {
-                let shown = scope.lookup(r).map(|v| format!("`{v}`")).unwrap_or_else(|e| format!("unknown ({e})"));
-                format!("{} = {shown}", r.join("."))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let found = if values.is_empty() { String::new() } else { format!(" ({values})") };
-        match scope.condition(expr) {
-            Ok(true) => {}
-            Ok(false) => return Some(fail(format!("gate `assert: {source}` does not hold{found}"))),
-            Err(e) => return Some(fail(format!("gate `assert: {source}` cannot be evaluated: {e}{found}"))),
-        }
-    }
-    None
-}
-
 /// A person's word on a step that is confirmed, skipped or failed, put on record.
 fn confirmed(ctx: &Ctx, step: &Step, said: Command, failed_by: &str, what: &str) -> Result<Attempt, Fatal> {
     Ok(match said {
@@ -668,135 +543,4 @@ fn confirmed(ctx: &Ctx, step: &Step, said: Command, failed_by: &str, what: &str)
         Command::Detach { reason, .. } => Attempt::Detached(reason),
         other => failed(format!("{what} cannot take {other:?}")),
     })
-}
-
-fn resolve(ctx: &Ctx, with: &Json, poll: Option<&Map<String, Json>>) -> Result<Map<String, Json>, String> {
-    let outputs = ctx.outputs.lock().unwrap();
-    match (Scope { spec: &ctx.spec, outputs: &outputs, poll }).args(with)? {
-        Json::Object(m) => Ok(m),
-        _ => Ok(Map::new()),
-    }
-}
-
-/// `s3.restore_to_time bucket=orders-docs-prod time=…` for the log and the screen.
-fn describe(action: &ActionSpec, args: &Map<String, Json>) -> String {
-    let mut out = action.name.to_string();
-    for (k, v) in args {
-        match v {
-            Json::String(s) => out.push_str(&format!(" {k}={s}")),
-            other => out.push_str(&format!(" {k}={other}")),
-        }
-    }
-    out
-}
-
-/// The name an operator types to confirm a change: the first target the action names
-/// (`to.bucket` is a path into the arguments), with its prefix where it has one.
-fn typed_target(action: &ActionSpec, args: &Map<String, Json>) -> String {
-    let at = |path: &str| {
-        let mut parts = path.split('.');
-        let first = args.get(parts.next()?)?;
-        parts.try_fold(first, |v, k| v.get(k))
-    };
-    action
-        .targets
-        .iter()
-        .find_map(|t| match at(t) {
-            Some(Json::String(s)) => Some(s.clone()),
-            Some(Json::Object(o)) => o.get("bucket").and_then(Json::as_str).map(str::to_string),
-            _ => None,
-        })
-        .unwrap_or_else(|| action.name.to_string())
-}
-
-/// The action's own dry run, summed up for the typed confirmation; an action with no dry
-/// run says plainly that it cannot be previewed. A dry run that fails says so in the plan's place: the operator still
-/// decides before the real call (which a retry would otherwise make unconfirmed).
-async fn dry_run_plan(
-    ctx: &Ctx,
-    step: &Step,
-    action: &'static ActionSpec,
-    args: &Map<String, Json>,
-    limit: Option<StdDuration>,
-) -> Result<Option<String>, Fatal> {
-    if !action.params.iter().any(|p| p.name == "dry_run") {
-        return Ok(Some(format!(
-            "cannot preview: {} has no dry run, so what it will change is not counted first",
-            action.name
-        )));
-    }
-    let mut dry = args.clone();
-    dry.insert("dry_run".into(), Json::Bool(true));
-    Ok(Some(match call_action(ctx, step, action, dry, limit, true).await? {
-        Some(Attempt::Done { outputs, .. }) => plan_summary(&outputs),
-        Some(Attempt::Failed { error, .. }) => format!("no plan: the dry run failed: {}", error.message),
-        Some(_) => "no plan: the dry run did not finish".to_string(),
-        None => format!("no plan: the dry run did not finish within {}", step.timeout.unwrap_or_default()),
-    }))
-}
-
-/// "will roll back 1,800 objects, undelete 200, keep 1 created after the time" from a
-/// dry run's outputs.
-fn plan_summary(outputs: &Map<String, Json>) -> String {
-    let n = |k: &str| outputs.get(k).and_then(Json::as_u64).unwrap_or(0);
-    let mut s = format!("the plan: roll back {} objects, undelete {}", n("restored"), n("undeleted"));
-    match n("newer_kept") {
-        0 => {}
-        k => s.push_str(&format!(", keep {k} created after the time (listed in the outputs)")),
-    }
-    s
-}
-
-/// Guard, checkpoint before a change, call with a timeout, and report progress.
-/// `preview`: the dry run shown before a typed confirmation; its lines say so, so they
-/// are never read as the real call's.
-async fn call_action(
-    ctx: &Ctx,
-    step: &Step,
-    action: &'static ActionSpec,
-    args: Map<String, Json>,
-    limit: Option<StdDuration>,
-    preview: bool,
-) -> Result<Option<Attempt>, Fatal> {
-    let call = ActionCall { spec: action, args, run_id: ctx.spec.run_id.clone(), step: step.id.clone() };
-    if let Err(e) = cloud::guard(&call, ctx.spec.mode, &ctx.spec.catalog) {
-        return Ok(Some(from_action(e)));
-    }
-    if action.effect != Effect::Read {
-        ctx.sink.checkpoint(ctx.clock.now()).map_err(Fatal)?;
-    }
-    let sid = step.id.clone();
-    let progress = move |p: Progress| {
-        let event = match p {
-            Progress::Count { done, total, unit } => {
-                Event::StepProgress { step: sid.clone(), done, total, unit: unit.to_string() }
-            }
-            Progress::Line(text) if preview => Event::StepOutput {
-                step: sid.clone(),
-                stream: Stream::Info,
-                text: format!("preview, before you confirm: {text}"),
-            },
-            Progress::Line(text) => Event::StepOutput { step: sid.clone(), stream: Stream::Info, text },
-        };
-        let _ = ctx.emit(event);
-    };
-    let actx = ActionCtx {
-        clock: ctx.clock.clone(),
-        progress: &progress,
-        dataset: &ctx.spec.dataset,
-        incident_started_at: ctx.spec.incident_started_at,
-    };
-    tracing::debug!(action = action.name, preview, "calling the cloud");
-    let fut = ctx.cloud.call(&call, &actx);
-    let result = match limit {
-        Some(l) => match crate::clock::timeout(ctx.clock.as_ref(), l, fut).await {
-            Some(r) => r,
-            None => return Ok(None),
-        },
-        None => fut.await,
-    };
-    Ok(Some(match result {
-        Ok(r) => Attempt::Done { outputs: r.outputs, recovery_point: r.recovery_point },
-        Err(e) => from_action(e),
-    }))
 }

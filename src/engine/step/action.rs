@@ -1,0 +1,135 @@
+//! A step's action: its arguments resolved, the typed confirmation naming the real
+//! target (after a dry run's plan where there is one), the call, its progress.
+
+use super::*;
+
+pub(super) fn resolve(ctx: &Ctx, with: &Json, poll: Option<&Map<String, Json>>) -> Result<Map<String, Json>, String> {
+    let outputs = ctx.outputs.lock().unwrap();
+    match (Scope { spec: &ctx.spec, outputs: &outputs, poll }).args(with)? {
+        Json::Object(m) => Ok(m),
+        _ => Ok(Map::new()),
+    }
+}
+
+/// `s3.restore_to_time bucket=orders-docs-prod time=…` for the log and the screen.
+pub(super) fn describe(action: &ActionSpec, args: &Map<String, Json>) -> String {
+    let mut out = action.name.to_string();
+    for (k, v) in args {
+        match v {
+            Json::String(s) => out.push_str(&format!(" {k}={s}")),
+            other => out.push_str(&format!(" {k}={other}")),
+        }
+    }
+    out
+}
+
+/// The name an operator types to confirm a change: the first target the action names
+/// (`to.bucket` is a path into the arguments), with its prefix where it has one.
+pub(super) fn typed_target(action: &ActionSpec, args: &Map<String, Json>) -> String {
+    let at = |path: &str| {
+        let mut parts = path.split('.');
+        let first = args.get(parts.next()?)?;
+        parts.try_fold(first, |v, k| v.get(k))
+    };
+    action
+        .targets
+        .iter()
+        .find_map(|t| match at(t) {
+            Some(Json::String(s)) => Some(s.clone()),
+            Some(Json::Object(o)) => o.get("bucket").and_then(Json::as_str).map(str::to_string),
+            _ => None,
+        })
+        .unwrap_or_else(|| action.name.to_string())
+}
+
+/// The action's own dry run, summed up for the typed confirmation; an action with no dry
+/// run says plainly that it cannot be previewed. A dry run that fails says so in the plan's place: the operator still
+/// decides before the real call (which a retry would otherwise make unconfirmed).
+pub(super) async fn dry_run_plan(
+    ctx: &Ctx,
+    step: &Step,
+    action: &'static ActionSpec,
+    args: &Map<String, Json>,
+    limit: Option<StdDuration>,
+) -> Result<Option<String>, Fatal> {
+    if !action.params.iter().any(|p| p.name == "dry_run") {
+        return Ok(Some(format!(
+            "cannot preview: {} has no dry run, so what it will change is not counted first",
+            action.name
+        )));
+    }
+    let mut dry = args.clone();
+    dry.insert("dry_run".into(), Json::Bool(true));
+    Ok(Some(match call_action(ctx, step, action, dry, limit, true).await? {
+        Some(Attempt::Done { outputs, .. }) => plan_summary(&outputs),
+        Some(Attempt::Failed { error, .. }) => format!("no plan: the dry run failed: {}", error.message),
+        Some(_) => "no plan: the dry run did not finish".to_string(),
+        None => format!("no plan: the dry run did not finish within {}", step.timeout.unwrap_or_default()),
+    }))
+}
+
+/// "will roll back 1,800 objects, undelete 200, keep 1 created after the time" from a
+/// dry run's outputs.
+pub(super) fn plan_summary(outputs: &Map<String, Json>) -> String {
+    let n = |k: &str| outputs.get(k).and_then(Json::as_u64).unwrap_or(0);
+    let mut s = format!("the plan: roll back {} objects, undelete {}", n("restored"), n("undeleted"));
+    match n("newer_kept") {
+        0 => {}
+        k => s.push_str(&format!(", keep {k} created after the time (listed in the outputs)")),
+    }
+    s
+}
+
+/// Guard, checkpoint before a change, call with a timeout, and report progress.
+/// `preview`: the dry run shown before a typed confirmation; its lines say so, so they
+/// are never read as the real call's.
+pub(super) async fn call_action(
+    ctx: &Ctx,
+    step: &Step,
+    action: &'static ActionSpec,
+    args: Map<String, Json>,
+    limit: Option<StdDuration>,
+    preview: bool,
+) -> Result<Option<Attempt>, Fatal> {
+    let call = ActionCall { spec: action, args, run_id: ctx.spec.run_id.clone(), step: step.id.clone() };
+    if let Err(e) = cloud::guard(&call, ctx.spec.mode, &ctx.spec.catalog) {
+        return Ok(Some(from_action(e)));
+    }
+    if action.effect != Effect::Read {
+        ctx.sink.checkpoint(ctx.clock.now()).map_err(Fatal)?;
+    }
+    let sid = step.id.clone();
+    let progress = move |p: Progress| {
+        let event = match p {
+            Progress::Count { done, total, unit } => {
+                Event::StepProgress { step: sid.clone(), done, total, unit: unit.to_string() }
+            }
+            Progress::Line(text) if preview => Event::StepOutput {
+                step: sid.clone(),
+                stream: Stream::Info,
+                text: format!("preview, before you confirm: {text}"),
+            },
+            Progress::Line(text) => Event::StepOutput { step: sid.clone(), stream: Stream::Info, text },
+        };
+        let _ = ctx.emit(event);
+    };
+    let actx = ActionCtx {
+        clock: ctx.clock.clone(),
+        progress: &progress,
+        dataset: &ctx.spec.dataset,
+        incident_started_at: ctx.spec.incident_started_at,
+    };
+    tracing::debug!(action = action.name, preview, "calling the cloud");
+    let fut = ctx.cloud.call(&call, &actx);
+    let result = match limit {
+        Some(l) => match crate::clock::timeout(ctx.clock.as_ref(), l, fut).await {
+            Some(r) => r,
+            None => return Ok(None),
+        },
+        None => fut.await,
+    };
+    Ok(Some(match result {
+        Ok(r) => Attempt::Done { outputs: r.outputs, recovery_point: r.recovery_point },
+        Err(e) => from_action(e),
+    }))
+}
