@@ -74,32 +74,114 @@ pub fn human_bytes(n: u64) -> String {
 /// Versions per key must be oldest first. A key whose current content already equals
 /// the chosen version's (also after an interrupted run) costs nothing.
 pub fn restore_plan(keys: &BTreeMap<String, Vec<Ver>>, time: Timestamp, delete_newer: bool) -> Plan {
-    let newer = if delete_newer { Todo::DeleteNewer } else { Todo::Newer };
-    let mut todo = Vec::new();
-    let mut newest: Option<Timestamp> = None;
+    let mut plan = Plan { todo: Vec::new(), newest: None };
     for (key, vs) in keys {
-        let Some(current) = vs.last() else { continue };
+        plan.add(key, vs, time, delete_newer);
+    }
+    plan
+}
+
+impl Plan {
+    pub fn new() -> Plan {
+        Plan { todo: Vec::new(), newest: None }
+    }
+
+    /// Decides one key from all its versions, oldest first.
+    fn add(&mut self, key: &str, vs: &[Ver], time: Timestamp, delete_newer: bool) {
+        let newer = if delete_newer { Todo::DeleteNewer } else { Todo::Newer };
+        let Some(current) = vs.last() else { return };
         match vs.iter().rev().find(|v| v.time <= time) {
             // Gone at `time`: whatever is there now was created after it.
-            Some(c) if c.marker && !current.marker => todo.push((key.clone(), newer.clone())),
+            Some(c) if c.marker && !current.marker => self.todo.push((key.to_string(), newer)),
             Some(c) if c.marker => {}
             Some(c) => {
-                newest = newest.max(Some(c.time));
+                self.newest = self.newest.max(Some(c.time));
                 if !current.marker && current.etag == c.etag {
-                    continue;
+                    return;
                 }
                 let after: Vec<&Ver> = vs.iter().filter(|v| v.time > c.time).collect();
                 if after.iter().all(|v| v.marker) {
-                    todo.push((key.clone(), Todo::Undelete(after.iter().map(|v| v.id.clone()).collect())));
+                    self.todo.push((key.to_string(), Todo::Undelete(after.iter().map(|v| v.id.clone()).collect())));
                 } else {
-                    todo.push((key.clone(), Todo::Copy(c.clone())));
+                    self.todo.push((key.to_string(), Todo::Copy(c.clone())));
                 }
             }
-            None if !current.marker => todo.push((key.clone(), newer.clone())),
+            None if !current.marker => self.todo.push((key.to_string(), newer)),
             None => {}
         }
     }
-    Plan { todo, newest }
+
+    /// Another part of the key space's plan (listed by another cursor): keys stay in
+    /// order, the recovery point is the newest of both.
+    pub fn merge(&mut self, other: Plan) {
+        self.todo.extend(other.todo);
+        self.newest = self.newest.max(other.newest);
+    }
+
+    pub fn sort(&mut self) {
+        self.todo.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan::new()
+    }
+}
+
+/// Decides each key as soon as the listing has passed it, so what is held is one key's
+/// versions, not the bucket's: S3 lists keys in order and a key's versions together
+/// (a page may split them, never reorder them).
+pub struct Planner {
+    time: Timestamp,
+    delete_newer: bool,
+    key: Option<String>,
+    /// The current key's versions, with S3's IsLatest.
+    held: Vec<(Ver, bool)>,
+    pub plan: Plan,
+}
+
+/// A listing that broke S3's order: deciding on it could restore the wrong version.
+#[derive(Debug, thiserror::Error)]
+#[error("the listing went back from `{after}` to `{key}`: a key's versions were not listed together")]
+pub struct OutOfOrder {
+    pub key: String,
+    pub after: String,
+}
+
+impl Planner {
+    pub fn new(time: Timestamp, delete_newer: bool) -> Planner {
+        Planner { time, delete_newer, key: None, held: Vec::new(), plan: Plan::new() }
+    }
+
+    /// One page's entries, in the page's order (versions of a key together; S3 gives
+    /// versions and delete markers as two lists, which the caller sorts by key first).
+    pub fn push(&mut self, key: &str, v: Ver, latest: bool) -> Result<(), OutOfOrder> {
+        match self.key.as_deref() {
+            Some(k) if k == key => {}
+            Some(k) if k > key => return Err(OutOfOrder { key: key.into(), after: k.into() }),
+            _ => {
+                self.flush();
+                self.key = Some(key.to_string());
+            }
+        }
+        self.held.push((v, latest));
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let mut vs = std::mem::take(&mut self.held);
+        // Oldest first; within one second, the current version last.
+        vs.sort_by_key(|(v, latest)| (v.time, *latest));
+        let vs: Vec<Ver> = vs.into_iter().map(|(v, _)| v).collect();
+        self.plan.add(&key, &vs, self.time, self.delete_newer);
+    }
+
+    pub fn finish(mut self) -> Plan {
+        self.flush();
+        self.plan
+    }
 }
 
 #[cfg(test)]
@@ -137,5 +219,34 @@ mod tests {
             restore_plan(&keys, Timestamp::from_second(20).unwrap(), true).todo[0],
             (_, Todo::DeleteNewer)
         ));
+    }
+
+    #[test]
+    fn the_planner_decides_as_the_listing_passes_and_equals_the_whole_plan() {
+        let t = |s| Timestamp::from_second(s).unwrap();
+        let listing = [
+            ("a", v("2", 30, "x", false), true),
+            ("a", v("1", 10, "a", false), false),
+            ("b", v("m", 30, "", true), true),
+            ("b", v("1", 10, "b", false), false),
+            ("c", v("1", 30, "n", false), true),
+        ];
+        let mut p = Planner::new(t(20), false);
+        for (k, ver, latest) in listing.iter().cloned() {
+            p.push(k, ver, latest).unwrap();
+            assert!(p.held.len() <= 2, "holds one key's versions only");
+        }
+        let got = p.finish();
+        let mut whole: BTreeMap<String, Vec<Ver>> = BTreeMap::new();
+        // S3 lists newest first; the whole plan takes each key's versions oldest first.
+        for (k, ver, _) in listing {
+            whole.entry(k.into()).or_default().insert(0, ver);
+        }
+        let want = restore_plan(&whole, t(20), false);
+        assert_eq!(format!("{:?}", got.todo), format!("{:?}", want.todo));
+        assert_eq!(got.newest, want.newest);
+        let mut p = Planner::new(t(20), false);
+        p.push("b", v("1", 10, "b", false), true).unwrap();
+        assert!(p.push("a", v("1", 10, "a", false), true).is_err(), "a key before the last one is refused");
     }
 }

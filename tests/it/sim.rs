@@ -98,8 +98,10 @@ async fn a_roll_back_pages_copies_in_parts_rides_out_throttling_and_proves_every
 
     let requests = sim.requests();
     let n = |op: &str| requests.get(op).copied().unwrap_or(0);
-    // 1,200 keys with 2,101 versions and markers: three pages of a thousand.
-    assert_eq!(n("ListObjectVersions"), 3 + 1, "{requests:?}");
+    // One page finds the prefixes `big/` and `docs/` (delimiter `/`); then each is listed
+    // by its own cursor: `docs/`'s 1,200 keys with 2,100 versions and markers in three
+    // pages of a thousand, `big/` in one; plus the throttled page.
+    assert_eq!(n("ListObjectVersions"), 1 + 3 + 1 + 1, "{requests:?}");
     // One copy an overwritten key, plus the two throttled attempts.
     assert_eq!(n("CopyObject"), 600 + 2, "{requests:?}");
     // The multipart object in its own three 5 MiB parts (one part retried once).
@@ -176,4 +178,52 @@ async fn throttling_past_the_sdk_s_retries_fails_the_step_as_retryable_and_a_loc
     let failed = s3.delete_objects("ledger-docs", &[("late.txt".into(), Some("v000777".into()))]).await.unwrap();
     assert_eq!(failed.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(), ["AccessDenied"]);
     sim.with_world(|w| assert_eq!(w.buckets["ledger-docs"].objects["late.txt"].len(), 2));
+}
+
+/// 24 prefixes of 500 keys, each key overwritten after the incident: 24,000 versions.
+fn wide_world(good: Timestamp, bad: Timestamp) -> World {
+    let mut b = Bucket { region: "eu-central-1".into(), versioning: true, ..Bucket::default() };
+    for p in 0..24u64 {
+        for i in 0..500u64 {
+            let n = p * 1000 + i;
+            b.objects.insert(
+                format!("tenant-{p:02}/docs/{i:04}.pdf"),
+                vec![object(n * 10, good, 1024, None), object(n * 10 + 1, bad, 1024, None)],
+            );
+        }
+    }
+    let mut w = World::default();
+    w.buckets.insert("wide".into(), b);
+    w
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_key_space_is_listed_by_many_cursors_and_plans_exactly_as_one_cursor_does() {
+    use lifeboat::cloud::actions::s3_restore_to_time::plan;
+    let (good, bad) = (t("2026-11-20T10:00:00Z"), t("2026-11-24T03:10:00Z"));
+    let mut plans = Vec::new();
+    for lanes in [1, 16] {
+        let sim = Sim::of(wide_world(good, bad));
+        let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(t("2026-11-24T04:00:00Z"), 1.0));
+        let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: clock.clone() };
+        let s3 = sim.s3(&reach).await.unwrap();
+        let start = clock.now();
+        let p = plan(&s3, "s3.restore_to_time", "wide", "", "eu-central-1", (t("2026-11-24T03:00:00Z"), false), lanes)
+            .await
+            .unwrap();
+        let took = start.duration_until(clock.now()).as_secs_f64();
+        let pages = sim.requests().get("ListObjectVersions").copied().unwrap_or(0);
+        plans.push((format!("{:?}", p.todo), p.newest, took, pages));
+    }
+    let ((one, newest1, t1, pages1), (many, newest16, t16, pages16)) = (&plans[0], &plans[1]);
+    assert_eq!(one, many, "the same decisions, in key order");
+    assert_eq!(newest1, newest16);
+    assert_eq!(one.matches("Copy(").count(), 12_000);
+    // One cursor: 24 pages of a thousand, one after another (300 ms each on the model).
+    assert_eq!(*pages1, 24);
+    assert!((7.1..7.5).contains(t1), "one cursor took {t1} s");
+    // Many: one page to find the 24 prefixes, then each prefix's page in parallel, 16 at
+    // a time (one more page where a prefix's 1,000 versions end exactly on a page).
+    assert!(*pages16 >= 25 && *pages16 <= 49, "{pages16} pages");
+    assert!(*t16 < t1 / 4.0, "sixteen cursors took {t16} s against {t1} s");
 }

@@ -243,3 +243,48 @@ async fn the_same_snapshot_is_found_on_moto_and_on_the_simulated_cloud() {
         .unwrap();
     assert_eq!(older["snapshot"], "nightly-1");
 }
+
+/// How the roll-back splits a bucket to list it in parallel: one level at a time with the
+/// delimiter `/`. Both clouds give the same keys beside the prefixes and the same prefixes.
+#[tokio::test]
+async fn a_listing_by_level_finds_the_same_prefixes_on_moto_and_on_the_simulated_cloud() {
+    use lifeboat::cloud::port::{Backend, Reach};
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    crate::moto::bucket(&s3, "levels", true).await;
+    for (i, key) in ["a/1.pdf", "a/b/2.pdf", "a/b/c/3.pdf", "c/4.pdf", "top.txt", "z/5.pdf"].iter().enumerate() {
+        crate::moto::put(&s3, "levels", key, crate::moto::body(i)).await;
+    }
+    s3.delete_object().bucket("levels").key("c/4.pdf").send().await.unwrap();
+    let sim = Sim::of({
+        let mut w = World::default();
+        w.buckets.insert("levels".into(), import_bucket(&s3, "levels").await);
+        w
+    });
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-central-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await;
+    let aws = Aws::with_config(conf);
+    let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: Arc::new(SystemClock) };
+    let (on_moto, on_sim) = (aws.s3(&reach).await.unwrap(), sim.s3(&reach).await.unwrap());
+    for level in ["", "a/", "a/b/", "c/"] {
+        let mut seen = Vec::new();
+        for s3 in [&on_moto, &on_sim] {
+            let page = s3.list_versions("levels", level, Some("/"), None).await.unwrap();
+            let mut keys: Vec<(String, bool)> = page.versions.iter().map(|v| (v.key.clone(), v.marker)).collect();
+            keys.sort();
+            seen.push((keys, page.prefixes.clone(), page.next.is_some()));
+        }
+        assert_eq!(seen[0], seen[1], "level `{level}`: moto, then the simulated cloud");
+        if level.is_empty() {
+            assert_eq!(seen[0].1, ["a/", "c/", "z/"], "the prefixes one level down");
+            assert_eq!(seen[0].0, [("top.txt".to_string(), false)], "the key beside them");
+        }
+        if level == "c/" {
+            assert_eq!(seen[0].0.len(), 2, "a version and its delete marker");
+        }
+    }
+}

@@ -21,7 +21,7 @@ mod s3_check_posture;
 mod s3_compare;
 mod s3_copy_prefix;
 mod s3_object;
-mod s3_restore_to_time;
+pub mod s3_restore_to_time;
 mod tasks;
 mod wait;
 

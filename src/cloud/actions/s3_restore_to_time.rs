@@ -2,13 +2,12 @@
 //! a time, in the fewest requests — one listing, one copy per overwritten key, delete
 //! markers removed a thousand at a time — each copy proved, the newer keys kept.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::s3_object::{Checked, Source, Target, server_copy};
 use super::tasks::{Tasks, concurrency};
 use super::{Env, args};
-use crate::cloud::plan::{Todo, Ver, restore_plan};
+use crate::cloud::plan::{Plan, Planner, Todo, Ver};
 use crate::cloud::port::s3::{S3Api, VersionMarker};
 use crate::cloud::{ActionCall, ActionError, ActionResult, Progress, outputs};
 use crate::runbook::time::Timestamp;
@@ -35,38 +34,108 @@ impl Args {
     }
 }
 
-/// Every version and delete marker under a prefix, per key, oldest first, one page of
-/// `ListObjectVersions` after another on the key and version markers.
-pub async fn versions(
+/// Cursors listing at once (`LIFEBOAT_S3_LISTERS`; 1 lists the whole prefix from one
+/// cursor). One cursor reads about a million versions in five minutes (AWS's roll-back
+/// guidance), so a bucket of tens of millions is listed by many.
+pub fn listers() -> usize {
+    std::env::var("LIFEBOAT_S3_LISTERS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(16)
+}
+
+/// Levels a discovery descends while it finds one prefix only (`data/2026/…`).
+const DESCEND: usize = 4;
+
+/// What a roll-back of everything under `prefix` to `time` must do, decided key by key as
+/// the listing passes (one key's versions held, not the bucket's). The key space is split
+/// where its keys say `/`: one listing with a delimiter finds the prefixes below (and
+/// decides the keys beside them), then each prefix is listed by its own cursor.
+pub async fn plan(
+    s3: &Arc<dyn S3Api>,
+    op: &'static str,
+    bucket: &str,
+    prefix: &str,
+    region: &str,
+    (time, delete_newer): (Timestamp, bool),
+    lanes: usize,
+) -> Result<Plan, ActionError> {
+    if lanes <= 1 {
+        return list_range(s3.as_ref(), op, bucket, prefix, None, region, (time, delete_newer)).await;
+    }
+    let mut plan = Plan::new();
+    let mut level = prefix.to_string();
+    let mut ranges = Vec::new();
+    for depth in 0..DESCEND {
+        let mut below = Vec::new();
+        let part = list_range(s3.as_ref(), op, bucket, &level, Some(&mut below), region, (time, delete_newer)).await?;
+        plan.merge(part);
+        match below.pop() {
+            Some(only) if below.is_empty() && depth + 1 < DESCEND => level = only,
+            Some(last) => {
+                below.push(last);
+                ranges = below;
+                break;
+            }
+            None => break,
+        }
+    }
+    let mut set = tokio::task::JoinSet::new();
+    let mut ranges = ranges.into_iter();
+    loop {
+        while set.len() < lanes {
+            let Some(range) = ranges.next() else { break };
+            let (s3, bucket, region) = (s3.clone(), bucket.to_string(), region.to_string());
+            set.spawn(async move {
+                list_range(s3.as_ref(), op, &bucket, &range, None, &region, (time, delete_newer)).await
+            });
+        }
+        let Some(done) = set.join_next().await else { break };
+        match done {
+            Ok(part) => plan.merge(part?),
+            Err(e) => {
+                return Err(ActionError::new(op, bucket, "InternalError", format!("a listing ended abnormally: {e}")));
+            }
+        }
+    }
+    plan.sort();
+    Ok(plan)
+}
+
+/// One cursor over a prefix, page after page on the key and version markers. With
+/// `below`, the listing is of one level (delimiter `/`) and the prefixes under it are
+/// collected there.
+async fn list_range(
     s3: &dyn S3Api,
     op: &str,
     bucket: &str,
     prefix: &str,
+    mut below: Option<&mut Vec<String>>,
     region: &str,
-) -> Result<BTreeMap<String, Vec<Ver>>, ActionError> {
-    let mut out: BTreeMap<String, Vec<(Ver, bool)>> = BTreeMap::new();
+    (time, delete_newer): (Timestamp, bool),
+) -> Result<Plan, ActionError> {
+    let mut planner = Planner::new(time, delete_newer);
+    let delimiter = below.is_some().then_some("/");
     let mut from: Option<VersionMarker> = None;
     loop {
-        let page = s3.list_versions(bucket, prefix, from.take()).await.map_err(|e| e.at(op, bucket, region))?;
-        for v in page.versions {
-            let latest = v.latest;
-            out.entry(v.key)
-                .or_default()
-                .push((Ver { id: v.version_id, time: v.time, etag: v.etag, marker: v.marker, size: v.size }, latest));
+        let page =
+            s3.list_versions(bucket, prefix, delimiter, from.take()).await.map_err(|e| e.at(op, bucket, region))?;
+        if let Some(b) = below.as_deref_mut() {
+            b.extend(page.prefixes);
+        }
+        let mut versions = page.versions;
+        // Versions and delete markers come as two lists; a stable sort by key puts each
+        // key's entries together.
+        versions.sort_by(|a, b| a.key.cmp(&b.key));
+        for v in versions {
+            let ver = Ver { id: v.version_id, time: v.time, etag: v.etag, marker: v.marker, size: v.size };
+            planner
+                .push(&v.key, ver, v.latest)
+                .map_err(|e| ActionError::new(op, &format!("s3://{bucket}/{prefix}"), "OutOfOrder", e.to_string()))?;
         }
         match page.next {
             Some(next) => from = Some(next),
             None => break,
         }
     }
-    // Oldest first; within one second, the current version last.
-    Ok(out
-        .into_iter()
-        .map(|(k, mut vs)| {
-            vs.sort_by_key(|(v, latest)| (v.time, *latest));
-            (k, vs.into_iter().map(|(v, _)| v).collect())
-        })
-        .collect())
+    Ok(planner.finish())
 }
 
 type Deletes = Vec<(String, Option<String>)>;
@@ -115,9 +184,7 @@ async fn delete_batch(
 pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     let (op, region) = (env.op(), env.region.as_str());
     let s3 = env.s3(region, None).await?;
-    let all = versions(s3.as_ref(), op, &a.bucket, &a.prefix, region).await?;
-    let plan = restore_plan(&all, a.time, a.delete_newer);
-    drop(all);
+    let plan = plan(&s3, op, &a.bucket, &a.prefix, region, (a.time, a.delete_newer), listers()).await?;
     let rp = plan.newest.unwrap_or(a.time);
     let result = outputs::rolled_back(&plan, rp);
     (env.ctx.progress)(Progress::Line(plan.describe(&a.bucket, &a.prefix, &a.time_text, a.dry_run)));

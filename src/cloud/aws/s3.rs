@@ -66,6 +66,7 @@ impl S3Api for AwsS3 {
         &'a self,
         bucket: &'a str,
         prefix: &'a str,
+        delimiter: Option<&'a str>,
         from: Option<VersionMarker>,
     ) -> BoxFuture<'a, Api<VersionPage>> {
         Box::pin(async move {
@@ -75,6 +76,7 @@ impl S3Api for AwsS3 {
                 .list_object_versions()
                 .bucket(bucket)
                 .prefix(prefix)
+                .set_delimiter(delimiter.map(str::to_string))
                 .set_key_marker(key)
                 .set_version_id_marker(version)
                 .send()
@@ -113,7 +115,8 @@ impl S3Api for AwsS3 {
                 }
                 _ => None,
             };
-            Ok(VersionPage { versions, next })
+            let prefixes = page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_string)).collect();
+            Ok(VersionPage { versions, prefixes, next })
         })
     }
 

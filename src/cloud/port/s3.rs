@@ -31,6 +31,9 @@ pub struct VersionMarker {
 #[derive(Debug, Clone, Default)]
 pub struct VersionPage {
     pub versions: Vec<ListedVersion>,
+    /// With a delimiter: the prefixes one level down, each listed once however many keys
+    /// it holds (how a bucket's key space is split to be listed in parallel).
+    pub prefixes: Vec<String>,
     pub next: Option<VersionMarker>,
 }
 
@@ -104,6 +107,7 @@ pub trait S3Api: Send + Sync {
         &'a self,
         bucket: &'a str,
         prefix: &'a str,
+        delimiter: Option<&'a str>,
         from: Option<VersionMarker>,
     ) -> BoxFuture<'a, Api<VersionPage>>;
     fn list_objects<'a>(

@@ -101,16 +101,38 @@ impl S3Api for SimS3 {
         &'a self,
         name: &'a str,
         prefix: &'a str,
+        delimiter: Option<&'a str>,
         from: Option<VersionMarker>,
     ) -> BoxFuture<'a, Api<VersionPage>> {
         Box::pin(self.state.request(&self.clock, "ListObjectVersions", self.model.s3_list_page, move |s, _| {
             let w = s.world();
             let b = bucket(&w, name, self.region())?;
             let start = from.as_ref().map_or(prefix.to_string(), |m| m.key.clone()).max(prefix.to_string());
-            let mut out: Vec<ListedVersion> = Vec::new();
+            // A common prefix counts as one entry of the page, as in S3.
+            enum Entry {
+                Version(ListedVersion),
+                Prefix(String),
+            }
+            let rolled_up = |k: &str| -> Option<String> {
+                let d = delimiter.filter(|d| !d.is_empty())?;
+                let at = k.get(prefix.len()..)?.find(d)?;
+                Some(k[..prefix.len() + at + d.len()].to_string())
+            };
+            let mut out: Vec<Entry> = Vec::new();
             'keys: for (k, vs) in b.objects.range(start..) {
                 if !k.starts_with(prefix) {
                     break;
+                }
+                if let Some(cp) = rolled_up(k) {
+                    let resumed_past = from.as_ref().is_some_and(|m| m.version_id.is_none() && m.key == cp);
+                    let listed = matches!(out.last(), Some(Entry::Prefix(p)) if *p == cp);
+                    if !resumed_past && !listed {
+                        out.push(Entry::Prefix(cp));
+                        if out.len() > PAGE {
+                            break 'keys;
+                        }
+                    }
+                    continue;
                 }
                 // S3 lists each key's versions newest first.
                 let mut newest_first: Vec<(usize, &Version)> = vs.iter().enumerate().rev().collect();
@@ -124,7 +146,7 @@ impl S3Api for SimS3 {
                     }
                 }
                 for (i, v) in newest_first {
-                    out.push(ListedVersion {
+                    out.push(Entry::Version(ListedVersion {
                         key: k.clone(),
                         version_id: v.id.clone(),
                         time: v.time,
@@ -132,7 +154,7 @@ impl S3Api for SimS3 {
                         size: v.size,
                         marker: v.delete_marker,
                         latest: i + 1 == vs.len(),
-                    });
+                    }));
                     if out.len() > PAGE {
                         break 'keys;
                     }
@@ -140,11 +162,21 @@ impl S3Api for SimS3 {
             }
             let next = if out.len() > PAGE {
                 out.truncate(PAGE);
-                out.last().map(|v| VersionMarker { key: v.key.clone(), version_id: Some(v.version_id.clone()) })
+                out.last().map(|e| match e {
+                    Entry::Version(v) => VersionMarker { key: v.key.clone(), version_id: Some(v.version_id.clone()) },
+                    Entry::Prefix(p) => VersionMarker { key: p.clone(), version_id: None },
+                })
             } else {
                 None
             };
-            Ok(VersionPage { versions: out, next })
+            let mut page = VersionPage { next, ..VersionPage::default() };
+            for e in out {
+                match e {
+                    Entry::Version(v) => page.versions.push(v),
+                    Entry::Prefix(p) => page.prefixes.push(p),
+                }
+            }
+            Ok(page)
         }))
     }
 
