@@ -79,6 +79,17 @@ async fn import_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Bucket {
     b
 }
 
+/// The AWS backend, pointed at the moto server.
+async fn aws_on(moto: &Moto) -> Aws {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-central-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await;
+    Aws::with_config(conf)
+}
+
 async fn call(cloud: &dyn Provider, action: &str, args: Json, step: &str) -> Result<Map<String, Json>, String> {
     let catalog = catalog_from_str(CATALOG).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -133,13 +144,7 @@ async fn the_same_roll_back_on_moto_and_on_the_simulated_cloud_gives_the_same_ou
     let mut world = World::default();
     world.buckets.insert("orders-docs-prod".into(), import_bucket(&s3, "orders-docs-prod").await);
     let sim = Sim::of(world);
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("eu-central-1"))
-        .endpoint_url(&moto.url)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
-    let aws = Aws::with_config(conf);
+    let aws = aws_on(&moto).await;
     assert_eq!(
         current_on_moto(&s3, "orders-docs-prod").await,
         current_on_sim(&sim, "orders-docs-prod"),
@@ -216,13 +221,7 @@ async fn the_same_snapshot_is_found_on_moto_and_on_the_simulated_cloud() {
         );
     }
     let sim = Sim::of(world);
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("eu-central-1"))
-        .endpoint_url(&moto.url)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
-    let aws = Aws::with_config(conf);
+    let aws = aws_on(&moto).await;
     let first = snaps.db_snapshots().iter().find(|s| s.db_snapshot_identifier() == Some("nightly-1")).unwrap();
     let t1 = first.snapshot_create_time().unwrap();
     let before = (Timestamp::new(t1.secs(), t1.subsec_nanos() as i32).unwrap()
@@ -261,13 +260,7 @@ async fn a_listing_by_level_finds_the_same_prefixes_on_moto_and_on_the_simulated
         w.buckets.insert("levels".into(), import_bucket(&s3, "levels").await);
         w
     });
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("eu-central-1"))
-        .endpoint_url(&moto.url)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
-    let aws = Aws::with_config(conf);
+    let aws = aws_on(&moto).await;
     let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: Arc::new(SystemClock) };
     let (on_moto, on_sim) = (aws.s3(&reach).await.unwrap(), sim.s3(&reach).await.unwrap());
     for level in ["", "a/", "a/b/", "c/"] {
