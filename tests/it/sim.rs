@@ -142,11 +142,26 @@ async fn a_roll_back_pages_copies_in_parts_rides_out_throttling_and_proves_every
 }
 
 #[tokio::test(start_paused = true)]
-async fn throttling_past_the_sdk_s_retries_fails_the_step_as_retryable_and_a_locked_version_is_never_deleted() {
+async fn throttling_past_the_sdk_s_retries_slows_the_roll_back_down_unless_it_never_ends_and_a_locked_version_is_never_deleted()
+ {
     let (good, bad) = (t("2026-11-20T10:00:00Z"), t("2026-11-24T03:10:00Z"));
+    // Thirty throttled copies: the first eight copies in flight each throttled past the
+    // SDK's three attempts, then more. The pace halves what is in flight and queues the
+    // throttled copies again; every object comes back.
     let sim = Sim::of(world(good, bad));
-    sim.fault("CopyObject", "SlowDown", 100);
+    sim.fault("CopyObject", "SlowDown", 30);
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(t("2026-11-24T04:00:00Z"), 1.0));
+    let (out, progress) =
+        roll_back(&sim, clock.clone(), json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" })).await;
+    let out = out.unwrap();
+    assert_eq!(out["restored"].as_u64(), Some(601));
+    let lines: Vec<String> =
+        progress.iter().filter_map(|p| if let Progress::Line(l) = p { Some(l.clone()) } else { None }).collect();
+    assert!(lines.iter().any(|l| l.starts_with("S3 asked to slow down (SlowDown)")), "{lines:?}");
+    assert_eq!(sim.requests()["CopyObject"], 600 + 30, "each throttled attempt counted, each key copied once");
+    // Throttled without end: the step fails, retryable, naming S3's word.
+    let sim = Sim::of(world(good, bad));
+    sim.fault("CopyObject", "SlowDown", 1_000_000);
     let (out, _) =
         roll_back(&sim, clock.clone(), json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" })).await;
     let e = out.unwrap_err();
@@ -226,4 +241,36 @@ async fn the_key_space_is_listed_by_many_cursors_and_plans_exactly_as_one_cursor
     // a time (one more page where a prefix's 1,000 versions end exactly on a page).
     assert!(*pages16 >= 25 && *pages16 <= 49, "{pages16} pages");
     assert!(*t16 < t1 / 4.0, "sixteen cursors took {t16} s against {t1} s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn over_s3_s_request_rate_for_a_prefix_the_pace_backs_off_and_every_key_comes_back() {
+    let (good, bad) = (t("2026-11-20T10:00:00Z"), t("2026-11-24T03:10:00Z"));
+    // A prefix that takes 60 writes a second (S3's is 3,500): the pace's doubling meets
+    // it, S3 answers SlowDown, the SDK retries, the pace halves.
+    let model = lifeboat::cloud::sim::Model { s3_writes_per_prefix: Some(60), ..Default::default() };
+    let sim = Sim::of(world(good, bad)).with_model(model);
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(t("2026-11-24T04:00:00Z"), 1.0));
+    let (out, progress) =
+        roll_back(&sim, clock.clone(), json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" })).await;
+    let out = out.unwrap();
+    assert_eq!((out["restored"].as_u64(), out["undeleted"].as_u64()), (Some(601), Some(300)));
+    let copies = sim.requests()["CopyObject"];
+    assert!(copies > 600, "throttled attempts are sent again: {copies}");
+    let pace = progress
+        .iter()
+        .rev()
+        .find_map(|p| match p {
+            Progress::Line(l) if l.starts_with("requests in flight") => Some(l.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!pace.contains("backed off 0 time"), "{pace}");
+    let restored = sim.with_world(|w| {
+        let b = &w.buckets["ledger-docs"];
+        (0..1200u64)
+            .filter(|i| b.current(&format!("docs/{i:05}.pdf")).is_some_and(|v| v.content == Content::Seeded(i * 10)))
+            .count()
+    });
+    assert_eq!(restored, 1200, "every key holds its content of before the incident");
 }

@@ -3,7 +3,7 @@
 
 use super::s3_compare::{Side, current};
 use super::s3_object::{Checked, Source, Target, server_copy, stream_copy};
-use super::tasks::{Tasks, concurrency};
+use super::tasks::{self, concurrency};
 use super::{Env, args};
 use crate::cloud::{ActionCall, ActionError, ActionResult, outputs};
 
@@ -27,6 +27,9 @@ impl Args {
     }
 }
 
+/// Copies through this machine in flight at most: 32 parts of 8 MiB held is 256 MiB.
+const THROUGH_HERE: usize = 32;
+
 pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     let op = env.op();
     let fr = a.from.region.clone().unwrap_or_else(|| env.region.clone());
@@ -49,23 +52,29 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     // One identity: S3 copies server-side. Two (a role in the backup account): each
     // object is read with one and written with the other, its ETag checked.
     let through_here = a.from_role != a.to_role;
-    let mut tasks = Tasks::new(concurrency());
-    for (key, etag, size) in todo {
+    let jobs = todo.into_iter().map(|(key, etag, size)| {
         let (reader, writer) = (reader.clone(), writer.clone());
         let (fb, fr, tb, tr) = (a.from.bucket.clone(), fr.clone(), a.to.bucket.clone(), tr.clone());
         let (source_key, target_key) = (format!("{}{key}", a.from.prefix), format!("{}{key}", a.to.prefix));
-        tasks.spawn(async move {
-            let src = Source { bucket: &fb, key: &source_key, version: None, etag: &etag, size, region: &fr };
-            let dst = Target { bucket: &tb, key: &target_key, region: &tr };
-            let checked = if through_here {
-                stream_copy(reader.as_ref(), writer.as_ref(), &src, &dst, op).await?
-            } else {
-                server_copy(&writer, &src, &dst, op).await?.0
-            };
-            Ok((1, size, checked == Checked::Size))
-        });
-    }
-    let bytes = tasks.drain(total, env.ctx).await?;
+        tasks::job(move || {
+            let (reader, writer) = (reader.clone(), writer.clone());
+            let (fb, fr, tb, tr, etag) = (fb.clone(), fr.clone(), tb.clone(), tr.clone(), etag.clone());
+            let (source_key, target_key) = (source_key.clone(), target_key.clone());
+            async move {
+                let src = Source { bucket: &fb, key: &source_key, version: None, etag: &etag, size, region: &fr };
+                let dst = Target { bucket: &tb, key: &target_key, region: &tr };
+                let checked = if through_here {
+                    stream_copy(reader.as_ref(), writer.as_ref(), &src, &dst, op).await?
+                } else {
+                    server_copy(&writer, &src, &dst, op).await?.0
+                };
+                Ok((1, size, checked == Checked::Size))
+            }
+        })
+    });
+    // Through this machine each copy in flight holds a part in memory (8 MiB by default).
+    let ceiling = if through_here { concurrency().min(THROUGH_HERE) } else { concurrency() };
+    let bytes = tasks::run(jobs, total, ceiling, env.ctx).await?;
     let rp = fresh.unwrap_or_else(|| env.ctx.clock.now());
     Ok(ActionResult { outputs: outputs::copied(total, bytes, rp), recovery_point: Some(rp) })
 }

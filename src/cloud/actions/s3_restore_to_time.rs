@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::s3_object::{Checked, Source, Target, server_copy};
-use super::tasks::{Tasks, concurrency};
+use super::tasks::{self, concurrency};
 use super::{Env, args};
 use crate::cloud::plan::{Plan, Planner, Todo, Ver};
 use crate::cloud::port::s3::{S3Api, VersionMarker};
@@ -205,28 +205,34 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
             Todo::Newer => {}
         }
     }
-    let mut tasks = Tasks::new(concurrency());
-    for batch in batches(deletes) {
+    let deletes = batches(deletes).into_iter().map(|batch| {
         let (s3, bucket, region) = (s3.clone(), a.bucket.clone(), region.to_string());
-        tasks.spawn(async move { delete_batch(s3.as_ref(), op, &bucket, &region, batch).await.map(|n| (n, 0, false)) });
-    }
-    for (key, v) in copies {
+        tasks::job(move || {
+            let (s3, bucket, region, batch) = (s3.clone(), bucket.clone(), region.clone(), batch.clone());
+            async move { delete_batch(s3.as_ref(), op, &bucket, &region, batch).await.map(|n| (n, 0, false)) }
+        })
+    });
+    let copies = copies.into_iter().map(|(key, v)| {
         let (s3, bucket, region): (Arc<dyn S3Api>, String, String) = (s3.clone(), a.bucket.clone(), region.to_string());
-        tasks.spawn(async move {
-            let src = Source {
-                bucket: &bucket,
-                key: &key,
-                version: Some(&v.id),
-                etag: &v.etag,
-                size: v.size,
-                region: &region,
-            };
-            let dst = Target { bucket: &bucket, key: &key, region: &region };
-            let (checked, _) = server_copy(&s3, &src, &dst, op).await?;
-            Ok((1, v.size, checked == Checked::Size))
-        });
-    }
-    tasks.drain(total, env.ctx).await?;
+        let (key, v) = (Arc::new(key), Arc::new(v));
+        tasks::job(move || {
+            let (s3, bucket, region, key, v) = (s3.clone(), bucket.clone(), region.clone(), key.clone(), v.clone());
+            async move {
+                let src = Source {
+                    bucket: &bucket,
+                    key: &key,
+                    version: Some(&v.id),
+                    etag: &v.etag,
+                    size: v.size,
+                    region: &region,
+                };
+                let dst = Target { bucket: &bucket, key: &key, region: &region };
+                let (checked, _) = server_copy(&s3, &src, &dst, op).await?;
+                Ok((1, v.size, checked == Checked::Size))
+            }
+        })
+    });
+    tasks::run(deletes.chain(copies), total, concurrency(), env.ctx).await?;
     Ok(ActionResult { outputs: result, recovery_point: Some(rp) })
 }
 

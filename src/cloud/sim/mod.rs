@@ -60,6 +60,18 @@ pub(crate) struct State {
     faults: Mutex<Vec<Fault>>,
     requests: Mutex<BTreeMap<String, u64>>,
     model: Mutex<Model>,
+    rates: Mutex<std::collections::HashMap<Partition, (f64, Timestamp)>>,
+}
+
+/// (bucket, prefix, writes): what S3 counts a request rate against, with the requests it
+/// may still take this second and when they were last counted.
+type Partition = (String, String, bool);
+
+/// Which of S3's per-prefix request rates a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    Read,
+    Write,
 }
 
 /// The SDK's standard retry mode, which the simulated cloud's clients play as AWS's do:
@@ -72,6 +84,31 @@ impl State {
     }
     fn model(&self) -> Model {
         *self.model.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// S3's per-prefix request rate: a request over it is answered `503 SlowDown`
+    /// (which the SDK retries, and after that the roll-back's pace backs off from).
+    pub(crate) fn admit(&self, bucket: &str, key: &str, class: Class, now: Timestamp) -> Api<()> {
+        let model = self.model();
+        let Some(rate) = (match class {
+            Class::Read => model.s3_reads_per_prefix,
+            Class::Write => model.s3_writes_per_prefix,
+        }) else {
+            return Ok(());
+        };
+        let prefix = key.split_once('/').map_or("", |(p, _)| p);
+        let rate = rate.max(1) as f64;
+        let mut rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, at) =
+            rates.entry((bucket.to_string(), prefix.to_string(), class == Class::Write)).or_insert((rate, now));
+        let refill = at.duration_until(now).as_secs_f64().max(0.0) * rate;
+        *tokens = (*tokens + refill).min(rate);
+        *at = now.max(*at);
+        if *tokens < 1.0 {
+            return Err(ApiError::new("SlowDown", "Please reduce your request rate."));
+        }
+        *tokens -= 1.0;
+        Ok(())
     }
 
     /// One request: counted, its latency waited on the run's clock, its injected fault
@@ -132,6 +169,7 @@ impl Sim {
     pub fn of(world: World) -> Sim {
         Sim {
             state: Arc::new(State {
+                rates: Mutex::default(),
                 world: Mutex::new(world),
                 injects: Mutex::new(Vec::new()),
                 faults: Mutex::new(Vec::new()),

@@ -9,6 +9,10 @@
 //! - Bytes: 90 MB/s a request (a single S3 connection's typical rate; S3 scales by
 //!   parallel requests, which is how lifeboat copies).
 //! - Control planes (RDS, DynamoDB, bucket settings): 200 ms a call.
+//! - Request rates: "at least 3,500 PUT/COPY/POST/DELETE or 5,500 GET/HEAD requests per
+//!   second per partitioned prefix" (S3 performance guidelines); past them S3 answers
+//!   `503 SlowDown`. A prefix here is a key up to its first `/`, and a second's worth
+//!   of requests may come at once (a token bucket of one second).
 
 use std::time::Duration as StdDuration;
 
@@ -18,6 +22,10 @@ pub struct Model {
     pub s3_list_page: StdDuration,
     pub bytes_per_sec: u64,
     pub control: StdDuration,
+    /// Writes (copy, put, part, delete) a second per prefix; `None`: no limit.
+    pub s3_writes_per_prefix: Option<u32>,
+    /// Reads (get, head, list) a second per prefix.
+    pub s3_reads_per_prefix: Option<u32>,
 }
 
 impl Default for Model {
@@ -27,6 +35,8 @@ impl Default for Model {
             s3_list_page: StdDuration::from_millis(300),
             bytes_per_sec: 90_000_000,
             control: StdDuration::from_millis(200),
+            s3_writes_per_prefix: Some(3_500),
+            s3_reads_per_prefix: Some(5_500),
         }
     }
 }

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use base64::Engine;
 use md5::{Digest, Md5};
 
-use super::State;
 use super::model::Model;
 use super::world::{
     Bucket, Content, Part, PartFrom, Upload, Version, World, det, multipart_etag, part_etag, whole_etag,
 };
+use super::{Class, State};
 use crate::clock::Clock;
 use crate::cloud::BoxFuture;
 use crate::cloud::port::s3::*;
@@ -104,7 +104,8 @@ impl S3Api for SimS3 {
         delimiter: Option<&'a str>,
         from: Option<VersionMarker>,
     ) -> BoxFuture<'a, Api<VersionPage>> {
-        Box::pin(self.state.request(&self.clock, "ListObjectVersions", self.model.s3_list_page, move |s, _| {
+        Box::pin(self.state.request(&self.clock, "ListObjectVersions", self.model.s3_list_page, move |s, now| {
+            s.admit(name, prefix, Class::Read, now)?;
             let w = s.world();
             let b = bucket(&w, name, self.region())?;
             let start = from.as_ref().map_or(prefix.to_string(), |m| m.key.clone()).max(prefix.to_string());
@@ -186,7 +187,8 @@ impl S3Api for SimS3 {
         prefix: &'a str,
         token: Option<String>,
     ) -> BoxFuture<'a, Api<ObjectPage>> {
-        Box::pin(self.state.request(&self.clock, "ListObjectsV2", self.model.s3_list_page, move |s, _| {
+        Box::pin(self.state.request(&self.clock, "ListObjectsV2", self.model.s3_list_page, move |s, now| {
+            s.admit(name, prefix, Class::Read, now)?;
             let w = s.world();
             let b = bucket(&w, name, self.region())?;
             let mut objects = Vec::new();
@@ -209,7 +211,8 @@ impl S3Api for SimS3 {
     }
 
     fn head<'a>(&'a self, obj: &'a ObjRef, part_number: Option<i32>) -> BoxFuture<'a, Api<Head>> {
-        Box::pin(self.state.request(&self.clock, "HeadObject", self.model.s3_request, move |s, _| {
+        Box::pin(self.state.request(&self.clock, "HeadObject", self.model.s3_request, move |s, now| {
+            s.admit(&obj.bucket, &obj.key, Class::Read, now)?;
             let w = s.world();
             let b = bucket(&w, &obj.bucket, self.region())?;
             let v = find(b, obj)?;
@@ -236,7 +239,8 @@ impl S3Api for SimS3 {
         let size =
             self.state.world().buckets.get(&obj.bucket).and_then(|b| b.objects.get(&obj.key)?.last().map(|v| v.size));
         let latency = self.model.transfer(bytes.min(size.unwrap_or(0)));
-        Box::pin(self.state.request(&self.clock, "GetObject", latency, move |s, _| {
+        Box::pin(self.state.request(&self.clock, "GetObject", latency, move |s, now| {
+            s.admit(&obj.bucket, &obj.key, Class::Read, now)?;
             let w = s.world();
             let b = bucket(&w, &obj.bucket, self.region())?;
             let v = find(b, obj)?;
@@ -255,6 +259,7 @@ impl S3Api for SimS3 {
         let size =
             self.state.world().buckets.get(&src.bucket).and_then(|b| find(b, src).ok().map(|v| v.size)).unwrap_or(0);
         Box::pin(self.state.request(&self.clock, "CopyObject", self.model.transfer(size), move |s, now| {
+            s.admit(name, key, Class::Write, now)?;
             let mut w = s.world();
             let v = source(&w, src)?.1.clone();
             if v.size > MAX_COPY {
@@ -272,6 +277,7 @@ impl S3Api for SimS3 {
     fn put_object<'a>(&'a self, name: &'a str, key: &'a str, body: Vec<u8>) -> BoxFuture<'a, Api<Written>> {
         let latency = self.model.transfer(body.len() as u64);
         Box::pin(self.state.request(&self.clock, "PutObject", latency, move |s, now| {
+            s.admit(name, key, Class::Write, now)?;
             let mut w = s.world();
             let b = bucket_mut(&mut w, name, self.region())?;
             let content = Content::Bytes(Arc::new(body.clone()));
@@ -312,7 +318,8 @@ impl S3Api for SimS3 {
         (lo, hi): (u64, u64),
     ) -> BoxFuture<'a, Api<PartDone>> {
         let latency = self.model.transfer(hi.saturating_sub(lo) + 1);
-        Box::pin(self.state.request(&self.clock, "UploadPartCopy", latency, move |s, _| {
+        Box::pin(self.state.request(&self.clock, "UploadPartCopy", latency, move |s, now| {
+            s.admit(name, key, Class::Write, now)?;
             let mut w = s.world();
             let v = source(&w, src)?.1.clone();
             if hi >= v.size || lo > hi {
@@ -337,7 +344,8 @@ impl S3Api for SimS3 {
         body: Vec<u8>,
     ) -> BoxFuture<'a, Api<PartDone>> {
         let latency = self.model.transfer(body.len() as u64);
-        Box::pin(self.state.request(&self.clock, "UploadPart", latency, move |s, _| {
+        Box::pin(self.state.request(&self.clock, "UploadPart", latency, move |s, now| {
+            s.admit(name, key, Class::Write, now)?;
             let mut w = s.world();
             bucket(&w, name, self.region())?;
             let up = w.uploads.get_mut(upload).filter(|u| u.bucket == name && u.key == key);
@@ -442,6 +450,7 @@ impl S3Api for SimS3 {
         entries: &'a [(String, Option<String>)],
     ) -> BoxFuture<'a, Api<Vec<DeleteFailure>>> {
         Box::pin(self.state.request(&self.clock, "DeleteObjects", self.model.s3_request, move |s, now| {
+            s.admit(name, entries.first().map_or("", |e| e.0.as_str()), Class::Write, now)?;
             if entries.len() > PAGE {
                 return Err(ApiError::new("MalformedXML", "more than 1,000 keys in one DeleteObjects"));
             }
