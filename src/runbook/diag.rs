@@ -83,6 +83,8 @@ pub enum Kind {
     DuplicateMilestone(String),
     #[error("`{0}` must be greater than zero")]
     Zero(&'static str),
+    #[error("`sim` {0}")]
+    BadSimSize(String),
     #[error("unknown step `{0}` in answers")]
     UnknownAnswerStep(String),
     #[error("secret input `{0}` has a default")]

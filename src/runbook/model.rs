@@ -31,6 +31,22 @@ pub struct Resource {
     pub id: String,
     pub role: Role,
     pub region: Option<String>,
+    /// Held by the simulated cloud as a rule of this size (`sim: { objects: N }`).
+    pub sim: Option<SimSize>,
+}
+
+/// A bucket of `objects` keys spread over `prefixes` prefixes, in the simulated cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimSize {
+    pub objects: u64,
+    pub prefixes: u64,
+}
+
+impl SimSize {
+    /// Keys a prefix holds unless the catalog says how many prefixes.
+    pub const PER_PREFIX: u64 = 100_000;
+    /// The most a simulated bucket holds.
+    pub const MAX_OBJECTS: u64 = 1_000_000_000;
 }
 
 #[derive(Debug, Clone)]

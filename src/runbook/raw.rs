@@ -68,6 +68,19 @@ record! {
         "role" (req) => role: Sp<Role>,
         /// Region, when not the dataset's primary region.
         "region" => region: Sp<String>,
+        /// Its size in the simulated cloud (a tabletop's bucket of millions); AWS never
+        /// reads it.
+        "sim" => sim: SimSize,
+    }
+}
+
+record! {
+    /// How many objects the simulated cloud holds in a bucket, as a rule rather than as
+    /// records, so a tabletop can rehearse a bucket of ten million.
+    pub struct SimSize ("the simulated size of a resource") {
+        "objects" (req) => objects: Sp<u32>,
+        /// The prefixes its keys are spread over (one per 100,000 objects unless given).
+        "prefixes" => prefixes: Sp<u32>,
     }
 }
 

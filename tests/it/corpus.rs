@@ -111,6 +111,9 @@ const CASES: &[Case] = &[
     case("c-missing-rto.yaml", 1, "4:5", "error: missing field `rto` in a dataset"),
     case("c-zero-rto.yaml", 1, "8:10", "error: `rto` must be greater than zero"),
     case("c-bad-role.yaml", 1, "11:54", "error: unknown role `prod`"),
+    case("c-sim-on-instance.yaml", 1, "11:82", "error: `sim` sizes s3-bucket resources only"),
+    case("c-sim-zero-objects.yaml", 1, "14:25", "error: `sim.objects` must be greater than zero"),
+    case("c-sim-too-many-prefixes.yaml", 1, "14:45", "error: `sim` spreads keys over at most 10,000 prefixes"),
     // Answers, checked against the runbook they name (tests/corpus/good.yaml).
     case("a-unknown-step.yaml", 1, "6:3", "error: unknown step `confrim` in answers"),
     case("a-bad-answer.yaml", 1, "6:12", "error: unknown answer `ok`"),

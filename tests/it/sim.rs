@@ -123,7 +123,7 @@ async fn a_roll_back_pages_copies_in_parts_rides_out_throttling_and_proves_every
         assert_eq!(big.etag, b.objects["big/archive.tar"][0].etag, "the copy in the source's parts has its ETag");
         assert!(big.etag.ends_with("-3\""), "{}", big.etag);
         for (k, vs) in &b.objects {
-            assert_eq!(b.current(k).map(|v| &v.etag), Some(&vs[0].etag), "{k} holds its good version");
+            assert_eq!(b.current(k).map(|v| v.etag), Some(vs[0].etag.clone()), "{k} holds its good version");
         }
     });
 
@@ -273,4 +273,38 @@ async fn over_s3_s_request_rate_for_a_prefix_the_pace_backs_off_and_every_key_co
             .count()
     });
     assert_eq!(restored, 1200, "every key holds its content of before the incident");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bucket_sized_in_the_catalog_is_rolled_back_whole_on_the_simulated_cloud_without_a_record_a_key() {
+    let catalog = catalog_from_str(&CATALOG.replace(
+        "{ kind: s3-bucket, id: ledger-docs, role: production }",
+        "{ kind: s3-bucket, id: ledger-docs, role: production, sim: { objects: 20000, prefixes: 8 } }",
+    ))
+    .unwrap();
+    let (incident, now) = (t("2026-11-24T03:00:00Z"), t("2026-11-24T04:00:00Z"));
+    let sim = Sim::seeded(&catalog, now, incident);
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(now, 1.0));
+    let args = json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" });
+    let (out, _) = roll_back(&sim, clock.clone(), args.clone()).await;
+    let out = out.unwrap();
+    assert_eq!(out["restored"].as_u64(), Some(20_000), "every key was overwritten a minute in: {out:?}");
+    let requests = sim.requests();
+    // One page finds the 8 prefixes; each holds 2,500 keys of 2 versions: 5 pages.
+    assert_eq!(requests["ListObjectVersions"], 1 + 8 * 5, "{requests:?}");
+    assert_eq!(requests["CopyObject"], 20_000, "{requests:?}");
+    let (held, back) = sim.with_world(|w| {
+        let b = &w.buckets["ledger-docs"];
+        let g = b.generated.as_ref().unwrap();
+        let back = (0..20_000).filter(|i| {
+            let vs = b.versions(&g.key(*i)).unwrap();
+            vs.len() == 3 && vs[2].content == vs[0].content && vs[2].time > incident
+        });
+        (b.objects.len(), back.count())
+    });
+    assert_eq!((held, back), (0, 20_000), "each key set back to its first version, held as a time, not a record");
+    let (again, _) =
+        roll_back(&sim, clock, json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z", "dry_run": true }))
+            .await;
+    assert_eq!(again.unwrap()["restored"].as_u64(), Some(0), "nothing left to do");
 }

@@ -45,8 +45,8 @@ fn bucket_mut<'w>(w: &'w mut World, name: &str, region: &str) -> Api<&'w mut Buc
 }
 
 /// A version to read or copy from: the current one, or the one named.
-fn find<'b>(b: &'b Bucket, obj: &ObjRef) -> Api<&'b Version> {
-    let vs = b.objects.get(&obj.key).ok_or_else(|| ApiError::new("NoSuchKey", format!("no key `{}`", obj.key)))?;
+fn find(b: &Bucket, obj: &ObjRef) -> Api<Version> {
+    let vs = b.versions(&obj.key).ok_or_else(|| ApiError::new("NoSuchKey", format!("no key `{}`", obj.key)))?;
     let v = match &obj.version {
         None => vs
             .last()
@@ -60,11 +60,11 @@ fn find<'b>(b: &'b Bucket, obj: &ObjRef) -> Api<&'b Version> {
     if v.delete_marker {
         return Err(ApiError::new("MethodNotAllowed", "the version is a delete marker"));
     }
-    Ok(v)
+    Ok(v.clone())
 }
 
 /// Any bucket's version (a copy's source may be in another region).
-fn source<'w>(w: &'w World, obj: &ObjRef) -> Api<(&'w Bucket, &'w Version)> {
+fn source<'w>(w: &'w World, obj: &ObjRef) -> Api<(&'w Bucket, Version)> {
     let b = w
         .buckets
         .get(&obj.bucket)
@@ -82,11 +82,22 @@ fn new_id(bucket: &str, key: &str, n: usize, now: Timestamp) -> String {
 
 /// Adds a version on top and says what was written.
 fn write(b: &mut Bucket, bucket: &str, key: &str, now: Timestamp, mut v: Version) -> Written {
-    let versions = b.objects.entry(key.to_string()).or_default();
-    v.id = new_id(bucket, key, versions.len(), now);
+    let n = b.versions(key).map_or(0, |vs| vs.len());
+    v.id = new_id(bucket, key, n, now);
     v.time = now;
-    let out = Written { etag: v.etag.clone(), version: Some(v.id.clone()) };
-    versions.push(v);
+    let etag = v.etag.clone();
+    let id = b.push(key, v);
+    Written { etag, version: Some(id) }
+}
+
+/// The first name after every name that starts with `prefix` (which ends in a delimiter
+/// of one ASCII character): `docs/` → `docs0`.
+fn past(prefix: &str) -> String {
+    let mut out = prefix.to_string();
+    match out.pop() {
+        Some(c) => out.push(char::from_u32(c as u32 + 1).unwrap_or(char::MAX)),
+        None => out.push(char::MAX),
+    }
     out
 }
 
@@ -120,45 +131,54 @@ impl S3Api for SimS3 {
                 Some(k[..prefix.len() + at + d.len()].to_string())
             };
             let mut out: Vec<Entry> = Vec::new();
-            'keys: for (k, vs) in b.objects.range(start..) {
-                if !k.starts_with(prefix) {
-                    break;
-                }
-                if let Some(cp) = rolled_up(k) {
-                    let resumed_past = from.as_ref().is_some_and(|m| m.version_id.is_none() && m.key == cp);
-                    let listed = matches!(out.last(), Some(Entry::Prefix(p)) if *p == cp);
-                    if !resumed_past && !listed {
-                        out.push(Entry::Prefix(cp));
+            let mut at = start;
+            'keys: loop {
+                let mut jump = None;
+                for (k, vs) in b.keys_from(&at) {
+                    if !k.starts_with(prefix) {
+                        break 'keys;
+                    }
+                    if let Some(cp) = rolled_up(&k) {
+                        let resumed_past = from.as_ref().is_some_and(|m| m.version_id.is_none() && m.key == cp);
+                        if !resumed_past {
+                            out.push(Entry::Prefix(cp.clone()));
+                            if out.len() > PAGE {
+                                break 'keys;
+                            }
+                        }
+                        // Past every key under that prefix, without reading them.
+                        jump = Some(past(&cp));
+                        break;
+                    }
+                    // S3 lists each key's versions newest first.
+                    let mut newest_first: Vec<(usize, &Version)> = vs.iter().enumerate().rev().collect();
+                    if let Some(m) = from.as_ref().filter(|m| *m.key == *k) {
+                        match &m.version_id {
+                            None => continue,
+                            Some(id) => match newest_first.iter().position(|(_, v)| &v.id == id) {
+                                Some(p) => newest_first.drain(..=p).for_each(drop),
+                                None => continue,
+                            },
+                        }
+                    }
+                    for (i, v) in newest_first {
+                        out.push(Entry::Version(ListedVersion {
+                            key: k.to_string(),
+                            version_id: v.id.clone(),
+                            time: v.time,
+                            etag: v.etag.clone(),
+                            size: v.size,
+                            marker: v.delete_marker,
+                            latest: i + 1 == vs.len(),
+                        }));
                         if out.len() > PAGE {
                             break 'keys;
                         }
                     }
-                    continue;
                 }
-                // S3 lists each key's versions newest first.
-                let mut newest_first: Vec<(usize, &Version)> = vs.iter().enumerate().rev().collect();
-                if let Some(m) = from.as_ref().filter(|m| &m.key == k) {
-                    match &m.version_id {
-                        None => continue,
-                        Some(id) => match newest_first.iter().position(|(_, v)| &v.id == id) {
-                            Some(p) => newest_first.drain(..=p).for_each(drop),
-                            None => continue,
-                        },
-                    }
-                }
-                for (i, v) in newest_first {
-                    out.push(Entry::Version(ListedVersion {
-                        key: k.clone(),
-                        version_id: v.id.clone(),
-                        time: v.time,
-                        etag: v.etag.clone(),
-                        size: v.size,
-                        marker: v.delete_marker,
-                        latest: i + 1 == vs.len(),
-                    }));
-                    if out.len() > PAGE {
-                        break 'keys;
-                    }
+                match jump {
+                    Some(next) => at = next,
+                    None => break,
                 }
             }
             let next = if out.len() > PAGE {
@@ -191,19 +211,19 @@ impl S3Api for SimS3 {
             s.admit(name, prefix, Class::Read, now)?;
             let w = s.world();
             let b = bucket(&w, name, self.region())?;
-            let mut objects = Vec::new();
-            let range =
-                b.objects.range(prefix.to_string()..).skip_while(|(k, _)| token.as_ref().is_some_and(|t| *k <= t));
-            for (k, _) in range {
+            let mut objects: Vec<ListedObject> = Vec::new();
+            let start = token.clone().unwrap_or_default().max(prefix.to_string());
+            let range = b.keys_from(&start).skip_while(|(k, _)| token.as_deref().is_some_and(|t| **k <= *t));
+            for (k, vs) in range {
                 if !k.starts_with(prefix) {
                     break;
                 }
-                if let Some(v) = b.current(k) {
+                if let Some(v) = vs.last().filter(|v| !v.delete_marker) {
                     if objects.len() == PAGE {
-                        let last: &ListedObject = objects.last().expect("a full page");
-                        return Ok(ObjectPage { next: Some(last.key.clone()), objects });
+                        let next = objects.last().map(|o| o.key.clone());
+                        return Ok(ObjectPage { next, objects });
                     }
-                    objects.push(ListedObject { key: k.clone(), etag: v.etag.clone(), size: v.size, time: v.time });
+                    objects.push(ListedObject { key: k.to_string(), etag: v.etag.clone(), size: v.size, time: v.time });
                 }
             }
             Ok(ObjectPage { objects, next: None })
@@ -237,7 +257,7 @@ impl S3Api for SimS3 {
     fn get<'a>(&'a self, obj: &'a ObjRef, range: Option<(u64, u64)>, if_match: &'a str) -> BoxFuture<'a, Api<Got>> {
         let bytes = range.map_or(u64::MAX, |(lo, hi)| hi.saturating_sub(lo) + 1);
         let size =
-            self.state.world().buckets.get(&obj.bucket).and_then(|b| b.objects.get(&obj.key)?.last().map(|v| v.size));
+            self.state.world().buckets.get(&obj.bucket).and_then(|b| b.versions(&obj.key)?.last().map(|v| v.size));
         let latency = self.model.transfer(bytes.min(size.unwrap_or(0)));
         Box::pin(self.state.request(&self.clock, "GetObject", latency, move |s, now| {
             s.admit(&obj.bucket, &obj.key, Class::Read, now)?;
@@ -261,7 +281,7 @@ impl S3Api for SimS3 {
         Box::pin(self.state.request(&self.clock, "CopyObject", self.model.transfer(size), move |s, now| {
             s.admit(name, key, Class::Write, now)?;
             let mut w = s.world();
-            let v = source(&w, src)?.1.clone();
+            let v = source(&w, src)?.1;
             if v.size > MAX_COPY {
                 return Err(ApiError::new(
                     "InvalidRequest",
@@ -321,7 +341,7 @@ impl S3Api for SimS3 {
         Box::pin(self.state.request(&self.clock, "UploadPartCopy", latency, move |s, now| {
             s.admit(name, key, Class::Write, now)?;
             let mut w = s.world();
-            let v = source(&w, src)?.1.clone();
+            let v = source(&w, src)?.1;
             if hi >= v.size || lo > hi {
                 return Err(ApiError::new("InvalidRange", format!("bytes {lo}-{hi} of {}", v.size)));
             }
@@ -461,12 +481,12 @@ impl S3Api for SimS3 {
             for (key, version) in entries {
                 match version {
                     None => {
-                        let vs = b.objects.entry(key.clone()).or_default();
+                        let vs = b.entry(key);
                         let id = new_id(name, key, vs.len(), now);
                         vs.push(Version::marker(id, now));
                     }
                     Some(id) => {
-                        let Some(vs) = b.objects.get_mut(key) else { continue };
+                        let Some(vs) = b.versions_mut(key) else { continue };
                         let Some(i) = vs.iter().position(|v| &v.id == id) else { continue };
                         // Object lock protects versions, never delete markers.
                         let locked = lock.is_some_and(|days| {

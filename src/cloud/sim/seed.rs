@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use jiff::SignedDuration;
 
-use super::world::{Bucket, Content, Instance, Snapshot, Table, Version, World, det, etag_of};
-use crate::runbook::model::{Catalog, Dataset};
+use super::world::{Bucket, Content, Damaged, Generated, Instance, Snapshot, Table, Version, World, det, etag_of};
+use crate::runbook::model::{Catalog, Dataset, SimSize};
 use crate::runbook::raw::{ResourceKind, Role, Scenario};
 use crate::runbook::time::Timestamp;
 
@@ -61,9 +61,14 @@ pub fn world(catalog: &Catalog, now: Timestamp, incident: Timestamp, dataset: Op
                         replication_to: (r.role == Role::Production).then(|| backup_region.clone()).flatten(),
                         public_access_blocked: true,
                         objects: BTreeMap::new(),
+                        generated: None,
                     };
-                    if r.role != Role::Drill {
-                        seed_objects(&mut b, &r.id, r.role, now, incident, damage);
+                    match r.sim {
+                        Some(size) if r.role != Role::Drill => {
+                            b.generated = Some(generated(size, r.role, b.kms, incident, damage))
+                        }
+                        _ if r.role != Role::Drill => seed_objects(&mut b, &r.id, r.role, now, incident, damage),
+                        _ => {}
                     }
                     w.buckets.insert(r.id.clone(), b);
                 }
@@ -159,6 +164,19 @@ pub fn version(bucket: &str, key: &str, n: usize, time: Timestamp, delete_marker
         part_size: None,
         crc32: true,
     }
+}
+
+/// A bucket of `size.objects` keys of 64 KiB held as a rule: written two weeks before the
+/// incident; in production a minute into it every one overwritten by ransomware, or
+/// deleted. A backup bucket holds them untouched.
+fn generated(size: SimSize, role: Role, keyed: bool, incident: Timestamp, damage: Damage) -> Generated {
+    let hit = incident.checked_add(SignedDuration::from_secs(60)).unwrap_or(incident);
+    let damaged = match (role, damage) {
+        (Role::Production, Damage::Ransomware) => Damaged::Overwritten(hit),
+        (Role::Production, Damage::Deletion) => Damaged::Deleted(hit),
+        _ => Damaged::Untouched,
+    };
+    Generated::new(size.objects, size.prefixes, 64 * 1024, keyed, ago(incident, 86_400 * 14), damaged)
 }
 
 fn seed_objects(b: &mut Bucket, bucket: &str, role: Role, now: Timestamp, incident: Timestamp, damage: Damage) {

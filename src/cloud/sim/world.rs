@@ -1,7 +1,9 @@
 //! What the simulated cloud holds: buckets with object versions, DB instances and
 //! snapshots, DynamoDB tables — plain data, so tests can look and a facilitator can tell.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::runbook::time::Timestamp;
@@ -81,11 +83,210 @@ pub struct Bucket {
     pub public_access_blocked: bool,
     /// Versions of each key, oldest first.
     pub objects: BTreeMap<String, Vec<Version>>,
+    /// Keys held as a rule (a bucket of millions); a key written other than by a roll-back
+    /// is copied into `objects`, which then holds it.
+    pub generated: Option<Generated>,
 }
 
 impl Bucket {
-    pub fn current(&self, key: &str) -> Option<&Version> {
-        self.objects.get(key).and_then(|v| v.last()).filter(|v| !v.delete_marker)
+    pub fn current(&self, key: &str) -> Option<Version> {
+        self.versions(key).and_then(|v| v.last().cloned()).filter(|v| !v.delete_marker)
+    }
+
+    /// A key's versions, oldest first.
+    pub fn versions(&self, key: &str) -> Option<Cow<'_, [Version]>> {
+        if let Some(vs) = self.objects.get(key) {
+            return Some(Cow::Borrowed(vs));
+        }
+        let g = self.generated.as_ref()?;
+        g.index(key).map(|i| Cow::Owned(g.versions(i)))
+    }
+
+    /// A key's versions to change, held as records from now on.
+    pub fn versions_mut(&mut self, key: &str) -> Option<&mut Vec<Version>> {
+        self.materialize(key);
+        self.objects.get_mut(key)
+    }
+
+    /// A key's versions to add to (none yet for a new key).
+    pub fn entry(&mut self, key: &str) -> &mut Vec<Version> {
+        self.materialize(key);
+        self.objects.entry(key.to_string()).or_default()
+    }
+
+    fn materialize(&mut self, key: &str) {
+        if self.objects.contains_key(key) {
+            return;
+        }
+        if let Some(g) = &self.generated
+            && let Some(i) = g.index(key)
+        {
+            self.objects.insert(key.to_string(), g.versions(i));
+        }
+    }
+
+    /// Every key from `start` on, in S3's order, with its versions oldest first.
+    pub fn keys_from<'b>(&'b self, start: &str) -> impl Iterator<Item = (Cow<'b, str>, Cow<'b, [Version]>)> + 'b {
+        let mut held = self.objects.range::<str, _>((Bound::Included(start), Bound::Unbounded)).peekable();
+        let mut rule = self.generated.as_ref().map(|g| (g, g.lower_bound(start)));
+        std::iter::from_fn(move || {
+            let next_rule = rule.as_ref().filter(|(g, i)| *i < g.objects).map(|(g, i)| g.key(*i));
+            match (held.peek(), next_rule) {
+                (None, None) => None,
+                (Some((k, _)), Some(r)) if k.as_str() >= r.as_str() => {
+                    let (g, i) = rule.as_mut()?;
+                    let index = *i;
+                    *i += 1;
+                    if k.as_str() == r.as_str() {
+                        // Held as records now: those win.
+                        let (k, vs) = held.next()?;
+                        return Some((Cow::Borrowed(k.as_str()), Cow::Borrowed(vs.as_slice())));
+                    }
+                    Some((Cow::Owned(r), Cow::Owned(g.versions(index))))
+                }
+                (Some(_), _) => held.next().map(|(k, vs)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(vs.as_slice()))),
+                (None, Some(r)) => {
+                    let (g, i) = rule.as_mut()?;
+                    let index = *i;
+                    *i += 1;
+                    Some((Cow::Owned(r), Cow::Owned(g.versions(index))))
+                }
+            }
+        })
+    }
+
+    /// Adds a version on top of a key. A roll-back's copy of a generated key's first
+    /// version onto itself is held as one number, so ten million of them cost 80 MB.
+    pub fn push(&mut self, key: &str, v: Version) -> String {
+        if !self.objects.contains_key(key)
+            && let Some(g) = &mut self.generated
+            && let Some(i) = g.index(key)
+            && let Some(id) = g.restore(i, &v)
+        {
+            return id;
+        }
+        let id = v.id.clone();
+        self.entry(key).push(v);
+        id
+    }
+}
+
+/// What happened to every key of a generated bucket after it was written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Damaged {
+    Untouched,
+    /// Overwritten with other bytes of the same size (ransomware).
+    Overwritten(Timestamp),
+    /// A delete marker placed on top.
+    Deleted(Timestamp),
+}
+
+/// A bucket of `objects` keys held as a rule: key `i` is `p{prefix:04}/{n:09}.dat`, its
+/// first version written at `written`, then damaged. Versions are made when asked for;
+/// nothing is held per key but the time a roll-back set it back.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub objects: u64,
+    pub prefixes: u64,
+    pub size: u64,
+    pub keyed: bool,
+    pub written: Timestamp,
+    pub damaged: Damaged,
+    /// Nanoseconds since the epoch at which a roll-back copied a key's first version
+    /// back on top; 0: never.
+    restored: Vec<i64>,
+}
+
+impl Generated {
+    /// At most 10,000 prefixes of at most a billion keys (the width of the names).
+    pub const MAX_PREFIXES: u64 = 10_000;
+
+    pub fn new(objects: u64, prefixes: u64, size: u64, keyed: bool, written: Timestamp, damaged: Damaged) -> Self {
+        let prefixes = prefixes.clamp(1, objects.clamp(1, Self::MAX_PREFIXES));
+        Generated { objects, prefixes, size, keyed, written, damaged, restored: Vec::new() }
+    }
+
+    fn per_prefix(&self) -> u64 {
+        self.objects.div_ceil(self.prefixes).max(1)
+    }
+
+    pub fn key(&self, i: u64) -> String {
+        let per = self.per_prefix();
+        format!("p{:04}/{:09}.dat", i / per, i % per)
+    }
+
+    /// The index of a generated key; `None` for any other name.
+    pub fn index(&self, key: &str) -> Option<u64> {
+        let rest = key.strip_prefix('p')?;
+        let (p, rest) = rest.split_once('/')?;
+        let n = rest.strip_suffix(".dat")?;
+        if p.len() != 4 || n.len() != 9 || !p.bytes().chain(n.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let (p, n): (u64, u64) = (p.parse().ok()?, n.parse().ok()?);
+        let per = self.per_prefix();
+        let i = p.checked_mul(per)?.checked_add(n)?;
+        (n < per && i < self.objects).then_some(i)
+    }
+
+    /// The first index whose key is at or after `start` (names sort as their indexes).
+    pub fn lower_bound(&self, start: &str) -> u64 {
+        let (mut lo, mut hi) = (0, self.objects);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.key(mid).as_str() < start { lo = mid + 1 } else { hi = mid }
+        }
+        lo
+    }
+
+    fn content(&self, i: u64, n: u64) -> Content {
+        Content::Seeded(i.wrapping_mul(4).wrapping_add(n + 1))
+    }
+
+    fn version(&self, i: u64, n: u64, time: Timestamp) -> Version {
+        let content = self.content(i, n);
+        Version {
+            id: format!("g{i:x}-{n}"),
+            time,
+            etag: whole_etag(&content, self.size, self.keyed),
+            size: self.size,
+            delete_marker: false,
+            content,
+            part_size: None,
+            crc32: true,
+        }
+    }
+
+    pub fn versions(&self, i: u64) -> Vec<Version> {
+        let mut vs = vec![self.version(i, 0, self.written)];
+        match self.damaged {
+            Damaged::Untouched => {}
+            Damaged::Overwritten(t) => vs.push(self.version(i, 1, t)),
+            Damaged::Deleted(t) => vs.push(Version::marker(format!("g{i:x}-m"), t)),
+        }
+        if let Some(&at) = self.restored.get(i as usize).filter(|t| **t != 0) {
+            let t = Timestamp::from_nanosecond(at as i128).unwrap_or(self.written);
+            vs.push(Version { id: format!("g{i:x}-2"), ..self.version(i, 0, t) });
+        }
+        vs
+    }
+
+    /// Takes `v` as key `i`'s roll-back when it is a copy of its first version and the
+    /// first since the damage; anything else is for records.
+    fn restore(&mut self, i: u64, v: &Version) -> Option<String> {
+        if v.delete_marker || v.content != self.content(i, 0) || v.size != self.size {
+            return None;
+        }
+        if self.restored.is_empty() {
+            self.restored = vec![0; self.objects as usize];
+        }
+        let slot = self.restored.get_mut(i as usize)?;
+        let at = v.time.as_nanosecond() as i64;
+        if *slot != 0 || at <= 0 {
+            return None;
+        }
+        *slot = at;
+        Some(format!("g{i:x}-2"))
     }
 }
 
@@ -204,5 +405,52 @@ pub fn etag_of(content: &Content, size: u64, part_size: Option<u64>, keyed: bool
                 .collect();
             multipart_etag(&parts)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap()
+    }
+
+    #[test]
+    fn a_generated_bucket_names_lists_and_rolls_back_its_keys_without_records() {
+        let g = Generated::new(25, 3, 100, true, t(1_000), Damaged::Overwritten(t(2_000)));
+        let keys: Vec<String> = (0..25).map(|i| g.key(i)).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "names sort as their indexes");
+        assert_eq!(keys[0], "p0000/000000000.dat");
+        assert_eq!(keys[9], "p0001/000000000.dat", "nine keys a prefix");
+        assert!((0..25).all(|i| g.index(&g.key(i)) == Some(i)));
+        for other in ["p0002/000000007.dat", "p0000/00000000.dat", "x0000/000000000.dat", "p0000/000000009.dat"] {
+            assert_eq!(g.index(other), None, "{other}");
+        }
+        assert_eq!(g.lower_bound(""), 0);
+        assert_eq!(g.lower_bound("p0001/"), 9);
+        assert_eq!(g.lower_bound("p0001/000000000.dat"), 9);
+        assert_eq!(g.lower_bound("q"), 25);
+
+        let mut b = Bucket { generated: Some(g), kms: true, ..Bucket::default() };
+        b.objects.insert("a-held.txt".into(), vec![]);
+        b.objects.insert("p0001/000000000.dat".into(), vec![Version::marker("m".into(), t(3_000))]);
+        let listed: Vec<String> = b.keys_from("").map(|(k, _)| k.into_owned()).collect();
+        assert_eq!(listed.len(), 26, "held and generated, the held copy of a generated key once");
+        assert_eq!(listed[0], "a-held.txt");
+        assert!(listed.windows(2).all(|w| w[0] < w[1]));
+        assert!(b.current("p0001/000000000.dat").is_none(), "the held version wins");
+
+        // A roll-back: the first version copied back on top is held as a time.
+        let key = "p0000/000000004.dat";
+        let first = b.versions(key).unwrap()[0].clone();
+        assert_eq!(b.versions(key).unwrap().len(), 2);
+        let id = b.push(key, Version { time: t(4_000), ..first.clone() });
+        assert_eq!(b.versions(key).unwrap().len(), 3);
+        assert_eq!(b.current(key).map(|v| (v.content, v.time, v.id)), Some((first.content.clone(), t(4_000), id)));
+        assert!(!b.objects.contains_key(key), "no record for it");
+        // Anything else is held as records.
+        b.push(key, Version { time: t(5_000), ..first });
+        assert_eq!(b.objects.get(key).map(Vec::len), Some(4));
     }
 }

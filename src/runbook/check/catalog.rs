@@ -18,6 +18,9 @@ pub fn catalog(raw: &raw::CatalogFile, cx: &mut Cx) -> Option<Catalog> {
             }
         }
     }
+    for r in datasets.iter().flat_map(|d| d.resources.iter().flatten()) {
+        sim_size(cx, r);
+    }
     check_unique(cx, "dataset", datasets.iter().filter_map(|d| d.id.as_ref()));
     if errors_since(cx, mark) {
         return None;
@@ -47,10 +50,54 @@ pub fn catalog(raw: &raw::CatalogFile, cx: &mut Cx) -> Option<Catalog> {
                         id: r.id.as_ref().map(|v| v.value.clone()).unwrap_or_default(),
                         role: r.role.as_ref().map(|v| v.value).unwrap_or(raw::Role::Production),
                         region: r.region.as_ref().map(|v| v.value.clone()),
+                        sim: r.sim.as_ref().map(|s| {
+                            let objects = s.objects.as_ref().map_or(1, |o| o.value as u64);
+                            let prefixes =
+                                s.prefixes.as_ref().map_or(objects.div_ceil(SimSize::PER_PREFIX), |p| p.value as u64);
+                            SimSize { objects, prefixes: prefixes.clamp(1, objects) }
+                        }),
                     })
                     .collect(),
                 drill_every: d.drill_every.as_ref().map(|v| v.value),
             })
             .collect(),
     })
+}
+
+/// `sim:` sizes a bucket of the simulated cloud: whole numbers above zero, at most a
+/// billion objects, and no more prefixes than objects.
+fn sim_size(cx: &mut Cx, r: &raw::Resource) {
+    let Some(size) = &r.sim else { return };
+    if let Some(kind) = r.kind.as_ref().filter(|k| k.value != raw::ResourceKind::S3Bucket) {
+        let at = size.objects.as_ref().map(|o| o.span).unwrap_or(kind.span);
+        cx.push(
+            Diag::new(Kind::BadSimSize("sizes s3-bucket resources only".into()), at)
+                .help("remove `sim:` from this resource; the simulated cloud sizes buckets, not instances or tables"),
+        );
+    }
+    if let Some(o) = &size.objects {
+        if o.value == 0 {
+            cx.push(Diag::new(Kind::Zero("sim.objects"), o.span));
+        } else if o.value as u64 > SimSize::MAX_OBJECTS {
+            cx.push(
+                Diag::new(Kind::BadSimSize(format!("holds at most {} objects", SimSize::MAX_OBJECTS)), o.span)
+                    .help("rehearse with at most a billion objects"),
+            );
+        }
+    }
+    if let (Some(o), Some(p)) = (&size.objects, &size.prefixes) {
+        if p.value == 0 {
+            cx.push(Diag::new(Kind::Zero("sim.prefixes"), p.span));
+        } else if p.value as u64 > crate::cloud::sim::world::Generated::MAX_PREFIXES {
+            cx.push(
+                Diag::new(Kind::BadSimSize("spreads keys over at most 10,000 prefixes".into()), p.span)
+                    .help("give at most 10,000 prefixes"),
+            );
+        } else if p.value > o.value {
+            cx.push(
+                Diag::new(Kind::BadSimSize("has more prefixes than objects".into()), p.span)
+                    .help("give at most as many prefixes as objects"),
+            );
+        }
+    }
 }
