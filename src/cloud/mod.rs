@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod aws;
 pub mod catalog;
+pub mod manifest;
 pub mod outputs;
 pub mod plan;
 pub mod port;

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value as Json, json};
 
 use super::ActionError;
-use super::plan::{Plan, Todo};
+use super::plan::Tally;
 use crate::runbook::time::{Timestamp, format_timestamp};
 
 fn time(t: Timestamp) -> Json {
@@ -13,13 +13,12 @@ fn time(t: Timestamp) -> Json {
 }
 
 /// `s3.restore_to_time`: counts of the plan, the first keys kept, the recovery point.
-pub fn rolled_back(plan: &Plan, recovery_point: Timestamp) -> Map<String, Json> {
-    let newer = plan.newer();
+pub fn rolled_back(plan: &Tally, delete_newer: bool, recovery_point: Timestamp) -> Map<String, Json> {
     let mut o = Map::new();
-    o.insert("restored".into(), json!(plan.count(|t| matches!(t, Todo::Copy(_)))));
-    o.insert("undeleted".into(), json!(plan.count(|t| matches!(t, Todo::Undelete(_)))));
-    o.insert("newer_kept".into(), json!(newer.len()));
-    o.insert("newer_keys".into(), Json::Array(newer.into_iter().take(20).map(Json::String).collect()));
+    o.insert("restored".into(), json!(plan.copies));
+    o.insert("undeleted".into(), json!(plan.undeletes));
+    o.insert("newer_kept".into(), json!(if delete_newer { 0 } else { plan.newer }));
+    o.insert("newer_keys".into(), Json::Array(plan.newer_keys.iter().cloned().map(Json::String).collect()));
     o.insert("recovery_point".into(), time(recovery_point));
     o
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::runbook::time::Timestamp;
 
 /// One version or delete marker of a key, as a listing reports it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ver {
     pub id: String,
     pub time: Timestamp,
@@ -27,36 +27,72 @@ pub enum Todo {
     DeleteNewer,
 }
 
+/// What the roll-back must do: the decisions not yet taken away (to the manifest, a
+/// page at a time), and the counts of all of them.
 pub struct Plan {
     pub todo: Vec<(String, Todo)>,
     /// The newest version brought back: the recovery point.
     pub newest: Option<Timestamp>,
+    pub tally: Tally,
 }
 
-impl Plan {
-    pub fn count(&self, f: fn(&Todo) -> bool) -> u64 {
-        self.todo.iter().filter(|(_, t)| f(t)).count() as u64
-    }
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub copies: u64,
+    pub undeletes: u64,
+    /// Keys created after the time (kept, or given a delete marker when asked).
+    pub newer: u64,
     /// Bytes the roll-back copies.
-    pub fn bytes(&self) -> u64 {
-        self.todo.iter().map(|(_, t)| if let Todo::Copy(v) = t { v.size } else { 0 }).sum()
+    pub bytes: u64,
+    /// The first of the newer keys, for the outputs (all are counted).
+    pub newer_keys: Vec<String>,
+}
+
+/// Newer keys named in the outputs; the rest are counted.
+const NEWER_NAMED: usize = 20;
+
+impl Tally {
+    fn add(&mut self, key: &str, t: &Todo) {
+        match t {
+            Todo::Copy(v) => {
+                self.copies += 1;
+                self.bytes += v.size;
+            }
+            Todo::Undelete(_) => self.undeletes += 1,
+            Todo::Newer | Todo::DeleteNewer => {
+                self.newer += 1;
+                if self.newer_keys.len() < NEWER_NAMED && matches!(t, Todo::Newer) {
+                    self.newer_keys.push(key.to_string());
+                }
+            }
+        }
+    }
+
+    pub fn merge(&mut self, o: Tally) {
+        self.copies += o.copies;
+        self.undeletes += o.undeletes;
+        self.newer += o.newer;
+        self.bytes += o.bytes;
+        self.newer_keys.extend(o.newer_keys);
+        self.newer_keys.sort();
+        self.newer_keys.truncate(NEWER_NAMED);
+    }
+
+    /// Objects the roll-back changes.
+    pub fn changes(&self, delete_newer: bool) -> u64 {
+        self.copies + self.undeletes + if delete_newer { self.newer } else { 0 }
     }
 
     /// The plan as the operator sees it before anything changes: counts and bytes.
     pub fn describe(&self, bucket: &str, prefix: &str, time: &str, dry_run: bool) -> String {
         format!(
             "plan for s3://{bucket}/{prefix}: {} to roll back, {} to undelete, {} created after {time}; {} to copy{}",
-            self.count(|t| matches!(t, Todo::Copy(_))),
-            self.count(|t| matches!(t, Todo::Undelete(_))),
-            self.count(|t| matches!(t, Todo::Newer | Todo::DeleteNewer)),
-            human_bytes(self.bytes()),
+            self.copies,
+            self.undeletes,
+            self.newer,
+            human_bytes(self.bytes),
             if dry_run { " (dry run: nothing changes)" } else { "" }
         )
-    }
-
-    /// Keys created after the time and kept.
-    pub fn newer(&self) -> Vec<String> {
-        self.todo.iter().filter(|(_, t)| matches!(t, Todo::Newer)).map(|(k, _)| k.clone()).collect()
     }
 }
 
@@ -74,7 +110,7 @@ pub fn human_bytes(n: u64) -> String {
 /// Versions per key must be oldest first. A key whose current content already equals
 /// the chosen version's (also after an interrupted run) costs nothing.
 pub fn restore_plan(keys: &BTreeMap<String, Vec<Ver>>, time: Timestamp, delete_newer: bool) -> Plan {
-    let mut plan = Plan { todo: Vec::new(), newest: None };
+    let mut plan = Plan::new();
     for (key, vs) in keys {
         plan.add(key, vs, time, delete_newer);
     }
@@ -83,7 +119,12 @@ pub fn restore_plan(keys: &BTreeMap<String, Vec<Ver>>, time: Timestamp, delete_n
 
 impl Plan {
     pub fn new() -> Plan {
-        Plan { todo: Vec::new(), newest: None }
+        Plan { todo: Vec::new(), newest: None, tally: Tally::default() }
+    }
+
+    fn push(&mut self, key: &str, t: Todo) {
+        self.tally.add(key, &t);
+        self.todo.push((key.to_string(), t));
     }
 
     /// Decides one key from all its versions, oldest first.
@@ -92,7 +133,7 @@ impl Plan {
         let Some(current) = vs.last() else { return };
         match vs.iter().rev().find(|v| v.time <= time) {
             // Gone at `time`: whatever is there now was created after it.
-            Some(c) if c.marker && !current.marker => self.todo.push((key.to_string(), newer)),
+            Some(c) if c.marker && !current.marker => self.push(key, newer),
             Some(c) if c.marker => {}
             Some(c) => {
                 self.newest = self.newest.max(Some(c.time));
@@ -101,12 +142,12 @@ impl Plan {
                 }
                 let after: Vec<&Ver> = vs.iter().filter(|v| v.time > c.time).collect();
                 if after.iter().all(|v| v.marker) {
-                    self.todo.push((key.to_string(), Todo::Undelete(after.iter().map(|v| v.id.clone()).collect())));
+                    self.push(key, Todo::Undelete(after.iter().map(|v| v.id.clone()).collect()));
                 } else {
-                    self.todo.push((key.to_string(), Todo::Copy(c.clone())));
+                    self.push(key, Todo::Copy(c.clone()));
                 }
             }
-            None if !current.marker => self.todo.push((key.to_string(), newer)),
+            None if !current.marker => self.push(key, newer),
             None => {}
         }
     }
@@ -116,6 +157,7 @@ impl Plan {
     pub fn merge(&mut self, other: Plan) {
         self.todo.extend(other.todo);
         self.newest = self.newest.max(other.newest);
+        self.tally.merge(other.tally);
     }
 
     pub fn sort(&mut self) {
@@ -169,7 +211,8 @@ impl Planner {
         Ok(())
     }
 
-    fn flush(&mut self) {
+    /// Decides the key held (the listing is over).
+    pub fn flush(&mut self) {
         let Some(key) = self.key.take() else { return };
         let mut vs = std::mem::take(&mut self.held);
         // Oldest first; within one second, the current version last.
@@ -214,7 +257,9 @@ mod tests {
         assert!(matches!(&plan.todo[2], (k, Todo::Copy(c)) if k == "overwritten" && c.id == "1"));
         assert!(matches!(&plan.todo[3], (k, Todo::Copy(c)) if k == "overwritten-then-deleted" && c.id == "1"));
         assert_eq!(plan.newest, Some(Timestamp::from_second(10).unwrap()));
-        assert_eq!(plan.bytes(), 20, "two copies of 10 bytes");
+        assert_eq!(plan.tally.bytes, 20, "two copies of 10 bytes");
+        assert_eq!((plan.tally.copies, plan.tally.undeletes, plan.tally.newer), (2, 1, 1));
+        assert_eq!(plan.tally.newer_keys, ["created-after"]);
         assert!(matches!(
             restore_plan(&keys, Timestamp::from_second(20).unwrap(), true).todo[0],
             (_, Todo::DeleteNewer)

@@ -77,6 +77,11 @@ pub(super) fn plan_summary(outputs: &Map<String, Json>) -> String {
         0 => {}
         k => s.push_str(&format!(", keep {k} created after the time (listed in the outputs)")),
     }
+    // The plan is planned again when the change starts, and says its own digest: the
+    // log holds both, so what ran can be compared with what was confirmed.
+    if let Some(sha) = outputs.get("manifest_sha256").and_then(Json::as_str) {
+        s.push_str(&format!("; manifest sha256 {}…", sha.get(..16).unwrap_or(sha)));
+    }
     s
 }
 

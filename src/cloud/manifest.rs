@@ -1,0 +1,285 @@
+//! A roll-back's plan on disk: one CSV record per change (bucket, key, version id,
+//! action, ETag, size), so a plan of ten million keys costs a file, not the process's
+//! memory; its SHA-256 names it in the typed confirmation and the log. Each listing
+//! cursor writes its own part; the parts are joined in key order into one file (so the
+//! digest does not depend on which cursor finished first), and read back a part at a
+//! time side by side, so the copies are spread over the prefixes as S3's request rates
+//! are.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use ssh_key::sha2::{Digest, Sha256};
+
+use super::plan::{Todo, Ver};
+use crate::runbook::time::Timestamp;
+
+/// The columns, as S3 Batch Operations' manifests begin (bucket, key, version id).
+pub const HEADER: [&str; 6] = ["bucket", "key", "version_id", "action", "etag", "size"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("the plan's manifest `{path}`: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the plan's manifest `{path}`: {source}")]
+    Csv { path: PathBuf, source: csv::Error },
+    #[error("the plan's manifest `{path}`, record {record}: {why}")]
+    Bad { path: PathBuf, record: u64, why: String },
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> ManifestError + '_ {
+    move |source| ManifestError::Io { path: path.to_path_buf(), source }
+}
+
+fn csv_err(path: &Path) -> impl Fn(csv::Error) -> ManifestError + '_ {
+    move |source| ManifestError::Csv { path: path.to_path_buf(), source }
+}
+
+/// Where plans are written: `LIFEBOAT_WORK_DIR`, else the system's temporary folder.
+pub fn work_dir() -> PathBuf {
+    std::env::var_os("LIFEBOAT_WORK_DIR").map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("lifeboat"))
+}
+
+/// One listing cursor's share of the plan, in key order.
+pub struct PartWriter {
+    path: PathBuf,
+    bucket: String,
+    out: csv::Writer<BufWriter<File>>,
+    records: u64,
+}
+
+pub struct Part {
+    path: PathBuf,
+    /// The first key the part's cursor was given (parts are joined in this order).
+    pub from: String,
+    pub records: u64,
+}
+
+impl PartWriter {
+    pub fn create(dir: &Path, bucket: &str) -> Result<PartWriter, ManifestError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let file = tempfile::Builder::new().prefix("plan-part-").suffix(".csv").tempfile_in(dir).map_err(io(dir))?;
+        let (file, path) = file.keep().map_err(|e| ManifestError::Io { path: dir.to_path_buf(), source: e.error })?;
+        let out = csv::WriterBuilder::new().has_headers(false).from_writer(BufWriter::new(file));
+        Ok(PartWriter { path, bucket: bucket.to_string(), out, records: 0 })
+    }
+
+    pub fn write(&mut self, key: &str, todo: &Todo) -> Result<(), ManifestError> {
+        let b = self.bucket.as_str();
+        let rows: Vec<[String; 6]> = match todo {
+            Todo::Copy(v) => {
+                vec![[b.into(), key.into(), v.id.clone(), "copy".into(), v.etag.clone(), v.size.to_string()]]
+            }
+            Todo::Undelete(markers) => markers
+                .iter()
+                .map(|m| [b.into(), key.into(), m.clone(), "remove-delete-marker".into(), String::new(), "0".into()])
+                .collect(),
+            Todo::DeleteNewer => {
+                vec![[b.into(), key.into(), String::new(), "place-delete-marker".into(), String::new(), "0".into()]]
+            }
+            Todo::Newer => vec![],
+        };
+        for row in rows {
+            self.out.write_record(&row).map_err(csv_err(&self.path))?;
+            self.records += 1;
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, from: &str) -> Result<Part, ManifestError> {
+        let path = self.path.clone();
+        let mut inner =
+            self.out.into_inner().map_err(|e| ManifestError::Io { path: path.clone(), source: e.into_error() })?;
+        inner.flush().map_err(io(&path))?;
+        Ok(Part { path, from: from.to_string(), records: self.records })
+    }
+}
+
+/// The whole plan, in one file.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub records: u64,
+    /// Byte ranges of the parts in the file, each in key order.
+    parts: Vec<(u64, u64)>,
+}
+
+impl Manifest {
+    /// Joins the parts in key order under a header, hashing as it goes, and removes them.
+    pub fn join(dir: &Path, mut parts: Vec<Part>) -> Result<Manifest, ManifestError> {
+        parts.sort_by(|a, b| a.from.cmp(&b.from));
+        let file = tempfile::Builder::new().prefix("plan-").suffix(".csv").tempfile_in(dir).map_err(io(dir))?;
+        let (file, path) = file.keep().map_err(|e| ManifestError::Io { path: dir.to_path_buf(), source: e.error })?;
+        let mut out = BufWriter::new(file);
+        let mut hash = Sha256::new();
+        let header = format!("{}\n", HEADER.join(","));
+        out.write_all(header.as_bytes()).map_err(io(&path))?;
+        hash.update(header.as_bytes());
+        let (mut at, mut ranges, mut records) = (header.len() as u64, Vec::new(), 0);
+        let mut buf = vec![0u8; 1 << 16];
+        for p in &parts {
+            let mut f = File::open(&p.path).map_err(io(&p.path))?;
+            let start = at;
+            loop {
+                let n = f.read(&mut buf).map_err(io(&p.path))?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&buf[..n]).map_err(io(&path))?;
+                hash.update(&buf[..n]);
+                at += n as u64;
+            }
+            ranges.push((start, at - start));
+            records += p.records;
+            let _ = std::fs::remove_file(&p.path);
+        }
+        out.flush().map_err(io(&path))?;
+        Ok(Manifest { path, sha256: hex::encode(hash.finalize()), records, parts: ranges })
+    }
+
+    /// Every record, the parts read side by side (one record of each in turn).
+    pub fn records(&self) -> Result<Records, ManifestError> {
+        let mut readers = Vec::new();
+        for &(start, len) in &self.parts {
+            let mut f = File::open(&self.path).map_err(io(&self.path))?;
+            f.seek(SeekFrom::Start(start)).map_err(io(&self.path))?;
+            let r = csv::ReaderBuilder::new().has_headers(false).from_reader(BufReader::new(f.take(len)));
+            readers.push(r.into_records().peekable());
+        }
+        Ok(Records { path: self.path.clone(), readers, next: 0, seen: 0 })
+    }
+
+    pub fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// One change of the plan, as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Copy { key: String, version: Ver },
+    RemoveMarker { key: String, marker: String },
+    PlaceMarker { key: String },
+}
+
+impl Change {
+    pub fn key(&self) -> &str {
+        match self {
+            Change::Copy { key, .. } | Change::RemoveMarker { key, .. } | Change::PlaceMarker { key } => key,
+        }
+    }
+}
+
+type PartReader = std::iter::Peekable<csv::StringRecordsIntoIter<BufReader<std::io::Take<File>>>>;
+
+/// At most this many parts are read side by side (a buffer each).
+const SIDE_BY_SIDE: usize = 64;
+
+pub struct Records {
+    path: PathBuf,
+    readers: Vec<PartReader>,
+    next: usize,
+    seen: u64,
+}
+
+impl Records {
+    fn decode(&self, r: csv::StringRecord) -> Result<Change, ManifestError> {
+        let bad = |why: &str| ManifestError::Bad { path: self.path.clone(), record: self.seen, why: why.to_string() };
+        let field = |i: usize| r.get(i).ok_or_else(|| bad("too few fields"));
+        let (key, version, action) = (field(1)?.to_string(), field(2)?.to_string(), field(3)?);
+        Ok(match action {
+            "copy" => Change::Copy {
+                key,
+                version: Ver {
+                    id: version,
+                    time: Timestamp::UNIX_EPOCH,
+                    etag: field(4)?.to_string(),
+                    marker: false,
+                    size: field(5)?.parse().map_err(|_| bad("the size is not a number"))?,
+                },
+            },
+            "remove-delete-marker" => Change::RemoveMarker { key, marker: version },
+            "place-delete-marker" => Change::PlaceMarker { key },
+            other => return Err(bad(&format!("unknown action `{other}`"))),
+        })
+    }
+}
+
+impl Iterator for Records {
+    type Item = Result<Change, ManifestError>;
+
+    /// One key's records of each part in turn, among the first parts not yet read out
+    /// (a key's records stay together).
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.readers.is_empty() {
+            let lanes = self.readers.len().min(SIDE_BY_SIDE);
+            let i = self.next % lanes;
+            match self.readers[i].next() {
+                Some(r) => {
+                    let same_key = match (&r, self.readers[i].peek()) {
+                        (Ok(now), Some(Ok(next))) => now.get(1) == next.get(1),
+                        _ => false,
+                    };
+                    self.next = if same_key { i } else { i + 1 };
+                    self.seen += 1;
+                    return Some(r.map_err(csv_err(&self.path)).and_then(|r| self.decode(r)));
+                }
+                None => {
+                    drop(self.readers.remove(i));
+                    self.next = i;
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ver(id: &str) -> Ver {
+        Ver { id: id.into(), time: Timestamp::UNIX_EPOCH, etag: "\"e\"".into(), marker: false, size: 7 }
+    }
+
+    #[test]
+    fn parts_are_joined_in_key_order_digested_and_read_back_side_by_side() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = PartWriter::create(dir.path(), "bkt").unwrap();
+        b.write("b/1", &Todo::Copy(ver("v1"))).unwrap();
+        b.write("b/2, \"quoted\"\nline", &Todo::Undelete(vec!["m1".into(), "m2".into()])).unwrap();
+        let mut a = PartWriter::create(dir.path(), "bkt").unwrap();
+        a.write("a/1", &Todo::DeleteNewer).unwrap();
+        a.write("a/2", &Todo::Newer).unwrap();
+        a.write("a/3", &Todo::Copy(ver("v3"))).unwrap();
+        let parts = vec![b.finish("b/").unwrap(), a.finish("a/").unwrap()];
+        let m = Manifest::join(dir.path(), parts).unwrap();
+        assert_eq!(m.records, 5, "a kept newer key is no change");
+        let text = std::fs::read_to_string(&m.path).unwrap();
+        assert!(text.starts_with("bucket,key,version_id,action,etag,size\nbkt,a/1,,place-delete-marker"), "{text}");
+        use ssh_key::sha2::Digest;
+        assert_eq!(m.sha256, hex::encode(Sha256::digest(text.as_bytes())), "the digest is the file's");
+        let keys: Vec<String> = m.records().unwrap().map(|c| c.unwrap().key().to_string()).collect();
+        assert_eq!(
+            keys,
+            ["a/1", "b/1", "a/3", "b/2, \"quoted\"\nline", "b/2, \"quoted\"\nline"],
+            "one key of each part in turn"
+        );
+        let all: Vec<Change> = m.records().unwrap().map(Result::unwrap).collect();
+        assert_eq!(all[1], Change::Copy { key: "b/1".into(), version: ver("v1") });
+        assert_eq!(all[4], Change::RemoveMarker { key: "b/2, \"quoted\"\nline".into(), marker: "m2".into() });
+        // The same plan joined from parts finished in another order has the same digest.
+        let mut again = PartWriter::create(dir.path(), "bkt").unwrap();
+        again.write("a/1", &Todo::DeleteNewer).unwrap();
+        again.write("a/3", &Todo::Copy(ver("v3"))).unwrap();
+        let mut b2 = PartWriter::create(dir.path(), "bkt").unwrap();
+        b2.write("b/1", &Todo::Copy(ver("v1"))).unwrap();
+        b2.write("b/2, \"quoted\"\nline", &Todo::Undelete(vec!["m1".into(), "m2".into()])).unwrap();
+        let m2 = Manifest::join(dir.path(), vec![again.finish("a/").unwrap(), b2.finish("b/").unwrap()]).unwrap();
+        assert_eq!(m2.sha256, m.sha256);
+        m.remove();
+        assert!(!m.path.exists());
+    }
+}
