@@ -7,7 +7,9 @@
 //! `cargo bench --bench s3_scale -- --objects N [--prefixes P] [--variant V]`, V one of
 //! `lifeboat` (parallel listing, paced copies), `one-cursor` (the same with one listing
 //! cursor), `sequential` (s3-pit-restore's algorithm over the same port: one cursor,
-//! each key's copy handed to 10 workers as the listing goes). One line of JSON.
+//! each key's copy handed to 10 workers as the listing goes), `resume` (lifeboat stopped
+//! at half-way, as by `kill -9`, then run again: how many copies the second run sends).
+//! One line of JSON.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -125,6 +127,8 @@ fn main() {
         let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(now, 1.0));
         let (cpu0, real0, start) = (cpu_seconds(), Instant::now(), clock.now());
         let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        // With `resume`: the copies sent before the stop, and the keys they set back.
+        let mut resumed: Option<(u64, u64)> = None;
         let restored = match variant.as_str() {
             "sequential" => {
                 let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: clock.clone() };
@@ -133,12 +137,16 @@ fn main() {
             }
             _ => {
                 let sink = lines.clone();
-                let progress = move |p: Progress| {
-                    if let Progress::Line(l) = p
-                        && let Ok(mut v) = sink.lock()
-                    {
-                        v.push(l);
+                let half = Arc::new(tokio::sync::Notify::new());
+                let signal = half.clone();
+                let progress = move |p: Progress| match p {
+                    Progress::Line(l) => {
+                        if let Ok(mut v) = sink.lock() {
+                            v.push(l);
+                        }
                     }
+                    Progress::Count { done, total, .. } if done * 2 >= total => signal.notify_one(),
+                    Progress::Count { .. } => {}
                 };
                 let ctx = ActionCtx {
                     clock: clock.clone(),
@@ -156,6 +164,19 @@ fn main() {
                     run_id: "bench".into(),
                     step: "restore".into(),
                 };
+                if variant == "resume" {
+                    tokio::select! {
+                        _ = sim.call(&call, &ctx) => {}
+                        _ = half.notified() => {}
+                    }
+                    let copies = sim.requests().get("CopyObject").copied().unwrap_or(0);
+                    let applied = sim.with_world(|w| {
+                        let b = w.buckets.get("docs-prod")?;
+                        let g = b.generated.as_ref()?;
+                        Some((0..objects).filter(|i| b.versions(&g.key(*i)).is_some_and(|v| v.len() == 3)).count() as u64)
+                    });
+                    resumed = Some((copies, applied.unwrap_or(0)));
+                }
                 match sim.call(&call, &ctx).await {
                     Ok(r) => r.outputs.get("restored").and_then(|v| v.as_u64()).unwrap_or(0),
                     Err(e) => {
@@ -202,6 +223,9 @@ fn main() {
                 "list_pages": requests.get("ListObjectVersions"),
                 "copies": requests.get("CopyObject"),
                 "pace": pace.ok().flatten(),
+                "copies_sent_before_stop": resumed.map(|r| r.0),
+                "keys_back_before_stop": resumed.map(|r| r.1),
+                "copies_after_resume": resumed.map(|r| requests.get("CopyObject").copied().unwrap_or(0) - r.0),
             })
         );
     });

@@ -313,3 +313,53 @@ async fn a_bucket_sized_in_the_catalog_is_rolled_back_whole_on_the_simulated_clo
             .await;
     assert_eq!(again.unwrap()["restored"].as_u64(), Some(0), "nothing left to do");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_roll_back_stopped_half_way_resumes_without_copying_a_finished_key_again() {
+    let catalog = catalog_from_str(&CATALOG.replace(
+        "{ kind: s3-bucket, id: ledger-docs, role: production }",
+        "{ kind: s3-bucket, id: ledger-docs, role: production, sim: { objects: 40000, prefixes: 4 } }",
+    ))
+    .unwrap();
+    let (incident, now) = (t("2026-11-24T03:00:00Z"), t("2026-11-24T04:00:00Z"));
+    let sim = Sim::seeded(&catalog, now, incident);
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(now, 1.0));
+    let half = Arc::new(tokio::sync::Notify::new());
+    let signal = half.clone();
+    let progress = move |p: Progress| {
+        if let Progress::Count { done, total, .. } = p
+            && done * 2 >= total
+        {
+            signal.notify_one();
+        }
+    };
+    let ctx = ActionCtx { clock: clock.clone(), progress: &progress, dataset: &catalog.datasets[0], incident_started_at: incident };
+    let call = ActionCall {
+        spec: catalog::find("s3.restore_to_time").unwrap(),
+        args: json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" }).as_object().unwrap().clone(),
+        run_id: "run-1".into(),
+        step: "restore".into(),
+    };
+    // The process dies half-way: the call is dropped where it stands, copies in flight
+    // and all.
+    tokio::select! {
+        r = sim.call(&call, &ctx) => panic!("finished before half-way: {r:?}"),
+        _ = half.notified() => {}
+    }
+    let applied = |sim: &Sim| {
+        sim.with_world(|w| {
+            let b = &w.buckets["ledger-docs"];
+            let g = b.generated.as_ref().unwrap();
+            (0..40_000).filter(|i| b.versions(&g.key(*i)).unwrap().len() == 3).count() as u64
+        })
+    };
+    let first = applied(&sim);
+    assert!((20_000..40_000).contains(&first), "{first} keys were set back before the stop");
+    let copies_before = sim.requests()["CopyObject"];
+    let (out, _) = roll_back(&sim, clock, json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" })).await;
+    let out = out.unwrap();
+    let copies = sim.requests()["CopyObject"] - copies_before;
+    assert_eq!(out["restored"].as_u64(), Some(40_000 - first), "only what was left is planned");
+    assert_eq!(copies, 40_000 - first, "no finished key copied again");
+    assert_eq!(applied(&sim), 40_000, "and every key is back");
+}
