@@ -333,7 +333,12 @@ async fn a_roll_back_stopped_half_way_resumes_without_copying_a_finished_key_aga
             signal.notify_one();
         }
     };
-    let ctx = ActionCtx { clock: clock.clone(), progress: &progress, dataset: &catalog.datasets[0], incident_started_at: incident };
+    let ctx = ActionCtx {
+        clock: clock.clone(),
+        progress: &progress,
+        dataset: &catalog.datasets[0],
+        incident_started_at: incident,
+    };
     let call = ActionCall {
         spec: catalog::find("s3.restore_to_time").unwrap(),
         args: json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" }).as_object().unwrap().clone(),
