@@ -18,6 +18,8 @@ N = int(os.environ.get("BENCH_OBJECTS", "2000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BUCKET = "bench-bucket"
 LIFEBOAT = os.path.abspath(os.environ.get("LIFEBOAT", "target/release/lifeboat"))
+# Another build of lifeboat to run beside it (an older commit, for a same-day comparison).
+LIFEBOAT_BEFORE = os.environ.get("LIFEBOAT_BEFORE")
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
@@ -76,7 +78,7 @@ def correct(good):
     wrong = sum(1 for k in good if got[k] != good[k])
     return wrong
 
-def run_lifeboat(t, work):
+def run_lifeboat(t, work, binary=LIFEBOAT):
     with open(os.path.join(work, "datasets.yaml"), "w") as f:
         f.write("apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - { id: bench, title: Bench, classification: internal, rpo: 1h, rto: 1d, primary: { region: eu-central-1 }, resources: [{ kind: s3-bucket, id: %s, role: production }] }\n" % BUCKET)
     with open(os.path.join(work, "rb.yaml"), "w") as f:
@@ -84,7 +86,7 @@ def run_lifeboat(t, work):
     with open(os.path.join(work, "a.yaml"), "w") as f:
         f.write(f"apiVersion: lifeboat/v1\nkind: Answers\noperator: bench\ninputs: {{ t: \"{t}\" }}\n")
     logf = os.path.join(work, f"run-{time.time_ns()}.jsonl")
-    subprocess.run([LIFEBOAT, "run", "rb.yaml", "--headless", "--cloud", "aws", "--answers", "a.yaml", "--log", logf],
+    subprocess.run([binary, "run", "rb.yaml", "--headless", "--cloud", "aws", "--answers", "a.yaml", "--log", logf],
                    cwd=work, env=env, check=True, stderr=subprocess.DEVNULL)
 
 def run_pit(t, work):
@@ -123,6 +125,8 @@ def run_boto3(t, work):
         list(ex.map(do, work_items))
 
 peers = {"lifeboat": run_lifeboat, "s3-pit-restore (10 workers)": run_pit, "boto3, 32 threads": run_boto3}
+if LIFEBOAT_BEFORE:
+    peers["lifeboat before"] = lambda t, work: run_lifeboat(t, work, os.path.abspath(LIFEBOAT_BEFORE))
 results = {p: [] for p in peers}
 work = tempfile.mkdtemp()
 try:

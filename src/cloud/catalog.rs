@@ -32,7 +32,7 @@ pub const ACTIONS: &[ActionSpec] = &[
             opt("region", T::String, "the bucket's region"),
         ],
         one_of: &[],
-        outputs: &["restored", "undeleted", "newer_kept", "recovery_point"],
+        outputs: &["restored", "undeleted", "newer_kept", "recovery_point", "manifest_sha256", "manifest_records"],
         restores: true,
         effect: Effect::Modify,
         targets: &["bucket"],

@@ -484,3 +484,48 @@ fn a_blank_argument_fails_the_step_naming_it() {
         assert!(std::fs::read_to_string(&log).unwrap().contains("\"code\":\"BadArgument\""));
     }
 }
+
+/// A tabletop of a bucket sized in the catalog (`sim: { objects: N }`) tells the team
+/// whether the roll-back fits the RTO on the latency model: the example runbook, its
+/// bucket made 20,000 keys every one overwritten, plans, rolls back, proves nothing is
+/// left, and says its RTO.
+#[test]
+fn a_tabletop_of_a_bucket_sized_in_the_catalog_rolls_every_key_back_and_says_its_rto() {
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", "runbooks", dir.path().to_str().unwrap()]).current_dir(crate::root()).status();
+    assert!(status.unwrap().success());
+    let folder = dir.path().join("runbooks");
+    let catalog = std::fs::read_to_string(folder.join("datasets.yaml")).unwrap();
+    let sized = catalog.replace(
+        "{ kind: s3-bucket, id: orders-docs-prod,   role: production }",
+        "{ kind: s3-bucket, id: orders-docs-prod,   role: production, sim: { objects: 20000, prefixes: 4 } }",
+    );
+    assert_ne!(sized, catalog, "the example catalog names the bucket as this test expects");
+    std::fs::write(folder.join("datasets.yaml"), sized).unwrap();
+    let work = dir.path().join("plans");
+    let out = lifeboat_in(
+        &folder,
+        &[
+            "tabletop",
+            "orders-docs-ransomware.yaml",
+            "--headless",
+            "--speed",
+            "20",
+            "--answers",
+            "answers/orders-docs-ransomware.yaml",
+        ],
+        &[("LIFEBOAT_WORK_DIR", work.to_str().unwrap())],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("plan for s3://orders-docs-prod/: 20000 to roll back"), "{stderr}");
+    assert!(
+        stderr.contains("plan for s3://orders-docs-prod/: 0 to roll back"),
+        "the check finds nothing left: {stderr}"
+    );
+    assert!(stderr.contains("orders-docs-ransomware succeeded: RTO") && stderr.contains("(met), RPO"), "{stderr}");
+    assert!(stderr.contains("of 1h (met)"), "the RPO too: the last key was written a minute before: {stderr}");
+    let left: Vec<_> = std::fs::read_dir(&work).unwrap().collect();
+    assert_eq!(left.len(), 2, "the two dry runs' manifests stay for review; the roll-back's is removed: {left:?}");
+}

@@ -166,9 +166,9 @@ pub fn version(bucket: &str, key: &str, n: usize, time: Timestamp, delete_marker
     }
 }
 
-/// A bucket of `size.objects` keys of 64 KiB held as a rule: written two weeks before the
-/// incident; in production a minute into it every one overwritten by ransomware, or
-/// deleted. A backup bucket holds them untouched.
+/// A bucket of `size.objects` keys of 64 KiB held as a rule: written over the two weeks
+/// before the incident (the last a minute before it); in production a minute into it
+/// every one overwritten by ransomware, or deleted. A backup bucket holds them untouched.
 fn generated(size: SimSize, role: Role, keyed: bool, incident: Timestamp, damage: Damage) -> Generated {
     let hit = incident.checked_add(SignedDuration::from_secs(60)).unwrap_or(incident);
     let damaged = match (role, damage) {
@@ -177,6 +177,7 @@ fn generated(size: SimSize, role: Role, keyed: bool, incident: Timestamp, damage
         _ => Damaged::Untouched,
     };
     Generated::new(size.objects, size.prefixes, 64 * 1024, keyed, ago(incident, 86_400 * 14), damaged)
+        .spread(SignedDuration::from_secs(86_400 * 14 - 60))
 }
 
 fn seed_objects(b: &mut Bucket, bucket: &str, role: Role, now: Timestamp, incident: Timestamp, damage: Damage) {

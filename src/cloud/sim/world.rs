@@ -182,7 +182,8 @@ pub enum Damaged {
 }
 
 /// A bucket of `objects` keys held as a rule: key `i` is `p{prefix:04}/{n:09}.dat`, its
-/// first version written at `written`, then damaged. Versions are made when asked for;
+/// first version written at a time spread evenly over `written` .. `written + spread`
+/// (key order), then damaged. Versions are made when asked for;
 /// nothing is held per key but the time a roll-back set it back.
 #[derive(Debug, Clone)]
 pub struct Generated {
@@ -191,6 +192,7 @@ pub struct Generated {
     pub size: u64,
     pub keyed: bool,
     pub written: Timestamp,
+    pub spread: jiff::SignedDuration,
     pub damaged: Damaged,
     /// Nanoseconds since the epoch at which a roll-back copied a key's first version
     /// back on top; 0: never.
@@ -203,7 +205,27 @@ impl Generated {
 
     pub fn new(objects: u64, prefixes: u64, size: u64, keyed: bool, written: Timestamp, damaged: Damaged) -> Self {
         let prefixes = prefixes.clamp(1, objects.clamp(1, Self::MAX_PREFIXES));
-        Generated { objects, prefixes, size, keyed, written, damaged, restored: Vec::new() }
+        Generated {
+            objects,
+            prefixes,
+            size,
+            keyed,
+            written,
+            spread: jiff::SignedDuration::ZERO,
+            damaged,
+            restored: Vec::new(),
+        }
+    }
+
+    /// Writes spread over `spread` after `written`, the last key written last.
+    pub fn spread(mut self, spread: jiff::SignedDuration) -> Self {
+        self.spread = spread;
+        self
+    }
+
+    fn written_at(&self, i: u64) -> Timestamp {
+        let nanos = self.spread.as_nanos().max(0) as u128 * i as u128 / self.objects.max(1) as u128;
+        self.written.checked_add(jiff::SignedDuration::from_nanos(nanos as i64)).unwrap_or(self.written)
     }
 
     fn per_prefix(&self) -> u64 {
@@ -258,7 +280,7 @@ impl Generated {
     }
 
     pub fn versions(&self, i: u64) -> Vec<Version> {
-        let mut vs = vec![self.version(i, 0, self.written)];
+        let mut vs = vec![self.version(i, 0, self.written_at(i))];
         match self.damaged {
             Damaged::Untouched => {}
             Damaged::Overwritten(t) => vs.push(self.version(i, 1, t)),
