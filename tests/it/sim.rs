@@ -368,3 +368,49 @@ async fn a_roll_back_stopped_half_way_resumes_without_copying_a_finished_key_aga
     assert_eq!(copies, 40_000 - first, "no finished key copied again");
     assert_eq!(applied(&sim), 40_000, "and every key is back");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_comparison_walks_both_listings_side_by_side_across_their_pages() {
+    let good = t("2026-11-20T10:00:00Z");
+    let mut a = Bucket { region: "eu-central-1".into(), versioning: true, ..Bucket::default() };
+    for i in 0..2_500u64 {
+        a.objects.insert(format!("docs/{i:05}.pdf"), vec![object(i, good, 100, None)]);
+    }
+    let mut b = a.clone();
+    for i in [0u64, 1_000, 2_499] {
+        b.objects.remove(&format!("docs/{i:05}.pdf")); // missing from b, at page edges
+    }
+    for key in ["docs/00000a.pdf", "docs/99999.pdf"] {
+        b.objects.insert(key.into(), vec![object(7, good, 100, None)]); // only in b
+    }
+    b.objects.insert("docs/01500.pdf".into(), vec![object(999_999, good, 101, None)]); // other bytes
+    let mut w = World::default();
+    w.buckets.insert("a".into(), a);
+    w.buckets.insert("b".into(), b);
+    let sim = Sim::of(w);
+    let catalog = catalog_from_str(CATALOG).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(t("2026-11-24T04:00:00Z"), 1.0));
+    let progress = |_: Progress| {};
+    let ctx = ActionCtx {
+        clock: clock.clone(),
+        progress: &progress,
+        dataset: &catalog.datasets[0],
+        incident_started_at: good,
+    };
+    let call = ActionCall {
+        spec: catalog::find("s3.compare").unwrap(),
+        args: json!({ "a": { "bucket": "a", "prefix": "docs/" }, "b": { "bucket": "b", "prefix": "docs/" } })
+            .as_object()
+            .unwrap()
+            .clone(),
+        run_id: "run-1".into(),
+        step: "compare".into(),
+    };
+    let out = sim.call(&call, &ctx).await.unwrap().outputs;
+    assert_eq!(
+        (out["same"].as_u64(), out["missing"].as_u64(), out["extra"].as_u64(), out["different"].as_u64()),
+        (Some(2_496), Some(3), Some(2), Some(1)),
+        "{out:?}"
+    );
+    assert_eq!(sim.requests()["ListObjectsV2"], 3 + 3, "three pages a side");
+}

@@ -1,11 +1,13 @@
 //! `s3.compare`: two buckets or prefixes, key by key, by ETag.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use super::s3_object::parts_in;
 use super::{Env, args};
 use crate::cloud::port::ApiError;
-use crate::cloud::port::s3::{ObjRef, S3Api};
+use crate::cloud::port::s3::{ListedObject, ObjRef, S3Api};
 use crate::cloud::{ActionCall, ActionError, ActionResult, Progress, outputs};
 use crate::runbook::time::Timestamp;
 
@@ -88,40 +90,108 @@ async fn same_content(
     Ok(digests.then_some(false))
 }
 
+/// One side's current objects, a `ListObjectsV2` page held at a time.
+struct Cursor {
+    s3: Arc<dyn S3Api>,
+    op: &'static str,
+    bucket: String,
+    prefix: String,
+    region: String,
+    page: VecDeque<ListedObject>,
+    token: Option<String>,
+    done: bool,
+}
+
+impl Cursor {
+    /// The next object's key relative to the prefix, reading a page when the last is used up.
+    async fn peek(&mut self) -> Result<Option<&str>, ActionError> {
+        while self.page.is_empty() && !self.done {
+            let page = self
+                .s3
+                .list_objects(&self.bucket, &self.prefix, self.token.take())
+                .await
+                .map_err(|e| e.at(self.op, &self.bucket, &self.region))?;
+            self.page = page.objects.into_iter().filter(|o| o.key.starts_with(&self.prefix)).collect();
+            self.token = page.next;
+            self.done = self.token.is_none();
+        }
+        Ok(self.page.front().map(|o| &o.key[self.prefix.len()..]))
+    }
+
+    fn take(&mut self) -> Option<ListedObject> {
+        self.page.pop_front()
+    }
+}
+
+/// Pairs whose content is checked by their stored checksums at once.
+const CHECKS: usize = 32;
+
+/// Both sides listed side by side in key order, a page of each held (so a bucket of
+/// millions costs two pages of memory); pairs with differing ETags checked by their
+/// stored checksums, many at once.
 pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     let op = env.op();
-    let mut sides = Vec::new();
+    let mut cursors = Vec::new();
     for s in [&a.a, &a.b] {
         let region = s.region.clone().unwrap_or_else(|| env.region.clone());
         let s3 = env.s3(&region, None).await?;
-        let listed = current(s3.as_ref(), op, &s.bucket, &s.prefix, &region).await?;
-        sides.push((s3, listed, region));
+        cursors.push(Cursor {
+            s3,
+            op,
+            bucket: s.bucket.clone(),
+            prefix: s.prefix.clone(),
+            region,
+            page: VecDeque::new(),
+            token: None,
+            done: false,
+        });
     }
-    let ((s3a, left, ra), (s3b, right, rb)) = (&sides[0], &sides[1]);
-    let missing = left.keys().filter(|k| !right.contains_key(*k)).count() as u64;
-    let extra = right.keys().filter(|k| !left.contains_key(*k)).count() as u64;
-    let (mut same, mut different, mut unproven) = (0u64, 0u64, 0u64);
-    let (fa, fb) = (env.fail(&a.a.bucket, ra), env.fail(&a.b.bucket, rb));
-    for (k, x) in left {
-        let Some(y) = right.get(k) else { continue };
-        if x.etag == y.etag {
-            same += 1;
-            continue;
-        }
-        if x.size != y.size {
-            different += 1;
-            continue;
-        }
-        let oa = ObjRef { bucket: a.a.bucket.clone(), key: format!("{}{k}", a.a.prefix), version: None };
-        let ob = ObjRef { bucket: a.b.bucket.clone(), key: format!("{}{k}", a.b.prefix), version: None };
-        match same_content((s3a.as_ref(), oa), (s3b.as_ref(), ob), (&fa, &fb)).await? {
-            Some(true) => same += 1,
-            Some(false) => different += 1,
-            None => {
-                different += 1;
-                unproven += 1;
+    let (Some(mut right), Some(mut left)) = (cursors.pop(), cursors.pop()) else {
+        return Err(ActionError::new(op, &a.a.bucket, "InternalError", "two sides are compared"));
+    };
+    let (mut same, mut missing, mut extra, mut different, mut unproven) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut checks = tokio::task::JoinSet::new();
+    loop {
+        let order = match (left.peek().await?, right.peek().await?) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(x), Some(y)) => x.cmp(y),
+        };
+        match order {
+            Ordering::Less => {
+                missing += 1;
+                left.take();
+            }
+            Ordering::Greater => {
+                extra += 1;
+                right.take();
+            }
+            Ordering::Equal => {
+                let (Some(x), Some(y)) = (left.take(), right.take()) else { break };
+                if x.etag == y.etag {
+                    same += 1;
+                } else if x.size != y.size {
+                    different += 1;
+                } else {
+                    while checks.len() >= CHECKS {
+                        tally(checks.join_next().await, &mut same, &mut different, &mut unproven)?;
+                    }
+                    let (sa, sb) = (left.s3.clone(), right.s3.clone());
+                    let (ra, rb) = (left.region.clone(), right.region.clone());
+                    let oa = ObjRef { bucket: left.bucket.clone(), key: x.key, version: None };
+                    let ob = ObjRef { bucket: right.bucket.clone(), key: y.key, version: None };
+                    checks.spawn(async move {
+                        let fa = |e: ApiError| e.at(op, &format!("s3://{}/{}", oa.bucket, oa.key), &ra);
+                        let fb = |e: ApiError| e.at(op, &format!("s3://{}/{}", ob.bucket, ob.key), &rb);
+                        same_content((sa.as_ref(), oa.clone()), (sb.as_ref(), ob.clone()), (&fa, &fb)).await
+                    });
+                }
             }
         }
+    }
+    while let Some(r) = checks.join_next().await {
+        tally(Some(r), &mut same, &mut different, &mut unproven)?;
     }
     if unproven > 0 {
         (env.ctx.progress)(Progress::Line(format!(
@@ -129,4 +199,24 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
         )));
     }
     Ok(ActionResult { outputs: outputs::compared(same, missing, extra, different), recovery_point: None })
+}
+
+/// Counts one checked pair; an unproven pair is different (never called the same).
+fn tally(
+    r: Option<Result<Result<Option<bool>, ActionError>, tokio::task::JoinError>>,
+    same: &mut u64,
+    different: &mut u64,
+    unproven: &mut u64,
+) -> Result<(), ActionError> {
+    let Some(r) = r else { return Ok(()) };
+    let r = r.map_err(|e| ActionError::new("s3.compare", "tasks", "InternalError", e.to_string()))?;
+    match r? {
+        Some(true) => *same += 1,
+        Some(false) => *different += 1,
+        None => {
+            *different += 1;
+            *unproven += 1;
+        }
+    }
+    Ok(())
 }
