@@ -58,6 +58,15 @@ fn world(good: Timestamp, bad: Timestamp) -> World {
 
 const CATALOG: &str = "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: docs\n    title: Docs\n    classification: confidential\n    rpo: 1h\n    rto: 2h\n    primary: { region: eu-central-1 }\n    resources:\n      - { kind: s3-bucket, id: ledger-docs, role: production }\n";
 
+fn action_call(action: &str, args: Json, step: &str) -> ActionCall {
+    ActionCall {
+        spec: catalog::find(action).unwrap(),
+        args: args.as_object().unwrap().clone(),
+        run_id: "run-1".into(),
+        step: step.into(),
+    }
+}
+
 async fn roll_back(sim: &Sim, clock: Arc<dyn Clock>, args: Json) -> (Result<Map<String, Json>, String>, Vec<Progress>) {
     let catalog = catalog_from_str(CATALOG).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -69,12 +78,7 @@ async fn roll_back(sim: &Sim, clock: Arc<dyn Clock>, args: Json) -> (Result<Map<
         dataset: &catalog.datasets[0],
         incident_started_at: clock.now(),
     };
-    let call = ActionCall {
-        spec: catalog::find("s3.restore_to_time").unwrap(),
-        args: args.as_object().unwrap().clone(),
-        run_id: "run-1".into(),
-        step: "restore".into(),
-    };
+    let call = action_call("s3.restore_to_time", args, "restore");
     let r = sim.call(&call, &ctx).await.map(|r| r.outputs).map_err(|e| format!("{e} [{:?}]", e.code));
     let seen = seen.lock().unwrap().clone();
     (r, seen)
@@ -339,12 +343,11 @@ async fn a_roll_back_stopped_half_way_resumes_without_copying_a_finished_key_aga
         dataset: &catalog.datasets[0],
         incident_started_at: incident,
     };
-    let call = ActionCall {
-        spec: catalog::find("s3.restore_to_time").unwrap(),
-        args: json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" }).as_object().unwrap().clone(),
-        run_id: "run-1".into(),
-        step: "restore".into(),
-    };
+    let call = action_call(
+        "s3.restore_to_time",
+        json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" }),
+        "restore",
+    );
     // The process dies half-way: the call is dropped where it stands, copies in flight
     // and all.
     tokio::select! {
@@ -397,15 +400,8 @@ async fn a_comparison_walks_both_listings_side_by_side_across_their_pages() {
         dataset: &catalog.datasets[0],
         incident_started_at: good,
     };
-    let call = ActionCall {
-        spec: catalog::find("s3.compare").unwrap(),
-        args: json!({ "a": { "bucket": "a", "prefix": "docs/" }, "b": { "bucket": "b", "prefix": "docs/" } })
-            .as_object()
-            .unwrap()
-            .clone(),
-        run_id: "run-1".into(),
-        step: "compare".into(),
-    };
+    let args = json!({ "a": { "bucket": "a", "prefix": "docs/" }, "b": { "bucket": "b", "prefix": "docs/" } });
+    let call = action_call("s3.compare", args, "compare");
     let out = sim.call(&call, &ctx).await.unwrap().outputs;
     assert_eq!(
         (out["same"].as_u64(), out["missing"].as_u64(), out["extra"].as_u64(), out["different"].as_u64()),
