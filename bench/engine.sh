@@ -6,10 +6,11 @@
 #     path) is 20 virtual minutes = 2.0 s at --speed 600. Target: wall ≤ 1.05 × 2.0 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
+# LIFEBOAT=path runs another build instead (an older commit, for a same-day comparison).
+bin="${LIFEBOAT:-$PWD/target/release/lifeboat}"
+[ -n "${LIFEBOAT:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-bin="$PWD/target/release/lifeboat"
 cat > "$work/datasets.yaml" <<'YAML'
 apiVersion: lifeboat/v1
 kind: DatasetCatalog

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-1000}"
-cargo build --release --quiet
+# LIFEBOAT=path runs another build instead (an older commit, for a same-day comparison).
+bin="${LIFEBOAT:-target/release/lifeboat}"
+[ -n "${LIFEBOAT:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp runbooks/datasets.yaml "$work/"
@@ -20,5 +22,5 @@ while [ "$n" -lt "$count" ]; do
   done
 done
 echo "generated $n runbooks in $work ($(du -sh "$work" | cut -f1))"
-target/release/lifeboat validate "$work" 2>&1 | tail -1
-hyperfine --warmup 2 --runs 10 -N "target/release/lifeboat validate $work"
+"$bin" validate "$work" 2>&1 | tail -1
+hyperfine --warmup 2 --runs 10 -N "$bin validate $work"
