@@ -30,6 +30,11 @@ pub const ACTIONS: &[ActionSpec] = &[
             opt("delete_newer", T::Bool, "also delete objects created after `time` (needs approval)"),
             opt("dry_run", T::Bool, "plan only; change nothing"),
             opt("region", T::String, "the bucket's region"),
+            opt(
+                "plan_sha256",
+                T::String,
+                "the manifest a dry run planned (its `manifest_sha256`): change nothing it does not list",
+            ),
         ],
         one_of: &[],
         outputs: &["restored", "undeleted", "newer_kept", "recovery_point", "manifest_sha256", "manifest_records"],

@@ -136,7 +136,78 @@ impl Manifest {
             let _ = std::fs::remove_file(&p.path);
         }
         out.flush().map_err(io(&path))?;
-        Ok(Manifest { path, sha256: hex::encode(hash.finalize()), records, parts: ranges })
+        drop(out);
+        // Named by its digest, so the plan an operator confirmed can be found again.
+        let sha256 = hex::encode(hash.finalize());
+        let named = dir.join(format!("plan-{sha256}.csv"));
+        std::fs::rename(&path, &named).map_err(io(&named))?;
+        Ok(Manifest { path: named, sha256, records, parts: ranges })
+    }
+
+    /// The manifest of digest `sha256` in `dir`, read through to prove it is that one.
+    pub fn confirmed(dir: &Path, sha256: &str) -> Result<PathBuf, ManifestError> {
+        let path = dir.join(format!("plan-{sha256}.csv"));
+        let bad = |why: String| ManifestError::Bad { path: path.clone(), record: 0, why };
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad(format!("`{sha256}` is no SHA-256 (64 hexadecimal digits)")));
+        }
+        let mut f = File::open(&path).map_err(io(&path))?;
+        let mut hash = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = f.read(&mut buf).map_err(io(&path))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+        }
+        let got = hex::encode(hash.finalize());
+        if got != sha256 {
+            return Err(bad(format!("the file changed after it was planned (its SHA-256 is now {got})")));
+        }
+        Ok(path)
+    }
+
+    /// The first change of this plan that the confirmed plan at `confirmed` does not list,
+    /// if any: both are in key order, so one pass over each.
+    pub fn outside(&self, confirmed: &Path) -> Result<Option<String>, ManifestError> {
+        let open = |p: &Path| -> Result<csv::StringRecordsIntoIter<BufReader<File>>, ManifestError> {
+            let f = File::open(p).map_err(io(p))?;
+            Ok(csv::ReaderBuilder::new().has_headers(true).from_reader(BufReader::new(f)).into_records())
+        };
+        let mut theirs = open(confirmed)?.map(|r| r.map_err(csv_err(confirmed))).peekable();
+        for mine in open(&self.path)? {
+            let mine = mine.map_err(csv_err(&self.path))?;
+            let key = mine.get(1).unwrap_or_default().to_string();
+            let mut found = false;
+            while let Some(next) = theirs.peek() {
+                let order = match next {
+                    Ok(r) => r.get(1).unwrap_or_default().cmp(key.as_str()),
+                    Err(_) => match theirs.next() {
+                        Some(Err(e)) => return Err(e),
+                        _ => continue,
+                    },
+                };
+                let same = matches!(next, Ok(r) if r.iter().eq(mine.iter()));
+                match order {
+                    std::cmp::Ordering::Greater => break,
+                    _ => {
+                        theirs.next();
+                    }
+                }
+                if same {
+                    found = true;
+                    break;
+                }
+            }
+            if !found {
+                let action = mine.get(3).unwrap_or_default();
+                let version =
+                    mine.get(2).filter(|v| !v.is_empty()).map(|v| format!(" of version {v}")).unwrap_or_default();
+                return Ok(Some(format!("`{key}` now needs {action}{version}")));
+            }
+        }
+        Ok(None)
     }
 
     /// Every record, the parts read side by side (one record of each in turn).

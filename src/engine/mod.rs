@@ -215,6 +215,9 @@ pub(crate) struct Ctx {
     /// Everyone who has held the run, the current operator last: four eyes means none
     /// of them approves.
     pub operators: Mutex<Vec<String>>,
+    /// The plan each step's operator confirmed (a manifest's digest): the step's every
+    /// attempt is held to it.
+    pub confirmed_plans: Mutex<HashMap<String, String>>,
 }
 
 /// The run cannot go on: the journal failed (nothing may happen unrecorded).
@@ -286,6 +289,7 @@ impl Engine {
             waiters: Mutex::new(HashMap::new()),
             tracker: Mutex::new(tracker),
             operators: Mutex::new(operators),
+            confirmed_plans: Mutex::new(HashMap::new()),
         };
         (Engine { ctx: Arc::new(ctx), commands: rx, prior }, tx)
     }

@@ -698,6 +698,9 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
     let real = r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && text.starts_with("plan for s3://shop-docs-prod") && !text.contains("dry run")));
     assert_eq!(real, 1, "the real call's own plan line");
     assert_eq!(r.finished("roll").0, StepStatus::Done);
+    // The change was held to the plan confirmed, and it is the plan that ran.
+    let held = format!("held to the plan confirmed: manifest sha256 {}", done["manifest_sha256"].as_str().unwrap());
+    assert_eq!(r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && *text == held)), 1);
     assert_eq!(r.finished("again").0, StepStatus::Skipped);
     assert_eq!(
         r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::event::Verdict::Confirm, by, .. } if by == "alice")),

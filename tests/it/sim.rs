@@ -410,3 +410,48 @@ async fn a_comparison_walks_both_listings_side_by_side_across_their_pages() {
     );
     assert_eq!(sim.requests()["ListObjectsV2"], 3 + 3, "three pages a side");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_roll_back_held_to_a_confirmed_plan_refuses_a_change_it_did_not_list_and_a_plan_edited_since() {
+    let (good, bad) = (t("2026-11-20T10:00:00Z"), t("2026-11-24T03:10:00Z"));
+    let work = tempfile::tempdir().unwrap();
+    // SAFETY of the test: nextest runs each test in its own process.
+    unsafe { std::env::set_var("LIFEBOAT_WORK_DIR", work.path()) };
+    let sim = Sim::of(world(good, bad));
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(t("2026-11-24T04:00:00Z"), 1.0));
+    let time = "2026-11-24T03:00:00Z";
+    let (plan, _) =
+        roll_back(&sim, clock.clone(), json!({ "bucket": "ledger-docs", "time": time, "dry_run": true })).await;
+    let sha = plan.unwrap()["manifest_sha256"].as_str().unwrap().to_string();
+    assert!(work.path().join(format!("plan-{sha}.csv")).exists(), "the dry run's plan stays, named by its digest");
+
+    // After the plan, an untouched key is overwritten: rolling it back was never confirmed.
+    sim.with_world(|w| {
+        let b = w.buckets.get_mut("ledger-docs").unwrap();
+        b.objects.get_mut("docs/00003.pdf").unwrap().push(object(31, t("2026-11-24T03:50:00Z"), 2048, None));
+    });
+    let held = json!({ "bucket": "ledger-docs", "time": time, "plan_sha256": sha });
+    let (out, _) = roll_back(&sim, clock.clone(), held.clone()).await;
+    let e = out.unwrap_err();
+    assert!(e.contains("the bucket changed after the plan") && e.contains("`docs/00003.pdf` now needs copy"), "{e}");
+    assert!(e.contains("PlanChanged"), "{e}");
+    assert_eq!(sim.requests().get("CopyObject"), None, "nothing was changed");
+
+    // Put back as it was: the plan holds again, and a retry after part of it ran is a
+    // smaller plan inside the confirmed one.
+    sim.with_world(|w| {
+        w.buckets.get_mut("ledger-docs").unwrap().objects.get_mut("docs/00003.pdf").unwrap().pop();
+    });
+    let (out, _) = roll_back(&sim, clock.clone(), held.clone()).await;
+    assert_eq!(out.unwrap()["restored"].as_u64(), Some(601));
+    let (again, _) = roll_back(&sim, clock.clone(), held.clone()).await;
+    assert_eq!(again.unwrap()["restored"].as_u64(), Some(0), "nothing left, nothing outside the plan");
+
+    // A confirmed plan edited on disk is no longer the one confirmed.
+    let path = work.path().join(format!("plan-{sha}.csv"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("copy", "copy ", 1)).unwrap();
+    let (out, _) = roll_back(&sim, clock, held).await;
+    let e = out.unwrap_err();
+    assert!(e.contains("the file changed after it was planned"), "{e}");
+}

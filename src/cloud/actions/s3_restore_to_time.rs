@@ -20,6 +20,8 @@ pub struct Args {
     pub time_text: String,
     pub delete_newer: bool,
     pub dry_run: bool,
+    /// The plan confirmed: the roll-back changes nothing it does not list.
+    pub plan_sha256: Option<String>,
 }
 
 impl Args {
@@ -31,6 +33,7 @@ impl Args {
             time_text: args::text(call, "time")?.into(),
             delete_newer: args::flag(call, "delete_newer")?,
             dry_run: args::flag(call, "dry_run")?,
+            plan_sha256: args::opt_name(call, "plan_sha256")?.map(str::to_string),
         })
     }
 }
@@ -314,10 +317,33 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     if a.dry_run {
         return Ok(ActionResult { outputs: result, recovery_point: None });
     }
+    // What runs is what was confirmed: planned again (a retry or a resume finds less to
+    // do), but never a change the confirmed plan did not list.
+    if let Some(sha) = &a.plan_sha256 {
+        let refused = |why: String| {
+            ActionError::new(op, &format!("s3://{}/{}", a.bucket, a.prefix), "PlanChanged", why)
+                .hint("nothing was changed: run the dry run again, review its plan and confirm that one".to_string())
+        };
+        let confirmed = Manifest::confirmed(&manifest::work_dir(), sha)
+            .map_err(|e| refused(format!("the confirmed plan cannot be read: {e}")))?;
+        let outside = manifest.outside(&confirmed).map_err(|e| refused(e.to_string()))?;
+        if let Some(change) = outside {
+            if manifest.sha256 != *sha {
+                manifest.remove();
+            }
+            return Err(refused(format!(
+                "the bucket changed after the plan {}… was confirmed: {change}, which that plan does not list",
+                sha.get(..16).unwrap_or(sha)
+            )));
+        }
+    }
     let records = manifest.records().map_err(|e| ActionError::new(op, &a.bucket, "LocalFile", e.to_string()))?;
     let work = Pieces::new(records).map(|p| job(p, &s3, op, &a.bucket, region));
     let done = tasks::run(work, tally.changes(a.delete_newer), concurrency(), env.ctx).await;
-    manifest.remove();
+    // A confirmed plan stays, as the record of what was agreed; this run's own goes.
+    if a.plan_sha256.as_deref() != Some(manifest.sha256.as_str()) {
+        manifest.remove();
+    }
     done?;
     Ok(ActionResult { outputs: result, recovery_point: Some(rp) })
 }

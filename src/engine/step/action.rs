@@ -42,30 +42,35 @@ pub(super) fn typed_target(action: &ActionSpec, args: &Map<String, Json>) -> Str
         .unwrap_or_else(|| action.name.to_string())
 }
 
-/// The action's own dry run, summed up for the typed confirmation; an action with no dry
-/// run says plainly that it cannot be previewed. A dry run that fails says so in the plan's place: the operator still
-/// decides before the real call (which a retry would otherwise make unconfirmed).
+/// The action's own dry run, summed up for the typed confirmation, and the digest of the
+/// plan it wrote where it writes one; an action with no dry run says plainly that it
+/// cannot be previewed. A dry run that fails says so in the plan's place: the operator
+/// still decides before the real call (which a retry would otherwise make unconfirmed).
 pub(super) async fn dry_run_plan(
     ctx: &Ctx,
     step: &Step,
     action: &'static ActionSpec,
     args: &Map<String, Json>,
     limit: Option<StdDuration>,
-) -> Result<Option<String>, Fatal> {
+) -> Result<(Option<String>, Option<String>), Fatal> {
     if !action.params.iter().any(|p| p.name == "dry_run") {
-        return Ok(Some(format!(
-            "cannot preview: {} has no dry run, so what it will change is not counted first",
-            action.name
-        )));
+        let why =
+            format!("cannot preview: {} has no dry run, so what it will change is not counted first", action.name);
+        return Ok((Some(why), None));
     }
     let mut dry = args.clone();
     dry.insert("dry_run".into(), Json::Bool(true));
-    Ok(Some(match call_action(ctx, step, action, dry, limit, true).await? {
-        Some(Attempt::Done { outputs, .. }) => plan_summary(&outputs),
-        Some(Attempt::Failed { error, .. }) => format!("no plan: the dry run failed: {}", error.message),
-        Some(_) => "no plan: the dry run did not finish".to_string(),
-        None => format!("no plan: the dry run did not finish within {}", step.timeout.unwrap_or_default()),
-    }))
+    Ok(match call_action(ctx, step, action, dry, limit, true).await? {
+        Some(Attempt::Done { outputs, .. }) => {
+            let sha = outputs.get("manifest_sha256").and_then(Json::as_str).map(str::to_string);
+            (Some(plan_summary(&outputs)), sha)
+        }
+        Some(Attempt::Failed { error, .. }) => (Some(format!("no plan: the dry run failed: {}", error.message)), None),
+        Some(_) => (Some("no plan: the dry run did not finish".to_string()), None),
+        None => {
+            (Some(format!("no plan: the dry run did not finish within {}", step.timeout.unwrap_or_default())), None)
+        }
+    })
 }
 
 /// "will roll back 1,800 objects, undelete 200, keep 1 created after the time" from a
@@ -77,8 +82,7 @@ pub(super) fn plan_summary(outputs: &Map<String, Json>) -> String {
         0 => {}
         k => s.push_str(&format!(", keep {k} created after the time (listed in the outputs)")),
     }
-    // The plan is planned again when the change starts, and says its own digest: the
-    // log holds both, so what ran can be compared with what was confirmed.
+    // The change that follows is held to this plan: it may do less (a retry), never more.
     if let Some(sha) = outputs.get("manifest_sha256").and_then(Json::as_str) {
         s.push_str(&format!("; manifest sha256 {}…", sha.get(..16).unwrap_or(sha)));
     }

@@ -341,7 +341,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             approve(ctx, step, a).await
         }
         StepKind::Action { action, with } => {
-            let args = match resolve(ctx, with, None) {
+            let mut args = match resolve(ctx, with, None) {
                 Ok(a) => a,
                 Err(e) => return Ok(failed(format!("arguments cannot be resolved: {e}"))),
             };
@@ -375,13 +375,30 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 let target = typed_target(action, &args);
                 // Where the action can plan without changing anything, the plan comes
                 // first: the name is typed knowing the counts, not only the bucket.
-                let plan = dry_run_plan(ctx, step, action, &args, limit).await?;
+                let (plan, sha) = dry_run_plan(ctx, step, action, &args, limit).await?;
                 let prompt = crate::event::typed_prompt(&target, action.name, plan.as_deref());
                 match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
                     Command::Confirm { by, .. } => ctx.record(step, Verdict::Confirm, &by, None, None)?,
                     Command::Detach { reason, .. } => return Ok(Attempt::Detached(reason)),
                     said => return confirmed(ctx, step, said, "failed by", "a change"),
                 }
+                if let Some(sha) = sha {
+                    ctx.confirmed_plans.lock().unwrap().insert(step.id.clone(), sha);
+                }
+            }
+            // The change is held to the plan its operator confirmed, on every attempt
+            // (unless the runbook names one itself).
+            let held = ctx.confirmed_plans.lock().unwrap().get(&step.id).cloned();
+            if action.params.iter().any(|p| p.name == "plan_sha256")
+                && let Some(sha) = held
+                && !args.contains_key("plan_sha256")
+            {
+                ctx.emit(Event::StepOutput {
+                    step: step.id.clone(),
+                    stream: Stream::Info,
+                    text: format!("held to the plan confirmed: manifest sha256 {sha}"),
+                })?;
+                args.insert("plan_sha256".into(), Json::String(sha));
             }
             let call = match call_action(ctx, step, action, args, limit, false).await? {
                 Some(r) => r,
