@@ -375,7 +375,7 @@ async fn a_roll_back_stopped_half_way_resumes_without_copying_a_finished_key_aga
 #[tokio::test(start_paused = true)]
 async fn a_comparison_walks_both_listings_side_by_side_across_their_pages() {
     let good = t("2026-11-20T10:00:00Z");
-    let mut a = Bucket { region: "eu-central-1".into(), versioning: true, ..Bucket::default() };
+    let mut a = Bucket { region: "eu-central-1".into(), versioning: true, kms: true, ..Bucket::default() };
     for i in 0..2_500u64 {
         a.objects.insert(format!("docs/{i:05}.pdf"), vec![object(i, good, 100, None)]);
     }
@@ -409,6 +409,16 @@ async fn a_comparison_walks_both_listings_side_by_side_across_their_pages() {
         "{out:?}"
     );
     assert_eq!(sim.requests()["ListObjectsV2"], 3 + 3, "three pages a side");
+
+    // A copy walks the two listings the same way: what b lacks, then (with `overwrite`)
+    // what differs too.
+    let copy = |overwrite: bool| json!({ "from": { "bucket": "a", "prefix": "docs/" }, "to": { "bucket": "b", "prefix": "docs/" }, "overwrite": overwrite });
+    let out = sim.call(&action_call("s3.copy_prefix", copy(false), "copy"), &ctx).await.unwrap().outputs;
+    assert_eq!(out["copied"].as_u64(), Some(3), "{out:?}");
+    let out = sim.call(&action_call("s3.copy_prefix", copy(true), "copy"), &ctx).await.unwrap().outputs;
+    assert_eq!(out["copied"].as_u64(), Some(1), "now only the one with other bytes: {out:?}");
+    let out = sim.call(&call, &ctx).await.unwrap().outputs;
+    assert_eq!((out["missing"].as_u64(), out["different"].as_u64()), (Some(0), Some(0)), "{out:?}");
 }
 
 #[tokio::test(start_paused = true)]

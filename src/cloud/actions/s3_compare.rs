@@ -1,15 +1,13 @@
 //! `s3.compare`: two buckets or prefixes, key by key, by ETag.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
 
+use super::listing::Cursor;
 use super::s3_object::parts_in;
 use super::{Env, args};
 use crate::cloud::port::ApiError;
-use crate::cloud::port::s3::{ListedObject, ObjRef, S3Api};
+use crate::cloud::port::s3::{ObjRef, S3Api};
 use crate::cloud::{ActionCall, ActionError, ActionResult, Progress, outputs};
-use crate::runbook::time::Timestamp;
 
 /// One side of a comparison or copy: a bucket, a prefix in it, its region.
 pub struct Side {
@@ -39,37 +37,6 @@ impl Args {
     }
 }
 
-/// A current object, relative to the listed prefix.
-pub struct Current {
-    pub etag: String,
-    pub size: u64,
-    pub time: Timestamp,
-}
-
-/// Current objects under a prefix, one `ListObjectsV2` page after another.
-pub async fn current(
-    s3: &dyn S3Api,
-    op: &str,
-    bucket: &str,
-    prefix: &str,
-    region: &str,
-) -> Result<BTreeMap<String, Current>, ActionError> {
-    let mut out = BTreeMap::new();
-    let mut token = None;
-    loop {
-        let page = s3.list_objects(bucket, prefix, token.take()).await.map_err(|e| e.at(op, bucket, region))?;
-        for o in page.objects {
-            if let Some(rel) = o.key.strip_prefix(prefix) {
-                out.insert(rel.to_string(), Current { etag: o.etag, size: o.size, time: o.time });
-            }
-        }
-        match page.next {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
-        }
-    }
-}
-
 /// Two objects with different ETags may still hold the same bytes: an ETag is no MD5
 /// under a KMS key (each bucket's copy has its own), nor for another part layout. Then
 /// the full-object checksums they store decide; where none can be compared the pair is
@@ -90,39 +57,6 @@ async fn same_content(
     Ok(digests.then_some(false))
 }
 
-/// One side's current objects, a `ListObjectsV2` page held at a time.
-struct Cursor {
-    s3: Arc<dyn S3Api>,
-    op: &'static str,
-    bucket: String,
-    prefix: String,
-    region: String,
-    page: VecDeque<ListedObject>,
-    token: Option<String>,
-    done: bool,
-}
-
-impl Cursor {
-    /// The next object's key relative to the prefix, reading a page when the last is used up.
-    async fn peek(&mut self) -> Result<Option<&str>, ActionError> {
-        while self.page.is_empty() && !self.done {
-            let page = self
-                .s3
-                .list_objects(&self.bucket, &self.prefix, self.token.take())
-                .await
-                .map_err(|e| e.at(self.op, &self.bucket, &self.region))?;
-            self.page = page.objects.into_iter().filter(|o| o.key.starts_with(&self.prefix)).collect();
-            self.token = page.next;
-            self.done = self.token.is_none();
-        }
-        Ok(self.page.front().map(|o| &o.key[self.prefix.len()..]))
-    }
-
-    fn take(&mut self) -> Option<ListedObject> {
-        self.page.pop_front()
-    }
-}
-
 /// Pairs whose content is checked by their stored checksums at once.
 const CHECKS: usize = 32;
 
@@ -135,16 +69,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     for s in [&a.a, &a.b] {
         let region = s.region.clone().unwrap_or_else(|| env.region.clone());
         let s3 = env.s3(&region, None).await?;
-        cursors.push(Cursor {
-            s3,
-            op,
-            bucket: s.bucket.clone(),
-            prefix: s.prefix.clone(),
-            region,
-            page: VecDeque::new(),
-            token: None,
-            done: false,
-        });
+        cursors.push(Cursor::new(s3, op, &s.bucket, &s.prefix, &region));
     }
     let (Some(mut right), Some(mut left)) = (cursors.pop(), cursors.pop()) else {
         return Err(ActionError::new(op, &a.a.bucket, "InternalError", "two sides are compared"));

@@ -1,11 +1,17 @@
 //! `s3.copy_prefix`: the good copies brought back from a backup bucket (another region,
 //! or another account through its role), each copy proved.
 
-use super::s3_compare::{Side, current};
+use std::cmp::Ordering;
+
+use super::listing::Cursor;
+use super::s3_compare::Side;
 use super::s3_object::{Checked, Source, Target, server_copy, stream_copy};
 use super::tasks::{self, concurrency};
 use super::{Env, args};
+use crate::cloud::manifest::{self, Change, Manifest, ManifestError, PartWriter};
+use crate::cloud::plan::{Todo, Ver};
 use crate::cloud::{ActionCall, ActionError, ActionResult, outputs};
+use crate::runbook::time::Timestamp;
 
 pub struct Args {
     pub from: Side,
@@ -36,23 +42,59 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     let tr = a.to.region.clone().unwrap_or_else(|| env.region.clone());
     let reader = env.s3(&fr, a.from_role.as_deref()).await?;
     let writer = env.s3(&tr, a.to_role.as_deref()).await?;
-    let src = current(reader.as_ref(), op, &a.from.bucket, &a.from.prefix, &fr).await?;
-    let dst = current(writer.as_ref(), op, &a.to.bucket, &a.to.prefix, &tr).await?;
+    // The plan first, written to a manifest as the two listings are walked side by side
+    // (a page of each held): without `overwrite`, what exists at the target stays; with
+    // it, only what differs is copied.
+    let local = |e: ManifestError| ActionError::new(op, &format!("s3://{}", a.to.bucket), "LocalFile", e.to_string());
+    let dir = manifest::work_dir();
+    let mut part = PartWriter::create(&dir, &a.from.bucket).map_err(local)?;
+    let mut src = Cursor::new(reader.clone(), op, &a.from.bucket, &a.from.prefix, &fr);
+    let mut dst = Cursor::new(writer.clone(), op, &a.to.bucket, &a.to.prefix, &tr);
     // The backup is as fresh as the newest object in it: that is the recovery point,
     // whether or not that object needed copying.
-    let fresh = src.values().map(|v| v.time).max();
-    // Without `overwrite`, what exists at the target stays; with it, only what differs.
-    let todo: Vec<(String, String, u64)> = src
-        .into_iter()
-        .filter(|(k, v)| dst.get(k).is_none_or(|d| a.overwrite && d.etag != v.etag))
-        .map(|(k, v)| (k, v.etag, v.size))
-        .collect();
-    drop(dst);
-    let total = todo.len() as u64;
+    let mut fresh: Option<Timestamp> = None;
+    loop {
+        let order = match (src.peek().await?, dst.peek().await?) {
+            (None, _) => break,
+            (Some(_), None) => Ordering::Less,
+            (Some(x), Some(y)) => x.cmp(y),
+        };
+        if order == Ordering::Greater {
+            dst.take();
+            continue;
+        }
+        let Some(o) = src.take() else { break };
+        fresh = fresh.max(Some(o.time));
+        let there = if order == Ordering::Equal { dst.take() } else { None };
+        if there.is_none_or(|d| a.overwrite && d.etag != o.etag) {
+            let key = o.key[a.from.prefix.len()..].to_string();
+            let v = Ver { id: String::new(), time: o.time, etag: o.etag, marker: false, size: o.size };
+            part.write(&key, &Todo::Copy(v)).map_err(local)?;
+        }
+    }
+    let manifest = Manifest::join(&dir, vec![part.finish(&a.from.prefix).map_err(local)?]).map_err(local)?;
+    let total = manifest.records;
+    let records = manifest.records().map_err(local)?;
     // One identity: S3 copies server-side. Two (a role in the backup account): each
     // object is read with one and written with the other, its ETag checked.
     let through_here = a.from_role != a.to_role;
-    let jobs = todo.into_iter().map(|(key, etag, size)| {
+    let to_bucket = a.to.bucket.clone();
+    let jobs = records.map(|c| match c {
+        Ok(Change::Copy { key, version }) => Ok((key, version.etag, version.size)),
+        Ok(other) => Err(format!("the copy's manifest holds a change that is no copy: {other:?}")),
+        Err(e) => Err(e.to_string()),
+    });
+    let jobs = jobs.map(|todo| {
+        let (key, etag, size) = match todo {
+            Ok(t) => t,
+            Err(why) => {
+                let bucket = to_bucket.clone();
+                return tasks::job(move || {
+                    let e = ActionError::new(op, &format!("s3://{bucket}"), "LocalFile", why.clone());
+                    async move { Err(e) }
+                });
+            }
+        };
         let (reader, writer) = (reader.clone(), writer.clone());
         let (fb, fr, tb, tr) = (a.from.bucket.clone(), fr.clone(), a.to.bucket.clone(), tr.clone());
         let (source_key, target_key) = (format!("{}{key}", a.from.prefix), format!("{}{key}", a.to.prefix));
@@ -74,7 +116,9 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     });
     // Through this machine each copy in flight holds a part in memory (8 MiB by default).
     let ceiling = if through_here { concurrency().min(THROUGH_HERE) } else { concurrency() };
-    let bytes = tasks::run(jobs, total, ceiling, env.ctx).await?;
+    let done = tasks::run(jobs, total, ceiling, env.ctx).await;
+    manifest.remove();
+    let bytes = done?;
     let rp = fresh.unwrap_or_else(|| env.ctx.clock.now());
     Ok(ActionResult { outputs: outputs::copied(total, bytes, rp), recovery_point: Some(rp) })
 }
