@@ -281,3 +281,60 @@ async fn a_listing_by_level_finds_the_same_prefixes_on_moto_and_on_the_simulated
         }
     }
 }
+
+/// Held to a confirmed plan, the roll-back on AWS (moto, through the real SDK) refuses a
+/// key that changed after the plan, and sends no write; on the simulated cloud, the same.
+#[tokio::test]
+async fn a_change_after_the_confirmed_plan_is_refused_on_moto_as_on_the_simulated_cloud() {
+    use md5::Digest as _;
+    let work = tempfile::tempdir().unwrap();
+    // nextest runs each test in its own process: the variable is this test's alone.
+    unsafe { std::env::set_var("LIFEBOAT_WORK_DIR", work.path()) };
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    crate::moto::bucket(&s3, "orders-docs-prod", true).await;
+    for i in 0..10 {
+        crate::moto::put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), crate::moto::body(i)).await;
+    }
+    let t = crate::moto::between_good_and_bad().await;
+    for i in 0..5 {
+        crate::moto::put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), vec![0xEE; 64]).await;
+    }
+    let sim = Sim::of({
+        let mut w = World::default();
+        w.buckets.insert("orders-docs-prod".into(), import_bucket(&s3, "orders-docs-prod").await);
+        w
+    });
+    let aws = aws_on(&moto).await;
+    let plan = json!({ "bucket": "orders-docs-prod", "time": t, "dry_run": true });
+    let (on_moto, on_sim) = (
+        call(&aws, "s3.restore_to_time", plan.clone(), "plan").await.unwrap(),
+        call(&sim, "s3.restore_to_time", plan, "plan").await.unwrap(),
+    );
+    assert_eq!(on_moto["manifest_sha256"], on_sim["manifest_sha256"], "the same plan, the same digest");
+    let sha = on_moto["manifest_sha256"].as_str().unwrap().to_string();
+    // After the plan: an invoice the plan left alone is overwritten too.
+    crate::moto::put(&s3, "orders-docs-prod", "invoices/007.pdf", vec![0xEE; 64]).await;
+    sim.with_world(|w| {
+        let b = w.buckets.get_mut("orders-docs-prod").unwrap();
+        let vs = b.objects.get_mut("invoices/007.pdf").unwrap();
+        let mut v = vs[0].clone();
+        v.id = "after-the-plan".into();
+        v.content = Content::Bytes(Arc::new(vec![0xEE; 64]));
+        v.etag = format!("\"{}\"", hex::encode(md5::Md5::digest([0xEE; 64])));
+        v.size = 64;
+        v.time = Timestamp::now();
+        vs.push(v);
+    });
+    let versions = |s3: aws_sdk_s3::Client| async move {
+        s3.list_object_versions().bucket("orders-docs-prod").send().await.unwrap().versions().len()
+    };
+    let before = versions(s3.clone()).await;
+    let held = json!({ "bucket": "orders-docs-prod", "time": t, "plan_sha256": sha });
+    for (name, cloud) in [("moto", &aws as &dyn Provider), ("sim", &sim)] {
+        let e = call(cloud, "s3.restore_to_time", held.clone(), "restore").await.unwrap_err();
+        assert!(e.contains("`invoices/007.pdf` now needs copy"), "{name}: {e}");
+    }
+    assert_eq!(versions(s3.clone()).await, before, "moto: no write was sent");
+    assert_eq!(sim.requests().get("CopyObject"), None, "sim: no write was sent");
+}
