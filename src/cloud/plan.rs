@@ -180,6 +180,8 @@ pub struct Planner {
     key: Option<String>,
     /// The current key's versions, with S3's IsLatest.
     held: Vec<(Ver, bool)>,
+    /// The last key decided.
+    last: Option<String>,
     pub plan: Plan,
 }
 
@@ -193,7 +195,7 @@ pub struct OutOfOrder {
 
 impl Planner {
     pub fn new(time: Timestamp, delete_newer: bool) -> Planner {
-        Planner { time, delete_newer, key: None, held: Vec::new(), plan: Plan::new() }
+        Planner { time, delete_newer, key: None, held: Vec::new(), last: None, plan: Plan::new() }
     }
 
     /// One page's entries, in the page's order (versions of a key together; S3 gives
@@ -202,6 +204,9 @@ impl Planner {
         match self.key.as_deref() {
             Some(k) if k == key => {}
             Some(k) if k > key => return Err(OutOfOrder { key: key.into(), after: k.into() }),
+            None if self.last.as_deref().is_some_and(|l| l >= key) => {
+                return Err(OutOfOrder { key: key.into(), after: self.last.clone().unwrap_or_default() });
+            }
             _ => {
                 self.flush();
                 self.key = Some(key.to_string());
@@ -219,6 +224,17 @@ impl Planner {
         vs.sort_by_key(|(v, latest)| (v.time, *latest));
         let vs: Vec<Ver> = vs.into_iter().map(|(v, _)| v).collect();
         self.plan.add(&key, &vs, self.time, self.delete_newer);
+        self.last = Some(key);
+    }
+
+    /// Stops where the listing stands, once a key is decided: the key whose versions may
+    /// not all have been listed is dropped undecided (another cursor lists it whole).
+    /// Returns the last key decided; with none, nothing is dropped.
+    pub fn abandon(&mut self) -> Option<String> {
+        let last = self.last.clone()?;
+        self.key = None;
+        self.held.clear();
+        Some(last)
     }
 
     pub fn finish(mut self) -> Plan {

@@ -465,3 +465,69 @@ async fn a_roll_back_held_to_a_confirmed_plan_refuses_a_change_it_did_not_list_a
     let e = out.unwrap_err();
     assert!(e.contains("the file changed after it was planned"), "{e}");
 }
+
+/// A flat prefix (hash-named keys, no `/` to split by) of 30,000 keys and their versions,
+/// with names at and around the cuts: digits, letters of both cases, a key that is a cut
+/// itself, a space, `~`, `_`, a control character, DEL, non-ASCII, a deeper prefix inside
+/// the flat one, a double slash.
+fn flat_world(good: Timestamp, bad: Timestamp) -> (World, usize) {
+    let mut b = Bucket { region: "eu-central-1".into(), versioning: true, ..Bucket::default() };
+    let mut keys: Vec<String> = (0..30_000u64)
+        .map(|i| format!("flat/{:016x}", lifeboat::cloud::sim::world::det(&i.to_string(), 0, u64::MAX - 1)))
+        .collect();
+    for odd in [
+        "a",
+        "A",
+        "0",
+        "z",
+        "zz",
+        "~tilde",
+        "~",
+        "_under",
+        " space",
+        "\u{1}ctl",
+        "\u{7f}del",
+        "éclair",
+        "日本",
+        "z/deeper/1",
+        "z/deeper/2",
+        "/double",
+        "9/x",
+    ] {
+        keys.push(format!("flat/{odd}"));
+    }
+    for (n, key) in keys.iter().enumerate() {
+        let n = n as u64;
+        b.objects.insert(key.clone(), vec![object(n * 10, good, 100, None), object(n * 10 + 1, bad, 100, None)]);
+    }
+    let mut w = World::default();
+    w.buckets.insert("flat".into(), b);
+    (w, keys.len())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flat_prefix_is_cut_by_the_keys_next_character_and_plans_exactly_as_one_cursor_does() {
+    use lifeboat::cloud::actions::s3_restore_to_time::plan;
+    // nextest runs each test in its own process: one cursor reads two pages of a level,
+    // then the rest is cut.
+    unsafe { std::env::set_var("LIFEBOAT_S3_SPLIT_AFTER", "2") };
+    let (good, bad) = (t("2026-11-20T10:00:00Z"), t("2026-11-24T03:10:00Z"));
+    let mut seen = Vec::new();
+    for lanes in [1, 16] {
+        let (world, n) = flat_world(good, bad);
+        let sim = Sim::of(world);
+        let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(t("2026-11-24T04:00:00Z"), 1.0));
+        let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: clock.clone() };
+        let s3 = sim.s3(&reach).await.unwrap();
+        let start = clock.now();
+        let p = plan(&s3, "s3.restore_to_time", "flat", "", "eu-central-1", (t("2026-11-24T03:00:00Z"), false), lanes)
+            .await
+            .unwrap();
+        let took = start.duration_until(clock.now()).as_secs_f64();
+        assert_eq!(p.tally.copies, n as u64, "every key planned once, with {lanes} cursor(s)");
+        seen.push((p.manifest.sha256.clone(), took));
+        p.manifest.remove();
+    }
+    assert_eq!(seen[0].0, seen[1].0, "the same manifest, byte for byte");
+    assert!(seen[1].1 < seen[0].1 / 2.0, "cut between cursors it is faster: {seen:?}");
+}

@@ -338,3 +338,47 @@ async fn a_change_after_the_confirmed_plan_is_refused_on_moto_as_on_the_simulate
     assert_eq!(versions(s3.clone()).await, before, "moto: no write was sent");
     assert_eq!(sim.requests().get("CopyObject"), None, "sim: no write was sent");
 }
+
+/// A flat prefix cut between cursors by the keys' next character, on moto through the
+/// real SDK (its own marker semantics) and on the simulated cloud holding the same
+/// versions: one manifest, byte for byte, whatever the number of cursors.
+#[tokio::test]
+async fn a_flat_prefix_cut_between_cursors_plans_the_same_on_moto_and_on_the_simulated_cloud() {
+    use lifeboat::cloud::actions::s3_restore_to_time::plan;
+    use lifeboat::cloud::port::{Backend, Reach};
+    // nextest runs each test in its own process: one page of a level, then the cut.
+    unsafe { std::env::set_var("LIFEBOAT_S3_SPLIT_AFTER", "1") };
+    let work = tempfile::tempdir().unwrap();
+    unsafe { std::env::set_var("LIFEBOAT_WORK_DIR", work.path()) };
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    crate::moto::bucket(&s3, "flat", true).await;
+    let mut keys: Vec<String> =
+        (0..500).map(|i| format!("flat/{:08x}", (i as u64).wrapping_mul(0x9e37_79b9) >> 3)).collect();
+    keys.extend(["a", "A", "0", "z", "zz", "~t", "_u", " s", "é", "z/deeper/1"].iter().map(|k| format!("flat/{k}")));
+    for (i, k) in keys.iter().enumerate() {
+        crate::moto::put(&s3, "flat", k, crate::moto::body(i)).await;
+    }
+    let t = crate::moto::between_good_and_bad().await;
+    let t: Timestamp = t.parse().unwrap();
+    for k in &keys {
+        crate::moto::put(&s3, "flat", k, vec![0xEE; 32]).await;
+    }
+    let sim = Sim::of({
+        let mut w = World::default();
+        w.buckets.insert("flat".into(), import_bucket(&s3, "flat").await);
+        w
+    });
+    let aws = aws_on(&moto).await;
+    let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: Arc::new(SystemClock) };
+    let mut seen = Vec::new();
+    for (name, backend) in [("moto", &aws as &dyn Backend), ("sim", &sim)] {
+        let port = backend.s3(&reach).await.unwrap();
+        for lanes in [1, 16] {
+            let p = plan(&port, "s3.restore_to_time", "flat", "", "eu-central-1", (t, false), lanes).await.unwrap();
+            assert_eq!(p.tally.copies, keys.len() as u64, "{name}, {lanes} cursor(s): every key once");
+            seen.push((name, lanes, p.manifest.sha256.clone()));
+        }
+    }
+    assert!(seen.iter().all(|s| s.2 == seen[0].2), "{seen:?}");
+}

@@ -48,6 +48,13 @@ pub fn listers() -> usize {
 /// Levels a discovery descends while it finds one prefix only (`data/2026/…`).
 const DESCEND: usize = 4;
 
+/// Pages one cursor reads of a level before the rest of it is split between cursors by
+/// the keys' next character (`LIFEBOAT_S3_SPLIT_AFTER`): a flat prefix of millions
+/// (UUIDs, hashes) has no `/` to split it by.
+fn split_after() -> usize {
+    std::env::var("LIFEBOAT_S3_SPLIT_AFTER").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(10)
+}
+
 /// A roll-back's plan: its counts and recovery point in memory, its changes on disk.
 pub struct Planned {
     pub tally: Tally,
@@ -55,11 +62,103 @@ pub struct Planned {
     pub manifest: Manifest,
 }
 
+/// One cursor's share of the key space.
+#[derive(Debug, Clone, Default)]
+struct Range {
+    /// S3's `prefix` of the listing.
+    prefix: String,
+    /// One level (delimiter `/`): the prefixes below are collected, not listed.
+    by_level: bool,
+    /// Where the listing starts: after this key, which exists (a listing started after
+    /// a name that is no key is not to be trusted: moto then skips the next key).
+    from: Option<String>,
+    /// Entries before this belong to another cursor (`true`: this one included).
+    lo: Option<(String, bool)>,
+    /// Entries from this on belong to another cursor.
+    hi: Option<String>,
+    /// Hand back the rest after this many pages.
+    split_after: Option<usize>,
+    /// One of the pieces a level was cut into.
+    cut: bool,
+}
+
+impl Range {
+    fn all(prefix: &str) -> Range {
+        Range { prefix: prefix.to_string(), ..Range::default() }
+    }
+    fn holds(&self, key: &str) -> bool {
+        let above =
+            self.lo.as_ref().is_none_or(|(lo, incl)| if *incl { key >= lo.as_str() } else { key > lo.as_str() });
+        above && self.hi.as_deref().is_none_or(|hi| key < hi)
+    }
+}
+
+/// What one cursor found.
+struct Listed {
+    plan: Plan,
+    parts: Vec<Part>,
+    /// The prefixes one level down (a listing by level).
+    below: Vec<String>,
+    /// Stopped early: everything of the level after this key is still to list.
+    rest: Option<String>,
+    /// The greatest key it listed.
+    greatest: Option<String>,
+}
+
+/// The rest of a level after the key `last`, cut by the keys' next character: a listing
+/// of each printable ASCII character's prefix (exact, no marker), the one `last` is in
+/// started after `last`; a key whose next character is a control character before them
+/// is listed after `last` up to the first printable one. What sorts after `~` (DEL and
+/// every non-ASCII character) is the tail, listed once these are done, after the
+/// greatest key they saw ([`tail`]).
+fn cut(level: &str, last: &str) -> Vec<Range> {
+    let mut out = Vec::new();
+    let first = format!("{level} ");
+    if last < first.as_str() {
+        out.push(Range {
+            prefix: level.into(),
+            by_level: true,
+            from: Some(last.into()),
+            lo: Some((last.into(), false)),
+            hi: Some(first),
+            cut: true,
+            ..Range::default()
+        });
+    }
+    for c in ' '..='~' {
+        let p = format!("{level}{c}");
+        if last.starts_with(&p) {
+            out.push(Range {
+                by_level: true,
+                from: Some(last.into()),
+                lo: Some((last.into(), false)),
+                cut: true,
+                ..Range::all(&p)
+            });
+        } else if p.as_str() > last {
+            out.push(Range { by_level: true, cut: true, ..Range::all(&p) });
+        }
+    }
+    out
+}
+
+/// What sorts after `~` in a level, listed after an existing key that sorts before it.
+fn tail(level: &str, after: &str) -> Range {
+    Range {
+        prefix: level.into(),
+        by_level: true,
+        from: Some(after.into()),
+        lo: Some((format!("{level}\u{7f}"), true)),
+        ..Range::default()
+    }
+}
+
 /// What a roll-back of everything under `prefix` to `time` must do, decided key by key as
 /// the listing passes (one key's versions held, not the bucket's) and written to the
 /// manifest a page at a time. The key space is split where its keys say `/`: one listing
 /// with a delimiter finds the prefixes below (and decides the keys beside them), then
-/// each prefix is listed by its own cursor.
+/// each prefix is listed by its own cursor; a level too big for one cursor is cut by the
+/// keys' next character.
 pub async fn plan(
     s3: &Arc<dyn S3Api>,
     op: &'static str,
@@ -72,100 +171,137 @@ pub async fn plan(
     let dir = manifest::work_dir();
     let at = |e: ManifestError| ActionError::new(op, &format!("s3://{bucket}/{prefix}"), "LocalFile", e.to_string());
     let (mut tally, mut newest, mut parts) = (Tally::default(), None, Vec::new());
-    let mut add = |(plan, more): (Plan, Vec<Part>)| {
-        tally.merge(plan.tally);
-        newest = newest.max(plan.newest);
-        parts.extend(more);
+    let mut queue: std::collections::VecDeque<Range> = Default::default();
+    let mut add = |l: Listed, queue: &mut std::collections::VecDeque<Range>| {
+        tally.merge(l.plan.tally);
+        newest = newest.max(l.plan.newest);
+        parts.extend(l.parts);
+        queue.extend(l.below.into_iter().map(|p| Range::all(&p)));
     };
-    let mut ranges = Vec::new();
+    // A level cut in pieces: its name, the pieces still listing, the greatest key seen.
+    let mut cut_level: Option<(String, usize, String)> = None;
     if lanes <= 1 {
-        add(list_range(s3.as_ref(), op, bucket, prefix, None, region, (time, delete_newer)).await?);
+        let l = list_range(s3.as_ref(), op, bucket, &Range::all(prefix), region, (time, delete_newer)).await?;
+        add(l, &mut queue);
     } else {
         let mut level = prefix.to_string();
         for depth in 0..DESCEND {
-            let mut below = Vec::new();
-            add(list_range(s3.as_ref(), op, bucket, &level, Some(&mut below), region, (time, delete_newer)).await?);
-            match below.pop() {
-                Some(only) if below.is_empty() && depth + 1 < DESCEND => level = only,
-                Some(last) => {
-                    below.push(last);
-                    ranges = below;
+            let r = Range { by_level: true, split_after: Some(split_after()), ..Range::all(&level) };
+            let mut l = list_range(s3.as_ref(), op, bucket, &r, region, (time, delete_newer)).await?;
+            if let Some(last) = l.rest.take() {
+                let pieces = cut(&level, &last);
+                cut_level = Some((level.clone(), pieces.len(), last));
+                queue.extend(pieces);
+                add(l, &mut queue);
+                break;
+            }
+            match l.below.as_slice() {
+                [only] if depth + 1 < DESCEND => {
+                    level = only.clone();
+                    l.below.clear();
+                    add(l, &mut queue);
+                }
+                _ => {
+                    add(l, &mut queue);
                     break;
                 }
-                None => break,
             }
         }
     }
     let mut set = tokio::task::JoinSet::new();
-    let mut ranges = ranges.into_iter();
     loop {
         while set.len() < lanes {
-            let Some(range) = ranges.next() else { break };
+            let Some(range) = queue.pop_front() else { break };
             let (s3, bucket, region) = (s3.clone(), bucket.to_string(), region.to_string());
             set.spawn(async move {
-                list_range(s3.as_ref(), op, &bucket, &range, None, &region, (time, delete_newer)).await
+                let cut = range.cut;
+                (list_range(s3.as_ref(), op, &bucket, &range, &region, (time, delete_newer)).await, cut)
             });
         }
         let Some(done) = set.join_next().await else { break };
-        match done {
-            Ok(part) => add(part?),
+        let (l, was_cut) = match done {
+            Ok((l, cut)) => (l?, cut),
             Err(e) => {
                 return Err(ActionError::new(op, bucket, "InternalError", format!("a listing ended abnormally: {e}")));
             }
+        };
+        if was_cut && let Some((level, left, greatest)) = cut_level.as_mut() {
+            if let Some(g) = l.greatest.as_ref().filter(|g| *g > greatest) {
+                *greatest = g.clone();
+            }
+            *left -= 1;
+            if *left == 0 {
+                queue.push_back(tail(level, greatest));
+            }
         }
+        add(l, &mut queue);
     }
     let manifest = Manifest::join(&dir, parts).map_err(at)?;
     Ok(Planned { tally, newest, manifest })
 }
 
-/// One cursor over a prefix, page after page on the key and version markers, its
-/// decisions written to the manifest as each page is read. With `below`, the listing is
-/// of one level (delimiter `/`) and the prefixes under it are collected there; the keys
-/// beside them are written in runs between two prefixes, so that the parts joined by
-/// their first keys are the bucket's order, however many cursors listed it.
+/// One cursor over its range, page after page on the key and version markers, its
+/// decisions written to the manifest as each page is read. Listing by level (delimiter
+/// `/`), the prefixes under it are collected, and the keys beside them are written in
+/// runs between two prefixes, so that the parts joined by their first keys are the
+/// bucket's order, however many cursors listed it.
 async fn list_range(
     s3: &dyn S3Api,
     op: &str,
     bucket: &str,
-    prefix: &str,
-    mut below: Option<&mut Vec<String>>,
+    range: &Range,
     region: &str,
     (time, delete_newer): (Timestamp, bool),
-) -> Result<(Plan, Vec<Part>), ActionError> {
+) -> Result<Listed, ActionError> {
+    let prefix = range.prefix.as_str();
     let at = |e: ManifestError| ActionError::new(op, &format!("s3://{bucket}/{prefix}"), "LocalFile", e.to_string());
     let dir = manifest::work_dir();
-    let mut parts = Vec::new();
+    let mut out = Listed { plan: Plan::new(), parts: Vec::new(), below: Vec::new(), rest: None, greatest: None };
     // The part being written: its writer, first key, and how many prefixes sort before it.
     let mut open: Option<(PartWriter, String, usize)> = None;
     let mut planner = Planner::new(time, delete_newer);
-    let delimiter = below.is_some().then_some("/");
-    let mut from: Option<VersionMarker> = None;
+    let delimiter = range.by_level.then_some("/");
+    let mut from = range.from.clone().map(|key| VersionMarker { key, version_id: None });
+    let mut pages = 0;
     loop {
         let page =
             s3.list_versions(bucket, prefix, delimiter, from.take()).await.map_err(|e| e.at(op, bucket, region))?;
-        if let Some(b) = below.as_deref_mut() {
-            b.extend(page.prefixes);
+        pages += 1;
+        // Past the range's end: the rest is another cursor's.
+        let beyond = |k: &str| range.hi.as_deref().is_some_and(|h| k >= h);
+        let past = page.versions.iter().any(|v| beyond(&v.key)) || page.prefixes.iter().any(|p| beyond(p));
+        out.below.extend(page.prefixes.into_iter().filter(|p| range.holds(p)));
+        // Only its own keys: one beyond its end may sort after what the tail must list.
+        if let Some(g) = page.versions.iter().map(|v| &v.key).filter(|k| range.holds(k)).max()
+            && out.greatest.as_ref().is_none_or(|x| g > x)
+        {
+            out.greatest = Some(g.clone());
         }
-        let mut versions = page.versions;
+        let mut versions: Vec<_> = page.versions.into_iter().filter(|v| range.holds(&v.key)).collect();
         // Versions and delete markers come as two lists; a stable sort by key puts each
         // key's entries together.
         versions.sort_by(|a, b| a.key.cmp(&b.key));
-        let last_page = page.next.is_none();
+        let last_page = page.next.is_none() || past;
         for v in versions {
             let ver = Ver { id: v.version_id, time: v.time, etag: v.etag, marker: v.marker, size: v.size };
             planner
                 .push(&v.key, ver, v.latest)
                 .map_err(|e| ActionError::new(op, &format!("s3://{bucket}/{prefix}"), "OutOfOrder", e.to_string()))?;
         }
+        let stop_early = !last_page && range.split_after.is_some_and(|n| pages >= n);
         if last_page {
             planner.flush();
+        } else if stop_early && let Some(last) = planner.abandon() {
+            // What the listing passed is decided; the rest of the level goes to others.
+            out.below.retain(|p| p.as_str() <= last.as_str());
+            out.rest = Some(last);
         }
         for (key, todo) in planner.plan.todo.drain(..) {
-            let gap = below.as_deref().map_or(0, |b| b.partition_point(|p| p.as_str() < key.as_str()));
+            let gap = out.below.partition_point(|p| p.as_str() < key.as_str());
             if open.as_ref().is_some_and(|(_, _, g)| *g != gap)
                 && let Some((w, first, _)) = open.take()
             {
-                parts.push(w.finish(&first).map_err(at)?);
+                out.parts.push(w.finish(&first).map_err(at)?);
             }
             if open.is_none() {
                 open = Some((PartWriter::create(&dir, bucket).map_err(at)?, key.clone(), gap));
@@ -174,15 +310,16 @@ async fn list_range(
                 w.write(&key, &todo).map_err(at)?;
             }
         }
-        match page.next {
-            Some(next) => from = Some(next),
-            None => break,
+        if last_page || out.rest.is_some() {
+            break;
         }
+        from = page.next;
     }
     if let Some((w, first, _)) = open.take() {
-        parts.push(w.finish(&first).map_err(at)?);
+        out.parts.push(w.finish(&first).map_err(at)?);
     }
-    Ok((planner.finish(), parts))
+    out.plan = planner.finish();
+    Ok(out)
 }
 
 /// Entries of a DeleteObjects request: a key and, to remove a delete marker, its id.
