@@ -55,7 +55,7 @@ const MIB: u64 = 1024 * 1024;
 pub const MIN_PART: u64 = 5 * MIB;
 const MAX_PARTS: u64 = 10_000;
 /// Part copies of one object in flight at once (server-side: no memory held).
-const PART_COPIES: usize = 8;
+pub const PART_COPIES: usize = 8;
 
 /// The size of the pieces a copy through this machine reads and writes
 /// (`LIFEBOAT_S3_PART_SIZE`, bytes, at least 5 MiB): memory held is one part a copy in

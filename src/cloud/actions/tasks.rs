@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
+use super::s3_object::PART_COPIES;
 use crate::cloud::{ActionCtx, ActionError, BoxFuture, Progress};
 use crate::runbook::time::Timestamp;
 
@@ -15,7 +16,24 @@ use crate::runbook::time::Timestamp;
 /// the throughput asks for below it. S3 takes 3,500 writes a second per prefix; at 100 ms
 /// a request that is 350 in flight, so the default leaves room for several prefixes.
 pub fn concurrency() -> usize {
-    std::env::var("LIFEBOAT_S3_CONCURRENCY").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(512)
+    let asked =
+        std::env::var("LIFEBOAT_S3_CONCURRENCY").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(512);
+    // Each copy in flight may hold a connection a part (an object stored in parts is
+    // copied 8 parts at a time): never more than the open-file limit allows, less a
+    // margin for the log, the manifest and the terminal — "too many open files" at 3 a.m.
+    // would fail the step, not slow it.
+    asked.min((open_files().saturating_sub(64) / PART_COPIES).max(1))
+}
+
+/// This process's limit on open files (`RLIMIT_NOFILE`, soft).
+fn open_files() -> usize {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0 {
+        usize::try_from(r.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1024
+    }
 }
 
 /// What each task did: objects, bytes, and whether the copy could be proved by its size
@@ -257,5 +275,15 @@ mod tests {
         let mut one = Pace::new(1);
         one.throttled(0, at(0));
         assert_eq!(one.limit(), 1, "never below one");
+    }
+
+    #[test]
+    fn the_ceiling_stays_inside_the_open_file_limit() {
+        // nextest runs each test in its own process: lowering this one's limit is safe.
+        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) }, 0);
+        r.rlim_cur = 200;
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) }, 0);
+        assert_eq!(concurrency(), (200 - 64) / PART_COPIES, "eight connections a copy, a margin of 64");
     }
 }
