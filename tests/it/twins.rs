@@ -382,3 +382,82 @@ async fn a_flat_prefix_cut_between_cursors_plans_the_same_on_moto_and_on_the_sim
     }
     assert!(seen.iter().all(|s| s.2 == seen[0].2), "{seen:?}");
 }
+
+/// The KYC example's calls — the deleted prefix copied back from the vault in the backup
+/// account's region through its role, then proved by a comparison — on moto and on the
+/// simulated cloud holding the same two buckets: the same outputs, the same production
+/// bucket afterwards.
+#[tokio::test]
+async fn the_vault_copy_of_the_kyc_example_gives_the_same_outputs_and_bucket_on_moto_and_on_the_sim() {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let work = tempfile::tempdir().unwrap();
+    // nextest runs each test in its own process: the variable is this test's alone.
+    unsafe { std::env::set_var("LIFEBOAT_WORK_DIR", work.path()) };
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    let vault = moto.s3_in("eu-west-1").await;
+    vault
+        .create_bucket()
+        .bucket("kyc-documents-vault")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::EuWest1).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    crate::moto::bucket(&s3, "kyc-documents-prod", true).await;
+    for i in 0..12 {
+        let (nov, oct) = (
+            format!("customers/2026/11/cus_{i:03}/passport.jpg"),
+            format!("customers/2026/10/cus_{i:03}/passport.jpg"),
+        );
+        crate::moto::put(&vault, "kyc-documents-vault", &nov, crate::moto::body(i)).await;
+        crate::moto::put(&vault, "kyc-documents-vault", &oct, crate::moto::body(100 + i)).await;
+        crate::moto::put(&s3, "kyc-documents-prod", &oct, crate::moto::body(100 + i)).await;
+    }
+    // One November document survived in production: it stays as it is.
+    crate::moto::put(&s3, "kyc-documents-prod", "customers/2026/11/cus_005/passport.jpg", crate::moto::body(5)).await;
+    let sim = Sim::of({
+        let mut w = World::default();
+        let mut v = import_bucket(&vault, "kyc-documents-vault").await;
+        v.region = "eu-west-1".into();
+        w.buckets.insert("kyc-documents-vault".into(), v);
+        w.buckets.insert("kyc-documents-prod".into(), import_bucket(&s3, "kyc-documents-prod").await);
+        w
+    });
+    let aws = aws_on(&moto).await;
+    let prefix = "customers/2026/11/";
+    let steps = [
+        (
+            "s3.copy_prefix",
+            json!({
+                "from": { "bucket": "kyc-documents-vault", "prefix": prefix, "region": "eu-west-1", "role_arn": "arn:aws:iam::222222222222:role/lifeboat-vault-read" },
+                "to": { "bucket": "kyc-documents-prod", "prefix": prefix, "region": "eu-central-1" },
+                "overwrite": false
+            }),
+            "copy",
+        ),
+        (
+            "s3.compare",
+            json!({
+                "a": { "bucket": "kyc-documents-vault", "prefix": prefix, "region": "eu-west-1" },
+                "b": { "bucket": "kyc-documents-prod", "prefix": prefix, "region": "eu-central-1" }
+            }),
+            "verify",
+        ),
+    ];
+    for (action, args, step) in steps {
+        let (on_moto, on_sim) = (call(&aws, action, args.clone(), step).await, call(&sim, action, args, step).await);
+        assert!(on_moto.is_ok(), "{step}: {on_moto:?}");
+        assert_eq!(on_moto, on_sim, "{step}");
+        if step == "copy" {
+            assert_eq!(on_moto.unwrap()["copied"], 11, "eleven were missing");
+        } else {
+            let out = on_moto.unwrap();
+            assert_eq!((out["same"].as_u64(), out["missing"].as_u64()), (Some(12), Some(0)));
+        }
+    }
+    let (m, s) = (current_on_moto(&s3, "kyc-documents-prod").await, current_on_sim(&sim, "kyc-documents-prod"));
+    assert_eq!(m, s, "the same production bucket afterwards");
+    assert_eq!(m.len(), 24);
+}
