@@ -471,14 +471,12 @@ async fn audit_finds_a_bucket_without_versioning() {
     assert!(row.contains("✗ no backup location in the catalog") && row.contains("✗ never"), "{row}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_deleted_prefix_comes_back_from_the_vault_through_the_backup_accounts_role() {
+/// The KYC example's vault: `kyc-documents-vault` in eu-west-1 (the backup account's
+/// region); a client there.
+pub async fn vault(moto: &Moto) -> aws_sdk_s3::Client {
     use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
-    let moto = Moto::start();
-    let s3 = moto.s3().await;
-    moto.s3_in("eu-west-1")
-        .await
-        .create_bucket()
+    let s3 = moto.s3_in("eu-west-1").await;
+    s3.create_bucket()
         .bucket("kyc-documents-vault")
         .create_bucket_configuration(
             CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::EuWest1).build(),
@@ -486,6 +484,14 @@ async fn the_deleted_prefix_comes_back_from_the_vault_through_the_backup_account
         .send()
         .await
         .unwrap();
+    s3
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deleted_prefix_comes_back_from_the_vault_through_the_backup_accounts_role() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    vault(&moto).await;
     bucket(&s3, "kyc-documents-prod", true).await;
     for i in 0..20 {
         put(&s3, "kyc-documents-vault", &format!("customers/2026/11/cus_{i:03}/passport.jpg"), body(i)).await;

@@ -389,22 +389,12 @@ async fn a_flat_prefix_cut_between_cursors_plans_the_same_on_moto_and_on_the_sim
 /// bucket afterwards.
 #[tokio::test]
 async fn the_vault_copy_of_the_kyc_example_gives_the_same_outputs_and_bucket_on_moto_and_on_the_sim() {
-    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let work = tempfile::tempdir().unwrap();
     // nextest runs each test in its own process: the variable is this test's alone.
     unsafe { std::env::set_var("LIFEBOAT_WORK_DIR", work.path()) };
     let moto = Moto::start();
     let s3 = moto.s3().await;
-    let vault = moto.s3_in("eu-west-1").await;
-    vault
-        .create_bucket()
-        .bucket("kyc-documents-vault")
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::EuWest1).build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let vault = crate::moto::vault(&moto).await;
     crate::moto::bucket(&s3, "kyc-documents-prod", true).await;
     for i in 0..12 {
         let (nov, oct) = (
