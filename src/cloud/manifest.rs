@@ -28,6 +28,13 @@ pub enum ManifestError {
     Bad { path: PathBuf, record: u64, why: String },
 }
 
+impl ManifestError {
+    /// The step's error: the plan's file on this machine, not the cloud, failed.
+    pub fn at(&self, op: &str, resource: &str) -> crate::cloud::ActionError {
+        crate::cloud::ActionError::new(op, resource, "LocalFile", self.to_string())
+    }
+}
+
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ManifestError + '_ {
     move |source| ManifestError::Io { path: path.to_path_buf(), source }
 }

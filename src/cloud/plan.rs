@@ -151,18 +151,6 @@ impl Plan {
             None => {}
         }
     }
-
-    /// Another part of the key space's plan (listed by another cursor): keys stay in
-    /// order, the recovery point is the newest of both.
-    pub fn merge(&mut self, other: Plan) {
-        self.todo.extend(other.todo);
-        self.newest = self.newest.max(other.newest);
-        self.tally.merge(other.tally);
-    }
-
-    pub fn sort(&mut self) {
-        self.todo.sort_by(|a, b| a.0.cmp(&b.0));
-    }
 }
 
 impl Default for Plan {

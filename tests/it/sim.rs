@@ -58,6 +58,19 @@ fn world(good: Timestamp, bad: Timestamp) -> World {
 
 const CATALOG: &str = "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: docs\n    title: Docs\n    classification: confidential\n    rpo: 1h\n    rto: 2h\n    primary: { region: eu-central-1 }\n    resources:\n      - { kind: s3-bucket, id: ledger-docs, role: production }\n";
 
+/// The simulated cloud seeded from the catalog with `ledger-docs` sized to `objects` keys
+/// over `prefixes` prefixes, its ransomware an hour before now.
+fn sized(objects: u64, prefixes: u64) -> (lifeboat::runbook::model::Catalog, Sim, Timestamp, Timestamp) {
+    let catalog = catalog_from_str(&CATALOG.replace(
+        "{ kind: s3-bucket, id: ledger-docs, role: production }",
+        &format!("{{ kind: s3-bucket, id: ledger-docs, role: production, sim: {{ objects: {objects}, prefixes: {prefixes} }} }}"),
+    ))
+    .unwrap();
+    let (incident, now) = (t("2026-11-24T03:00:00Z"), t("2026-11-24T04:00:00Z"));
+    let sim = Sim::seeded(&catalog, now, incident);
+    (catalog, sim, incident, now)
+}
+
 fn action_call(action: &str, args: Json, step: &str) -> ActionCall {
     ActionCall {
         spec: catalog::find(action).unwrap(),
@@ -286,13 +299,7 @@ async fn over_s3_s_request_rate_for_a_prefix_the_pace_backs_off_and_every_key_co
 
 #[tokio::test(start_paused = true)]
 async fn a_bucket_sized_in_the_catalog_is_rolled_back_whole_on_the_simulated_cloud_without_a_record_a_key() {
-    let catalog = catalog_from_str(&CATALOG.replace(
-        "{ kind: s3-bucket, id: ledger-docs, role: production }",
-        "{ kind: s3-bucket, id: ledger-docs, role: production, sim: { objects: 20000, prefixes: 8 } }",
-    ))
-    .unwrap();
-    let (incident, now) = (t("2026-11-24T03:00:00Z"), t("2026-11-24T04:00:00Z"));
-    let sim = Sim::seeded(&catalog, now, incident);
+    let (_, sim, incident, now) = sized(20000, 8);
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(now, 1.0));
     let args = json!({ "bucket": "ledger-docs", "time": "2026-11-24T03:00:00Z" });
     let (out, _) = roll_back(&sim, clock.clone(), args.clone()).await;
@@ -320,13 +327,7 @@ async fn a_bucket_sized_in_the_catalog_is_rolled_back_whole_on_the_simulated_clo
 
 #[tokio::test(start_paused = true)]
 async fn a_roll_back_stopped_half_way_resumes_without_copying_a_finished_key_again() {
-    let catalog = catalog_from_str(&CATALOG.replace(
-        "{ kind: s3-bucket, id: ledger-docs, role: production }",
-        "{ kind: s3-bucket, id: ledger-docs, role: production, sim: { objects: 40000, prefixes: 4 } }",
-    ))
-    .unwrap();
-    let (incident, now) = (t("2026-11-24T03:00:00Z"), t("2026-11-24T04:00:00Z"));
-    let sim = Sim::seeded(&catalog, now, incident);
+    let (catalog, sim, incident, now) = sized(40000, 4);
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(now, 1.0));
     let half = Arc::new(tokio::sync::Notify::new());
     let signal = half.clone();

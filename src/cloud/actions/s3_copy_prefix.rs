@@ -45,7 +45,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     // The plan first, written to a manifest as the two listings are walked side by side
     // (a page of each held): without `overwrite`, what exists at the target stays; with
     // it, only what differs is copied.
-    let local = |e: ManifestError| ActionError::new(op, &format!("s3://{}", a.to.bucket), "LocalFile", e.to_string());
+    let local = |e: ManifestError| e.at(op, &format!("s3://{}", a.to.bucket));
     let dir = manifest::work_dir();
     let mut part = PartWriter::create(&dir, &a.from.bucket).map_err(local)?;
     let mut src = Cursor::new(reader.clone(), op, &a.from.bucket, &a.from.prefix, &fr);
@@ -78,22 +78,15 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     // One identity: S3 copies server-side. Two (a role in the backup account): each
     // object is read with one and written with the other, its ETag checked.
     let through_here = a.from_role != a.to_role;
-    let to_bucket = a.to.bucket.clone();
-    let jobs = records.map(|c| match c {
-        Ok(Change::Copy { key, version }) => Ok((key, version.etag, version.size)),
-        Ok(other) => Err(format!("the copy's manifest holds a change that is no copy: {other:?}")),
-        Err(e) => Err(e.to_string()),
-    });
-    let jobs = jobs.map(|todo| {
-        let (key, etag, size) = match todo {
-            Ok(t) => t,
-            Err(why) => {
-                let bucket = to_bucket.clone();
-                return tasks::job(move || {
-                    let e = ActionError::new(op, &format!("s3://{bucket}"), "LocalFile", why.clone());
-                    async move { Err(e) }
-                });
+    let target = format!("s3://{}", a.to.bucket);
+    let jobs = records.map(|c| {
+        let (key, etag, size) = match c {
+            Ok(Change::Copy { key, version }) => (key, version.etag, version.size),
+            Ok(other) => {
+                let why = format!("the copy's manifest holds a change that is no copy: {other:?}");
+                return tasks::failed(ActionError::new(op, &target, "LocalFile", why));
             }
+            Err(e) => return tasks::failed(e.at(op, &target)),
         };
         let (reader, writer) = (reader.clone(), writer.clone());
         let (fb, fr, tb, tr) = (a.from.bucket.clone(), fr.clone(), a.to.bucket.clone(), tr.clone());

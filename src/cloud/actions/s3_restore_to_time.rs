@@ -169,7 +169,7 @@ pub async fn plan(
     lanes: usize,
 ) -> Result<Planned, ActionError> {
     let dir = manifest::work_dir();
-    let at = |e: ManifestError| ActionError::new(op, &format!("s3://{bucket}/{prefix}"), "LocalFile", e.to_string());
+    let at = |e: ManifestError| e.at(op, &format!("s3://{bucket}/{prefix}"));
     let (mut tally, mut newest, mut parts) = (Tally::default(), None, Vec::new());
     let mut queue: std::collections::VecDeque<Range> = Default::default();
     let mut add = |l: Listed, queue: &mut std::collections::VecDeque<Range>| {
@@ -254,7 +254,7 @@ async fn list_range(
     (time, delete_newer): (Timestamp, bool),
 ) -> Result<Listed, ActionError> {
     let prefix = range.prefix.as_str();
-    let at = |e: ManifestError| ActionError::new(op, &format!("s3://{bucket}/{prefix}"), "LocalFile", e.to_string());
+    let at = |e: ManifestError| e.at(op, &format!("s3://{bucket}/{prefix}"));
     let dir = manifest::work_dir();
     let mut out = Listed { plan: Plan::new(), parts: Vec::new(), below: Vec::new(), rest: None, greatest: None };
     // The part being written: its writer, first key, and how many prefixes sort before it.
@@ -428,10 +428,7 @@ fn job(piece: Piece, s3: &Arc<dyn S3Api>, op: &'static str, bucket: &str, region
                 }
             })
         }
-        Piece::Unreadable(why) => tasks::job(move || {
-            let e = ActionError::new(op, &format!("s3://{bucket}"), "LocalFile", why.clone());
-            async move { Err(e) }
-        }),
+        Piece::Unreadable(why) => tasks::failed(ActionError::new(op, &format!("s3://{bucket}"), "LocalFile", why)),
     }
 }
 
@@ -474,7 +471,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
             )));
         }
     }
-    let records = manifest.records().map_err(|e| ActionError::new(op, &a.bucket, "LocalFile", e.to_string()))?;
+    let records = manifest.records().map_err(|e| e.at(op, &a.bucket))?;
     let work = Pieces::new(records).map(|p| job(p, &s3, op, &a.bucket, region));
     let done = tasks::run(work, tally.changes(a.delete_newer), concurrency(), env.ctx).await;
     // A confirmed plan stays, as the record of what was agreed; this run's own goes.

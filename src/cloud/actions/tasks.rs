@@ -52,6 +52,12 @@ where
     Arc::new(move || Box::pin(f()))
 }
 
+/// Work that fails as soon as it starts: what stands in the queue for a change that
+/// could not be read back, so the run stops there rather than skip it.
+pub fn failed(e: ActionError) -> Job {
+    job(move || std::future::ready(Err(e.clone())))
+}
+
 /// Throttled (after the SDK's own retries) this many times, a piece of work fails the
 /// step: S3 that keeps saying "slow down" at one in flight is an outage, not a pace.
 const REQUEUES: u32 = 8;
