@@ -1156,7 +1156,7 @@ impl Moto {
 }
 
 /// A table with point-in-time recovery on and a few profiles in it.
-async fn profiles_table(db: &aws_sdk_dynamodb::Client, pitr: bool) {
+pub async fn profiles_table(db: &aws_sdk_dynamodb::Client, pitr: bool) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
         ScalarAttributeType,
