@@ -739,3 +739,28 @@ async fn the_dynamodb_example_gives_the_same_outputs_on_moto_and_on_the_simulate
         }
     }
 }
+
+/// Every action an example runbook uses is compared above: a new action in an example
+/// without its twin fails here.
+#[test]
+fn every_action_of_the_example_runbooks_is_compared_on_both_clouds() {
+    let dir = crate::root().join("runbooks");
+    let catalog = catalog_from_str(&std::fs::read_to_string(dir.join("datasets.yaml")).unwrap()).unwrap();
+    let here = include_str!("twins.rs");
+    let mut used = std::collections::BTreeSet::new();
+    for f in lifeboat::runbook::load::yaml_files(&dir).unwrap() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        if !text.contains("kind: Runbook") {
+            continue;
+        }
+        let rb = lifeboat::runbook::load::runbook_from_str(&text, &catalog).unwrap();
+        for s in rb.steps() {
+            if let lifeboat::runbook::model::StepKind::Action { action, .. } = &s.kind {
+                used.insert(action.name);
+            }
+        }
+    }
+    assert!(used.len() >= 13, "{used:?}");
+    let missing: Vec<_> = used.iter().filter(|a| !here.contains(&format!("\"{a}\""))).collect();
+    assert!(missing.is_empty(), "example actions never compared on moto and the sim: {missing:?}");
+}
