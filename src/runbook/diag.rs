@@ -85,6 +85,8 @@ pub enum Kind {
     Zero(&'static str),
     #[error("`sim` {0}")]
     BadSimSize(String),
+    #[error("`batch` {0}")]
+    BadBatch(String),
     #[error("unknown step `{0}` in answers")]
     UnknownAnswerStep(String),
     #[error("secret input `{0}` has a default")]

@@ -33,6 +33,16 @@ pub struct Resource {
     pub region: Option<String>,
     /// Held by the simulated cloud as a rule of this size (`sim: { objects: N }`).
     pub sim: Option<SimSize>,
+    pub batch: Option<BatchSetup>,
+}
+
+/// A bucket's S3 Batch Operations: the job's role, the bucket for its manifest and
+/// report, and the copies from which a roll-back uses it unasked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSetup {
+    pub role: String,
+    pub reports: String,
+    pub above: Option<u64>,
 }
 
 /// A bucket of `objects` keys spread over `prefixes` prefixes, in the simulated cloud.

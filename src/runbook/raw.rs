@@ -71,6 +71,19 @@ record! {
         /// Its size in the simulated cloud (a tabletop's bucket of millions); AWS never
         /// reads it.
         "sim" => sim: SimSize,
+        /// S3 Batch Operations for a roll-back too big for one machine's copies.
+        "batch" => batch: BatchSetup,
+    }
+}
+
+record! {
+    /// How a bucket is rolled back by S3 Batch Operations: the role S3 assumes for the
+    /// job, the bucket its manifest and completion report go to, and from how many
+    /// copies on a roll-back takes that way by itself.
+    pub struct BatchSetup ("the batch setup of a bucket") {
+        "role" (req) => role: Sp<String>,
+        "reports" (req) => reports: Sp<String>,
+        "above" => above: Sp<u32>,
     }
 }
 

@@ -2,6 +2,7 @@
 //! binary driven like a user would, plus property tests of the loader.
 
 mod attack;
+mod batch;
 mod cli;
 mod corpus;
 pub mod engine;
@@ -9,7 +10,7 @@ pub mod journal;
 pub mod moto;
 mod props;
 mod run;
-mod sim;
+pub mod sim;
 mod tui;
 mod twins;
 mod verdicts;
@@ -50,4 +51,35 @@ pub fn example_runbooks() -> Vec<String> {
     out.sort();
     assert!(out.len() >= 6, "{out:?}");
     out
+}
+
+/// One action called on a cloud as the engine calls it: the catalog's first dataset,
+/// the given clock and incident start (the clock's now unless given); its outcome and
+/// the progress it reported.
+pub async fn act(
+    cloud: &dyn lifeboat::cloud::Provider,
+    clock: std::sync::Arc<dyn lifeboat::clock::Clock>,
+    (catalog, incident): (&str, Option<lifeboat::runbook::time::Timestamp>),
+    (action, args, step): (&str, serde_json::Value, &str),
+) -> (Result<lifeboat::cloud::ActionResult, lifeboat::cloud::ActionError>, Vec<lifeboat::cloud::Progress>) {
+    use lifeboat::cloud::{ActionCall, ActionCtx, Progress, catalog};
+    let catalog = lifeboat::runbook::load::catalog_from_str(catalog).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let progress = move |p: Progress| sink.lock().unwrap().push(p);
+    let ctx = ActionCtx {
+        clock: clock.clone(),
+        progress: &progress,
+        dataset: &catalog.datasets[0],
+        incident_started_at: incident.unwrap_or_else(|| clock.now()),
+    };
+    let call = ActionCall {
+        spec: catalog::find(action).unwrap(),
+        args: args.as_object().unwrap().clone(),
+        run_id: "run-1".into(),
+        step: step.into(),
+    };
+    let r = cloud.call(&call, &ctx).await;
+    let seen = seen.lock().unwrap().clone();
+    (r, seen)
 }

@@ -2,7 +2,7 @@
 //! through more than a thousand versions, copies a multipart object in its own parts,
 //! rides out throttling the way the SDK does, and proves every copy.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lifeboat::clock::{Clock, VirtualClock};
 use lifeboat::cloud::port::{Backend, Reach};
@@ -35,7 +35,7 @@ fn object(n: u64, time: Timestamp, size: u64, part_size: Option<u64>) -> Version
 
 /// 1,200 keys: 600 overwritten after the incident, 300 deleted, 300 untouched; one
 /// 12 MiB object stored in 5 MiB parts, overwritten in 6 MiB parts.
-fn world(good: Timestamp, bad: Timestamp) -> World {
+pub fn world(good: Timestamp, bad: Timestamp) -> World {
     let mut b = Bucket { region: "eu-central-1".into(), versioning: true, kms: true, ..Bucket::default() };
     for i in 0..1200u64 {
         let key = format!("docs/{i:05}.pdf");
@@ -81,20 +81,8 @@ fn action_call(action: &str, args: Json, step: &str) -> ActionCall {
 }
 
 async fn roll_back(sim: &Sim, clock: Arc<dyn Clock>, args: Json) -> (Result<Map<String, Json>, String>, Vec<Progress>) {
-    let catalog = catalog_from_str(CATALOG).unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let progress = move |p: Progress| sink.lock().unwrap().push(p);
-    let ctx = ActionCtx {
-        clock: clock.clone(),
-        progress: &progress,
-        dataset: &catalog.datasets[0],
-        incident_started_at: clock.now(),
-    };
-    let call = action_call("s3.restore_to_time", args, "restore");
-    let r = sim.call(&call, &ctx).await.map(|r| r.outputs).map_err(|e| format!("{e} [{:?}]", e.code));
-    let seen = seen.lock().unwrap().clone();
-    (r, seen)
+    let (r, seen) = crate::act(sim, clock, (CATALOG, None), ("s3.restore_to_time", args, "restore")).await;
+    (r.map(|r| r.outputs).map_err(|e| format!("{e} [{:?}]", e.code)), seen)
 }
 
 #[tokio::test(start_paused = true)]

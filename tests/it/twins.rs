@@ -3,13 +3,13 @@
 //! same calls on both, and the outputs and the resulting buckets compared.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lifeboat::clock::{Clock, SystemClock};
+use lifeboat::cloud::Provider;
 use lifeboat::cloud::aws::Aws;
 use lifeboat::cloud::sim::Sim;
 use lifeboat::cloud::sim::world::{Bucket, Content, Snapshot, Version, World};
-use lifeboat::cloud::{ActionCall, ActionCtx, Progress, Provider, catalog};
 use lifeboat::runbook::load::catalog_from_str;
 use lifeboat::runbook::time::Timestamp;
 use serde_json::{Map, Value as Json, json};
@@ -91,24 +91,8 @@ async fn aws_on(moto: &Moto) -> Aws {
 }
 
 async fn call(cloud: &dyn Provider, action: &str, args: Json, step: &str) -> Result<Map<String, Json>, String> {
-    let catalog = catalog_from_str(CATALOG).unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let lines = Arc::new(Mutex::new(Vec::<Progress>::new()));
-    let sink = lines.clone();
-    let progress = move |p: Progress| sink.lock().unwrap().push(p);
-    let ctx = ActionCtx {
-        clock: clock.clone(),
-        progress: &progress,
-        dataset: &catalog.datasets[0],
-        incident_started_at: clock.now(),
-    };
-    let call = ActionCall {
-        spec: catalog::find(action).unwrap(),
-        args: args.as_object().unwrap().clone(),
-        run_id: "twins".into(),
-        step: step.into(),
-    };
-    cloud.call(&call, &ctx).await.map(|r| r.outputs).map_err(|e| format!("{} [{:?}]", e.message, e.code))
+    let (r, _) = crate::act(cloud, Arc::new(SystemClock), (CATALOG, None), (action, args, step)).await;
+    r.map(|r| r.outputs).map_err(|e| format!("{} [{:?}]", e.message, e.code))
 }
 
 /// Each key's current content, as a listing of current objects says.
@@ -468,21 +452,8 @@ async fn call_on(
     args: Json,
     step: &str,
 ) -> Result<Map<String, Json>, (String, String)> {
-    let catalog = catalog_from_str(catalog).unwrap();
-    let progress = |_: Progress| {};
-    let ctx = ActionCtx {
-        clock: clock.clone(),
-        progress: &progress,
-        dataset: &catalog.datasets[0],
-        incident_started_at: incident.unwrap_or_else(|| clock.now()),
-    };
-    let call = ActionCall {
-        spec: catalog::find(action).unwrap(),
-        args: args.as_object().unwrap().clone(),
-        run_id: "twins".into(),
-        step: step.into(),
-    };
-    cloud.call(&call, &ctx).await.map(|r| r.outputs).map_err(|e| (e.code.unwrap_or_default(), e.message))
+    let (r, _) = crate::act(cloud, clock, (catalog, incident), (action, args, step)).await;
+    r.map(|r| r.outputs).map_err(|e| (e.code.unwrap_or_default(), e.message))
 }
 
 fn fast_clock() -> Arc<dyn Clock> {

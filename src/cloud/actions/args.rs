@@ -17,7 +17,7 @@ fn at<'a>(call: &'a ActionCall, path: &str) -> Option<&'a Json> {
     Some(cur)
 }
 
-fn bad(call: &ActionCall, path: &str, why: impl std::fmt::Display) -> ActionError {
+pub fn bad(call: &ActionCall, path: &str, why: impl std::fmt::Display) -> ActionError {
     ActionError::new(call.spec.name, &call.step, "BadArgument", format!("`{path}` {why}"))
         .hint("check the step's `with:` and the inputs its `${{ }}` expressions read")
 }

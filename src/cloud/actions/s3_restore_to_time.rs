@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::s3_batch;
 use super::s3_object::{Checked, Source, Target, server_copy};
 use super::tasks::{self, concurrency};
 use super::{Env, args};
@@ -11,6 +12,8 @@ use crate::cloud::manifest::{self, Change, Manifest, ManifestError, Part, PartWr
 use crate::cloud::plan::{Plan, Planner, Tally, Ver};
 use crate::cloud::port::s3::{S3Api, VersionMarker};
 use crate::cloud::{ActionCall, ActionError, ActionResult, Progress, outputs};
+use crate::runbook::model::BatchSetup;
+use crate::runbook::raw::ResourceKind;
 use crate::runbook::time::Timestamp;
 
 pub struct Args {
@@ -22,7 +25,23 @@ pub struct Args {
     pub dry_run: bool,
     /// The plan confirmed: the roll-back changes nothing it does not list.
     pub plan_sha256: Option<String>,
+    pub mode: Mode,
+    /// The S3 Batch Operations job the confirmed dry run created.
+    pub job: Option<String>,
 }
+
+/// Who makes the copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// S3 Batch Operations when the bucket has a `batch:` setup and the plan holds at
+    /// least its `above` copies; else this machine.
+    Auto,
+    Direct,
+    Batch,
+}
+
+/// Copies from which `auto` uses S3 Batch Operations unless `batch.above` says.
+const BATCH_ABOVE: u64 = 1_000_000;
 
 impl Args {
     pub fn decode(call: &ActionCall) -> Result<Args, ActionError> {
@@ -34,6 +53,13 @@ impl Args {
             delete_newer: args::flag(call, "delete_newer")?,
             dry_run: args::flag(call, "dry_run")?,
             plan_sha256: args::opt_name(call, "plan_sha256")?.map(str::to_string),
+            mode: match args::opt_text(call, "mode")? {
+                None | Some("auto") => Mode::Auto,
+                Some("direct") => Mode::Direct,
+                Some("batch") => Mode::Batch,
+                Some(_) => return Err(args::bad(call, "mode", "is not auto, direct or batch")),
+            },
+            job: args::opt_name(call, "job")?.map(str::to_string),
         })
     }
 }
@@ -448,7 +474,17 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
         manifest.records,
         manifest.sha256
     )));
+    let setup = batch_setup(env, &a, tally.copies)?;
     if a.dry_run {
+        if let Some(setup) = setup {
+            let records = manifest.records().map_err(|e| e.at(op, &a.bucket))?;
+            let (job, tasks) = s3_batch::create(env, setup, &a.bucket, &manifest.sha256, records).await?;
+            (env.ctx.progress)(Progress::Line(format!(
+                "S3 Batch Operations job {job} created, waiting for confirmation: {tasks} copies read from its manifest"
+            )));
+            result.insert("batch_job".into(), job.into());
+            result.insert("batch_tasks".into(), tasks.into());
+        }
         return Ok(ActionResult { outputs: result, recovery_point: None });
     }
     // What runs is what was confirmed: planned again (a retry or a resume finds less to
@@ -471,15 +507,103 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
             )));
         }
     }
-    let records = manifest.records().map_err(|e| e.at(op, &a.bucket))?;
-    let work = Pieces::new(records).map(|p| job(p, &s3, op, &a.bucket, region));
-    let done = tasks::run(work, tally.changes(a.delete_newer), concurrency(), env.ctx).await;
+    let done = match setup {
+        None => {
+            let records = manifest.records().map_err(|e| e.at(op, &a.bucket))?;
+            let work = Pieces::new(records).map(|p| job(p, &s3, op, &a.bucket, region));
+            tasks::run(work, tally.changes(a.delete_newer), concurrency(), env.ctx).await
+        }
+        Some(setup) => by_batch(env, &a, setup, &s3, &planned).await,
+    };
     // A confirmed plan stays, as the record of what was agreed; this run's own goes.
     if a.plan_sha256.as_deref() != Some(manifest.sha256.as_str()) {
         manifest.remove();
     }
     done?;
     Ok(ActionResult { outputs: result, recovery_point: Some(rp) })
+}
+
+/// Which batch setup a roll-back uses, if any: asked for, or `auto` above its threshold.
+fn batch_setup<'e>(env: &'e Env<'_>, a: &Args, copies: u64) -> Result<Option<&'e BatchSetup>, ActionError> {
+    let setup = env
+        .ctx
+        .dataset
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::S3Bucket && r.id == a.bucket)
+        .and_then(|r| r.batch.as_ref());
+    match (a.mode, setup) {
+        (Mode::Direct, _) | (Mode::Auto, None) => Ok(None),
+        (Mode::Batch, None) => Err(ActionError::new(
+            env.op(),
+            &format!("s3://{}", a.bucket),
+            "NoBatchSetup",
+            format!("`mode: batch` needs the bucket's `batch:` setup in datasets.yaml, and `{}` has none", a.bucket),
+        )
+        .hint(
+            "add `batch: { role: ARN, reports: BUCKET }` to the bucket's resource, or roll back with `mode: direct`",
+        )),
+        (Mode::Batch, Some(s)) => Ok(Some(s)),
+        (Mode::Auto, Some(s)) => Ok((a.job.is_some() || copies >= s.above.unwrap_or(BATCH_ABOVE)).then_some(s)),
+    }
+}
+
+/// A confirmed roll-back by its job: lifeboat removes the delete markers and makes the
+/// copies too big for the job, the job makes the rest once confirmed, and the step ends
+/// when the job's report is read.
+async fn by_batch(
+    env: &Env<'_>,
+    a: &Args,
+    setup: &BatchSetup,
+    s3: &Arc<dyn S3Api>,
+    planned: &Planned,
+) -> Result<u64, ActionError> {
+    let (op, region) = (env.op(), env.region.as_str());
+    let where_ = format!("s3://{}/{}", a.bucket, a.prefix);
+    let (Some(id), Some(_)) = (&a.job, &a.plan_sha256) else {
+        return Err(ActionError::new(
+            op,
+            &where_,
+            "BatchNotConfirmed",
+            "a roll-back by S3 Batch Operations runs the job its confirmed dry run created: give `job` and `plan_sha256`",
+        )
+        .hint("plan with `dry_run: true` (it creates the job unconfirmed), confirm its counts, then pass `job: ${{ steps.PLAN.outputs.batch_job }}` and `plan_sha256`"));
+    };
+    let manifest = &planned.manifest;
+    let mut copies = 0u64;
+    for c in manifest.records().map_err(|e| e.at(op, &a.bucket))? {
+        copies += s3_batch::by_job(&c.map_err(|e| e.at(op, &a.bucket))?) as u64;
+    }
+    let found = s3_batch::run(env, id, &a.bucket, copies).await?;
+    // The rest is this machine's: delete markers (Batch has no delete) and copies over
+    // 5 GiB or in parts — or everything left, when the job finished before (a retry).
+    // No key has both a copy and a marker change, so order does not matter.
+    let finished = found == s3_batch::Found::Finished;
+    let records = manifest.records().map_err(|e| e.at(op, &a.bucket))?;
+    let rest = records.filter(|r| finished || !r.as_ref().is_ok_and(s3_batch::by_job));
+    let total = planned.tally.changes(a.delete_newer);
+    let mine = if finished { total } else { total.saturating_sub(copies) };
+    let work = Pieces::new(rest).map(|p| job(p, s3, op, &a.bucket, region));
+    tasks::run(work, mine, concurrency(), env.ctx).await?;
+    let copied = if finished { 0 } else { s3_batch::follow(env, id, &a.bucket, setup).await? };
+    // The job's copies are proved the way a roll-back is: planned again, nothing is left.
+    let check = plan(s3, op, &a.bucket, &a.prefix, region, (a.time, a.delete_newer), listers()).await?;
+    check.manifest.remove();
+    let left = check.tally.changes(a.delete_newer);
+    if left > 0 {
+        return Err(ActionError::new(
+            op,
+            &where_,
+            "BatchIncomplete",
+            format!("{left} keys still differ from {} after {} copies by the job", a.time_text, copied),
+        )
+        .hint("retry the step: the plan is made again and only what is left is done"));
+    }
+    (env.ctx.progress)(Progress::Line(format!(
+        "proved: planned again after the job, s3://{}/{} needs no change",
+        a.bucket, a.prefix
+    )));
+    Ok(mine + copied as u64)
 }
 
 #[cfg(test)]

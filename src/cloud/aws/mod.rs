@@ -5,6 +5,7 @@
 mod dynamodb;
 mod rds;
 mod s3;
+mod s3control;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use tokio::sync::Mutex;
 use super::port::dynamodb::DynamoApi;
 use super::port::rds::RdsApi;
 use super::port::s3::S3Api;
+use super::port::s3control::S3ControlApi;
 use super::port::sts::{Caller, StsApi};
 use super::port::{Api, ApiError, Backend, Reach};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Provider, actions};
@@ -120,6 +122,24 @@ impl Backend for Aws {
                     Arc::new(rds::AwsRds { client: aws_sdk_rds::Client::from_conf(conf.build()) })
                 })
                 .clone())
+        })
+    }
+
+    fn s3control<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn S3ControlApi>>> {
+        Box::pin(async move {
+            let conf = aws_sdk_s3control::config::Builder::from(&self.base)
+                .region(aws_sdk_s3control::config::Region::new(at.region.clone()));
+            let partition = if at.region.starts_with("cn-") {
+                "aws-cn"
+            } else if at.region.starts_with("us-gov-") {
+                "aws-us-gov"
+            } else {
+                "aws"
+            };
+            Ok(Arc::new(s3control::AwsS3Control {
+                client: aws_sdk_s3control::Client::from_conf(conf.build()),
+                partition: partition.into(),
+            }) as Arc<dyn S3ControlApi>)
         })
     }
 

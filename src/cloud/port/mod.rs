@@ -5,6 +5,7 @@
 pub mod dynamodb;
 pub mod rds;
 pub mod s3;
+pub mod s3control;
 pub mod sts;
 
 use std::sync::Arc;
@@ -101,6 +102,7 @@ pub trait Backend: Send + Sync {
     fn rds<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn rds::RdsApi>>>;
     fn dynamodb<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn dynamodb::DynamoApi>>>;
     fn sts<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn sts::StsApi>>>;
+    fn s3control<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn s3control::S3ControlApi>>>;
     /// A failure a rehearsal's facilitator switched on for this call (the simulated
     /// cloud's injects); AWS has none.
     fn injected(&self, _call: &ActionCall) -> Option<ActionError> {

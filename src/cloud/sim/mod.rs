@@ -8,6 +8,7 @@ mod dynamodb;
 mod model;
 mod rds;
 mod s3;
+mod s3control;
 mod seed;
 pub mod world;
 
@@ -22,6 +23,7 @@ pub use world::{Bucket, Content, Instance, Snapshot, Table, Version, World};
 use super::port::dynamodb::DynamoApi;
 use super::port::rds::RdsApi;
 use super::port::s3::S3Api;
+use super::port::s3control::S3ControlApi;
 use super::port::sts::{Caller, StsApi};
 use super::port::{Api, ApiError, Backend, Reach};
 use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Provider, actions};
@@ -253,6 +255,17 @@ impl Backend for Sim {
                 clock: at.clock.clone(),
                 model: self.state.model(),
             }) as Arc<dyn DynamoApi>)
+        })
+    }
+
+    fn s3control<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn S3ControlApi>>> {
+        Box::pin(async move {
+            Ok(Arc::new(s3control::SimS3Control {
+                state: self.state.clone(),
+                region: at.region.clone(),
+                clock: at.clock.clone(),
+                model: self.state.model(),
+            }) as Arc<dyn S3ControlApi>)
         })
     }
 

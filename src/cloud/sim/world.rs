@@ -383,6 +383,24 @@ pub struct World {
     pub instances: BTreeMap<String, Instance>,
     pub snapshots: BTreeMap<String, Snapshot>,
     pub tables: BTreeMap<String, Table>,
+    /// S3 Batch Operations jobs, by id.
+    pub jobs: BTreeMap<String, Job>,
+}
+
+/// An S3 Batch Operations copy job: what it was asked, what it read from its manifest,
+/// and how far it got.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub region: String,
+    pub spec: crate::cloud::port::s3control::NewCopyJob,
+    pub status: String,
+    /// (bucket, key, version) as the manifest lists them.
+    pub tasks: Vec<(String, String, String)>,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub reasons: Vec<String>,
+    /// Until then it is `Preparing` (reading its manifest).
+    pub prepared_at: Timestamp,
 }
 
 /// The ETag S3 gives an object stored whole: its MD5, or (with a KMS key) an opaque

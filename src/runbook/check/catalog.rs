@@ -20,6 +20,7 @@ pub fn catalog(raw: &raw::CatalogFile, cx: &mut Cx) -> Option<Catalog> {
     }
     for r in datasets.iter().flat_map(|d| d.resources.iter().flatten()) {
         sim_size(cx, r);
+        batch_setup(cx, r);
     }
     check_unique(cx, "dataset", datasets.iter().filter_map(|d| d.id.as_ref()));
     if errors_since(cx, mark) {
@@ -55,6 +56,11 @@ pub fn catalog(raw: &raw::CatalogFile, cx: &mut Cx) -> Option<Catalog> {
                             let prefixes =
                                 s.prefixes.as_ref().map_or(objects.div_ceil(SimSize::PER_PREFIX), |p| p.value as u64);
                             SimSize { objects, prefixes: prefixes.clamp(1, objects) }
+                        }),
+                        batch: r.batch.as_ref().map(|b| BatchSetup {
+                            role: b.role.as_ref().map(|v| v.value.clone()).unwrap_or_default(),
+                            reports: b.reports.as_ref().map(|v| v.value.clone()).unwrap_or_default(),
+                            above: b.above.as_ref().map(|v| v.value as u64),
                         }),
                     })
                     .collect(),
@@ -100,4 +106,60 @@ fn sim_size(cx: &mut Cx, r: &raw::Resource) {
             );
         }
     }
+}
+
+/// `batch:` is for buckets: an IAM role's ARN for S3 to assume, and a bucket name for the
+/// manifest and the report that is not the bucket rolled back (a report written under
+/// the roll-back's prefix would be one more change to it).
+fn batch_setup(cx: &mut Cx, r: &raw::Resource) {
+    let Some(b) = &r.batch else { return };
+    if let Some(kind) = r.kind.as_ref().filter(|k| k.value != raw::ResourceKind::S3Bucket) {
+        let at = b.role.as_ref().map(|o| o.span).unwrap_or(kind.span);
+        cx.push(
+            Diag::new(Kind::BadBatch("is for s3-bucket resources only".into()), at)
+                .help("remove `batch:` from this resource"),
+        );
+    }
+    if let Some(role) = &b.role
+        && !is_role_arn(&role.value)
+    {
+        cx.push(
+            Diag::new(Kind::BadBatch(format!("role `{}` is not an IAM role ARN", role.value)), role.span)
+                .help("give the ARN of the role S3 Batch Operations assumes: arn:aws:iam::123456789012:role/NAME"),
+        );
+    }
+    if let Some(rep) = &b.reports {
+        let v = &rep.value;
+        let name_ok = (3..=63).contains(&v.len())
+            && v.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
+            && v.as_bytes()[0].is_ascii_alphanumeric();
+        if !name_ok {
+            cx.push(
+                Diag::new(Kind::BadBatch(format!("reports `{v}` is not a bucket name")), rep.span)
+                    .help("name the bucket the job's manifest and completion report go to (3–63 of a-z 0-9 . -)"),
+            );
+        } else if r.id.as_ref().is_some_and(|id| &id.value == v) {
+            cx.push(
+                Diag::new(Kind::BadBatch("reports go to the bucket rolled back".into()), rep.span)
+                    .help("name another bucket for the manifest and report"),
+            );
+        }
+    }
+    if let Some(a) = &b.above
+        && a.value == 0
+    {
+        cx.push(Diag::new(Kind::Zero("batch.above"), a.span));
+    }
+}
+
+fn is_role_arn(s: &str) -> bool {
+    let mut parts = s.splitn(6, ':');
+    let (arn, partition, iam, region, account, rest) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next());
+    arn == Some("arn")
+        && partition.is_some_and(|p| p.starts_with("aws"))
+        && iam == Some("iam")
+        && region == Some("")
+        && account.is_some_and(|a| a.len() == 12 && a.bytes().all(|c| c.is_ascii_digit()))
+        && rest.is_some_and(|r| r.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
 }

@@ -1,0 +1,146 @@
+//! A roll-back by S3 Batch Operations on the simulated cloud: the dry run creates the
+//! job unconfirmed, only the confirmed roll-back starts it, its progress is the step's,
+//! and a failed task in its completion report fails the step with the key named.
+
+use std::sync::Arc;
+
+use lifeboat::clock::{Clock, VirtualClock};
+use lifeboat::cloud::Progress;
+use lifeboat::cloud::sim::Sim;
+use lifeboat::cloud::sim::world::Bucket;
+use lifeboat::runbook::time::parse_timestamp;
+use serde_json::{Map, Value as Json, json};
+
+const CATALOG: &str = "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: docs\n    title: Docs\n    classification: confidential\n    rpo: 1h\n    rto: 2h\n    primary: { region: eu-central-1 }\n    resources:\n      - { kind: s3-bucket, id: ledger-docs, role: production, batch: { role: \"arn:aws:iam::000000000000:role/lifeboat-batch\", reports: lifeboat-reports } }\n";
+
+/// The simulated cloud, and a work folder of this test's own for the plans (another
+/// test's roll-back of the same world would make, and remove, the same plan file).
+fn sim() -> (Sim, tempfile::TempDir) {
+    let work = tempfile::tempdir().unwrap();
+    // SAFETY: nextest runs each test in a process of its own.
+    unsafe { std::env::set_var("LIFEBOAT_WORK_DIR", work.path()) };
+    let (good, bad) =
+        (parse_timestamp("2026-11-20T10:00:00Z").unwrap(), parse_timestamp("2026-11-24T03:10:00Z").unwrap());
+    let mut w = crate::sim::world(good, bad);
+    w.buckets.insert(
+        "lifeboat-reports".into(),
+        Bucket { region: "eu-central-1".into(), versioning: true, ..Bucket::default() },
+    );
+    (Sim::of(w), work)
+}
+
+type Outcome = (Result<Map<String, Json>, (String, String)>, Vec<Progress>);
+
+async fn call(sim: &Sim, clock: &Arc<dyn Clock>, args: Json, step: &str) -> Outcome {
+    let (r, seen) = crate::act(sim, clock.clone(), (CATALOG, None), ("s3.restore_to_time", args, step)).await;
+    (r.map(|r| r.outputs).map_err(|e| (e.code.clone().unwrap_or_default(), e.to_string())), seen)
+}
+
+fn lines(p: &[Progress]) -> String {
+    p.iter()
+        .filter_map(|p| if let Progress::Line(l) = p { Some(l.as_str()) } else { None })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const TIME: &str = "2026-11-24T03:00:00Z";
+
+/// The dry run's job: created, prepared, waiting — and nothing copied yet.
+async fn planned(sim: &Sim, clock: &Arc<dyn Clock>) -> (String, String) {
+    let (plan, progress) =
+        call(sim, clock, json!({ "bucket": "ledger-docs", "time": TIME, "dry_run": true, "mode": "batch" }), "plan")
+            .await;
+    let plan = plan.unwrap();
+    // 600 overwritten keys stored whole go to the job; the object stored in parts is
+    // lifeboat's own (a whole copy would change its ETag).
+    assert_eq!(plan["restored"], 601, "{plan:?}");
+    assert_eq!(plan["batch_tasks"], 600, "{plan:?}");
+    let job = plan["batch_job"].as_str().unwrap().to_string();
+    assert!(
+        lines(&progress).contains(&format!("job {job} created, waiting for confirmation: 600 copies")),
+        "{progress:?}"
+    );
+    sim.with_world(|w| {
+        assert_eq!(w.jobs[&job].status, "Suspended");
+        let manifest = w.buckets["lifeboat-reports"].objects.keys().find(|k| k.contains("manifest-")).cloned();
+        assert!(
+            manifest.is_some_and(|k| k.starts_with("lifeboat/run-1/plan/")),
+            "the manifest is in the reports bucket"
+        );
+    });
+    assert_eq!(sim.requests().get("CopyObject"), None, "nothing copied before the confirmation");
+    (job, plan["manifest_sha256"].as_str().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_job_waits_for_its_confirmation_then_rolls_the_bucket_back_and_its_progress_is_the_step_s() {
+    let (sim, _work) = sim();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(parse_timestamp("2026-11-24T04:00:00Z").unwrap(), 200.0));
+    let (job, sha) = planned(&sim, &clock).await;
+    // The same dry run again (a retry) finds the same job, not a second one.
+    let (again, _) =
+        call(&sim, &clock, json!({ "bucket": "ledger-docs", "time": TIME, "dry_run": true, "mode": "batch" }), "plan")
+            .await;
+    assert_eq!(again.unwrap()["batch_job"], json!(job));
+    assert_eq!(sim.with_world(|w| w.jobs.len()), 1);
+
+    // Without the confirmed job and plan, a batch roll-back does not start.
+    let (refused, _) =
+        call(&sim, &clock, json!({ "bucket": "ledger-docs", "time": TIME, "mode": "batch" }), "restore").await;
+    assert_eq!(refused.unwrap_err().0, "BatchNotConfirmed");
+    assert_eq!(sim.with_world(|w| w.jobs[&job].status.clone()), "Suspended");
+
+    let args = json!({ "bucket": "ledger-docs", "time": TIME, "mode": "batch", "job": job, "plan_sha256": sha });
+    let (out, progress) = call(&sim, &clock, args, "restore").await;
+    let out = out.unwrap();
+    assert_eq!((out["restored"].as_u64(), out["undeleted"].as_u64()), (Some(601), Some(300)), "{out:?}");
+    let text = lines(&progress);
+    assert!(text.contains(&format!("batch job {job} confirmed: 600 copies")), "{text}");
+    assert!(text.contains("proved: planned again after the job"), "{text}");
+    assert!(progress.contains(&Progress::Count { done: 600, total: 600, unit: "objects" }), "{progress:?}");
+    let requests = sim.requests();
+    let n = |op: &str| requests.get(op).copied().unwrap_or(0);
+    assert_eq!((n("CreateJob"), n("UpdateJobStatus")), (2, 1), "{requests:?}");
+    assert_eq!(n("CopyObject"), 600, "the job's copies, each once");
+    assert_eq!(n("UploadPartCopy"), 3, "the object in parts, copied here in its parts");
+    assert_eq!(n("DeleteObjects"), 1, "delete markers removed by lifeboat: Batch has no delete");
+    sim.with_world(|w| {
+        assert_eq!(w.jobs[&job].status, "Complete");
+        let b = &w.buckets["ledger-docs"];
+        for (k, vs) in &b.objects {
+            assert_eq!(b.current(k).map(|v| v.etag), Some(vs[0].etag.clone()), "{k} holds its good version");
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_task_in_the_job_s_report_fails_the_step_with_its_key_and_a_retry_finishes_the_rest() {
+    let (sim, _work) = sim();
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(parse_timestamp("2026-11-24T04:00:00Z").unwrap(), 200.0));
+    let (job, sha) = planned(&sim, &clock).await;
+    // The job's role may not write one object: its copy is refused (not retried).
+    sim.fault("CopyObject", "AccessDenied", 1);
+    let args = json!({ "bucket": "ledger-docs", "time": TIME, "mode": "batch", "job": job, "plan_sha256": sha });
+    let (out, progress) = call(&sim, &clock, args.clone(), "restore").await;
+    let (code, message) = out.unwrap_err();
+    assert_eq!(code, "BatchTaskFailed", "{message}");
+    let failed = lines(&progress).lines().find(|l| l.contains(" failed: AccessDenied")).map(str::to_string);
+    let failed = failed.unwrap_or_else(|| panic!("{progress:?}"));
+    let key = failed.split("s3://ledger-docs/").nth(1).and_then(|r| r.split(' ').next()).unwrap().to_string();
+    assert!(
+        key.starts_with("docs/") && message.contains(&format!("1 of 600 copies failed in batch job {job}: {key}")),
+        "{message}"
+    );
+    sim.with_world(|w| assert_eq!(w.jobs[&job].failed, 1));
+
+    // Retried, the job is done: what is left (the one key) is copied here, and proved.
+    let before = sim.requests().get("CopyObject").copied().unwrap_or(0);
+    let (out, progress) = call(&sim, &clock, args, "restore").await;
+    assert!(out.is_ok(), "{out:?}");
+    assert!(lines(&progress).contains("finished before (599 copies, 1 failed)"), "{progress:?}");
+    assert_eq!(sim.requests().get("CopyObject").copied().unwrap_or(0) - before, 1, "only the failed key again");
+    sim.with_world(|w| {
+        let b = &w.buckets["ledger-docs"];
+        assert_eq!(b.current(&key).map(|v| v.etag), Some(b.objects[&key][0].etag.clone()));
+    });
+}
