@@ -215,9 +215,9 @@ pub(crate) struct Ctx {
     /// Everyone who has held the run, the current operator last: four eyes means none
     /// of them approves.
     pub operators: Mutex<Vec<String>>,
-    /// The plan each step's operator confirmed (a manifest's digest): the step's every
-    /// attempt is held to it.
-    pub confirmed_plans: Mutex<HashMap<String, String>>,
+    /// The plan each step's operator confirmed (a manifest's digest, and the Batch job
+    /// it made), as the arguments that hold the step's every attempt to it.
+    pub confirmed_plans: Mutex<HashMap<String, serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// The run cannot go on: the journal failed (nothing may happen unrecorded).

@@ -144,3 +144,147 @@ async fn a_failed_task_in_the_job_s_report_fails_the_step_with_its_key_and_a_ret
         assert_eq!(b.current(&key).map(|v| v.etag), Some(b.objects[&key][0].etag.clone()));
     });
 }
+
+/// The AWS backend's S3 Control calls, as the SDK really sends them (captured below the
+/// SDK, in place of the network), against what the API requires.
+mod sdk {
+    use std::sync::{Arc, Mutex};
+
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use aws_smithy_types::body::SdkBody;
+    use lifeboat::clock::SystemClock;
+    use lifeboat::cloud::aws::Aws;
+    use lifeboat::cloud::port::s3control::NewCopyJob;
+    use lifeboat::cloud::port::{Backend, Reach};
+
+    /// A request as sent: method, URL, headers, body.
+    #[derive(Debug, Clone)]
+    struct Sent {
+        method: String,
+        uri: String,
+        headers: Vec<(String, String)>,
+        body: String,
+    }
+
+    /// Answers every request with `answer` and keeps what was sent.
+    #[derive(Debug, Clone)]
+    struct Capture {
+        sent: Arc<Mutex<Vec<Sent>>>,
+        answer: Arc<Mutex<String>>,
+    }
+
+    impl HttpConnector for Capture {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let sent = Sent {
+                method: request.method().to_string(),
+                uri: request.uri().to_string(),
+                headers: request.headers().iter().map(|(k, v)| (k.to_lowercase(), v.to_string())).collect(),
+                body: String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned(),
+            };
+            self.sent.lock().unwrap().push(sent);
+            let body = self.answer.lock().unwrap().clone();
+            let response = HttpResponse::new(200.try_into().unwrap(), SdkBody::from(body));
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    impl HttpClient for Capture {
+        fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    fn has(body: &str, element: &str) -> bool {
+        body.contains(element)
+    }
+
+    #[tokio::test]
+    async fn the_aws_backend_creates_an_unconfirmed_copy_job_with_every_field_the_api_requires_then_confirms_and_reads_it()
+     {
+        let capture = Capture { sent: Arc::default(), answer: Arc::default() };
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-central-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
+            .http_client(capture.clone())
+            .load()
+            .await;
+        let aws = Aws::with_config(conf);
+        let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: Arc::new(SystemClock) };
+        let ctl = aws.s3control(&reach).await.unwrap();
+        let job = NewCopyJob {
+            account: "123456789012".into(),
+            role_arn: "arn:aws:iam::123456789012:role/lifeboat-batch".into(),
+            target_bucket: "orders-docs-prod".into(),
+            manifest_bucket: "lifeboat-reports".into(),
+            manifest_key: "lifeboat/run-1/plan/manifest-0123456789abcdef.csv".into(),
+            manifest_etag: "\"9b2cf535f27731c974343645a3985328\"".into(),
+            report_bucket: "lifeboat-reports".into(),
+            report_prefix: "lifeboat/run-1/plan/report".into(),
+            token: "lifeboat-0123456789abcdef0123456789abcdef01234567".into(),
+            description: "lifeboat run-1 plan: roll back s3://orders-docs-prod".into(),
+        };
+
+        *capture.answer.lock().unwrap() =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CreateJobResult><JobId>8f2e-job</JobId></CreateJobResult>"
+                .into();
+        assert_eq!(ctl.create_copy_job(&job).await.unwrap(), "8f2e-job");
+        let create = capture.sent.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(create.method, "POST");
+        assert!(
+            create.uri.starts_with("https://123456789012.s3-control.eu-central-1.amazonaws.com/v20180820/jobs"),
+            "the account is the endpoint's host label: {}",
+            create.uri
+        );
+        assert!(create.headers.contains(&("x-amz-account-id".into(), "123456789012".into())), "{:?}", create.headers);
+        assert!(create.headers.iter().any(|(k, v)| k == "authorization" && v.starts_with("AWS4-HMAC-SHA256")));
+        assert!(!create.body.contains("secret"), "never a secret in a request body");
+        let b = &create.body;
+        assert!(has(b, "<CreateJobRequest xmlns=\"http://awss3control.amazonaws.com/doc/2018-08-20/\">"), "{b}");
+        // Required by the API: ClientRequestToken, Operation, Priority, Report, RoleArn.
+        for field in [
+            "<ClientRequestToken>lifeboat-0123456789abcdef0123456789abcdef01234567</ClientRequestToken>",
+            "<Operation><S3PutObjectCopy><TargetResource>arn:aws:s3:::orders-docs-prod</TargetResource></S3PutObjectCopy></Operation>",
+            "<Priority>10</Priority>",
+            "<RoleArn>arn:aws:iam::123456789012:role/lifeboat-batch</RoleArn>",
+            "<Bucket>arn:aws:s3:::lifeboat-reports</Bucket>",
+            "<Format>Report_CSV_20180820</Format>",
+            "<Enabled>true</Enabled>",
+            "<Prefix>lifeboat/run-1/plan/report</Prefix>",
+            "<ReportScope>FailedTasksOnly</ReportScope>",
+            // Created unconfirmed: it waits for the typed confirmation.
+            "<ConfirmationRequired>true</ConfirmationRequired>",
+            // The manifest: CSV of Bucket, Key, VersionId, and the ETag S3 must find.
+            "<Format>S3BatchOperations_CSV_20180820</Format>",
+            "<Fields><member>Bucket</member><member>Key</member><member>VersionId</member></Fields>",
+            "<ObjectArn>arn:aws:s3:::lifeboat-reports/lifeboat/run-1/plan/manifest-0123456789abcdef.csv</ObjectArn>",
+            "<ETag>9b2cf535f27731c974343645a3985328</ETag>",
+        ] {
+            assert!(has(b, field), "{field} in {b}");
+        }
+
+        *capture.answer.lock().unwrap() = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DescribeJobResult><Job><JobId>8f2e-job</JobId><Status>Suspended</Status><ProgressSummary><TotalNumberOfTasks>600</TotalNumberOfTasks><NumberOfTasksSucceeded>0</NumberOfTasksSucceeded><NumberOfTasksFailed>0</NumberOfTasksFailed></ProgressSummary><Report><Bucket>arn:aws:s3:::lifeboat-reports</Bucket><Format>Report_CSV_20180820</Format><Enabled>true</Enabled><Prefix>lifeboat/run-1/plan/report</Prefix><ReportScope>FailedTasksOnly</ReportScope></Report></Job></DescribeJobResult>".into();
+        let state = ctl.describe_job("123456789012", "8f2e-job").await.unwrap();
+        assert_eq!((state.status.as_str(), state.total), ("Suspended", Some(600)));
+        assert_eq!(state.report, Some(("lifeboat-reports".into(), "lifeboat/run-1/plan/report".into())));
+        let describe = capture.sent.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(describe.method, "GET");
+        assert!(describe.uri.ends_with("/v20180820/jobs/8f2e-job"), "{}", describe.uri);
+        assert!(describe.headers.contains(&("x-amz-account-id".into(), "123456789012".into())));
+
+        *capture.answer.lock().unwrap() = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<UpdateJobStatusResult><JobId>8f2e-job</JobId><Status>Ready</Status></UpdateJobStatusResult>".into();
+        ctl.confirm("123456789012", "8f2e-job").await.unwrap();
+        let update = capture.sent.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(update.method, "POST");
+        assert!(
+            update.uri.contains("/v20180820/jobs/8f2e-job/status?") && update.uri.contains("requestedJobStatus=Ready"),
+            "{}",
+            update.uri
+        );
+        assert!(update.headers.contains(&("x-amz-account-id".into(), "123456789012".into())));
+        assert_eq!(capture.sent.lock().unwrap().len(), 3, "one request each, no retry");
+    }
+}

@@ -27,7 +27,7 @@ datasets:
     primary: { region: eu-central-1 }
     backup: { region: eu-west-1 }
     resources:
-      - { kind: s3-bucket, id: shop-docs-prod, role: production }
+      - { kind: s3-bucket, id: shop-docs-prod, role: production, batch: { role: "arn:aws:iam::000000000000:role/lifeboat-batch", reports: shop-docs-reports } }
       - { kind: s3-bucket, id: shop-docs-drill, role: drill }
   - id: ledger
     title: Ledger
@@ -705,6 +705,46 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
     assert_eq!(
         r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::event::Verdict::Confirm, by, .. } if by == "alice")),
         1
+    );
+}
+
+/// By S3 Batch Operations: the typed confirmation shows the job the preview created and
+/// its own count of copies; the job starts only once the name is typed.
+#[tokio::test]
+async fn interactively_a_batch_job_is_created_by_the_preview_and_started_only_after_the_typed_name() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: roll, title: Roll back, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\", mode: batch } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_with(&yaml, Mode::Replay, 1000.0, true, dir.path(), move |e| match e {
+        Event::StepWaiting { step, waiting_for: Waiting::Confirm, prompt } => {
+            let typed = lifeboat::event::typed_parts(prompt.as_deref().unwrap()).unwrap();
+            let plan = typed.plan.unwrap();
+            assert!(
+                plan.contains("; S3 Batch Operations job ") && plan.contains(" copies and starts when you confirm"),
+                "{plan}"
+            );
+            Some(Command::Confirm { step: step.clone(), by: "alice".into() })
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(r.finished("roll").0, StepStatus::Done, "{:?}", r.finished("roll"));
+    let at = |f: &dyn Fn(&Event) -> bool| r.records.iter().position(|rec| f(&rec.event)).unwrap_or(usize::MAX);
+    let created = at(
+        &|e| matches!(e, Event::StepOutput { text, .. } if text.starts_with("preview, before you confirm: S3 Batch Operations job ") && text.contains("waiting for confirmation")),
+    );
+    let typed = at(&|e| matches!(e, Event::Answer { verdict: lifeboat::event::Verdict::Confirm, .. }));
+    let held = at(
+        &|e| matches!(e, Event::StepOutput { text, .. } if text.starts_with("held to the confirmed S3 Batch Operations job ")),
+    );
+    let started = at(
+        &|e| matches!(e, Event::StepOutput { text, .. } if text.starts_with("batch job ") && text.contains(" confirmed: ")),
+    );
+    assert!(
+        created < typed && typed < held && held < started && started < usize::MAX,
+        "{created} {typed} {held} {started}"
     );
 }
 

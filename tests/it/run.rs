@@ -529,3 +529,64 @@ fn a_tabletop_of_a_bucket_sized_in_the_catalog_rolls_every_key_back_and_says_its
     let left: Vec<_> = std::fs::read_dir(&work).unwrap().collect();
     assert_eq!(left.len(), 2, "the two dry runs' manifests stay for review; the roll-back's is removed: {left:?}");
 }
+
+/// The same tabletop with the bucket's copies made by S3 Batch Operations: the plan
+/// creates the job unconfirmed, the roll-back (given the plan's job) starts it, follows
+/// it, and the check proves nothing is left.
+#[test]
+fn a_tabletop_by_s3_batch_operations_creates_the_job_at_the_plan_and_starts_it_only_at_the_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", "runbooks", dir.path().to_str().unwrap()]).current_dir(crate::root()).status();
+    assert!(status.unwrap().success());
+    let folder = dir.path().join("runbooks");
+    let catalog = std::fs::read_to_string(folder.join("datasets.yaml")).unwrap();
+    let sized = catalog.replace(
+        "{ kind: s3-bucket, id: orders-docs-prod,   role: production }",
+        "{ kind: s3-bucket, id: orders-docs-prod,   role: production, sim: { objects: 5000, prefixes: 2 }, batch: { role: \"arn:aws:iam::111111111111:role/lifeboat-batch\", reports: orders-lifeboat-reports } }",
+    );
+    assert_ne!(sized, catalog);
+    std::fs::write(folder.join("datasets.yaml"), sized).unwrap();
+    let rb = std::fs::read_to_string(folder.join("orders-docs-ransomware.yaml")).unwrap();
+    let by_batch = rb
+        .replace(
+            "time: \"${{ inputs.incident_at }}\", dry_run: true }\n        timeout: 10m\n        retries: 2",
+            "time: \"${{ inputs.incident_at }}\", dry_run: true, mode: batch }\n        timeout: 10m\n        retries: 2",
+        )
+        .replace(
+            "plan_sha256: \"${{ steps.plan.outputs.manifest_sha256 }}\" }",
+            "plan_sha256: \"${{ steps.plan.outputs.manifest_sha256 }}\", mode: batch, job: \"${{ steps.plan.outputs.batch_job }}\" }",
+        );
+    assert_eq!(by_batch.matches("mode: batch").count(), 2, "the example's plan and roll-back steps are as expected");
+    std::fs::write(folder.join("orders-docs-ransomware.yaml"), by_batch).unwrap();
+    let work = dir.path().join("plans");
+    let out = lifeboat_in(
+        &folder,
+        &[
+            "tabletop",
+            "orders-docs-ransomware.yaml",
+            "--headless",
+            "--speed",
+            "50",
+            "--answers",
+            "answers/orders-docs-ransomware.yaml",
+            "--log",
+            "batch.jsonl",
+        ],
+        &[("LIFEBOAT_WORK_DIR", work.to_str().unwrap())],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("waiting for confirmation: 5000 copies read from its manifest"), "{stderr}");
+    let confirmed = stderr.find("confirmed: 5000 copies into s3://orders-docs-prod").expect(&stderr);
+    let created = stderr.find("created, waiting for confirmation").unwrap();
+    assert!(created < confirmed, "created at the plan, started at the roll-back: {stderr}");
+    assert!(stderr.contains("proved: planned again after the job"), "{stderr}");
+    assert!(stderr.contains("plan for s3://orders-docs-prod/: 0 to roll back"), "the check: {stderr}");
+    assert!(stderr.contains("orders-docs-ransomware succeeded"), "{stderr}");
+    let log = std::fs::read_to_string(folder.join("batch.jsonl")).unwrap();
+    assert!(log.contains("\"batch_job\":") && log.contains("\"batch_tasks\":5000"), "the job is on record");
+    let verify = lifeboat_in(&folder, &["verify", "batch.jsonl"], &[]);
+    let said = format!("{}{}", text(&verify.stdout), text(&verify.stderr));
+    assert!(said.contains("sealed and intact"), "the log of a batch roll-back verifies: {said}");
+}

@@ -71,6 +71,16 @@ pub fn world(catalog: &Catalog, now: Timestamp, incident: Timestamp, dataset: Op
                         _ => {}
                     }
                     w.buckets.insert(r.id.clone(), b);
+                    // The bucket a Batch job's manifest and report go to, empty.
+                    if let Some(batch) = &r.batch {
+                        w.buckets.entry(batch.reports.clone()).or_insert_with(|| Bucket {
+                            region: region.clone(),
+                            versioning: true,
+                            kms: true,
+                            public_access_blocked: true,
+                            ..Bucket::default()
+                        });
+                    }
                 }
                 ResourceKind::RdsInstance | ResourceKind::RdsCluster => {
                     if r.role == Role::Drill {

@@ -52,24 +52,33 @@ pub(super) async fn dry_run_plan(
     action: &'static ActionSpec,
     args: &Map<String, Json>,
     limit: Option<StdDuration>,
-) -> Result<(Option<String>, Option<String>), Fatal> {
+) -> Result<(Option<String>, Map<String, Json>), Fatal> {
     if !action.params.iter().any(|p| p.name == "dry_run") {
         let why =
             format!("cannot preview: {} has no dry run, so what it will change is not counted first", action.name);
-        return Ok((Some(why), None));
+        return Ok((Some(why), Map::new()));
     }
     let mut dry = args.clone();
     dry.insert("dry_run".into(), Json::Bool(true));
     Ok(match call_action(ctx, step, action, dry, limit, true).await? {
         Some(Attempt::Done { outputs, .. }) => {
-            let sha = outputs.get("manifest_sha256").and_then(Json::as_str).map(str::to_string);
-            (Some(plan_summary(&outputs)), sha)
+            // What holds the change to this plan: its digest, and the job it created.
+            let mut held = Map::new();
+            for (output, param) in [("manifest_sha256", "plan_sha256"), ("batch_job", "job")] {
+                if let Some(v) = outputs.get(output).filter(|v| v.is_string()) {
+                    held.insert(param.to_string(), v.clone());
+                }
+            }
+            (Some(plan_summary(&outputs)), held)
         }
-        Some(Attempt::Failed { error, .. }) => (Some(format!("no plan: the dry run failed: {}", error.message)), None),
-        Some(_) => (Some("no plan: the dry run did not finish".to_string()), None),
-        None => {
-            (Some(format!("no plan: the dry run did not finish within {}", step.timeout.unwrap_or_default())), None)
+        Some(Attempt::Failed { error, .. }) => {
+            (Some(format!("no plan: the dry run failed: {}", error.message)), Map::new())
         }
+        Some(_) => (Some("no plan: the dry run did not finish".to_string()), Map::new()),
+        None => (
+            Some(format!("no plan: the dry run did not finish within {}", step.timeout.unwrap_or_default())),
+            Map::new(),
+        ),
     })
 }
 
@@ -85,6 +94,14 @@ pub(super) fn plan_summary(outputs: &Map<String, Json>) -> String {
     // The change that follows is held to this plan: it may do less (a retry), never more.
     if let Some(sha) = outputs.get("manifest_sha256").and_then(Json::as_str) {
         s.push_str(&format!("; manifest sha256 {}…", sha.get(..16).unwrap_or(sha)));
+    }
+    // A Batch job's own count of what it read from the manifest: what confirming starts.
+    if let Some(job) = outputs.get("batch_job").and_then(Json::as_str) {
+        s.push_str(&format!(
+            "; S3 Batch Operations job {} holds {} copies and starts when you confirm",
+            crate::printable::line(job),
+            n("batch_tasks")
+        ));
     }
     s
 }

@@ -375,30 +375,31 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 let target = typed_target(action, &args);
                 // Where the action can plan without changing anything, the plan comes
                 // first: the name is typed knowing the counts, not only the bucket.
-                let (plan, sha) = dry_run_plan(ctx, step, action, &args, limit).await?;
+                let (plan, held) = dry_run_plan(ctx, step, action, &args, limit).await?;
                 let prompt = crate::event::typed_prompt(&target, action.name, plan.as_deref());
                 match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
                     Command::Confirm { by, .. } => ctx.record(step, Verdict::Confirm, &by, None, None)?,
                     Command::Detach { reason, .. } => return Ok(Attempt::Detached(reason)),
                     said => return confirmed(ctx, step, said, "failed by", "a change"),
                 }
-                if let Some(sha) = sha {
-                    ctx.confirmed_plans.lock().unwrap().insert(step.id.clone(), sha);
+                if !held.is_empty() {
+                    ctx.confirmed_plans.lock().unwrap().insert(step.id.clone(), held);
                 }
             }
             // The change is held to the plan its operator confirmed, on every attempt
-            // (unless the runbook names one itself).
-            let held = ctx.confirmed_plans.lock().unwrap().get(&step.id).cloned();
-            if action.params.iter().any(|p| p.name == "plan_sha256")
-                && let Some(sha) = held
-                && !args.contains_key("plan_sha256")
-            {
-                ctx.emit(Event::StepOutput {
-                    step: step.id.clone(),
-                    stream: Stream::Info,
-                    text: format!("held to the plan confirmed: manifest sha256 {sha}"),
-                })?;
-                args.insert("plan_sha256".into(), Json::String(sha));
+            // (unless the runbook names one itself): its digest, and its Batch job.
+            let held = ctx.confirmed_plans.lock().unwrap().get(&step.id).cloned().unwrap_or_default();
+            for (param, value) in held {
+                if !action.params.iter().any(|p| p.name == param) || args.contains_key(&param) {
+                    continue;
+                }
+                let text = match (param.as_str(), value.as_str()) {
+                    ("plan_sha256", Some(sha)) => format!("held to the plan confirmed: manifest sha256 {sha}"),
+                    (_, Some(job)) => format!("held to the confirmed S3 Batch Operations job {job}"),
+                    _ => continue,
+                };
+                ctx.emit(Event::StepOutput { step: step.id.clone(), stream: Stream::Info, text })?;
+                args.insert(param, value);
             }
             let call = match call_action(ctx, step, action, args, limit, false).await? {
                 Some(r) => r,
