@@ -114,6 +114,9 @@ const CASES: &[Case] = &[
     case("c-sim-on-instance.yaml", 1, "11:82", "error: `sim` sizes s3-bucket resources only"),
     case("c-sim-zero-objects.yaml", 1, "14:25", "error: `sim.objects` must be greater than zero"),
     case("c-sim-too-many-prefixes.yaml", 1, "14:45", "error: `sim` spreads keys over at most 10,000 prefixes"),
+    case("c-batch-role-not-arn.yaml", 1, "11:78", "error: `batch` role `lifeboat-batch` is not an IAM role ARN"),
+    case("c-batch-reports-into-itself.yaml", 1, "11:136", "error: `batch` reports go to the bucket rolled back"),
+    case("c-batch-on-instance.yaml", 1, "11:81", "error: `batch` is for s3-bucket resources only"),
     // Answers, checked against the runbook they name (tests/corpus/good.yaml).
     case("a-unknown-step.yaml", 1, "6:3", "error: unknown step `confrim` in answers"),
     case("a-bad-answer.yaml", 1, "6:12", "error: unknown answer `ok`"),

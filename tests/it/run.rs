@@ -485,24 +485,29 @@ fn a_blank_argument_fails_the_step_naming_it() {
     }
 }
 
-/// A tabletop of a bucket sized in the catalog (`sim: { objects: N }`) tells the team
-/// whether the roll-back fits the RTO on the latency model: the example runbook, its
-/// bucket made 20,000 keys every one overwritten, plans, rolls back, proves nothing is
-/// left, and says its RTO.
-#[test]
-fn a_tabletop_of_a_bucket_sized_in_the_catalog_rolls_every_key_back_and_says_its_rto() {
+/// The example runbooks in a folder of their own, the ransomware's bucket given `more`
+/// (`sim:`, `batch:`) in the catalog.
+fn examples_with_bucket(more: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let status =
         Command::new("cp").args(["-r", "runbooks", dir.path().to_str().unwrap()]).current_dir(crate::root()).status();
     assert!(status.unwrap().success());
     let folder = dir.path().join("runbooks");
     let catalog = std::fs::read_to_string(folder.join("datasets.yaml")).unwrap();
-    let sized = catalog.replace(
-        "{ kind: s3-bucket, id: orders-docs-prod,   role: production }",
-        "{ kind: s3-bucket, id: orders-docs-prod,   role: production, sim: { objects: 20000, prefixes: 4 } }",
-    );
-    assert_ne!(sized, catalog, "the example catalog names the bucket as this test expects");
-    std::fs::write(folder.join("datasets.yaml"), sized).unwrap();
+    let bucket = "{ kind: s3-bucket, id: orders-docs-prod,   role: production";
+    let changed = catalog.replace(&format!("{bucket} }}"), &format!("{bucket}, {more} }}"));
+    assert_ne!(changed, catalog, "the example catalog names the bucket as this test expects");
+    std::fs::write(folder.join("datasets.yaml"), changed).unwrap();
+    (dir, folder)
+}
+
+/// A tabletop of a bucket sized in the catalog (`sim: { objects: N }`) tells the team
+/// whether the roll-back fits the RTO on the latency model: the example runbook, its
+/// bucket made 20,000 keys every one overwritten, plans, rolls back, proves nothing is
+/// left, and says its RTO.
+#[test]
+fn a_tabletop_of_a_bucket_sized_in_the_catalog_rolls_every_key_back_and_says_its_rto() {
+    let (dir, folder) = examples_with_bucket("sim: { objects: 20000, prefixes: 4 }");
     let work = dir.path().join("plans");
     let out = lifeboat_in(
         &folder,
@@ -535,18 +540,9 @@ fn a_tabletop_of_a_bucket_sized_in_the_catalog_rolls_every_key_back_and_says_its
 /// it, and the check proves nothing is left.
 #[test]
 fn a_tabletop_by_s3_batch_operations_creates_the_job_at_the_plan_and_starts_it_only_at_the_roll_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let status =
-        Command::new("cp").args(["-r", "runbooks", dir.path().to_str().unwrap()]).current_dir(crate::root()).status();
-    assert!(status.unwrap().success());
-    let folder = dir.path().join("runbooks");
-    let catalog = std::fs::read_to_string(folder.join("datasets.yaml")).unwrap();
-    let sized = catalog.replace(
-        "{ kind: s3-bucket, id: orders-docs-prod,   role: production }",
-        "{ kind: s3-bucket, id: orders-docs-prod,   role: production, sim: { objects: 5000, prefixes: 2 }, batch: { role: \"arn:aws:iam::111111111111:role/lifeboat-batch\", reports: orders-lifeboat-reports } }",
+    let (dir, folder) = examples_with_bucket(
+        "sim: { objects: 5000, prefixes: 2 }, batch: { role: \"arn:aws:iam::111111111111:role/lifeboat-batch\", reports: orders-lifeboat-reports }",
     );
-    assert_ne!(sized, catalog);
-    std::fs::write(folder.join("datasets.yaml"), sized).unwrap();
     let rb = std::fs::read_to_string(folder.join("orders-docs-ransomware.yaml")).unwrap();
     let by_batch = rb
         .replace(
