@@ -91,7 +91,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
         let (reader, writer) = (reader.clone(), writer.clone());
         let (fb, fr, tb, tr) = (a.from.bucket.clone(), fr.clone(), a.to.bucket.clone(), tr.clone());
         let (source_key, target_key) = (format!("{}{key}", a.from.prefix), format!("{}{key}", a.to.prefix));
-        tasks::job(move || {
+        tasks::job(&target_key.clone(), move || {
             let (reader, writer) = (reader.clone(), writer.clone());
             let (fb, fr, tb, tr, etag) = (fb.clone(), fr.clone(), tb.clone(), tr.clone(), etag.clone());
             let (source_key, target_key) = (source_key.clone(), target_key.clone());

@@ -431,13 +431,15 @@ impl<I: Iterator<Item = Result<Change, ManifestError>>> Iterator for Pieces<I> {
 fn job(piece: Piece, s3: &Arc<dyn S3Api>, op: &'static str, bucket: &str, region: &str) -> tasks::Job {
     let (s3, bucket, region) = (s3.clone(), bucket.to_string(), region.to_string());
     match piece {
-        Piece::Deletes(entries, keys) => tasks::job(move || {
-            let (s3, bucket, region, batch) = (s3.clone(), bucket.clone(), region.clone(), (entries.clone(), keys));
-            async move { delete_batch(s3.as_ref(), op, &bucket, &region, batch).await.map(|n| (n, 0, false)) }
-        }),
+        Piece::Deletes(entries, keys) => {
+            tasks::job(&entries.first().map(|e| e.0.clone()).unwrap_or_default(), move || {
+                let (s3, bucket, region, batch) = (s3.clone(), bucket.clone(), region.clone(), (entries.clone(), keys));
+                async move { delete_batch(s3.as_ref(), op, &bucket, &region, batch).await.map(|n| (n, 0, false)) }
+            })
+        }
         Piece::Copy(key, v) => {
             let (key, v) = (Arc::new(key), Arc::new(v));
-            tasks::job(move || {
+            tasks::job(&key.clone(), move || {
                 let (s3, bucket, region, key, v) = (s3.clone(), bucket.clone(), region.clone(), key.clone(), v.clone());
                 async move {
                     let src = Source {

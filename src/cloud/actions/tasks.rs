@@ -40,22 +40,32 @@ fn open_files() -> usize {
 /// alone.
 pub type Done = Result<(u64, u64, bool), ActionError>;
 
-/// One piece of work that can be started again: a throttled request is put back in the
-/// queue, not lost.
-pub type Job = Arc<dyn Fn() -> BoxFuture<'static, Done> + Send + Sync>;
+/// One piece of work that can be started again (a throttled request is put back in the
+/// queue, not lost), and the prefix S3 counts its requests against.
+#[derive(Clone)]
+pub struct Job {
+    work: Arc<dyn Fn() -> BoxFuture<'static, Done> + Send + Sync>,
+    lane: Arc<str>,
+}
 
-pub fn job<F, Fut>(f: F) -> Job
+/// The part of a key S3's request rates are counted by here: up to its first `/`.
+pub fn lane_of(key: &str) -> &str {
+    key.split_once('/').map_or("", |(p, _)| p)
+}
+
+/// Work on `key` (its prefix is the pace it keeps).
+pub fn job<F, Fut>(key: &str, f: F) -> Job
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Done> + Send + 'static,
 {
-    Arc::new(move || Box::pin(f()))
+    Job { work: Arc::new(move || Box::pin(f())), lane: lane_of(key).into() }
 }
 
 /// Work that fails as soon as it starts: what stands in the queue for a change that
 /// could not be read back, so the run stops there rather than skip it.
 pub fn failed(e: ActionError) -> Job {
-    job(move || std::future::ready(Err(e.clone())))
+    job("", move || std::future::ready(Err(e.clone())))
 }
 
 /// Throttled (after the SDK's own retries) this many times, a piece of work fails the
@@ -70,9 +80,9 @@ pub fn throttled(e: &ActionError) -> bool {
     )
 }
 
-/// How many requests to keep in flight: doubled while each round of them raises the
-/// throughput (measured on the run's clock), then one more a round (additive increase),
-/// halved whenever S3 throttles (multiplicative decrease); never above the ceiling.
+/// How many requests to keep in flight in all: doubled while each round of them raises
+/// the throughput (measured on the run's clock), then one more a round; never above the
+/// ceiling. Throttling is a prefix's own: its [`Lane`] halves, the others keep going.
 #[derive(Debug, Clone)]
 pub struct Pace {
     limit: usize,
@@ -81,9 +91,6 @@ pub struct Pace {
     round: usize,
     since: Option<Timestamp>,
     last_rate: f64,
-    /// Bumped at each decrease: a request sent before it was sent at the old rate, and
-    /// its throttling is not a reason to halve again (one decrease a round trip).
-    epoch: u64,
     pub peak: usize,
     pub backoffs: u64,
 }
@@ -101,7 +108,6 @@ impl Pace {
             round: 0,
             since: None,
             last_rate: 0.0,
-            epoch: 0,
             peak: limit,
             backoffs: 0,
         }
@@ -109,10 +115,6 @@ impl Pace {
 
     pub fn limit(&self) -> usize {
         self.limit
-    }
-
-    pub fn epoch(&self) -> u64 {
-        self.epoch
     }
 
     pub fn start(&mut self, now: Timestamp) {
@@ -138,45 +140,112 @@ impl Pace {
         self.last_rate = rate;
         self.peak = self.peak.max(self.limit);
     }
+}
 
-    /// S3 said slow down to a request sent in `epoch`.
-    pub fn throttled(&mut self, epoch: u64, now: Timestamp) {
+/// One prefix's own pace: S3 throttles a prefix, not the bucket, so a hot prefix is
+/// slowed down while the others keep theirs. No limit until S3 first says slow down;
+/// then half of what it had in flight, one more for each round that goes through
+/// (additive increase, multiplicative decrease).
+#[derive(Default)]
+struct Lane {
+    in_flight: usize,
+    limit: Option<usize>,
+    round: usize,
+    epoch: u64,
+    /// Jobs waiting for a place in this lane.
+    waiting: std::collections::VecDeque<(Job, u32)>,
+}
+
+impl Lane {
+    fn open(&self) -> bool {
+        self.limit.is_none_or(|l| self.in_flight < l)
+    }
+    fn done(&mut self, ceiling: usize) {
+        let Some(l) = self.limit else { return };
+        self.round += 1;
+        if self.round >= l {
+            self.round = 0;
+            self.limit = (l + 1 < ceiling).then_some(l + 1);
+        }
+    }
+    /// Halved once for each round trip: a request sent before the last decrease says
+    /// nothing new.
+    fn throttled(&mut self, epoch: u64) -> bool {
         if epoch != self.epoch {
-            return;
+            return false;
         }
         self.epoch += 1;
-        self.backoffs += 1;
-        self.growing = false;
-        self.limit = (self.limit / 2).max(1);
         self.round = 0;
-        self.since = Some(now);
+        self.limit = Some(self.in_flight.div_ceil(2).max(1));
+        true
     }
 }
 
-/// Runs every job, at most as many at once as the pace allows, reporting progress as
-/// objects finish; the first error that is not throttling stops the rest. Returns the
-/// bytes copied.
+/// Jobs held back at most, ahead of their lane's place, before no more are taken: a
+/// throttled prefix never holds the whole plan in memory.
+const WAITING: usize = 4096;
+
+/// Runs every job, at most as many at once as the pace allows and as many per prefix as
+/// S3 takes there, reporting progress as objects finish; the first error that is not
+/// throttling stops the rest. Returns the bytes copied.
 pub async fn run(
     jobs: impl Iterator<Item = Job>,
     total: u64,
     ceiling: usize,
     ctx: &ActionCtx<'_>,
 ) -> Result<u64, ActionError> {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     let mut jobs = jobs.map(|j| (j, 0u32));
-    let mut again: Vec<(Job, u32)> = Vec::new();
+    let mut lanes: std::collections::HashMap<Arc<str>, Lane> = Default::default();
+    let (mut waiting, mut slowed) = (0usize, std::collections::BTreeSet::<Arc<str>>::new());
+    // The lanes holding jobs back (few: the throttled ones), so finding work stays cheap.
+    let mut held: Vec<Arc<str>> = Vec::new();
+    // Throttled jobs waiting out their delay hold no place of the pace's.
+    let sleeping = Arc::new(AtomicUsize::new(0));
     let mut set = tokio::task::JoinSet::new();
     let mut pace = Pace::new(ceiling);
     pace.start(ctx.clock.now());
     let (mut done, mut shown, mut bytes, mut by_size) = (0u64, 0u64, 0u64, 0u64);
     loop {
-        while set.len() < pace.limit() {
-            let Some((job, tries)) = again.pop().or_else(|| jobs.next()) else { break };
-            let (epoch, clock) = (pace.epoch(), ctx.clock.clone());
+        while set.len().saturating_sub(sleeping.load(Relaxed)) < pace.limit() {
+            // A job whose lane has room: one held back first, else the next of the plan
+            // (held back in its lane while that lane is full).
+            held.retain(|name| lanes.get(name).is_some_and(|l| !l.waiting.is_empty()));
+            let open = held.iter().find(|name| lanes.get(*name).is_some_and(Lane::open)).cloned();
+            let (job, tries) = match open.and_then(|name| lanes.get_mut(&name)?.waiting.pop_front()) {
+                Some(j) => {
+                    waiting -= 1;
+                    j
+                }
+                None if waiting >= WAITING => break,
+                None => match jobs.next() {
+                    None => break,
+                    Some((job, tries)) => {
+                        let lane = lanes.entry(job.lane.clone()).or_default();
+                        if !lane.open() || !lane.waiting.is_empty() {
+                            if lane.waiting.is_empty() {
+                                held.push(job.lane.clone());
+                            }
+                            lane.waiting.push_back((job, tries));
+                            waiting += 1;
+                            continue;
+                        }
+                        (job, tries)
+                    }
+                },
+            };
+            let lane = lanes.entry(job.lane.clone()).or_default();
+            lane.in_flight += 1;
+            let (epoch, clock, asleep) = (lane.epoch, ctx.clock.clone(), sleeping.clone());
             set.spawn(
                 async move {
                     // Sent again after throttling: a second more a time, beyond the SDK's own waits.
-                    clock.sleep(std::time::Duration::from_secs(tries as u64)).await;
-                    (job().await, job, tries, epoch)
+                    if tries > 0 {
+                        asleep.fetch_add(1, Relaxed);
+                        clock.sleep(std::time::Duration::from_secs(tries as u64)).await;
+                        asleep.fetch_sub(1, Relaxed);
+                    }
+                    ((job.work)().await, job, tries, epoch)
                 }
                 .in_current_span(),
             );
@@ -194,24 +263,35 @@ pub async fn run(
                 ));
             }
         };
+        let lane = lanes.entry(job.lane.clone()).or_default();
+        lane.in_flight = lane.in_flight.saturating_sub(1);
         match r {
             Ok((n, b, size_only)) => {
+                lane.done(ceiling);
                 pace.done(ctx.clock.now());
                 done += n;
                 bytes += b;
                 by_size += size_only as u64;
             }
             Err(e) if throttled(&e) && tries < REQUEUES => {
-                let before = pace.limit();
-                pace.throttled(epoch, ctx.clock.now());
-                if pace.limit() < before {
+                if lane.throttled(epoch) {
+                    pace.backoffs += 1;
+                    slowed.insert(job.lane.clone());
+                    let name = match &*job.lane {
+                        "" => "the bucket's top level".to_string(),
+                        p => format!("prefix `{}/`", crate::printable::line(p)),
+                    };
                     (ctx.progress)(Progress::Line(format!(
-                        "S3 asked to slow down ({}): {} request(s) in flight now, the throttled one queued again",
+                        "S3 asked to slow down ({}) on {name}: {} request(s) in flight there now, the throttled one queued again; other prefixes keep their pace",
                         e.code.as_deref().unwrap_or("throttled"),
-                        pace.limit()
+                        lane.limit.unwrap_or(1)
                     )));
                 }
-                again.push((job, tries + 1));
+                if lane.waiting.is_empty() {
+                    held.push(job.lane.clone());
+                }
+                lane.waiting.push_front((job, tries + 1));
+                waiting += 1;
             }
             Err(e) => {
                 set.abort_all();
@@ -230,8 +310,14 @@ pub async fn run(
     }
     if total > 0 {
         (ctx.progress)(Progress::Line(format!(
-            "requests in flight: up to {} (ceiling {ceiling}), backed off {} time(s) when S3 throttled",
-            pace.peak, pace.backoffs
+            "requests in flight: up to {} (ceiling {ceiling}), backed off {} time(s) when S3 throttled{}",
+            pace.peak,
+            pace.backoffs,
+            match slowed.len() {
+                0 => String::new(),
+                1 => " (one prefix)".into(),
+                n => format!(" (on {n} prefixes)"),
+            }
         )));
     }
     Ok(bytes)
@@ -265,22 +351,24 @@ mod tests {
     }
 
     #[test]
-    fn the_pace_doubles_while_throughput_grows_then_creeps_and_halves_when_throttled() {
+    fn the_pace_doubles_while_throughput_grows_then_creeps_and_a_throttled_lane_halves() {
         let mut p = Pace::new(512);
         let seen = simulate(&mut p, 64, 6);
         assert_eq!(&seen[..3], &[16, 32, 64], "doubling while each round is faster: {seen:?}");
         assert!(seen[3] <= 129 && seen[4] <= seen[3] + 1, "then one more a round: {seen:?}");
-        let (before, sent) = (p.limit(), p.epoch());
-        p.throttled(sent, at(10_000));
-        assert_eq!(p.limit(), before / 2);
-        p.throttled(sent, at(10_001));
-        assert_eq!(p.limit(), before / 2, "a request sent before the decrease does not halve again");
         let mut q = Pace::new(20);
         simulate(&mut q, 1000, 10);
         assert_eq!(q.limit(), 20, "never above the ceiling");
-        let mut one = Pace::new(1);
-        one.throttled(0, at(0));
-        assert_eq!(one.limit(), 1, "never below one");
+        let mut lane = Lane { in_flight: 40, ..Lane::default() };
+        assert!(lane.open(), "no limit until S3 first says slow down");
+        assert!(lane.throttled(0));
+        assert_eq!(lane.limit, Some(20), "half of what it had in flight");
+        assert!(!lane.throttled(0), "a request sent before the decrease does not halve again");
+        lane.in_flight = 1;
+        assert!(lane.throttled(1));
+        assert_eq!(lane.limit, Some(1), "never below one");
+        lane.done(512);
+        assert_eq!(lane.limit, Some(2), "one more for each round that goes through");
     }
 
     #[test]
@@ -291,5 +379,52 @@ mod tests {
         r.rlim_cur = 200;
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) }, 0);
         assert_eq!(concurrency(), (200 - 64) / PART_COPIES, "eight connections a copy, a margin of 64");
+    }
+
+    /// Two prefixes, one that S3 throttles past 4 requests at once, every round: that one
+    /// is held to its rate; the other keeps its place and goes on growing (one pace for
+    /// the whole bucket, halved at each throttle, holds it near 5).
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_prefix_slows_down_alone() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let catalog = crate::runbook::load::catalog_from_str(
+            "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - { id: d, title: D, classification: internal, rpo: 1h, rto: 1h, primary: { region: eu-central-1 } }\n",
+        )
+        .unwrap();
+        let clock: Arc<dyn crate::clock::Clock> = Arc::new(crate::clock::VirtualClock::new(at(0), 1.0));
+        let progress = |_: Progress| {};
+        let ctx = ActionCtx {
+            clock: clock.clone(),
+            progress: &progress,
+            dataset: &catalog.datasets[0],
+            incident_started_at: clock.now(),
+        };
+        let counter = || Arc::new(AtomicUsize::new(0));
+        let (hot, cold, cold_peak, throttled) = (counter(), counter(), counter(), counter());
+        let jobs = (0..4000).map(|i| {
+            let key = if i % 2 == 0 { format!("hot/{i}") } else { format!("cold/{i}") };
+            let (hot, cold, cold_peak, throttled) = (hot.clone(), cold.clone(), cold_peak.clone(), throttled.clone());
+            job(&key.clone(), move || {
+                let (hot, cold, cold_peak, throttled, key) =
+                    (hot.clone(), cold.clone(), cold_peak.clone(), throttled.clone(), key.clone());
+                async move {
+                    let here = if key.starts_with("hot/") { &hot } else { &cold };
+                    let n = here.fetch_add(1, SeqCst) + 1;
+                    if key.starts_with("cold/") && throttled.load(SeqCst) > 0 {
+                        cold_peak.fetch_max(n, SeqCst);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    here.fetch_sub(1, SeqCst);
+                    if key.starts_with("hot/") && n > 4 {
+                        throttled.fetch_add(1, SeqCst);
+                        return Err(ActionError::new("s3", &key, "SlowDown", "Please reduce your request rate."));
+                    }
+                    Ok((1, 0, false))
+                }
+            })
+        });
+        run(jobs, 4000, 256, &ctx).await.unwrap();
+        assert!(throttled.load(SeqCst) > 100, "throttled round after round: {}", throttled.load(SeqCst));
+        assert!(cold_peak.load(SeqCst) >= 32, "the other kept growing after: {} at most", cold_peak.load(SeqCst));
     }
 }
