@@ -156,8 +156,30 @@ pub trait Provider: Send + Sync {
 
 /// The drill guard: in a drill or rehearsal, an action that would write to a resource
 /// whose catalog role is `production` is refused before any call is made.
+/// A dry run that may create an S3 Batch Operations job: `mode: batch`, or `auto` on a
+/// bucket with a batch setup. The job is a write waiting to happen (and its manifest a
+/// write now), so a drill's guard treats the dry run as the change.
+fn batch_job(call: &ActionCall, catalog: &Catalog) -> bool {
+    if !call.spec.params.iter().any(|p| p.name == "mode") {
+        return false;
+    }
+    match call.str("mode") {
+        Some("batch") => true,
+        None | Some("auto") => call
+            .spec
+            .targets
+            .iter()
+            .filter_map(|t| call.path(t))
+            .any(|id| catalog.datasets.iter().flat_map(|d| &d.resources).any(|r| r.id == id && r.batch.is_some())),
+        Some(_) => false,
+    }
+}
+
 pub fn guard(call: &ActionCall, mode: Mode, catalog: &Catalog) -> Result<(), ActionError> {
-    if !mode.guards_production() || call.spec.effect == Effect::Read || call.bool("dry_run") {
+    if !mode.guards_production()
+        || call.spec.effect == Effect::Read
+        || (call.bool("dry_run") && !batch_job(call, catalog))
+    {
         return Ok(());
     }
     for target in call.spec.targets {
@@ -169,13 +191,17 @@ pub fn guard(call: &ActionCall, mode: Mode, catalog: &Catalog) -> Result<(), Act
             // RDS identifiers are not case-sensitive: `Ledger-Prod` is `ledger-prod`.
             .find(|(_, r)| r.id.eq_ignore_ascii_case(id.trim()) && r.role == Role::Production);
         if let Some((d, _)) = prod {
-            return Err(ActionError::new(
+            let e = ActionError::new(
                 call.spec.name,
                 id,
                 "DrillGuard",
                 format!("a {} may not write to `{id}`: it is a production resource of `{}`", mode.as_str(), d.id),
-            )
-            .hint("point the step at a resource with role `drill` (or run with --mode live in a real incident)"));
+            );
+            return Err(if call.bool("dry_run") {
+                e.hint("this dry run would create an S3 Batch Operations job against it: give the step `mode: direct` in a drill")
+            } else {
+                e.hint("point the step at a resource with role `drill` (or run with --mode live in a real incident)")
+            });
         }
     }
     Ok(())

@@ -502,7 +502,7 @@ async fn regulated_data_skipped_needs_a_recorded_acceptance() {
 async fn a_drill_never_writes_to_production() {
     let yaml = runbook(
         "shop-docs",
-        "      - { id: prod, title: Prod, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\" }, on_failure: continue }\n      - { id: plan, title: Plan, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\", dry_run: true } }\n      - { id: drill, title: Drill, action: s3.copy_prefix, with: { from: { bucket: shop-docs-prod }, to: { bucket: shop-docs-drill } } }\n",
+        "      - { id: prod, title: Prod, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\" }, on_failure: continue }\n      - { id: plan, title: Plan, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\", dry_run: true, mode: direct } }\n      - { id: batch, title: Plan a job, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\", dry_run: true }, on_failure: continue }\n      - { id: drill, title: Drill, action: s3.copy_prefix, with: { from: { bucket: shop-docs-prod }, to: { bucket: shop-docs-drill } } }\n",
     );
     let dir = tempfile::tempdir().unwrap();
     let versions =
@@ -512,6 +512,17 @@ async fn a_drill_never_writes_to_production() {
     assert_eq!(status, StepStatus::Failed);
     assert!(reason.unwrap().contains("may not write to `shop-docs-prod`: it is a production resource"));
     assert_eq!(r.finished("plan").0, StepStatus::Done, "a dry run writes nothing");
+    // The bucket has a Batch setup: a dry run that may create a job against it is a
+    // write waiting to happen, and refused before the job or its manifest exist.
+    let (status, reason, _) = r.finished("batch");
+    assert_eq!(status, StepStatus::Failed);
+    assert!(reason.unwrap().contains("may not write to `shop-docs-prod`"));
+    let hint = r.count(|e| matches!(e, Event::StepFinished { step, error: Some(err), .. } if step == "batch" && err.hint.as_deref().is_some_and(|h| h.contains("give the step `mode: direct`"))));
+    assert_eq!(hint, 1, "the refusal says what to do");
+    r.sim.with_world(|w| {
+        assert!(w.jobs.is_empty(), "no job");
+        assert!(w.buckets["shop-docs-reports"].objects.is_empty(), "no manifest");
+    });
     assert_eq!(r.finished("drill").0, StepStatus::Done, "copying into the drill bucket is allowed");
     let fresh = Sim::seeded(&catalog_from_str(CATALOG).unwrap(), t("2026-11-24T03:05:00Z"), t("2026-11-24T03:00:00Z"));
     assert_eq!(versions(&r.sim), versions(&fresh), "production was not written to");
