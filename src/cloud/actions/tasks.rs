@@ -279,7 +279,7 @@ pub async fn run(
                     slowed.insert(job.lane.clone());
                     let name = match &*job.lane {
                         "" => "the bucket's top level".to_string(),
-                        p => format!("prefix `{}/`", crate::printable::line(p)),
+                        p => format!("prefix `{p}/`"),
                     };
                     (ctx.progress)(Progress::Line(format!(
                         "S3 asked to slow down ({}) on {name}: {} request(s) in flight there now, the throttled one queued again; other prefixes keep their pace",
