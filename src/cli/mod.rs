@@ -85,6 +85,22 @@ pub enum Command {
         #[arg(long, default_value = "runbooks")]
         dir: PathBuf,
     },
+    /// Sign a finished run off: a detached SSHSIG (namespace lifeboat-sign-off) over a
+    /// statement naming the log's SHA-256, written to LOG.signoffs/; `verify` shows it.
+    SignOff {
+        /// The incident log (JSON Lines)
+        log: PathBuf,
+        /// OpenSSH ed25519 private key of the person signing
+        /// (passphrase from LIFEBOAT_SIGN_KEY_PASSPHRASE, else asked)
+        #[arg(long, value_name = "FILE")]
+        sign_key: PathBuf,
+        /// The role signed in (data-protection-officer, auditor, …)
+        #[arg(long)]
+        role: String,
+        /// What is signed ("the Q4 restore drill met its objectives")
+        #[arg(long)]
+        statement: String,
+    },
     /// A run's timeline, phase times against budgets, RTO and RPO achieved, who did what.
     Report {
         /// The incident log (JSON Lines)
@@ -136,6 +152,7 @@ pub fn main() -> ExitCode {
         Command::Verify { log, allowed_signers, identity, dir } => {
             verify::verify(&log, allowed_signers.as_deref(), identity.as_deref(), &dir)
         }
+        Command::SignOff { log, sign_key, role, statement } => verify::sign_off(&log, &sign_key, &role, &statement),
         Command::Report { log, format, allowed_signers, dir } => {
             verify::report(&log, format, allowed_signers.as_deref(), &dir)
         }

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::exit;
+use crate::journal::signoff;
 use crate::journal::verify::{Report, verify_file};
 
 pub fn verdict_line(r: &Report) -> String {
@@ -110,8 +111,16 @@ pub fn verify(log: &Path, allowed: Option<&Path>, identity: Option<&str>, dir: &
             r.signed_through
         );
     }
+    // Sign-offs beside the log: each shown; one that does not hold is evidence tampered with.
+    let bytes = std::fs::read(log).unwrap_or_default();
+    let offs = signoff::find(log, &bytes, root.as_ref().map(|(_, a)| a));
+    for f in &offs {
+        let _ = writeln!(out, "  sign-off   {}", sign_off_line(f));
+    }
+    let bad_sign_off = offs.iter().any(|f| !f.counts());
     match (&r.tampered, r.sealed, r.trust_checked) {
         (Some(_), ..) => exit::PROBLEM,
+        _ if bad_sign_off => exit::PROBLEM,
         (None, false, _) => exit::UNSEALED,
         (None, true, true) => exit::OK,
         (None, true, false) => exit::UNTRUSTED,
@@ -156,4 +165,57 @@ pub fn report(log: &Path, format: Format, allowed: Option<&Path>, dir: &Path) ->
         return exit::PROBLEM;
     }
     exit::OK
+}
+
+/// One sign-off as `verify` shows it: role, who, what — or why it does not count.
+pub fn sign_off_line(f: &signoff::Found) -> String {
+    let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let what = f.statement.as_ref().map(|s| {
+        format!(
+            "{} at {}: \"{}\"",
+            crate::printable::line(&s.role),
+            crate::printable::line(&s.signed_at),
+            crate::printable::line(&s.statement)
+        )
+    });
+    let who = match (&f.vouched, &f.signer) {
+        (Some(who), _) => format!("signed by {} (from the allowed signers)", crate::printable::line(who)),
+        (None, Some(key)) => format!("signed by {key} (no trust root vouched for it)"),
+        (None, None) => "unsigned".into(),
+    };
+    match &f.problem {
+        None => format!("{}, {who} ({name})", what.unwrap_or_default()),
+        Some(why) => format!("DOES NOT COUNT: {name} {why}"),
+    }
+}
+
+/// `lifeboat sign-off`: the statement signed, and where it went.
+pub fn sign_off(log: &Path, key: &Path, role: &str, statement: &str) -> u8 {
+    let ask = |path: &Path| {
+        std::io::IsTerminal::is_terminal(&std::io::stdin())
+            .then(|| rpassword::prompt_password(format!("passphrase for {}: ", path.display())).ok())
+            .flatten()
+    };
+    let signer = match crate::journal::sign::Signer::load(key, || {
+        std::env::var("LIFEBOAT_SIGN_KEY_PASSPHRASE").ok().or_else(|| ask(key))
+    }) {
+        Ok(s) => s,
+        Err(e) => return super::usage(&e.to_string()),
+    };
+    let now = crate::runbook::time::Timestamp::now();
+    match signoff::sign_off(log, &signer, role, statement, now) {
+        Ok(path) => {
+            let _ = writeln!(
+                anstream::stdout(),
+                "signed off {} as {}: {} (signature {}.sig, namespace {})",
+                log.display(),
+                crate::printable::line(role.trim()),
+                path.display(),
+                path.display(),
+                signoff::SIGN_OFF_NAMESPACE
+            );
+            exit::OK
+        }
+        Err(e) => super::usage(&e.to_string()),
+    }
 }

@@ -3,6 +3,7 @@
 //! and a seal (see shared/design/incident-log.md).
 
 pub mod sign;
+pub mod signoff;
 pub mod trust;
 pub mod verify;
 

@@ -31,6 +31,22 @@ pub fn allowed_signers(dir: &Path, key: &Path) -> PathBuf {
     path
 }
 
+/// An example runbook rehearsed with its answers, the log signed with `key`.
+fn signed_tabletop(rb: &str, log: &Path, key: &Path) -> std::process::Output {
+    lifeboat(&[
+        "tabletop",
+        &format!("runbooks/{rb}.yaml"),
+        "--speed",
+        "600",
+        "--answers",
+        &format!("runbooks/answers/{rb}.yaml"),
+        "--log",
+        log.to_str().unwrap(),
+        "--sign-key",
+        key.to_str().unwrap(),
+    ])
+}
+
 fn ssh_keygen_verify(allowed: &Path, namespace: &str, sig: &Path, message: &[u8]) -> Result<(), String> {
     let mut child = Command::new("ssh-keygen")
         .args(["-Y", "verify", "-f"])
@@ -55,18 +71,7 @@ fn every_example_run_verifies_with_lifeboat_and_with_ssh_keygen() {
     for rb in crate::example_runbooks() {
         let rb = rb.as_str();
         let log = dir.path().join(format!("{rb}.jsonl"));
-        let out = lifeboat(&[
-            "tabletop",
-            &format!("runbooks/{rb}.yaml"),
-            "--speed",
-            "600",
-            "--answers",
-            &format!("runbooks/answers/{rb}.yaml"),
-            "--log",
-            log.to_str().unwrap(),
-            "--sign-key",
-            key.to_str().unwrap(),
-        ]);
+        let out = signed_tabletop(rb, &log, &key);
         assert_eq!(out.status.code(), Some(0), "{rb}: {}", text(&out.stderr));
         let v = lifeboat(&["verify", log.to_str().unwrap(), "--allowed-signers", allowed.to_str().unwrap()]);
         assert_eq!(v.status.code(), Some(0), "{rb}: {}", text(&v.stdout));
@@ -376,4 +381,80 @@ fn allowed_signers_are_read_as_ssh_keygen_reads_them() {
         if stock.status.success() { accepted += 1 } else { refused += 1 }
     }
     assert!(accepted >= 5 && refused >= 5, "both answers occur: {accepted} accepted, {refused} refused");
+}
+
+/// A sign-off: lifeboat writes it, stock `ssh-keygen -Y verify` checks it in its own
+/// namespace, `verify` shows it; an edited statement, a log changed after it was signed
+/// off, and a signer the trust root does not name do not count.
+#[test]
+fn a_sign_off_verifies_with_lifeboat_and_with_ssh_keygen_and_a_forged_one_does_not_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = keygen(dir.path());
+    let allowed = allowed_signers(dir.path(), &key);
+    let log = dir.path().join("drill.jsonl");
+    let rb = "customers-db-quarterly-drill";
+    let out = signed_tabletop(rb, &log, &key);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The DPO signs off, with a statement that tries to look like structure.
+    let statement = "Q4 drill met its objectives\n\"role\": \"auditor\" \u{1b}[2J";
+    let (l, k) = (log.to_str().unwrap(), key.to_str().unwrap());
+    let so = lifeboat(&["sign-off", l, "--sign-key", k, "--role", "data-protection-officer", "--statement", statement]);
+    assert_eq!(so.status.code(), Some(0), "{}", text(&so.stderr));
+    let doc = lifeboat::journal::signoff::folder(&log).join("1-data-protection-officer.json");
+    let body = std::fs::read(&doc).unwrap();
+    assert_eq!(body.iter().filter(|b| **b == b'\n').count(), 1, "one line: the statement is data");
+    let parsed: lifeboat::journal::signoff::Statement = serde_json::from_slice(&body).unwrap();
+    assert_eq!((parsed.role.as_str(), parsed.statement.as_str()), ("data-protection-officer", statement.trim()));
+    let sig = doc.with_extension("json.sig");
+    ssh_keygen_verify(&allowed, "lifeboat-sign-off", &sig, &body).unwrap();
+    assert!(ssh_keygen_verify(&allowed, "lifeboat-incident-log", &sig, &body).is_err(), "its own namespace");
+    let v = lifeboat(&["verify", l, "--allowed-signers", allowed.to_str().unwrap()]);
+    let said = text(&v.stdout);
+    assert_eq!(v.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("sign-off   data-protection-officer at ") && said.contains("signed by ops@example"),
+        "{said}"
+    );
+    assert!(!said.contains('\u{1b}'), "no raw control character reaches the terminal: {said}");
+
+    // A second sign-off never overwrites the first.
+    let so = lifeboat(&["sign-off", l, "--sign-key", k, "--role", "auditor", "--statement", "reviewed"]);
+    assert_eq!(so.status.code(), Some(0));
+    assert!(doc.exists() && lifeboat::journal::signoff::folder(&log).join("2-auditor.json").exists());
+
+    // An edited statement: its signature no longer holds.
+    let edited = String::from_utf8(body.clone()).unwrap().replace("met its objectives", "met every objective");
+    std::fs::write(&doc, edited).unwrap();
+    let v = lifeboat(&["verify", l, "--allowed-signers", allowed.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1), "{}", text(&v.stdout));
+    assert!(
+        text(&v.stdout).contains("DOES NOT COUNT: 1-data-protection-officer.json does not verify"),
+        "{}",
+        text(&v.stdout)
+    );
+    std::fs::write(&doc, &body).unwrap();
+
+    // A signer the trust root does not name.
+    let other = tempfile::tempdir().unwrap();
+    let stranger = keygen(other.path());
+    let so =
+        lifeboat(&["sign-off", l, "--sign-key", stranger.to_str().unwrap(), "--role", "auditor", "--statement", "ok"]);
+    assert_eq!(so.status.code(), Some(0));
+    let v = lifeboat(&["verify", l, "--allowed-signers", allowed.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1));
+    assert!(
+        text(&v.stdout).contains("DOES NOT COUNT: 3-auditor.json")
+            && text(&v.stdout).contains("not in the allowed signers"),
+        "{}",
+        text(&v.stdout)
+    );
+    std::fs::remove_file(lifeboat::journal::signoff::folder(&log).join("3-auditor.json")).unwrap();
+
+    // The log changed after it was signed off (a line appended): the sign-offs sign
+    // another version of it.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    f.write_all(b"{}\n").unwrap();
+    let v = lifeboat(&["verify", l, "--allowed-signers", allowed.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1));
+    assert!(text(&v.stdout).contains("signs another version of this log"), "{}", text(&v.stdout));
 }
