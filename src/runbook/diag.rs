@@ -105,6 +105,8 @@ pub enum Kind {
     UnknownGateOutput { step: String, output: String },
     #[error("regulated data: step `{0}` changes data behind an approval without `four_eyes`")]
     NoFourEyes(String),
+    #[error("a drill without a `teardown`: what it restores would linger")]
+    NoTeardown,
     #[error("this approval needs {need} different approvers; the answers name {given}")]
     TooFewApprovers { need: u32, given: usize },
 }
@@ -112,7 +114,7 @@ pub enum Kind {
 impl Kind {
     pub fn severity(&self) -> Severity {
         match self {
-            Kind::RegulatedSkip(_) | Kind::NoFourEyes(_) => Severity::Warning,
+            Kind::RegulatedSkip(_) | Kind::NoFourEyes(_) | Kind::NoTeardown => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -104,6 +104,12 @@ const CASES: &[Case] = &[
         "27:15",
         "warning: regulated data: step `restore` restores data but can be skipped",
     ),
+    case(
+        "r-drill-without-teardown.yaml",
+        0,
+        "6:11",
+        "warning: a drill without a `teardown`: what it restores would linger",
+    ),
     // Catalogs.
     case("c-duplicate-dataset.yaml", 1, "12:9", "error: duplicate dataset id `shop-docs`"),
     case("c-bad-classification.yaml", 1, "14:21", "error: unknown classification `secret`"),

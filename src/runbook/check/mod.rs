@@ -382,6 +382,16 @@ pub fn runbook(
         regulated_skips(cx, phases, &model_phases, d);
         regulated_four_eyes(cx, phases, &model_phases, d);
     }
+    // A drill restores copies of real data: something must take them down again.
+    if let Some(sc) = raw.scenario.as_ref().filter(|s| s.value == raw::Scenario::Drill)
+        && !model_phases.iter().any(|p| p.id == "teardown" || p.steps.iter().any(|s| s.id == "teardown"))
+    {
+        cx.push(
+            Diag::new(Kind::NoTeardown, sc.span)
+                .label("a drill with nothing that takes down what it restored")
+                .help("add a `teardown` phase (or step) that deletes the drill's instances, tables and copies"),
+        );
+    }
 
     if errors_since(cx, mark) {
         return None;
