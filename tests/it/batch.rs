@@ -288,3 +288,32 @@ mod sdk {
         assert_eq!(capture.sent.lock().unwrap().len(), 3, "one request each, no retry");
     }
 }
+
+/// A plan with nothing for a job to copy (only delete markers to remove) makes no job:
+/// the dry run says so, and the roll-back removes the markers itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_with_no_copy_for_a_job_makes_none_and_the_roll_back_still_completes() {
+    let (sim, _work) = sim();
+    sim.with_world(|w| {
+        let b = w.buckets.get_mut("ledger-docs").unwrap();
+        // Only the deleted keys stay damaged; the overwritten ones and the big object are put right.
+        for vs in b.objects.values_mut() {
+            if !vs.last().is_some_and(|v| v.delete_marker) {
+                vs.truncate(1);
+            }
+        }
+    });
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(parse_timestamp("2026-11-24T04:00:00Z").unwrap(), 200.0));
+    let (plan, progress) =
+        call(&sim, &clock, json!({ "bucket": "ledger-docs", "time": TIME, "dry_run": true, "mode": "batch" }), "plan")
+            .await;
+    let plan = plan.unwrap();
+    assert_eq!((plan["restored"].as_u64(), plan["undeleted"].as_u64()), (Some(0), Some(300)), "{plan:?}");
+    assert_eq!((plan["batch_job"].as_str(), plan["batch_tasks"].as_u64()), (Some("none"), Some(0)));
+    assert!(lines(&progress).contains("no S3 Batch Operations job: the plan holds no copy for one"), "{progress:?}");
+    assert_eq!(sim.requests().get("CreateJob"), None, "no job for nothing");
+    let args = json!({ "bucket": "ledger-docs", "time": TIME, "mode": "batch", "job": "none", "plan_sha256": plan["manifest_sha256"] });
+    let (out, _) = call(&sim, &clock, args, "restore").await;
+    assert_eq!(out.unwrap()["undeleted"], 300);
+    assert_eq!(sim.requests().get("DeleteObjects").copied(), Some(1));
+}

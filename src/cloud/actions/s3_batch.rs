@@ -105,8 +105,14 @@ pub async fn create(
     records: impl Iterator<Item = Result<Change, ManifestError>>,
 ) -> Result<(String, i64), ActionError> {
     let (op, region) = (env.op(), env.region.as_str());
+    let mut records = records.peekable();
     let reports = env.s3(region, None).await?;
-    let (key, etag, copies) = upload_manifest(&reports, env, setup, bucket, sha, records).await?;
+    // Up to the first change the job makes; none at all, and no job is made.
+    while records.next_if(|r| r.as_ref().is_ok_and(|c| !by_job(c))).is_some() {}
+    if records.peek().is_none() {
+        return Ok((NO_JOB.to_string(), 0));
+    }
+    let (key, etag, copies) = { upload_manifest(&reports, env, setup, bucket, sha, records).await? };
     let ctl = control(env, region).await?;
     // The same plan of the same run and step is the same job (a retried dry run).
     let token = format!("lifeboat-{}", &sha.get(..40).unwrap_or(sha));
@@ -138,10 +144,24 @@ pub async fn create(
 }
 
 fn failed_job(op: &str, id: &str, status: &str, s: &JobState) -> ActionError {
+    let name = format!("batch job {id}");
+    if !matches!(status, "Failed" | "Cancelled" | "Cancelling" | "Failing") {
+        return ActionError::new(
+            op,
+            &name,
+            "BatchJobState",
+            format!("the job is {status}, not what this step expects"),
+        )
+        .hint("someone may have confirmed or changed it outside lifeboat: check it in the S3 console before going on");
+    }
     let why = if s.reasons.is_empty() { "no reason given".to_string() } else { s.reasons.join("; ") };
-    ActionError::new(op, &format!("batch job {id}"), "BatchJobFailed", format!("the job is {status}: {why}"))
+    ActionError::new(op, &name, "BatchJobFailed", format!("the job is {status}: {why}"))
         .hint("check the job's role (it must read the versions and the manifest, and write the copies and the report)")
 }
+
+/// What the dry run names when the plan holds no copy for a job (only delete markers,
+/// or only objects lifeboat copies itself): no job is made for nothing.
+pub const NO_JOB: &str = "none";
 
 /// The job's state once `done` holds, asked every few seconds on the run's clock.
 async fn until(
@@ -174,6 +194,18 @@ pub enum Found {
 /// plan counts, it is confirmed; already running, followed; already done, left.
 pub async fn run(env: &Env<'_>, id: &str, bucket: &str, copies: u64) -> Result<Found, ActionError> {
     let (op, region) = (env.op(), env.region.as_str());
+    if id == NO_JOB {
+        if copies > 0 {
+            return Err(ActionError::new(
+                op,
+                &format!("s3://{bucket}"),
+                "PlanChanged",
+                format!("the plan now holds {copies} copies for a job, and its dry run made none"),
+            )
+            .hint("nothing was changed: run the dry run again, review its plan and confirm that one"));
+        }
+        return Ok(Found::Finished);
+    }
     let ctl = control(env, region).await?;
     let name = format!("batch job {id}");
     let state = ctl.api.describe_job(&ctl.account, id).await.map_err(|e| e.at(op, &name, region))?;

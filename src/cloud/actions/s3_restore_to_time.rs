@@ -481,9 +481,13 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
         if let Some(setup) = setup {
             let records = manifest.records().map_err(|e| e.at(op, &a.bucket))?;
             let (job, tasks) = s3_batch::create(env, setup, &a.bucket, &manifest.sha256, records).await?;
-            (env.ctx.progress)(Progress::Line(format!(
-                "S3 Batch Operations job {job} created, waiting for confirmation: {tasks} copies read from its manifest"
-            )));
+            (env.ctx.progress)(Progress::Line(if job == s3_batch::NO_JOB {
+                "no S3 Batch Operations job: the plan holds no copy for one (what it holds is done here)".to_string()
+            } else {
+                format!(
+                    "S3 Batch Operations job {job} created, waiting for confirmation: {tasks} copies read from its manifest"
+                )
+            }));
             result.insert("batch_job".into(), job.into());
             result.insert("batch_tasks".into(), tasks.into());
         }

@@ -96,7 +96,7 @@ pub(super) fn plan_summary(outputs: &Map<String, Json>) -> String {
         s.push_str(&format!("; manifest sha256 {}…", sha.get(..16).unwrap_or(sha)));
     }
     // A Batch job's own count of what it read from the manifest: what confirming starts.
-    if let Some(job) = outputs.get("batch_job").and_then(Json::as_str) {
+    if let Some(job) = outputs.get("batch_job").and_then(Json::as_str).filter(|j| *j != "none") {
         s.push_str(&format!(
             "; S3 Batch Operations job {} holds {} copies and starts when you confirm",
             crate::printable::line(job),
