@@ -146,7 +146,7 @@ fn main() {
                         }
                     }
                     Progress::Count { done, total, .. } if done * 2 >= total => signal.notify_one(),
-                    Progress::Count { .. } => {}
+                    Progress::Count { .. } | Progress::Created { .. } => {}
                 };
                 let ctx = ActionCtx {
                     clock: clock.clone(),

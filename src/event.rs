@@ -192,6 +192,14 @@ pub enum Event {
         total: u64,
         unit: String,
     },
+    /// A resource the step made (an instance or a table, tagged `lifeboat:run` and
+    /// `lifeboat:step`; a snapshot copy), recorded the moment it exists.
+    ResourceCreated {
+        step: String,
+        kind: String,
+        id: String,
+        region: String,
+    },
     StepWaiting {
         step: String,
         waiting_for: Waiting,
@@ -302,6 +310,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "process_started",
     "step_output",
     "step_progress",
+    "resource_created",
     "step_waiting",
     "answer",
     "note",
@@ -362,6 +371,7 @@ impl Event {
             | Event::ProcessStarted { step, .. }
             | Event::StepOutput { step, .. }
             | Event::StepProgress { step, .. }
+            | Event::ResourceCreated { step, .. }
             | Event::StepWaiting { step, .. }
             | Event::StepRetry { step, .. }
             | Event::StepFinished { step, .. }
@@ -401,6 +411,7 @@ impl Event {
             Event::ProcessStarted { .. } => "process_started",
             Event::StepOutput { .. } => "step_output",
             Event::StepProgress { .. } => "step_progress",
+            Event::ResourceCreated { .. } => "resource_created",
             Event::StepWaiting { .. } => "step_waiting",
             Event::Answer { .. } => "answer",
             Event::Note { .. } => "note",

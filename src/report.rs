@@ -78,6 +78,18 @@ pub struct Summary {
     pub participants: Vec<Participant>,
     /// The run's inputs as the genesis recorded them (a secret as "[redacted]").
     pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// What the run made (instances, tables, snapshot copies), by step: what a drill
+    /// must take down again.
+    pub created: Vec<CreatedRow>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CreatedRow {
+    pub step: String,
+    pub kind: String,
+    pub id: String,
+    pub region: String,
+    pub time: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -295,6 +307,13 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 push(&mut s, r, Some(by.clone()), format!("left the run: {reason} (resumable)"))
             }
             Event::Sealed { .. } => s.sealed = true,
+            Event::ResourceCreated { step, kind, id, region } => s.created.push(CreatedRow {
+                step: step.clone(),
+                kind: kind.clone(),
+                id: id.clone(),
+                region: region.clone(),
+                time: r.time.clone(),
+            }),
             Event::StepOutput { .. }
             | Event::ProcessStarted { .. }
             | Event::StepProgress { .. }
@@ -423,6 +442,19 @@ pub fn markdown(s: &Summary) -> String {
             for (k, v) in &st.outputs {
                 md += &format!("| {} | {} | {} |\n", cell(&st.id), cell(k), cell(&json_text(v)));
             }
+        }
+    }
+    if !s.created.is_empty() {
+        md += "\n## Resources created\n\n| step | kind | id | region | when (UTC) |\n|---|---|---|---|---|\n";
+        for c in &s.created {
+            md += &format!(
+                "| {} | {} | {} | {} | {} |\n",
+                cell(&c.step),
+                cell(&c.kind),
+                cell(&c.id),
+                cell(&c.region),
+                cell(&c.time)
+            );
         }
     }
     if !s.participants.is_empty() {
@@ -642,6 +674,9 @@ fn raw_line(e: &Event) -> Option<String> {
             )
         }
         Event::RunFinished { status, .. } => format!("■ run {}", format!("{status:?}").to_lowercase()),
+        Event::ResourceCreated { step, kind, id, region } => {
+            format!("+ {step} created {kind} {id} in {region}")
+        }
         Event::StepProgress { .. } | Event::ProcessStarted { .. } | Event::Checkpoint { .. } | Event::Sealed { .. } => {
             return None;
         }

@@ -89,8 +89,19 @@ impl ActionCall {
 /// What a provider reports while it works (objects done, instance status, …).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
-    Count { done: u64, total: u64, unit: &'static str },
+    Count {
+        done: u64,
+        total: u64,
+        unit: &'static str,
+    },
     Line(String),
+    /// The action made a resource: recorded in the log the moment it exists, so what a
+    /// drill leaves behind can be found and taken down.
+    Created {
+        kind: &'static str,
+        id: String,
+        region: String,
+    },
 }
 
 pub struct ActionCtx<'a> {

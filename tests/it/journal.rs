@@ -33,18 +33,7 @@ pub fn allowed_signers(dir: &Path, key: &Path) -> PathBuf {
 
 /// An example runbook rehearsed with its answers, the log signed with `key`.
 fn signed_tabletop(rb: &str, log: &Path, key: &Path) -> std::process::Output {
-    lifeboat(&[
-        "tabletop",
-        &format!("runbooks/{rb}.yaml"),
-        "--speed",
-        "600",
-        "--answers",
-        &format!("runbooks/answers/{rb}.yaml"),
-        "--log",
-        log.to_str().unwrap(),
-        "--sign-key",
-        key.to_str().unwrap(),
-    ])
+    crate::tabletop_example(rb, log, &["--sign-key", key.to_str().unwrap()])
 }
 
 fn ssh_keygen_verify(allowed: &Path, namespace: &str, sig: &Path, message: &[u8]) -> Result<(), String> {

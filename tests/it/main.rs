@@ -83,3 +83,13 @@ pub async fn act(
     let seen = seen.lock().unwrap().clone();
     (r, seen)
 }
+
+/// An example runbook rehearsed with its own answers file, fast, its log at `log`.
+pub fn tabletop_example(rb: &str, log: &Path, extra: &[&str]) -> Output {
+    let (runbook, answers) = (format!("runbooks/{rb}.yaml"), format!("runbooks/answers/{rb}.yaml"));
+    let mut args = vec!["tabletop", &runbook, "--speed", "600", "--answers", &answers, "--log"];
+    let log = log.to_string_lossy().into_owned();
+    args.push(&log);
+    args.extend_from_slice(extra);
+    lifeboat(&args)
+}

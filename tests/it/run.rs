@@ -586,3 +586,38 @@ fn a_tabletop_by_s3_batch_operations_creates_the_job_at_the_plan_and_starts_it_o
     let said = format!("{}{}", text(&verify.stdout), text(&verify.stderr));
     assert!(said.contains("sealed and intact"), "the log of a batch roll-back verifies: {said}");
 }
+
+/// What a drill creates is on record the moment it exists — the instance, its region and
+/// the step — and the report lists it, so what is left to take down can be found.
+#[test]
+fn a_drill_records_every_resource_it_creates_and_the_report_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("drill.jsonl");
+    let rb = "customers-db-quarterly-drill";
+    let out = crate::tabletop_example(rb, &log, &["--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let records: Vec<serde_json::Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let created: Vec<&serde_json::Value> = records.iter().filter(|r| r["type"] == "resource_created").collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(
+        (
+            created[0]["step"].as_str(),
+            created[0]["kind"].as_str(),
+            created[0]["id"].as_str(),
+            created[0]["region"].as_str()
+        ),
+        (Some("restore"), Some("rds-instance"), Some("customers-drill"), Some("eu-west-1"))
+    );
+    assert!(
+        text(&out.stderr).contains("+ restore created rds-instance customers-drill in eu-west-1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let report = lifeboat_in(crate::root(), &["report", log.to_str().unwrap()], &[]);
+    let md = text(&report.stdout);
+    assert!(
+        md.contains("## Resources created") && md.contains("| restore | rds-instance | customers-drill | eu-west-1 |"),
+        "{md}"
+    );
+}

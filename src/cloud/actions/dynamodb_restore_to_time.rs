@@ -66,6 +66,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
                 PointInTime::At(t) => Some(t),
             };
             db.restore_to_time(source, target, at).await.map_err(env.fail(target, region))?;
+            env.created("dynamodb-table", target, region);
             let t = db
                 .describe_table(target)
                 .await

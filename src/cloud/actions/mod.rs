@@ -68,6 +68,10 @@ impl Env<'_> {
         let at = self.reach(region, None);
         self.backend.dynamodb(&at).await.map_err(|e| e.at(self.op(), region, region))
     }
+    /// Says, for the log, that this step made `id` (of `kind`) in `region`.
+    pub fn created(&self, kind: &'static str, id: &str, region: &str) {
+        (self.ctx.progress)(crate::cloud::Progress::Created { kind, id: id.into(), region: region.into() });
+    }
     /// A bucket, instance, snapshot or table that is not there.
     pub fn not_found(&self, kind: &str, id: &str, region: &str) -> ActionError {
         let e = outputs::not_found(self.op(), kind, id, region);

@@ -37,6 +37,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     let dest = env.rds(to).await?;
     if dest.describe_snapshot(&target).await.map_err(env.fail(&target, to))?.is_none() {
         dest.copy_snapshot(&arn, &target, a.kms_key.as_deref()).await.map_err(env.fail(snap, to))?;
+        env.created("rds-snapshot", &target, to);
     }
     let mut wait = StdDuration::from_secs(30);
     loop {

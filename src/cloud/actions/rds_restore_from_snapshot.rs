@@ -37,6 +37,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     if own_instance(env, rds.as_ref(), id, region).await?.is_none() {
         let new = NewInstance { id: id.into(), class: a.instance_class, tags: own_tags(env.call) };
         rds.restore_from_snapshot(snap, &new).await.map_err(env.fail(id, region))?;
+        env.created("rds-instance", id, region);
     }
     let inst = until_available(env, &rds, id, region, None).await?;
     Ok(ActionResult { outputs: instance_outputs(&inst, false, Some(time)), recovery_point: Some(time) })

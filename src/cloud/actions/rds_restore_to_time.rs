@@ -101,6 +101,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
             PointInTime::At(t) => Some(t),
         };
         rds.restore_to_time(&from, at, &new).await.map_err(env.fail(id, region))?;
+        env.created("rds-instance", id, region);
     }
     let inst = until_available(env, &rds, id, region, None).await?;
     Ok(ActionResult { outputs: instance_outputs(&inst, false, Some(time)), recovery_point: Some(time) })
