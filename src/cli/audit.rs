@@ -10,6 +10,7 @@ use serde_json::{Map, Value as Json};
 use super::exit;
 use super::run::CloudArg;
 use crate::clock::{Clock, SystemClock};
+use crate::cloud::port::{Backend, Reach};
 use crate::cloud::{ActionCall, ActionCtx, Provider};
 use crate::runbook::load::{self, Workspace};
 use crate::runbook::model::{Dataset, Resource};
@@ -157,23 +158,30 @@ pub fn audit(dir: &Path, incidents: &Path, only: &[String], cloud: CloudArg) -> 
     let drills = crate::report::last_drills(incidents, trust.as_ref().map(|(_, a)| a));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
-    let rows: Vec<Row> = runtime.block_on(async {
+    let (rows, left): (Vec<Row>, Vec<Leftover>) = runtime.block_on(async {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let provider: Arc<dyn Provider> = match cloud {
-            CloudArg::Aws => Arc::new(crate::cloud::aws::Aws::from_env().await),
-            CloudArg::Sim => Arc::new(crate::cloud::sim::Sim::seeded_for(
-                &catalog,
-                clock.now(),
-                clock.now(),
-                None,
-                crate::cloud::sim::Damage::None,
-            )),
+        let (provider, backend): (Arc<dyn Provider>, Arc<dyn Backend>) = match cloud {
+            CloudArg::Aws => {
+                let aws = Arc::new(crate::cloud::aws::Aws::from_env().await);
+                (aws.clone(), aws)
+            }
+            CloudArg::Sim => {
+                let sim = Arc::new(crate::cloud::sim::Sim::seeded_for(
+                    &catalog,
+                    clock.now(),
+                    clock.now(),
+                    None,
+                    crate::cloud::sim::Damage::None,
+                ));
+                (sim.clone(), sim)
+            }
         };
         let mut rows = Vec::new();
         for d in catalog.datasets.iter().filter(|d| only.is_empty() || only.contains(&d.id)) {
             rows.push(audit_dataset(provider.as_ref(), &clock, d, drills.get(&d.id).copied()).await);
         }
-        rows
+        let cloud_name = backend.name();
+        (rows, leftovers(backend.as_ref(), &clock, incidents, cloud_name, only).await)
     });
     let mark = |(ok, note): &(bool, String)| format!("{} {note}", if *ok { "✓" } else { "✗" });
     let mut table = vec![["DATASET", "ISOLATED", "IMMUTABLE", "ENCRYPTED", "DRILLED"].map(String::from).to_vec()];
@@ -187,6 +195,91 @@ pub fn audit(dir: &Path, incidents: &Path, only: &[String], cloud: CloudArg) -> 
         ]);
     }
     super::print_table(&table);
+    let mut out = anstream::stdout();
+    for l in &left {
+        let _ = writeln!(
+            out,
+            "✗ drill leftover: {} {} in {}, made {} ago by drill {} (step {}) and still there: restored data must not linger; delete it",
+            l.kind,
+            crate::printable::line(&l.id),
+            crate::printable::line(&l.region),
+            crate::format::human_ms(l.age_ms),
+            crate::printable::line(&l.run),
+            crate::printable::line(&l.step)
+        );
+    }
     let all = rows.iter().all(|r| r.isolated.0 && r.immutable.0 && r.encrypted.0 && r.drilled.0);
-    if all { exit::OK } else { exit::PROBLEM }
+    if all && left.is_empty() { exit::OK } else { exit::PROBLEM }
+}
+
+/// A resource a drill made that is still there.
+struct Leftover {
+    kind: String,
+    id: String,
+    region: String,
+    run: String,
+    step: String,
+    age_ms: u64,
+}
+
+/// What the drills of `incidents` created (their `resource_created` events) and the
+/// cloud still holds. A log whose chain is broken is not read; a drill on another cloud
+/// (a rehearsal's) made nothing here.
+async fn leftovers(
+    backend: &dyn Backend,
+    clock: &Arc<dyn Clock>,
+    incidents: &Path,
+    cloud: &str,
+    only: &[String],
+) -> Vec<Leftover> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(incidents) else { return out };
+    let mut logs: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    logs.sort();
+    let now = clock.now();
+    for path in logs {
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        if crate::journal::verify::verify_bytes(&bytes, None, None).tampered.is_some() {
+            continue;
+        }
+        let records = crate::journal::records(&bytes);
+        let s = crate::report::summarize(&records);
+        if s.mode != "drill" || s.cloud != cloud || !(only.is_empty() || only.contains(&s.dataset)) {
+            continue;
+        }
+        for c in &s.created {
+            let at = Reach { region: c.region.clone(), role_arn: None, clock: clock.clone() };
+            let exists = match c.kind.as_str() {
+                "rds-instance" => match backend.rds(&at).await {
+                    Ok(rds) => rds.describe_instance(&c.id).await.map(|i| i.is_some()),
+                    Err(e) => Err(e),
+                },
+                "rds-snapshot" => match backend.rds(&at).await {
+                    Ok(rds) => rds.describe_snapshot(&c.id).await.map(|i| i.is_some()),
+                    Err(e) => Err(e),
+                },
+                "dynamodb-table" => match backend.dynamodb(&at).await {
+                    Ok(db) => db.describe_table(&c.id).await.map(|t| t.is_some()),
+                    Err(e) => Err(e),
+                },
+                _ => Ok(false),
+            };
+            // A resource that cannot be looked at is said to be there: unknown is not gone.
+            if exists.unwrap_or(true) {
+                let made = crate::runbook::time::parse_timestamp(&c.time).unwrap_or(now);
+                out.push(Leftover {
+                    kind: c.kind.clone(),
+                    id: c.id.clone(),
+                    region: c.region.clone(),
+                    run: s.run_id.clone(),
+                    step: c.step.clone(),
+                    age_ms: crate::clock::millis_between(made, now).max(0) as u64,
+                });
+            }
+        }
+    }
+    out
 }

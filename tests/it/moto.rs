@@ -171,6 +171,17 @@ fn run_aws(env: Vec<(&'static str, String)>, dir: &Path, incident_at: &str) -> O
         .unwrap()
 }
 
+/// The binary in `dir` with moto's environment, colour off.
+fn lifeboat_with(env: &[(&'static str, String)], dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap()
+}
+
 /// The binary, off the async workers.
 async fn lifeboat_aws(moto: &Moto, dir: &Path, incident_at: &str) -> Output {
     let (env, dir, t) = (moto.env(), dir.to_path_buf(), incident_at.to_string());
@@ -1046,13 +1057,7 @@ async fn the_pre_flight_names_the_real_account_and_refuses_another() {
                 "run.jsonl",
             ];
             args.extend_from_slice(extra);
-            Command::new(env!("CARGO_BIN_EXE_lifeboat"))
-                .args(args)
-                .current_dir(&d)
-                .env("NO_COLOR", "1")
-                .envs(env)
-                .output()
-                .unwrap()
+            lifeboat_with(&env, &d, &args)
         })
     };
     catalog("111111111111");
@@ -1289,4 +1294,68 @@ async fn a_table_without_point_in_time_recovery_fails_its_posture_gate_and_audit
         .find(|l| l.starts_with("customer-profiles "))
         .unwrap_or_else(|| panic!("{stdout}{}", text(&out.stderr)));
     assert!(row.contains("✗"), "{row}");
+}
+
+/// A drill's restored instance left running is named by `audit`, with its age, the run
+/// and the step that made it; once deleted, it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_names_a_drill_instance_left_behind_until_it_is_deleted() {
+    let moto = Moto::start();
+    let rds = moto.rds("eu-central-1").await;
+    customers_prod(&rds).await;
+    rds.create_db_snapshot()
+        .db_instance_identifier("customers-prod")
+        .db_snapshot_identifier("nightly")
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("datasets.yaml"),
+        format!("apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: customers\n    title: Customers\n    classification: confidential\n    rpo: 15m\n    rto: 4h\n    primary: {{ region: eu-central-1, account: \"{MOTO_ACCOUNT}\" }}\n    resources:\n      - {{ kind: rds-instance, id: customers-prod, role: production }}\n      - {{ kind: rds-instance, id: customers-drill, role: drill }}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("rb.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: drill\ntitle: Drill\ndataset: customers\nscenario: drill\nphases:\n  - id: restore\n    title: Restore\n    budget: 1h\n    steps:\n      - { id: restore, title: Restore, action: rds.restore_from_snapshot, with: { snapshot: nightly, new_instance: customers-drill } }\n  - id: teardown\n    title: Teardown\n    budget: 10m\n    steps:\n      - { id: teardown, title: Delete it, manual: Delete customers-drill. }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("answers.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\nsteps:\n  teardown: done\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("incidents")).unwrap();
+    let (env, d) = (moto.env(), dir.path().to_path_buf());
+    let lifeboat_here = move |args: Vec<&'static str>| {
+        let (env, d) = (env.clone(), d.clone());
+        tokio::task::spawn_blocking(move || lifeboat_with(&env, &d, &args))
+    };
+    let run = lifeboat_here(vec![
+        "run",
+        "rb.yaml",
+        "--headless",
+        "--cloud",
+        "aws",
+        "--mode",
+        "drill",
+        "--answers",
+        "answers.yaml",
+        "--log",
+        "incidents/drill.jsonl",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let audit = lifeboat_here(vec!["audit", "--dir", ".", "--incidents", "incidents", "--cloud", "aws"]).await.unwrap();
+    let said = text(&audit.stdout);
+    assert_eq!(audit.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("✗ drill leftover: rds-instance customers-drill in eu-central-1, made ")
+            && said.contains("(step restore) and still there"),
+        "{said}"
+    );
+    rds.delete_db_instance().db_instance_identifier("customers-drill").skip_final_snapshot(true).send().await.unwrap();
+    let audit = lifeboat_here(vec!["audit", "--dir", ".", "--incidents", "incidents", "--cloud", "aws"]).await.unwrap();
+    assert!(!text(&audit.stdout).contains("drill leftover"), "{}", text(&audit.stdout));
 }
