@@ -381,9 +381,9 @@ pub async fn customers_prod(rds: &aws_sdk_rds::Client) {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_region_outage_runbook_restores_a_cross_region_snapshot() {
-    let moto = Moto::start();
+/// The region outage's world: customers-prod in eu-central-1, its nightly snapshot, and
+/// that snapshot copied to eu-west-1 as `customers-prod-nightly-copy`.
+pub async fn nightly_copied_west(moto: &Moto) -> (aws_sdk_rds::Client, aws_sdk_rds::Client) {
     let (central, west) = (moto.rds("eu-central-1").await, moto.rds("eu-west-1").await);
     customers_prod(&central).await;
     let snap = central
@@ -393,13 +393,19 @@ async fn the_region_outage_runbook_restores_a_cross_region_snapshot() {
         .send()
         .await
         .unwrap();
-    let arn = snap.db_snapshot().unwrap().db_snapshot_arn().unwrap().to_string();
     west.copy_db_snapshot()
-        .source_db_snapshot_identifier(arn)
+        .source_db_snapshot_identifier(snap.db_snapshot().unwrap().db_snapshot_arn().unwrap())
         .target_db_snapshot_identifier("customers-prod-nightly-copy")
         .send()
         .await
         .unwrap();
+    (central, west)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_region_outage_runbook_restores_a_cross_region_snapshot() {
+    let moto = Moto::start();
+    let (_, west) = nightly_copied_west(&moto).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
     let dir = examples();

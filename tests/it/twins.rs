@@ -573,21 +573,7 @@ async fn the_point_in_time_examples_give_the_same_outputs_on_moto_and_on_the_sim
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_region_outage_example_gives_the_same_outputs_on_moto_and_on_the_simulated_cloud() {
     let moto = Moto::start();
-    let (central, west) = (moto.rds("eu-central-1").await, moto.rds("eu-west-1").await);
-    crate::moto::customers_prod(&central).await;
-    let snap = central
-        .create_db_snapshot()
-        .db_instance_identifier("customers-prod")
-        .db_snapshot_identifier("customers-prod-nightly")
-        .send()
-        .await
-        .unwrap();
-    west.copy_db_snapshot()
-        .source_db_snapshot_identifier(snap.db_snapshot().unwrap().db_snapshot_arn().unwrap())
-        .target_db_snapshot_identifier("customers-prod-nightly-copy")
-        .send()
-        .await
-        .unwrap();
+    let (central, west) = crate::moto::nightly_copied_west(&moto).await;
     let prod = central.describe_db_instances().db_instance_identifier("customers-prod").send().await.unwrap();
     west.create_db_instance_read_replica()
         .db_instance_identifier("customers-replica-dr")
