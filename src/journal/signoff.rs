@@ -151,16 +151,21 @@ impl Found {
 }
 
 /// Every sign-off beside `log`, each checked: its signature over its document, the
-/// document naming this log's bytes and run, and (given a trust root) its signer.
-pub fn find(log: &Path, log_bytes: &[u8], allowed: Option<&AllowedSigners>) -> Vec<Found> {
+/// document naming this log's bytes and run, and (given a trust root) its signer. The
+/// log is read only when it has sign-offs.
+pub fn find(log: &Path, allowed: Option<&AllowedSigners>) -> Vec<Found> {
     let dir = folder(log);
     let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
     let mut docs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
+    if docs.is_empty() {
+        return Vec::new();
+    }
     docs.sort();
-    let (sha, run) = (sha256_hex(log_bytes), run_id(log_bytes));
+    let log_bytes = std::fs::read(log).unwrap_or_default();
+    let (sha, run) = (sha256_hex(&log_bytes), run_id(&log_bytes));
     docs.into_iter().map(|path| check(path, &sha, run.as_deref(), allowed)).collect()
 }
 

@@ -112,7 +112,7 @@ pub async fn create(
     if records.peek().is_none() {
         return Ok((NO_JOB.to_string(), 0));
     }
-    let (key, etag, copies) = { upload_manifest(&reports, env, setup, bucket, sha, records).await? };
+    let (key, etag, copies) = upload_manifest(&reports, env, setup, bucket, sha, records).await?;
     let ctl = control(env, region).await?;
     // The same plan of the same run and step is the same job (a retried dry run).
     let token = format!("lifeboat-{}", &sha.get(..40).unwrap_or(sha));

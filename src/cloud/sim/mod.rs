@@ -218,7 +218,7 @@ impl Backend for Sim {
         Box::pin(async move {
             if let Some(role) = &at.role_arn {
                 at.clock.sleep(self.state.model().control).await;
-                if !(role.starts_with("arn:aws:iam::") && role.contains(":role/")) {
+                if !is_role_arn(role) {
                     return Err(ApiError::new(
                         "AccessDenied",
                         format!(
@@ -299,6 +299,11 @@ impl Backend for Sim {
     fn not_found_hint(&self) -> Option<&'static str> {
         Some("--cloud sim knows the resources of datasets.yaml")
     }
+}
+
+/// What AWS takes for a role to assume (STS, or S3 Batch Operations' job role).
+fn is_role_arn(role: &str) -> bool {
+    role.starts_with("arn:aws:iam::") && role.contains(":role/")
 }
 
 /// The simulated cloud's credentials: a rehearsal role in no real account.

@@ -83,7 +83,11 @@ impl SimS3Control {
                     r.err().map(|e| {
                         let status = if e.is("SlowDown") { 503 } else { 400 };
                         let why = e.message.replace([',', '\n', '\r'], " ");
-                        format!("{bucket},{},{version},failed,{},{status},{why}", encode(&key), e.code)
+                        format!(
+                            "{bucket},{},{version},failed,{},{status},{why}",
+                            crate::cloud::manifest::batch_key(&key),
+                            e.code
+                        )
                     })
                 });
             }
@@ -111,17 +115,12 @@ impl SimS3Control {
     }
 }
 
-/// The manifest's own encoding of a key (as lifeboat writes it).
-fn encode(key: &str) -> String {
-    crate::cloud::manifest::batch_key(key)
-}
-
 impl S3ControlApi for SimS3Control {
     fn create_copy_job<'a>(&'a self, job: &'a NewCopyJob) -> BoxFuture<'a, Api<String>> {
         Box::pin(async move {
             self.state
                 .request(&self.clock, "CreateJob", self.model.control, |_, _| {
-                    if !(job.role_arn.starts_with("arn:aws:iam::") && job.role_arn.contains(":role/")) {
+                    if !super::is_role_arn(&job.role_arn) {
                         return Err(ApiError::new(
                             "InvalidRequest",
                             format!("`{}` is not an IAM role ARN", job.role_arn),
