@@ -182,10 +182,10 @@ async fn until(
 }
 
 /// Where a confirmed roll-back finds its job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
-    /// Confirmed now, or already running (a resumed step): follow it.
-    Running,
+    /// Confirmed now, or already running (a resumed step): follow it, through the same
+    /// S3 Control client and account.
+    Running(Control),
     /// Done before (a retried step): what is left is this machine's to do.
     Finished,
 }
@@ -238,16 +238,21 @@ pub async fn run(env: &Env<'_>, id: &str, bucket: &str, copies: u64) -> Result<F
         }
         status => return Err(failed_job(op, id, status, &state)),
     }
-    Ok(Found::Running)
+    Ok(Found::Running(ctl))
 }
 
 /// Follows the job to its end as the step's progress, then reads its completion report:
 /// every failed task is named, and any fails the step.
-pub async fn follow(env: &Env<'_>, id: &str, bucket: &str, setup: &BatchSetup) -> Result<i64, ActionError> {
-    let (op, region) = (env.op(), env.region.as_str());
-    let ctl = control(env, region).await?;
+pub async fn follow(
+    env: &Env<'_>,
+    ctl: &Control,
+    id: &str,
+    bucket: &str,
+    setup: &BatchSetup,
+) -> Result<i64, ActionError> {
+    let op = env.op();
     let name = format!("batch job {id}");
-    let state = until(env, &ctl, id, |s| {
+    let state = until(env, ctl, id, |s| {
         if let Some(total) = s.total {
             (env.ctx.progress)(Progress::Count {
                 done: (s.succeeded + s.failed) as u64,

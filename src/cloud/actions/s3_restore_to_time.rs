@@ -584,14 +584,17 @@ async fn by_batch(
     // The rest is this machine's: delete markers (Batch has no delete) and copies over
     // 5 GiB or in parts — or everything left, when the job finished before (a retry).
     // No key has both a copy and a marker change, so order does not matter.
-    let finished = found == s3_batch::Found::Finished;
+    let finished = matches!(found, s3_batch::Found::Finished);
     let records = manifest.records().map_err(|e| e.at(op, &a.bucket))?;
     let rest = records.filter(|r| finished || !r.as_ref().is_ok_and(s3_batch::by_job));
     let total = planned.tally.changes(a.delete_newer);
     let mine = if finished { total } else { total.saturating_sub(copies) };
     let work = Pieces::new(rest).map(|p| job(p, s3, op, &a.bucket, region));
     tasks::run(work, mine, concurrency(), env.ctx).await?;
-    let copied = if finished { 0 } else { s3_batch::follow(env, id, &a.bucket, setup).await? };
+    let copied = match &found {
+        s3_batch::Found::Finished => 0,
+        s3_batch::Found::Running(ctl) => s3_batch::follow(env, ctl, id, &a.bucket, setup).await?,
+    };
     // The job's copies are proved the way a roll-back is: planned again, nothing is left.
     let check = plan(s3, op, &a.bucket, &a.prefix, region, (a.time, a.delete_newer), listers()).await?;
     check.manifest.remove();
