@@ -16,6 +16,8 @@ pub enum Mode {
     Tabletop,
     /// Headless replay in CI (`run --cloud sim`): commands run, actions go to the sim.
     Replay,
+    /// `lifeboat cleanup`: a drill's leftovers taken down (never counted as a drill).
+    Cleanup,
 }
 
 impl Mode {
@@ -25,6 +27,7 @@ impl Mode {
             Mode::Drill => "drill",
             Mode::Tabletop => "tabletop",
             Mode::Replay => "replay",
+            Mode::Cleanup => "cleanup",
         }
     }
     /// A drill acts on the real cloud and must never change production. (A rehearsal
@@ -159,6 +162,19 @@ pub struct StepError {
     pub hint: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeardownOutcome {
+    Deleted,
+    /// Asked to delete; the service was still deleting when `cleanup` last looked.
+    Deleting,
+    /// Not there any more (deleted by hand, or by an earlier cleanup).
+    Gone,
+    /// Not deleted: not provably the drill's, or a `production`/`backup` resource.
+    Refused,
+    Failed,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -199,6 +215,21 @@ pub enum Event {
         kind: String,
         id: String,
         region: String,
+        /// Of an `s3-object` (`id` is `bucket/key`): the version the step wrote, the one
+        /// thing `cleanup` may delete there.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+    },
+    /// What `cleanup` did with one resource a drill made (refusals are evidence too).
+    Teardown {
+        step: String,
+        kind: String,
+        id: String,
+        region: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+        outcome: TeardownOutcome,
+        reason: Option<String>,
     },
     StepWaiting {
         step: String,
@@ -311,6 +342,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "step_output",
     "step_progress",
     "resource_created",
+    "teardown",
     "step_waiting",
     "answer",
     "note",
@@ -372,6 +404,7 @@ impl Event {
             | Event::StepOutput { step, .. }
             | Event::StepProgress { step, .. }
             | Event::ResourceCreated { step, .. }
+            | Event::Teardown { step, .. }
             | Event::StepWaiting { step, .. }
             | Event::StepRetry { step, .. }
             | Event::StepFinished { step, .. }
@@ -412,6 +445,7 @@ impl Event {
             Event::StepOutput { .. } => "step_output",
             Event::StepProgress { .. } => "step_progress",
             Event::ResourceCreated { .. } => "resource_created",
+            Event::Teardown { .. } => "teardown",
             Event::StepWaiting { .. } => "step_waiting",
             Event::Answer { .. } => "answer",
             Event::Note { .. } => "note",

@@ -81,6 +81,20 @@ pub struct Summary {
     /// What the run made (instances, tables, snapshot copies), by step: what a drill
     /// must take down again.
     pub created: Vec<CreatedRow>,
+    /// A cleanup's log: what it did with each resource of the drill.
+    pub teardown: Vec<TeardownRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TeardownRow {
+    pub kind: String,
+    pub id: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub outcome: crate::event::TeardownOutcome,
+    pub reason: Option<String>,
+    pub time: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -90,6 +104,8 @@ pub struct CreatedRow {
     pub id: String,
     pub region: String,
     pub time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -307,12 +323,22 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 push(&mut s, r, Some(by.clone()), format!("left the run: {reason} (resumable)"))
             }
             Event::Sealed { .. } => s.sealed = true,
-            Event::ResourceCreated { step, kind, id, region } => s.created.push(CreatedRow {
+            Event::Teardown { kind, id, region, version, outcome, reason, .. } => s.teardown.push(TeardownRow {
+                kind: kind.clone(),
+                id: id.clone(),
+                region: region.clone(),
+                version: version.clone(),
+                outcome: *outcome,
+                reason: reason.clone(),
+                time: r.time.clone(),
+            }),
+            Event::ResourceCreated { step, kind, id, region, version } => s.created.push(CreatedRow {
                 step: step.clone(),
                 kind: kind.clone(),
                 id: id.clone(),
                 region: region.clone(),
                 time: r.time.clone(),
+                version: version.clone(),
             }),
             Event::StepOutput { .. }
             | Event::ProcessStarted { .. }
@@ -454,6 +480,24 @@ pub fn markdown(s: &Summary) -> String {
                 cell(&c.id),
                 cell(&c.region),
                 cell(&c.time)
+            );
+        }
+    }
+    if !s.teardown.is_empty() {
+        md += "\n## Teardown\n\n| outcome | kind | id | region | why | when (UTC) |\n|---|---|---|---|---|---|\n";
+        for t in &s.teardown {
+            let id = match &t.version {
+                Some(v) => format!("{} (version {v})", t.id),
+                None => t.id.clone(),
+            };
+            md += &format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                format!("{:?}", t.outcome).to_lowercase(),
+                cell(&t.kind),
+                cell(&id),
+                cell(&t.region),
+                cell(t.reason.as_deref().unwrap_or("")),
+                cell(&t.time)
             );
         }
     }
@@ -674,9 +718,21 @@ fn raw_line(e: &Event) -> Option<String> {
             )
         }
         Event::RunFinished { status, .. } => format!("■ run {}", format!("{status:?}").to_lowercase()),
-        Event::ResourceCreated { step, kind, id, region } => {
-            format!("+ {step} created {kind} {id} in {region}")
+        Event::Teardown { kind, id, region, version, outcome, reason, .. } => {
+            let what = match version {
+                Some(v) => format!("{kind} {id} (version {v}) in {region}"),
+                None => format!("{kind} {id} in {region}"),
+            };
+            let outcome = format!("{outcome:?}").to_lowercase();
+            match reason {
+                Some(why) => format!("− {outcome}: {what} ({why})"),
+                None => format!("− {outcome}: {what}"),
+            }
         }
+        Event::ResourceCreated { step, kind, id, region, version } => match version {
+            Some(v) => format!("+ {step} created {kind} {id} (version {v}) in {region}"),
+            None => format!("+ {step} created {kind} {id} in {region}"),
+        },
         Event::StepProgress { .. } | Event::ProcessStarted { .. } | Event::Checkpoint { .. } | Event::Sealed { .. } => {
             return None;
         }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 use super::exit;
 use super::run::CloudArg;
 use crate::clock::{Clock, SystemClock};
-use crate::cloud::port::{Backend, Reach};
+use crate::cloud::port::Backend;
 use crate::cloud::{ActionCall, ActionCtx, Provider};
 use crate::runbook::load::{self, Workspace};
 use crate::runbook::model::{Dataset, Resource};
@@ -199,13 +199,14 @@ pub fn audit(dir: &Path, incidents: &Path, only: &[String], cloud: CloudArg) -> 
     for l in &left {
         let _ = writeln!(
             out,
-            "✗ drill leftover: {} {} in {}, made {} ago by drill {} (step {}) and still there: restored data must not linger; delete it",
+            "✗ drill leftover: {} {} in {}, made {} ago by drill {} (step {}) and still there: restored data must not linger; `lifeboat cleanup {}` deletes it",
             l.kind,
             crate::printable::line(&l.id),
             crate::printable::line(&l.region),
             crate::format::human_ms(l.age_ms),
             crate::printable::line(&l.run),
-            crate::printable::line(&l.step)
+            crate::printable::line(&l.step),
+            crate::printable::line(&l.log.display().to_string())
         );
     }
     let all = rows.iter().all(|r| r.isolated.0 && r.immutable.0 && r.encrypted.0 && r.drilled.0);
@@ -220,6 +221,7 @@ struct Leftover {
     run: String,
     step: String,
     age_ms: u64,
+    log: std::path::PathBuf,
 }
 
 /// What the drills of `incidents` created (their `resource_created` events) and the
@@ -251,21 +253,11 @@ async fn leftovers(
             continue;
         }
         for c in &s.created {
-            let at = Reach { region: c.region.clone(), role_arn: None, clock: clock.clone() };
-            let exists = match c.kind.as_str() {
-                "rds-instance" => match backend.rds(&at).await {
-                    Ok(rds) => rds.describe_instance(&c.id).await.map(|i| i.is_some()),
-                    Err(e) => Err(e),
-                },
-                "rds-snapshot" => match backend.rds(&at).await {
-                    Ok(rds) => rds.describe_snapshot(&c.id).await.map(|i| i.is_some()),
-                    Err(e) => Err(e),
-                },
-                "dynamodb-table" => match backend.dynamodb(&at).await {
-                    Ok(db) => db.describe_table(&c.id).await.map(|t| t.is_some()),
-                    Err(e) => Err(e),
-                },
-                _ => Ok(false),
+            let exists = match crate::cloud::teardown::Made::parse(&c.kind, &c.id, c.version.as_deref()) {
+                Some(m) => crate::cloud::teardown::look(backend, clock, &m, &c.region, &s.run_id)
+                    .await
+                    .map(|l| l != crate::cloud::teardown::Look::Gone),
+                None => Ok(true),
             };
             // A resource that cannot be looked at is said to be there: unknown is not gone.
             if exists.unwrap_or(true) {
@@ -277,6 +269,7 @@ async fn leftovers(
                     run: s.run_id.clone(),
                     step: c.step.clone(),
                     age_ms: crate::clock::millis_between(made, now).max(0) as u64,
+                    log: path.clone(),
                 });
             }
         }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod cleanup;
 mod headless;
 mod run;
 mod verify;
@@ -101,6 +102,10 @@ pub enum Command {
         #[arg(long)]
         statement: String,
     },
+    /// Delete what a drill made and left behind (its log names it; the cloud's tags prove
+    /// it), never a production or backup resource, after a typed confirmation; writes its
+    /// own signed log. Exit 1 when anything was refused or failed.
+    Cleanup(cleanup::CleanupArgs),
     /// A run's timeline, phase times against budgets, RTO and RPO achieved, who did what.
     Report {
         /// The incident log (JSON Lines)
@@ -152,6 +157,7 @@ pub fn main() -> ExitCode {
         Command::Verify { log, allowed_signers, identity, dir } => {
             verify::verify(&log, allowed_signers.as_deref(), identity.as_deref(), &dir)
         }
+        Command::Cleanup(args) => cleanup::cleanup(args),
         Command::SignOff { log, sign_key, role, statement } => verify::sign_off(&log, &sign_key, &role, &statement),
         Command::Report { log, format, allowed_signers, dir } => {
             verify::report(&log, format, allowed_signers.as_deref(), &dir)

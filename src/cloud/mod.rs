@@ -9,6 +9,7 @@ pub mod outputs;
 pub mod plan;
 pub mod port;
 pub mod sim;
+pub mod teardown;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -101,6 +102,7 @@ pub enum Progress {
         kind: &'static str,
         id: String,
         region: String,
+        version: Option<String>,
     },
 }
 

@@ -3,6 +3,7 @@
 
 mod attack;
 mod batch;
+mod cleanup;
 mod cli;
 mod corpus;
 pub mod engine;

@@ -366,6 +366,19 @@ async fn run_example(moto: &Moto, dir: &Path, runbook: &str, answers: &str) -> O
     .unwrap()
 }
 
+/// customers-prod in eu-central-1 with a manual snapshot `nightly`.
+pub async fn customers_with_nightly(moto: &Moto) -> aws_sdk_rds::Client {
+    let rds = moto.rds("eu-central-1").await;
+    customers_prod(&rds).await;
+    rds.create_db_snapshot()
+        .db_instance_identifier("customers-prod")
+        .db_snapshot_identifier("nightly")
+        .send()
+        .await
+        .unwrap();
+    rds
+}
+
 pub async fn customers_prod(rds: &aws_sdk_rds::Client) {
     rds.create_db_instance()
         .db_instance_identifier("customers-prod")
@@ -1307,14 +1320,7 @@ async fn a_table_without_point_in_time_recovery_fails_its_posture_gate_and_audit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_names_a_drill_instance_left_behind_until_it_is_deleted() {
     let moto = Moto::start();
-    let rds = moto.rds("eu-central-1").await;
-    customers_prod(&rds).await;
-    rds.create_db_snapshot()
-        .db_instance_identifier("customers-prod")
-        .db_snapshot_identifier("nightly")
-        .send()
-        .await
-        .unwrap();
+    let rds = customers_with_nightly(&moto).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("datasets.yaml"),

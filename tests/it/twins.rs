@@ -206,7 +206,13 @@ async fn the_same_snapshot_is_found_on_moto_and_on_the_simulated_cloud() {
         .unwrap();
         world.snapshots.insert(
             s.db_snapshot_identifier().unwrap().into(),
-            Snapshot { instance: "customers-prod".into(), region: "eu-central-1".into(), time, available_at: time },
+            Snapshot {
+                instance: "customers-prod".into(),
+                region: "eu-central-1".into(),
+                time,
+                available_at: time,
+                tags: vec![],
+            },
         );
     }
     let sim = Sim::of(world);
@@ -500,6 +506,7 @@ async fn import_rds(moto: &Moto, world: &mut World, regions: &[&str]) {
                     region: region.to_string(),
                     time,
                     available_at: time,
+                    tags: vec![],
                 },
             );
         }

@@ -70,7 +70,8 @@ impl Env<'_> {
     }
     /// Says, for the log, that this step made `id` (of `kind`) in `region`.
     pub fn created(&self, kind: &'static str, id: &str, region: &str) {
-        (self.ctx.progress)(crate::cloud::Progress::Created { kind, id: id.into(), region: region.into() });
+        let created = crate::cloud::Progress::Created { kind, id: id.into(), region: region.into(), version: None };
+        (self.ctx.progress)(created);
     }
     /// A bucket, instance, snapshot or table that is not there.
     pub fn not_found(&self, kind: &str, id: &str, region: &str) -> ActionError {

@@ -3,7 +3,7 @@
 
 use std::time::Duration as StdDuration;
 
-use super::{Env, args};
+use super::{Env, args, own_tags};
 use crate::cloud::{ActionCall, ActionError, ActionResult, Progress, outputs};
 
 pub struct Args {
@@ -36,7 +36,9 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     let target = format!("{}-copy-{to}", snap.trim_start_matches("rds:").replace(':', "-"));
     let dest = env.rds(to).await?;
     if dest.describe_snapshot(&target).await.map_err(env.fail(&target, to))?.is_none() {
-        dest.copy_snapshot(&arn, &target, a.kms_key.as_deref()).await.map_err(env.fail(snap, to))?;
+        dest.copy_snapshot(&arn, &target, a.kms_key.as_deref(), &own_tags(env.call))
+            .await
+            .map_err(env.fail(snap, to))?;
         env.created("rds-snapshot", &target, to);
     }
     let mut wait = StdDuration::from_secs(30);

@@ -10,7 +10,8 @@ use super::tasks::{self, concurrency};
 use super::{Env, args};
 use crate::cloud::manifest::{self, Change, Manifest, ManifestError, PartWriter};
 use crate::cloud::plan::{Todo, Ver};
-use crate::cloud::{ActionCall, ActionError, ActionResult, outputs};
+use crate::cloud::{ActionCall, ActionError, ActionResult, Progress, outputs};
+use crate::runbook::raw::{ResourceKind, Role};
 use crate::runbook::time::Timestamp;
 
 pub struct Args {
@@ -79,6 +80,15 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     // object is read with one and written with the other, its ETag checked.
     let through_here = a.from_role != a.to_role;
     let target = format!("s3://{}", a.to.bucket);
+    // Copies into a drill's bucket are the drill's to take down: each version written is
+    // recorded the moment it exists (its id is the proof `cleanup` deletes only those).
+    let drill = env
+        .ctx
+        .dataset
+        .resources
+        .iter()
+        .any(|r| r.kind == ResourceKind::S3Bucket && r.id == a.to.bucket && r.role == Role::Drill);
+    let (made, mut written) = tokio::sync::mpsc::unbounded_channel::<(String, Option<String>)>();
     let jobs = records.map(|c| {
         let (key, etag, size) = match c {
             Ok(Change::Copy { key, version }) => (key, version.etag, version.size),
@@ -88,28 +98,46 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
             }
             Err(e) => return tasks::failed(e.at(op, &target)),
         };
-        let (reader, writer) = (reader.clone(), writer.clone());
+        let (reader, writer, made) = (reader.clone(), writer.clone(), drill.then(|| made.clone()));
         let (fb, fr, tb, tr) = (a.from.bucket.clone(), fr.clone(), a.to.bucket.clone(), tr.clone());
         let (source_key, target_key) = (format!("{}{key}", a.from.prefix), format!("{}{key}", a.to.prefix));
         tasks::job(&target_key.clone(), move || {
-            let (reader, writer) = (reader.clone(), writer.clone());
+            let (reader, writer, made) = (reader.clone(), writer.clone(), made.clone());
             let (fb, fr, tb, tr, etag) = (fb.clone(), fr.clone(), tb.clone(), tr.clone(), etag.clone());
             let (source_key, target_key) = (source_key.clone(), target_key.clone());
             async move {
                 let src = Source { bucket: &fb, key: &source_key, version: None, etag: &etag, size, region: &fr };
                 let dst = Target { bucket: &tb, key: &target_key, region: &tr };
-                let checked = if through_here {
+                let (checked, version) = if through_here {
                     stream_copy(reader.as_ref(), writer.as_ref(), &src, &dst, op).await?
                 } else {
-                    server_copy(&writer, &src, &dst, op).await?.0
+                    server_copy(&writer, &src, &dst, op).await?
                 };
+                if let Some(made) = made {
+                    let _ = made.send((target_key.clone(), version));
+                }
                 Ok((1, size, checked == Checked::Size))
             }
         })
     });
     // Through this machine each copy in flight holds a part in memory (8 MiB by default).
     let ceiling = if through_here { concurrency().min(THROUGH_HERE) } else { concurrency() };
-    let done = tasks::run(jobs, total, ceiling, env.ctx).await;
+    let record = |(key, version): (String, Option<String>)| {
+        let id = format!("{}/{key}", a.to.bucket);
+        (env.ctx.progress)(Progress::Created { kind: "s3-object", id, region: tr.clone(), version });
+    };
+    let run = tasks::run(jobs, total, ceiling, env.ctx);
+    tokio::pin!(run);
+    let done = loop {
+        tokio::select! {
+            biased;
+            Some(w) = written.recv() => record(w),
+            done = &mut run => break done,
+        }
+    };
+    while let Ok(w) = written.try_recv() {
+        record(w);
+    }
     manifest.remove();
     let bytes = done?;
     let rp = fresh.unwrap_or_else(|| env.ctx.clock.now());

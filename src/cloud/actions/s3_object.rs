@@ -166,7 +166,7 @@ pub async fn stream_copy(
     src: &Source<'_>,
     dst: &Target<'_>,
     op: &str,
-) -> Result<Checked, ActionError> {
+) -> Result<(Checked, Option<String>), ActionError> {
     let part = part_size();
     let obj = src.obj();
     let from = fail(op, src.bucket, src.key, src.region);
@@ -205,11 +205,12 @@ pub async fn stream_copy(
         (digest, keyed, written.version)
     };
     if digest == unquoted(src.etag) {
-        return Ok(Checked::Etag);
+        return Ok((Checked::Etag, version));
     }
     // With KMS or a customer key the ETag is no MD5: the stored checksums, then sizes.
     if keyed || parts_in(src.etag).is_some() {
-        return compare_stored(reader, writer, src, dst, version.as_deref(), op).await;
+        let checked = compare_stored(reader, writer, src, dst, version.as_deref(), op).await?;
+        return Ok((checked, version));
     }
     Err(failed(op, dst, format!("the bytes read have MD5 {digest}, the source's ETag is {}", unquoted(src.etag))))
 }

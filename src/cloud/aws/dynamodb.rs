@@ -90,4 +90,11 @@ impl DynamoApi for AwsDynamo {
             Ok(out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
         })
     }
+
+    fn delete_table<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Api<()>> {
+        Box::pin(async move {
+            self.client.delete_table().table_name(name).send().await.map_err(api_error)?;
+            Ok(())
+        })
+    }
 }

@@ -113,6 +113,7 @@ impl RdsApi for AwsRds {
         source_arn: &'a str,
         target: &'a str,
         kms_key: Option<&'a str>,
+        tags: &'a [(String, String)],
     ) -> BoxFuture<'a, Api<()>> {
         Box::pin(async move {
             self.client
@@ -120,6 +121,7 @@ impl RdsApi for AwsRds {
                 .source_db_snapshot_identifier(source_arn)
                 .target_db_snapshot_identifier(target)
                 .set_kms_key_id(kms_key.map(str::to_string))
+                .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
                 .send()
                 .await
                 .map_err(api_error)?;
@@ -174,6 +176,27 @@ impl RdsApi for AwsRds {
     fn promote_replica<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Api<()>> {
         Box::pin(async move {
             self.client.promote_read_replica().db_instance_identifier(id).send().await.map_err(api_error)?;
+            Ok(())
+        })
+    }
+
+    fn delete_instance<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Api<()>> {
+        Box::pin(async move {
+            self.client
+                .delete_db_instance()
+                .db_instance_identifier(id)
+                .skip_final_snapshot(true)
+                .delete_automated_backups(true)
+                .send()
+                .await
+                .map_err(api_error)?;
+            Ok(())
+        })
+    }
+
+    fn delete_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Api<()>> {
+        Box::pin(async move {
+            self.client.delete_db_snapshot().db_snapshot_identifier(id).send().await.map_err(api_error)?;
             Ok(())
         })
     }

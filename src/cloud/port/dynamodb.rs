@@ -40,4 +40,5 @@ pub trait DynamoApi: Send + Sync {
     ) -> BoxFuture<'a, Api<()>>;
     fn tag<'a>(&'a self, arn: &'a str, tags: &'a [(String, String)]) -> BoxFuture<'a, Api<()>>;
     fn tags<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Api<Vec<(String, String)>>>;
+    fn delete_table<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Api<()>>;
 }

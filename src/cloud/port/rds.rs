@@ -68,6 +68,7 @@ pub trait RdsApi: Send + Sync {
         source_arn: &'a str,
         target: &'a str,
         kms_key: Option<&'a str>,
+        tags: &'a [(String, String)],
     ) -> BoxFuture<'a, Api<()>>;
     fn restore_from_snapshot<'a>(&'a self, snapshot: &'a str, new: &'a NewInstance) -> BoxFuture<'a, Api<()>>;
     /// `time: None` is the latest restorable time.
@@ -78,4 +79,8 @@ pub trait RdsApi: Send + Sync {
         new: &'a NewInstance,
     ) -> BoxFuture<'a, Api<()>>;
     fn promote_replica<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Api<()>>;
+    /// Without a final snapshot and with its automated backups: what a drill restored
+    /// must not linger in another form.
+    fn delete_instance<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Api<()>>;
+    fn delete_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Api<()>>;
 }

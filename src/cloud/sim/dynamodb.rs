@@ -147,4 +147,20 @@ impl DynamoApi for SimDynamo {
             Ok(w.tables.get(name).map(|t| t.tags.clone()).unwrap_or_default())
         }))
     }
+
+    fn delete_table<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Api<()>> {
+        Box::pin(self.state.request(&self.clock, "DeleteTable", self.model.control, move |s, _| {
+            let mut w = s.world();
+            match self.mine(&w, name) {
+                None => Err(not_found(name)),
+                Some(t) if t.deletion_protection => {
+                    Err(ApiError::new("ValidationException", format!("table `{name}` has deletion protection on")))
+                }
+                Some(_) => {
+                    w.tables.remove(name);
+                    Ok(())
+                }
+            }
+        }))
+    }
 }

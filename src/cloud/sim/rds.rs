@@ -108,6 +108,9 @@ impl RdsApi for SimRds {
     fn list_tags<'a>(&'a self, of: &'a str) -> BoxFuture<'a, Api<Vec<(String, String)>>> {
         Box::pin(self.state.request(&self.clock, "ListTagsForResource", self.model.control, move |s, _| {
             let w = s.world();
+            if let Some((_, id)) = of.rsplit_once(":snapshot:") {
+                return Ok(w.snapshots.get(id).map(|s| s.tags.clone()).unwrap_or_default());
+            }
             let id = of.rsplit(':').next().unwrap_or(of);
             Ok(w.instances.get(id).map(|i| i.tags.clone()).unwrap_or_default())
         }))
@@ -154,6 +157,7 @@ impl RdsApi for SimRds {
         source_arn: &'a str,
         target: &'a str,
         _kms_key: Option<&'a str>,
+        tags: &'a [(String, String)],
     ) -> BoxFuture<'a, Api<()>> {
         Box::pin(self.state.request(&self.clock, "CopyDBSnapshot", self.model.control, move |s, now| {
             let mut w = s.world();
@@ -168,7 +172,10 @@ impl RdsApi for SimRds {
             }
             // A cross-region copy of a modest snapshot: 10–20 minutes.
             let ready = later(now, det(id, 600, 1200));
-            w.snapshots.insert(target.into(), Snapshot { region: self.region.clone(), available_at: ready, ..src });
+            w.snapshots.insert(
+                target.into(),
+                Snapshot { region: self.region.clone(), available_at: ready, tags: tags.to_vec(), ..src },
+            );
             Ok(())
         }))
     }
@@ -225,6 +232,33 @@ impl RdsApi for SimRds {
             i.busy_status = "modifying";
             // A promotion takes 5–10 minutes.
             i.available_at = later(now, det(id, 300, 600));
+            Ok(())
+        }))
+    }
+
+    fn delete_instance<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Api<()>> {
+        Box::pin(self.state.request(&self.clock, "DeleteDBInstance", self.model.control, move |s, _| {
+            let mut w = s.world();
+            match w.instances.get(id) {
+                Some(i) if i.region == self.region && i.deletion_protection => {
+                    Err(ApiError::new("InvalidParameterCombination", format!("`{id}` has deletion protection on")))
+                }
+                Some(i) if i.region == self.region => {
+                    w.instances.remove(id);
+                    Ok(())
+                }
+                _ => Err(ApiError::new("DBInstanceNotFound", format!("no instance `{id}`"))),
+            }
+        }))
+    }
+
+    fn delete_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Api<()>> {
+        Box::pin(self.state.request(&self.clock, "DeleteDBSnapshot", self.model.control, move |s, _| {
+            let mut w = s.world();
+            if w.snapshots.get(id).is_none_or(|s| s.region != self.region) {
+                return Err(ApiError::new("DBSnapshotNotFound", format!("no snapshot `{id}`")));
+            }
+            w.snapshots.remove(id);
             Ok(())
         }))
     }

@@ -143,7 +143,13 @@ fn seed_snapshots(w: &mut World, id: &str, region: &str, backup_region: Option<&
     for day in 0..7 {
         let t = ago(midnight, 86_400 * day);
         let date = t.strftime("%Y-%m-%d").to_string();
-        let snap = |region: &str| Snapshot { instance: id.into(), region: region.into(), time: t, available_at: t };
+        let snap = |region: &str| Snapshot {
+            instance: id.into(),
+            region: region.into(),
+            time: t,
+            available_at: t,
+            tags: vec![],
+        };
         w.snapshots.insert(format!("rds:{id}-{date}-00-00"), snap(region));
         if let Some(br) = backup_region {
             w.snapshots.insert(format!("{id}-{date}-00-00-copy"), snap(br));

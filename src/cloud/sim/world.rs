@@ -336,6 +336,7 @@ pub struct Snapshot {
     pub region: String,
     pub time: Timestamp,
     pub available_at: Timestamp,
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]

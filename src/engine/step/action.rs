@@ -136,8 +136,8 @@ pub(super) async fn call_action(
                 text: format!("preview, before you confirm: {text}"),
             },
             Progress::Line(text) => Event::StepOutput { step: sid.clone(), stream: Stream::Info, text },
-            Progress::Created { kind, id, region } => {
-                Event::ResourceCreated { step: sid.clone(), kind: kind.to_string(), id, region }
+            Progress::Created { kind, id, region, version } => {
+                Event::ResourceCreated { step: sid.clone(), kind: kind.to_string(), id, region, version }
             }
         };
         let _ = ctx.emit(event);
