@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod diagnostics;
 pub mod engine;
 pub mod event;
+pub mod evidence;
 pub mod format;
 pub mod journal;
 pub mod launch;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod audit;
 mod cleanup;
+mod evidence;
 mod headless;
 mod run;
 mod verify;
@@ -106,6 +107,11 @@ pub enum Command {
     /// it), never a production or backup resource, after a typed confirmation; writes its
     /// own signed log. Exit 1 when anything was refused or failed.
     Cleanup(cleanup::CleanupArgs),
+    /// The drill evidence pack for auditors: per dataset its objectives, every run in the
+    /// period with its log verified, achieved RTO/RPO (table and chart), segregation,
+    /// gates, deviations and follow-ups, people, sign-offs, overdue drills; as HTML,
+    /// Markdown and JSON. Exit 1 when a log does not count or a dataset is overdue.
+    Evidence(evidence::EvidenceArgs),
     /// A run's timeline, phase times against budgets, RTO and RPO achieved, who did what.
     Report {
         /// The incident log (JSON Lines)
@@ -158,6 +164,7 @@ pub fn main() -> ExitCode {
             verify::verify(&log, allowed_signers.as_deref(), identity.as_deref(), &dir)
         }
         Command::Cleanup(args) => cleanup::cleanup(args),
+        Command::Evidence(args) => evidence::evidence(args),
         Command::SignOff { log, sign_key, role, statement } => verify::sign_off(&log, &sign_key, &role, &statement),
         Command::Report { log, format, allowed_signers, dir } => {
             verify::report(&log, format, allowed_signers.as_deref(), &dir)

@@ -8,7 +8,7 @@ use std::process::Output;
 use crate::moto::{MOTO_ACCOUNT, Moto, body, bucket, customers_with_nightly, put};
 use crate::text;
 
-const CATALOG: &str = "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: customers\n    title: Customers\n    classification: confidential\n    rpo: 15m\n    rto: 4h\n    primary: { region: eu-central-1, account: \"ACCOUNT\" }\n    resources:\n      - { kind: rds-instance, id: customers-prod, role: production }\n      - { kind: rds-instance, id: customers-drill, role: drill }\n      - { kind: s3-bucket, id: docs-prod, role: production }\n      - { kind: s3-bucket, id: docs-drill, role: DRILL_ROLE }\n";
+const CATALOG: &str = "apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: customers\n    title: Customers\n    classification: confidential\n    rpo: 15m\n    rto: 4h\n    primary: { region: eu-central-1, account: \"ACCOUNT\" }\n    drill_every: 90d\n    resources:\n      - { kind: rds-instance, id: customers-prod, role: production }\n      - { kind: rds-instance, id: customers-drill, role: drill }\n      - { kind: s3-bucket, id: docs-prod, role: production }\n      - { kind: s3-bucket, id: docs-drill, role: DRILL_ROLE }\n";
 
 const RUNBOOK: &str = "apiVersion: lifeboat/v1\nkind: Runbook\nid: drill\ntitle: Drill\ndataset: customers\nscenario: drill\nphases:\n  - id: restore\n    title: Restore\n    budget: 1h\n    steps:\n      - { id: restore, title: Restore, action: rds.restore_from_snapshot, with: { snapshot: nightly, new_instance: customers-drill } }\n      - { id: copy, title: Copy the documents, action: s3.copy_prefix, with: { from: { bucket: docs-prod, prefix: docs/ }, to: { bucket: docs-drill, prefix: docs/ } } }\n  - id: teardown\n    title: Teardown\n    budget: 10m\n    steps:\n      - { id: teardown, title: Delete it, manual: Run lifeboat cleanup. }\n";
 
@@ -160,6 +160,26 @@ async fn cleanup_deletes_the_drills_instance_and_copies_and_nothing_else() {
     // The cleanup is no drill: audit does not count it, and finds nothing left.
     let audit = tokio::task::block_in_place(|| d.lifeboat(&["audit", "--dir", ".", "--incidents", "incidents"]));
     assert!(!text(&audit.stdout).contains("drill leftover"), "{}", text(&audit.stdout));
+    // The evidence pack: this drill ran on AWS, verified and signed, so it proves the
+    // restore and the dataset is on schedule; it restored into production's own account
+    // (moto has one), which the pack says rather than hides.
+    let ev = tokio::task::block_in_place(|| {
+        d.lifeboat(&["evidence", "customers", "--dir", ".", "--incidents", "incidents", "--out", "pack"])
+    });
+    assert_eq!(ev.status.code(), Some(0), "{}{}", text(&ev.stdout), text(&ev.stderr));
+    let pack: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.dir.path().join("pack/evidence.json")).unwrap()).unwrap();
+    let customers = &pack["datasets"][0];
+    assert_eq!(
+        customers["runs"].as_array().unwrap().len(),
+        1,
+        "the cleanup's log is no run of the dataset: {customers}"
+    );
+    let r = &customers["runs"][0];
+    assert_eq!((r["cloud"].as_str(), r["proves_restore"].as_bool()), (Some("aws"), Some(true)), "{r}");
+    assert!(customers["overdue"].is_null(), "{customers}");
+    assert_eq!(r["segregation"]["segregated"], false, "{r}");
+    assert_eq!(r["segregation"]["account"], MOTO_ACCOUNT, "{r}");
     // Run again: all gone, nothing to do.
     let again = tokio::task::block_in_place(|| d.lifeboat(&["cleanup", "incidents/drill.jsonl", "--dir", "."]));
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));

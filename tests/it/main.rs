@@ -7,6 +7,7 @@ mod cleanup;
 mod cli;
 mod corpus;
 pub mod engine;
+mod evidence;
 pub mod journal;
 pub mod moto;
 mod props;
