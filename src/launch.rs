@@ -262,6 +262,8 @@ pub struct Started {
     pub clock: Arc<dyn Clock>,
     pub answers: Option<Answers>,
     pub meta: RunMeta,
+    /// The log's copy to the catalog's evidence bucket, finished after the run.
+    pub copy: Option<crate::offsite::Copier>,
 }
 
 /// What a front end shows about a run, and what the closing summary needs.
@@ -278,6 +280,8 @@ pub struct RunMeta {
     pub tabletop: bool,
     pub answers_path: Option<PathBuf>,
     pub junit: Option<PathBuf>,
+    /// What the log's copy to the evidence bucket could not write (said at the end).
+    pub copy_problems: Vec<String>,
 }
 
 impl Setup {
@@ -701,6 +705,7 @@ impl Setup {
         let signed = journal.is_signed();
         let sink = Sink::new(Some(journal), Redactor::new(secrets));
 
+        let mut aws_backend: Option<Arc<crate::cloud::aws::Aws>> = None;
         let provider: Arc<dyn Provider> = match cloud {
             CloudArg::Sim => {
                 let damage = crate::cloud::sim::Damage::of(runbook.scenario);
@@ -713,7 +718,39 @@ impl Setup {
             CloudArg::Aws if !injects.is_empty() => {
                 return Err("--injects plays failures on the simulated cloud only".into());
             }
-            CloudArg::Aws => Arc::new(crate::cloud::aws::Aws::from_env().await),
+            CloudArg::Aws => {
+                let aws = Arc::new(crate::cloud::aws::Aws::from_env().await);
+                aws_backend = Some(aws.clone());
+                aws
+            }
+        };
+        // The log's immutable copy, for runs against AWS (a rehearsal needs no account).
+        let copy = match (&catalog.evidence, aws_backend) {
+            (Some(e), Some(aws)) => {
+                let place =
+                    crate::offsite::Place { bucket: e.bucket.clone(), prefix: format!("{}{run_id}/", e.prefix) };
+                let warner = sink.clone();
+                let at_clock = clock.clone();
+                let warn = Box::new(move |message: String| {
+                    let _ = warner.emit(at_clock.now(), Event::Warning { code: "evidence_copy".into(), message });
+                });
+                let reach =
+                    crate::cloud::port::Reach { region: e.region.clone(), role_arn: None, clock: clock.clone() };
+                match crate::cloud::port::Backend::s3(aws.as_ref(), &reach).await {
+                    Ok(s3) => Some(crate::offsite::Copier::start(s3, place, log_path.clone(), sink.subscribe(), warn)),
+                    Err(err) => {
+                        // Said once the log has begun (its first line is the genesis).
+                        let mut first = sink.subscribe();
+                        tokio::spawn(async move {
+                            if first.recv().await.is_some() {
+                                warn(format!("no copy of this log goes to {}: {err}", place.url()));
+                            }
+                        });
+                        None
+                    }
+                }
+            }
+            _ => None,
         };
         let spec = RunSpec {
             runbook: runbook.clone(),
@@ -777,6 +814,7 @@ impl Setup {
             prior_records,
             clock,
             answers,
+            copy,
             meta: RunMeta {
                 runbook,
                 runbook_path,
@@ -789,6 +827,7 @@ impl Setup {
                 tabletop,
                 answers_path: args.answers.clone(),
                 junit: args.junit.clone(),
+                copy_problems: vec![],
             },
         })
     }

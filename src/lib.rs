@@ -14,6 +14,7 @@ pub mod format;
 pub mod journal;
 pub mod launch;
 pub mod objectives;
+pub mod offsite;
 pub mod printable;
 pub mod report;
 pub mod runbook;

@@ -72,9 +72,14 @@ pub enum Command {
     /// Check an incident log's chain and signatures; names the first bad line.
     /// Exit 0 sealed, intact and signed by a trusted key; 1 tampered or untrusted;
     /// 3 intact but not sealed; 4 intact and sealed, but no trust root to check the signer.
+    /// `verify s3://BUCKET/PREFIX/RUN` checks the log's copy in the evidence bucket and,
+    /// with --local LOG, whether the local log is whole beside it.
     Verify {
-        /// The incident log (JSON Lines)
+        /// The incident log (JSON Lines), or its copy: s3://BUCKET/PREFIX/RUN_ID
         log: PathBuf,
+        /// With an s3:// copy: the local log to hold against it (was its tail cut?)
+        #[arg(long, value_name = "LOG")]
+        local: Option<PathBuf>,
         /// OpenSSH allowed_signers file the signer must be in [default:
         /// $LIFEBOAT_ALLOWED_SIGNERS, else allowed_signers beside --dir's datasets.yaml]
         #[arg(long, value_name = "FILE")]
@@ -160,8 +165,14 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args, false),
         Command::Tabletop(args) => run::run(args, true),
         Command::Audit { datasets, dir, incidents, cloud } => audit::audit(&dir, &incidents, &datasets, cloud),
-        Command::Verify { log, allowed_signers, identity, dir } => {
-            verify::verify(&log, allowed_signers.as_deref(), identity.as_deref(), &dir)
+        Command::Verify { log, local, allowed_signers, identity, dir } => {
+            match log.to_str().and_then(crate::offsite::Place::parse) {
+                Some(place) => {
+                    verify::verify_copy(&place, local.as_deref(), allowed_signers.as_deref(), identity.as_deref(), &dir)
+                }
+                None if local.is_some() => usage("--local is for checking a log against its s3:// copy"),
+                None => verify::verify(&log, allowed_signers.as_deref(), identity.as_deref(), &dir),
+            }
         }
         Command::Cleanup(args) => cleanup::cleanup(args),
         Command::Evidence(args) => evidence::evidence(args),

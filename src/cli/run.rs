@@ -79,8 +79,12 @@ fn tui_end(end: crate::tui::TuiEnd) -> u8 {
     }
 }
 
+/// How long the end of a run waits for its log's last segment to reach the evidence
+/// bucket before saying it did not.
+pub const COPY_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn headless(st: Started) -> u8 {
-    let Started { engine, commands, first, sink, tracker, answers, meta, .. } = st;
+    let Started { engine, commands, first, sink, tracker, answers, mut meta, copy, .. } = st;
     let progress = super::headless::progress(sink.subscribe(), tracker);
     let answerer = super::headless::answerer(
         answers,
@@ -92,6 +96,9 @@ async fn headless(st: Started) -> u8 {
     detach_on_signal(commands, meta.operator.clone());
     let outcome = engine.run(first).await;
     drop(sink);
+    if let Some(c) = copy {
+        meta.copy_problems = c.finish(COPY_WITHIN).await;
+    }
     answerer.abort();
     let _ = progress.await;
     summarize(outcome, &meta)
@@ -99,9 +106,12 @@ async fn headless(st: Started) -> u8 {
 
 /// The closing lines on stderr, the JUnit and GitHub summaries, and the exit code.
 pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, meta: &RunMeta) -> u8 {
-    let RunMeta { runbook, runbook_path, log_path, signed, tabletop, answers_path, junit, .. } = meta;
+    let RunMeta { runbook, runbook_path, log_path, signed, tabletop, answers_path, junit, copy_problems, .. } = meta;
     let (signed, tabletop) = (*signed, *tabletop);
     let mut out = anstream::stderr();
+    for p in copy_problems {
+        let _ = writeln!(out, "warning: {}", crate::printable::line(p));
+    }
     let outcome = match outcome {
         Ok(o) => o,
         Err(fatal) => {

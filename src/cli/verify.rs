@@ -43,6 +43,116 @@ pub fn verify(log: &Path, allowed: Option<&Path>, identity: Option<&str>, dir: &
         Err(e) => return super::usage(&format!("cannot read `{}`: {e}", log.display())),
     };
     let _ = writeln!(out, "{}: {}", log.display(), verdict_line(&r));
+    details(&mut out, &r, root.as_ref(), dir);
+    // Sign-offs beside the log: each shown; one that does not hold is evidence tampered with.
+    let offs = signoff::find(log, root.as_ref().map(|(_, a)| a));
+    for f in &offs {
+        let _ = writeln!(out, "  sign-off   {}", sign_off_line(f));
+    }
+    let bad_sign_off = offs.iter().any(|f| !f.counts());
+    match (&r.tampered, r.sealed, r.trust_checked) {
+        (Some(_), ..) => exit::PROBLEM,
+        _ if bad_sign_off => exit::PROBLEM,
+        (None, false, _) => exit::UNSEALED,
+        (None, true, true) => exit::OK,
+        (None, true, false) => exit::UNTRUSTED,
+    }
+}
+
+/// How many lines `bytes` holds (complete ones).
+fn lines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| **b == b'\n').count()
+}
+
+/// The local log beside its copy: whole, ahead (not yet copied), cut, or different.
+/// `None` when the local log holds what the copy holds and more is only unsigned tail.
+fn against(copy: &[u8], local: &[u8]) -> (bool, String) {
+    let same = copy.iter().zip(local).take_while(|(a, b)| a == b).count();
+    let line_at = lines(&copy[..same]) + 1;
+    if same == copy.len() && same == local.len() {
+        (true, "the same as the copy, byte for byte".into())
+    } else if same == local.len() {
+        (
+            false,
+            format!(
+                "CUT: the copy holds {} line(s) more, from line {line_at}: the local log lost its tail",
+                lines(copy) - lines(local)
+            ),
+        )
+    } else if same == copy.len() {
+        (true, format!("{} line(s) beyond the copy (written after its last segment)", lines(local) - lines(copy)))
+    } else {
+        (false, format!("DIFFERS from the copy at line {line_at}: one of them was changed"))
+    }
+}
+
+/// `lifeboat verify s3://…`: the copy read back as first written, then checked as a log.
+pub fn verify_copy(
+    place: &crate::offsite::Place,
+    local: Option<&Path>,
+    allowed: Option<&Path>,
+    identity: Option<&str>,
+    dir: &Path,
+) -> u8 {
+    let mut out = anstream::stdout();
+    let root = match trust_root(allowed, dir) {
+        Ok(r) => r.map(|(p, mut a)| {
+            a.identity = identity.map(str::to_string);
+            (p, a)
+        }),
+        Err(e) => return super::usage(&e),
+    };
+    let local_bytes = match local.map(std::fs::read).transpose() {
+        Ok(b) => b,
+        Err(e) => return super::usage(&format!("cannot read the local log: {e}")),
+    };
+    // The catalog says the bucket's region; else the environment's.
+    let catalog = std::fs::read_to_string(dir.join(crate::runbook::load::CATALOG_FILE))
+        .ok()
+        .and_then(|text| crate::runbook::load::catalog_from_str(&text).ok());
+    let region = catalog
+        .and_then(|c| c.evidence.filter(|e| e.bucket == place.bucket).map(|e| e.region))
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into());
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let read = runtime.block_on(async {
+        let aws = crate::cloud::aws::Aws::from_env().await;
+        let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);
+        let reach = crate::cloud::port::Reach { region, role_arn: None, clock };
+        let s3 = crate::cloud::port::Backend::s3(&aws, &reach).await?;
+        crate::offsite::read(s3.as_ref(), place).await
+    });
+    let copy = match read {
+        Ok(c) if c.segments == 0 => return super::usage(&format!("no copy of a log at {}", place.url())),
+        Ok(c) => c,
+        Err(e) => return super::usage(&format!("cannot read {}: {e}", place.url())),
+    };
+    let r = crate::journal::verify::verify_bytes(&copy.bytes, copy.sig.as_deref(), root.as_ref().map(|(_, a)| a));
+    let _ = writeln!(out, "{}: {} ({} segments)", place.url(), verdict_line(&r), copy.segments);
+    details(&mut out, &r, root.as_ref(), dir);
+    for p in &copy.problems {
+        let _ = writeln!(out, "  COPY       {}", crate::printable::line(p));
+    }
+    let mut whole = true;
+    if let (Some(path), Some(bytes)) = (local, &local_bytes) {
+        let (ok, words) = against(&copy.bytes, bytes);
+        whole = ok;
+        let _ = writeln!(out, "  local      {}: {words}", path.display());
+    }
+    match (&r.tampered, r.sealed, r.trust_checked) {
+        (Some(_), ..) => exit::PROBLEM,
+        _ if !copy.problems.is_empty() || !whole => exit::PROBLEM,
+        (None, false, _) => exit::UNSEALED,
+        (None, true, true) => exit::OK,
+        (None, true, false) => exit::UNTRUSTED,
+    }
+}
+
+type Root = (std::path::PathBuf, crate::journal::trust::AllowedSigners);
+
+/// What a verification found, line by line, after its verdict.
+fn details(out: &mut impl Write, r: &Report, root: Option<&Root>, dir: &Path) {
     let _ = writeln!(out, "  run        {}", r.run_id.as_deref().unwrap_or("?"));
     let _ = writeln!(out, "  runbook    {}", r.runbook_id.as_deref().unwrap_or("?"));
     let _ = writeln!(
@@ -85,7 +195,7 @@ pub fn verify(log: &Path, allowed: Option<&Path>, identity: Option<&str>, dir: &
     for a in &r.adopted {
         let _ = writeln!(out, "  adopted    {a}");
     }
-    match &root {
+    match root {
         Some((path, a)) => {
             for p in &a.problems {
                 let _ = writeln!(out, "  warning    {}: {p}", path.display());
@@ -110,19 +220,6 @@ pub fn verify(log: &Path, allowed: Option<&Path>, identity: Option<&str>, dir: &
             "  note       the run did not finish; lines after {} are not covered by a signature",
             r.signed_through
         );
-    }
-    // Sign-offs beside the log: each shown; one that does not hold is evidence tampered with.
-    let offs = signoff::find(log, root.as_ref().map(|(_, a)| a));
-    for f in &offs {
-        let _ = writeln!(out, "  sign-off   {}", sign_off_line(f));
-    }
-    let bad_sign_off = offs.iter().any(|f| !f.counts());
-    match (&r.tampered, r.sealed, r.trust_checked) {
-        (Some(_), ..) => exit::PROBLEM,
-        _ if bad_sign_off => exit::PROBLEM,
-        (None, false, _) => exit::UNSEALED,
-        (None, true, true) => exit::OK,
-        (None, true, false) => exit::UNTRUSTED,
     }
 }
 

@@ -87,6 +87,8 @@ pub enum Kind {
     BadSimSize(String),
     #[error("`batch` {0}")]
     BadBatch(String),
+    #[error("`evidence` {0}")]
+    BadEvidence(String),
     #[error("unknown step `{0}` in answers")]
     UnknownAnswerStep(String),
     #[error("secret input `{0}` has a default")]

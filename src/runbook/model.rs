@@ -11,6 +11,16 @@ use super::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pub datasets: Vec<Dataset>,
+    pub evidence: Option<EvidenceStore>,
+}
+
+/// Where each run's log is copied as it goes: `s3://bucket/prefix/RUN_ID/`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceStore {
+    pub bucket: String,
+    pub region: String,
+    /// Empty, or ending in `/`.
+    pub prefix: String,
 }
 
 impl Catalog {

@@ -122,6 +122,19 @@ record! {
         "apiVersion" (req) => api_version: Sp<String>,
         "kind" (req) => kind: Sp<String>,
         "datasets" (req) => datasets: Vec<Dataset>,
+        /// Where every run's log is copied as it goes (S3 Object Lock, COMPLIANCE).
+        "evidence" => evidence: EvidenceBucket,
+    }
+}
+
+record! {
+    /// The bucket that holds an immutable copy of every run's log, written as the run
+    /// proceeds: a log deleted or cut on the operator's machine is still there.
+    pub struct EvidenceBucket ("the evidence bucket") {
+        "bucket" (req) => bucket: Sp<String>,
+        "region" (req) => region: Sp<String>,
+        /// Keys start with it (`runs/`); each run's copy is under PREFIX/RUN_ID/.
+        "prefix" => prefix: Sp<String>,
     }
 }
 

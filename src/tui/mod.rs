@@ -198,7 +198,7 @@ async fn form_then_run(screen: &mut Screen, mut setup: Setup, theme: &Theme) -> 
 }
 
 async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
-    let Started { engine, commands, first, sink, tracker, prior_records, clock, meta, .. } = st;
+    let Started { engine, commands, first, sink, tracker, prior_records, clock, mut meta, copy, .. } = st;
     let mut records = sink.subscribe();
     // The tracker has seen the log's earlier records already; the tree and the event log
     // are shown them too, so a resumed run reads as one.
@@ -256,6 +256,9 @@ async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
                 }
             }
         }
+    }
+    if let Some(c) = copy {
+        meta.copy_problems = c.finish(std::time::Duration::from_secs(30)).await;
     }
     TuiEnd::Ran(outcome.expect("the loop ends after the engine"), Box::new(meta))
 }

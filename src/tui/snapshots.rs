@@ -75,6 +75,7 @@ fn app(mode: Mode) -> RunApp {
         tabletop: mode == Mode::Tabletop,
         answers_path: None,
         junit: None,
+        copy_problems: vec![],
     };
     let mut app = RunApp::new(meta, tracker, t("2026-11-24T03:05:00Z"));
     // Fixed so the title bar's real-time clock is the same in every run.

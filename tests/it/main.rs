@@ -10,6 +10,7 @@ pub mod engine;
 mod evidence;
 pub mod journal;
 pub mod moto;
+mod offsite;
 mod props;
 mod run;
 pub mod sim;

@@ -745,16 +745,14 @@ async fn throttling_is_retried_and_the_roll_back_still_completes() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_object_locked_bucket_rolls_back_without_deleting_any_version() {
+/// A bucket in eu-central-1 with Object Lock on, COMPLIANCE for a day by default.
+pub async fn locked_bucket(s3: &aws_sdk_s3::Client, name: &str) {
     use aws_sdk_s3::types::{
         BucketLocationConstraint, CreateBucketConfiguration, DefaultRetention, ObjectLockConfiguration,
         ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule,
     };
-    let moto = Moto::start();
-    let s3 = moto.s3().await;
     s3.create_bucket()
-        .bucket("orders-docs-prod")
+        .bucket(name)
         .object_lock_enabled_for_bucket(true)
         .create_bucket_configuration(
             CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::EuCentral1).build(),
@@ -766,13 +764,20 @@ async fn an_object_locked_bucket_rolls_back_without_deleting_any_version() {
         .default_retention(DefaultRetention::builder().mode(ObjectLockRetentionMode::Compliance).days(1).build())
         .build();
     s3.put_object_lock_configuration()
-        .bucket("orders-docs-prod")
+        .bucket(name)
         .object_lock_configuration(
             ObjectLockConfiguration::builder().object_lock_enabled(ObjectLockEnabled::Enabled).rule(rule).build(),
         )
         .send()
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_locked_bucket_rolls_back_without_deleting_any_version() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    locked_bucket(&s3, "orders-docs-prod").await;
     for i in 0..5 {
         put(&s3, "orders-docs-prod", &format!("invoices/{i:03}.pdf"), body(i)).await;
     }

@@ -22,6 +22,9 @@ pub fn catalog(raw: &raw::CatalogFile, cx: &mut Cx) -> Option<Catalog> {
         sim_size(cx, r);
         batch_setup(cx, r);
     }
+    if let Some(e) = &raw.evidence {
+        evidence_bucket(cx, e);
+    }
     check_unique(cx, "dataset", datasets.iter().filter_map(|d| d.id.as_ref()));
     if errors_since(cx, mark) {
         return None;
@@ -30,7 +33,16 @@ pub fn catalog(raw: &raw::CatalogFile, cx: &mut Cx) -> Option<Catalog> {
         region: l.region.as_ref().map(|r| r.value.clone()).unwrap_or_default(),
         account: l.account.as_ref().map(|a| a.value.clone()),
     };
+    let evidence = raw.evidence.as_ref().map(|e| EvidenceStore {
+        bucket: e.bucket.as_ref().map(|v| v.value.clone()).unwrap_or_default(),
+        region: e.region.as_ref().map(|v| v.value.clone()).unwrap_or_default(),
+        prefix: match e.prefix.as_ref().map(|v| v.value.trim_matches('/')) {
+            None | Some("") => String::new(),
+            Some(p) => format!("{p}/"),
+        },
+    });
     Some(Catalog {
+        evidence,
         datasets: datasets
             .iter()
             .map(|d| Dataset {
@@ -111,6 +123,41 @@ fn sim_size(cx: &mut Cx, r: &raw::Resource) {
 /// `batch:` is for buckets: an IAM role's ARN for S3 to assume, and a bucket name for the
 /// manifest and the report that is not the bucket rolled back (a report written under
 /// the roll-back's prefix would be one more change to it).
+/// `eu-west-1`, `us-gov-west-1`: letters, a dash, letters and dashes, a digit last.
+fn is_region(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+fn bucket_name_ok(v: &str) -> bool {
+    (3..=63).contains(&v.len())
+        && v.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
+        && v.as_bytes()[0].is_ascii_alphanumeric()
+}
+
+fn evidence_bucket(cx: &mut Cx, e: &raw::EvidenceBucket) {
+    if let Some(b) = e.bucket.as_ref().filter(|b| !bucket_name_ok(&b.value)) {
+        cx.push(
+            Diag::new(Kind::BadEvidence(format!("bucket `{}` is not a bucket name", b.value)), b.span)
+                .help("name the object-locked bucket the logs are copied to (3–63 of a-z 0-9 . -)"),
+        );
+    }
+    if let Some(r) = e.region.as_ref().filter(|r| !is_region(&r.value)) {
+        cx.push(
+            Diag::new(Kind::BadEvidence(format!("region `{}` is not an AWS region", r.value)), r.span)
+                .help("give the bucket's region, e.g. eu-west-1"),
+        );
+    }
+    if let Some(p) = e.prefix.as_ref().filter(|p| p.value.chars().any(|c| c.is_control()) || p.value.contains("..")) {
+        cx.push(
+            Diag::new(Kind::BadEvidence("prefix holds control characters or `..`".into()), p.span)
+                .help("use a plain key prefix such as `runs/`"),
+        );
+    }
+}
+
 fn batch_setup(cx: &mut Cx, r: &raw::Resource) {
     let Some(b) = &r.batch else { return };
     if let Some(kind) = r.kind.as_ref().filter(|k| k.value != raw::ResourceKind::S3Bucket) {
@@ -130,10 +177,7 @@ fn batch_setup(cx: &mut Cx, r: &raw::Resource) {
     }
     if let Some(rep) = &b.reports {
         let v = &rep.value;
-        let name_ok = (3..=63).contains(&v.len())
-            && v.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
-            && v.as_bytes()[0].is_ascii_alphanumeric();
-        if !name_ok {
+        if !bucket_name_ok(v) {
             cx.push(
                 Diag::new(Kind::BadBatch(format!("reports `{v}` is not a bucket name")), rep.span)
                     .help("name the bucket the job's manifest and completion report go to (3–63 of a-z 0-9 . -)"),

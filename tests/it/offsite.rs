@@ -1,0 +1,157 @@
+//! The log's immutable copy on moto with Object Lock: segments arrive while the run
+//! goes, a locked segment cannot be deleted, a second version of one is called out,
+//! and `verify s3://…` tells a local log cut after a checkpoint.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use crate::moto::{MOTO_ACCOUNT, Moto, locked_bucket};
+use crate::text;
+
+fn catalog() -> String {
+    format!(
+        "apiVersion: lifeboat/v1\nkind: DatasetCatalog\nevidence: {{ bucket: lifeboat-evidence, region: eu-central-1, prefix: runs/ }}\ndatasets:\n  - id: customers\n    title: Customers\n    classification: confidential\n    rpo: 15m\n    rto: 4h\n    primary: {{ region: eu-central-1, account: \"{MOTO_ACCOUNT}\" }}\n    resources:\n      - {{ kind: rds-instance, id: customers-prod, role: production }}\n"
+    )
+}
+
+const RUNBOOK: &str = "apiVersion: lifeboat/v1\nkind: Runbook\nid: copied\ntitle: Copied as it goes\ndataset: customers\nscenario: corruption\nphases:\n  - id: assess\n    title: Assess\n    budget: 1h\n    steps:\n      - { id: confirm, title: Confirm, manual: Look. }\n      - { id: wait, title: Wait for the test, run: ./wait-for-go.sh, expect: { exit_code: 0 } }\n      - { id: after, title: After, manual: Done. }\n";
+
+fn lifeboat(env: &[(&'static str, String)], dir: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap()
+}
+
+async fn segments(s3: &aws_sdk_s3::Client) -> Vec<String> {
+    let out = s3.list_objects_v2().bucket("lifeboat-evidence").prefix("runs/").send().await.unwrap();
+    out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_copied_as_the_run_goes_and_a_cut_local_log_is_told() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    locked_bucket(&s3, "lifeboat-evidence").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    std::fs::write(d.join("datasets.yaml"), catalog()).unwrap();
+    std::fs::write(d.join("rb.yaml"), RUNBOOK).unwrap();
+    std::fs::write(d.join("wait-for-go.sh"), "#!/bin/sh\nwhile [ ! -f go ]; do sleep 0.1; done\necho OK\n").unwrap();
+    std::fs::set_permissions(d.join("wait-for-go.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        d.join("answers.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\nsteps:\n  confirm: done\n  after: done\n",
+    )
+    .unwrap();
+    let key = crate::journal::keygen(&d);
+    crate::journal::allowed_signers(&d, &key);
+    let env = moto.env();
+    let (run_env, run_dir, key_arg) = (env.clone(), d.clone(), key.to_str().unwrap().to_string());
+    let run = tokio::task::spawn_blocking(move || {
+        lifeboat(
+            &run_env,
+            &run_dir,
+            &[
+                "run",
+                "rb.yaml",
+                "--headless",
+                "--cloud",
+                "aws",
+                "--answers",
+                "answers.yaml",
+                "--log",
+                "run.jsonl",
+                "--sign-key",
+                &key_arg,
+            ],
+        )
+    });
+    // While the command waits, the confirmed step's segment is already in the bucket.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let during = loop {
+        let now = segments(&s3).await;
+        if !now.is_empty() {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "no segment arrived while the run went on");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(during.iter().all(|k| k.contains("/segment-")), "{during:?}");
+    assert!(!d.join("run.jsonl.sig").exists(), "the run has ended already: the test proves nothing");
+    std::fs::write(d.join("go"), "").unwrap();
+    let out = run.await.unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(!said.contains("evidence_copy") && !said.contains("warning"), "{said}");
+    let after = segments(&s3).await;
+    assert!(after.len() > during.len(), "later segments: {after:?}");
+    let bytes = std::fs::read(d.join("run.jsonl")).unwrap();
+    let run_id = lifeboat::journal::records(&bytes)
+        .first()
+        .and_then(|r| match &r.event {
+            lifeboat::event::Event::Genesis(g) => Some(g.run_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(after.contains(&format!("runs/{run_id}/log.sig")), "{after:?}");
+    let url = format!("s3://lifeboat-evidence/runs/{run_id}");
+    let verify = |local: &str| lifeboat(&env, &d, &["verify", &url, "--dir", ".", "--local", local]);
+
+    // The copy verifies as the log does, and the local log is whole.
+    let v = tokio::task::block_in_place(|| verify("run.jsonl"));
+    let said = text(&v.stdout);
+    assert_eq!(v.status.code(), Some(0), "{said}{}", text(&v.stderr));
+    assert!(said.contains("sealed and intact, signed by ops@example"), "{said}");
+    assert!(said.contains("local      run.jsonl: the same as the copy, byte for byte"), "{said}");
+
+    // Someone cuts the local log after its first checkpoint: the copy says so.
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
+    let first_checkpoint = lines
+        .iter()
+        .position(|l| {
+            let needle = b"\"type\":\"checkpoint\"";
+            l.windows(needle.len()).any(|w| w == needle)
+        })
+        .unwrap();
+    let cut: Vec<u8> = lines[..=first_checkpoint].concat();
+    std::fs::write(d.join("cut.jsonl"), &cut).unwrap();
+    let v = tokio::task::block_in_place(|| verify("cut.jsonl"));
+    let said = text(&v.stdout);
+    assert_eq!(v.status.code(), Some(1), "{said}");
+    let more = lines.len() - first_checkpoint - 1;
+    assert!(
+        said.contains(&format!(
+            "CUT: the copy holds {more} line(s) more, from line {}: the local log lost its tail",
+            first_checkpoint + 2
+        )),
+        "{said}"
+    );
+    // On its own the cut log still verifies as far as it goes: only the copy tells.
+    let alone = tokio::task::block_in_place(|| lifeboat(&env, &d, &["verify", "cut.jsonl", "--dir", "."]));
+    assert_eq!(alone.status.code(), Some(3), "{}", text(&alone.stdout));
+
+    // The copy itself: a locked segment cannot be deleted; a second version is called out.
+    let first = format!("runs/{run_id}/segment-000001.jsonl");
+    let versions = s3.list_object_versions().bucket("lifeboat-evidence").prefix(&first).send().await.unwrap();
+    let version = versions.versions()[0].version_id().unwrap().to_string();
+    let deleted = s3.delete_object().bucket("lifeboat-evidence").key(&first).version_id(&version).send().await;
+    assert!(deleted.is_err(), "a COMPLIANCE-locked segment was deleted");
+    s3.put_object()
+        .bucket("lifeboat-evidence")
+        .key(&first)
+        .body(aws_sdk_s3::primitives::ByteStream::from(b"{\"forged\":true}\n".to_vec()))
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap();
+    let v = tokio::task::block_in_place(|| verify("run.jsonl"));
+    let said = text(&v.stdout);
+    assert_eq!(v.status.code(), Some(1), "{said}");
+    assert!(said.contains(&format!("COPY       {first} was written 2 times")), "{said}");
+    assert!(said.contains("the same as the copy, byte for byte"), "the first version is what is read: {said}");
+}
