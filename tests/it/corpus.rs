@@ -123,6 +123,7 @@ const CASES: &[Case] = &[
     case("c-batch-role-not-arn.yaml", 1, "11:78", "error: `batch` role `lifeboat-batch` is not an IAM role ARN"),
     case("c-batch-reports-into-itself.yaml", 1, "11:136", "error: `batch` reports go to the bucket rolled back"),
     case("c-batch-on-instance.yaml", 1, "11:81", "error: `batch` is for s3-bucket resources only"),
+    case("c-evidence-bad-bucket.yaml", 1, "3:21", "error: `evidence` bucket `Lifeboat_Evidence` is not a bucket name"),
     // Answers, checked against the runbook they name (tests/corpus/good.yaml).
     case("a-unknown-step.yaml", 1, "6:3", "error: unknown step `confrim` in answers"),
     case("a-bad-answer.yaml", 1, "6:12", "error: unknown answer `ok`"),
