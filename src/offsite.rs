@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::cloud::port::s3::{ObjRef, S3Api};
 use crate::cloud::port::{Api, ApiError};
-use crate::event::Record;
+use crate::event::{Event, Record};
 
 /// `s3://bucket/prefix/RUN_ID/`: where one run's copy goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,7 +166,13 @@ impl Copier {
             let within = loop {
                 tokio::select! {
                     r = records.recv() => match r {
-                        Some(_) => { let r = st.sync(false).await; shown(&mut st, r); }
+                        // The journal signs after these: only then is there a new segment
+                        // (a long command's output lines are not each a read of the log).
+                        Some(r) if matches!(r.event, Event::Answer { .. } | Event::StepFinished { .. } | Event::Resumed { .. }) => {
+                            let r = st.sync(false).await;
+                            shown(&mut st, r);
+                        }
+                        Some(_) => {}
                         None => break Duration::from_secs(30),
                     },
                     w = &mut finish => break w.unwrap_or(Duration::from_secs(30)),
