@@ -172,7 +172,7 @@ fn run_aws(env: Vec<(&'static str, String)>, dir: &Path, incident_at: &str) -> O
 }
 
 /// The binary in `dir` with moto's environment, colour off.
-fn lifeboat_with(env: &[(&'static str, String)], dir: &Path, args: &[&str]) -> Output {
+pub fn lifeboat_with(env: &[(&'static str, String)], dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(args)
         .current_dir(dir)

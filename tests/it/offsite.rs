@@ -2,11 +2,9 @@
 //! goes, a locked segment cannot be deleted, a second version of one is called out,
 //! and `verify s3://…` tells a local log cut after a checkpoint.
 
-use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::moto::{MOTO_ACCOUNT, Moto, locked_bucket};
+use crate::moto::{MOTO_ACCOUNT, Moto, lifeboat_with as lifeboat, locked_bucket};
 use crate::text;
 
 fn catalog() -> String {
@@ -16,16 +14,6 @@ fn catalog() -> String {
 }
 
 const RUNBOOK: &str = "apiVersion: lifeboat/v1\nkind: Runbook\nid: copied\ntitle: Copied as it goes\ndataset: customers\nscenario: corruption\nphases:\n  - id: assess\n    title: Assess\n    budget: 1h\n    steps:\n      - { id: confirm, title: Confirm, manual: Look. }\n      - { id: wait, title: Wait for the test, run: ./wait-for-go.sh, expect: { exit_code: 0 } }\n      - { id: after, title: After, manual: Done. }\n";
-
-fn lifeboat(env: &[(&'static str, String)], dir: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap()
-}
 
 async fn segments(s3: &aws_sdk_s3::Client) -> Vec<String> {
     let out = s3.list_objects_v2().bucket("lifeboat-evidence").prefix("runs/").send().await.unwrap();
