@@ -83,6 +83,8 @@ pub struct Summary {
     pub created: Vec<CreatedRow>,
     /// A cleanup's log: what it did with each resource of the drill.
     pub teardown: Vec<TeardownRow>,
+    /// The sign-offs beside the log, each in words (one that does not count says so).
+    pub sign_offs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -481,6 +483,12 @@ pub fn markdown(s: &Summary) -> String {
                 cell(&c.region),
                 cell(&c.time)
             );
+        }
+    }
+    if !s.sign_offs.is_empty() {
+        md += "\n## Sign-offs\n\n";
+        for line in &s.sign_offs {
+            md += &format!("- {}\n", cell(line).replace('<', "&lt;"));
         }
     }
     if !s.teardown.is_empty() {

@@ -245,6 +245,7 @@ pub fn report(log: &Path, format: Format, allowed: Option<&Path>, dir: &Path) ->
     if let Ok(v) = verify_file(log, root.as_ref().map(|(_, a)| a)) {
         attach(&mut summary, &v);
     }
+    summary.sign_offs = signoff::find(log, root.as_ref().map(|(_, a)| a)).iter().map(sign_off_line).collect();
     let text = match format {
         Format::Md => crate::report::markdown(&summary),
         Format::Json => crate::report::json(&summary),

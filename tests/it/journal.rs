@@ -405,6 +405,13 @@ fn a_sign_off_verifies_with_lifeboat_and_with_ssh_keygen_and_a_forged_one_does_n
         "{said}"
     );
     assert!(!said.contains('\u{1b}'), "no raw control character reaches the terminal: {said}");
+    let report = lifeboat(&["report", l, "--allowed-signers", allowed.to_str().unwrap()]);
+    let md = text(&report.stdout);
+    assert!(
+        md.contains("## Sign-offs\n\n- data-protection-officer at ") && md.contains("signed by ops@example"),
+        "{md}"
+    );
+    assert!(!md.contains('\u{1b}'), "{md}");
 
     // A second sign-off never overwrites the first.
     let so = lifeboat(&["sign-off", l, "--sign-key", k, "--role", "auditor", "--statement", "reviewed"]);
@@ -420,6 +427,12 @@ fn a_sign_off_verifies_with_lifeboat_and_with_ssh_keygen_and_a_forged_one_does_n
         text(&v.stdout).contains("DOES NOT COUNT: 1-data-protection-officer.json does not verify"),
         "{}",
         text(&v.stdout)
+    );
+    let report = lifeboat(&["report", l, "--allowed-signers", allowed.to_str().unwrap()]);
+    assert!(
+        text(&report.stdout).contains("- DOES NOT COUNT: 1-data-protection-officer.json"),
+        "{}",
+        text(&report.stdout)
     );
     std::fs::write(&doc, &body).unwrap();
 
