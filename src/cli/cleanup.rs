@@ -152,13 +152,7 @@ pub fn cleanup(a: CleanupArgs) -> u8 {
             rows.push(c.clone());
         }
     }
-    let guarded = |m: &Made| {
-        catalog
-            .datasets
-            .iter()
-            .flat_map(|d| &d.resources)
-            .find(|r| r.id == m.resource() && matches!(r.role, Role::Production | Role::Backup))
-    };
+    let guarded = |m: &Made| catalog.resource_in_role(m.resource(), &[Role::Production, Role::Backup]).map(|(_, r)| r);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

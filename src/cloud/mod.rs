@@ -197,13 +197,7 @@ pub fn guard(call: &ActionCall, mode: Mode, catalog: &Catalog) -> Result<(), Act
     }
     for target in call.spec.targets {
         let Some(id) = call.path(target) else { continue };
-        let prod = catalog
-            .datasets
-            .iter()
-            .flat_map(|d| d.resources.iter().map(move |r| (d, r)))
-            // RDS identifiers are not case-sensitive: `Ledger-Prod` is `ledger-prod`.
-            .find(|(_, r)| r.id.eq_ignore_ascii_case(id.trim()) && r.role == Role::Production);
-        if let Some((d, _)) = prod {
+        if let Some((d, _)) = catalog.resource_in_role(id, &[Role::Production]) {
             let e = ActionError::new(
                 call.spec.name,
                 id,

@@ -27,6 +27,15 @@ impl Catalog {
     pub fn get(&self, id: &str) -> Option<&Dataset> {
         self.datasets.iter().find(|d| d.id == id)
     }
+    /// The resource named `id` whose role is one of `roles`, and its dataset. Names are
+    /// compared as AWS compares them: RDS identifiers are not case-sensitive
+    /// (`Ledger-Prod` is `ledger-prod`), and S3 bucket names are lowercase anyway.
+    pub fn resource_in_role(&self, id: &str, roles: &[Role]) -> Option<(&Dataset, &Resource)> {
+        self.datasets
+            .iter()
+            .flat_map(|d| d.resources.iter().map(move |r| (d, r)))
+            .find(|(_, r)| r.id.eq_ignore_ascii_case(id.trim()) && roles.contains(&r.role))
+    }
 }
 
 #[derive(Debug, Clone)]
