@@ -134,9 +134,16 @@ fn err(msg: impl std::fmt::Display) -> String {
 
 /// Who runs this: the log names a person, never a placeholder.
 fn operator(args: &RunArgs, answers: Option<&Answers>) -> Option<String> {
-    let named = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    named(args.operator.clone())
-        .or_else(|| named(answers.and_then(|a| a.operator.clone())))
+    named(args.operator.clone()).or_else(|| operator_named(answers.and_then(|a| a.operator.clone())))
+}
+
+fn named(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// `given`, else $LIFEBOAT_OPERATOR, else $USER (blank names are no names).
+pub fn operator_named(given: Option<String>) -> Option<String> {
+    named(given)
         .or_else(|| named(std::env::var("LIFEBOAT_OPERATOR").ok()))
         .or_else(|| named(std::env::var("USER").ok()))
 }

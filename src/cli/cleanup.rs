@@ -130,12 +130,9 @@ pub fn cleanup(a: CleanupArgs) -> u8 {
             v.signed_through
         ));
     }
-    let operator = [a.operator.clone(), std::env::var("LIFEBOAT_OPERATOR").ok(), std::env::var("USER").ok()]
-        .into_iter()
-        .flatten()
-        .map(|o| o.trim().to_string())
-        .find(|o| !o.is_empty())
-        .unwrap_or_else(|| "unknown".into());
+    let Some(operator) = crate::launch::operator_named(a.operator.clone()) else {
+        return super::usage("who cleans up? give --operator NAME (or set LIFEBOAT_OPERATOR)");
+    };
     let signer_key = match &a.sign_key {
         None => None,
         Some(path) => {
@@ -145,13 +142,10 @@ pub fn cleanup(a: CleanupArgs) -> u8 {
             }
         }
     };
-    // Once each (a step retried may record the same resource again).
-    let mut rows: Vec<CreatedRow> = Vec::new();
-    for c in &s.created {
-        if !rows.iter().any(|r| r.kind == c.kind && r.id == c.id && r.region == c.region && r.version == c.version) {
-            rows.push(c.clone());
-        }
-    }
+    // Once each (a step retried may record the same resource again), in the log's order.
+    let mut seen = std::collections::HashSet::new();
+    let rows: Vec<CreatedRow> =
+        s.created.iter().filter(|c| seen.insert((&c.kind, &c.id, &c.region, &c.version))).cloned().collect();
     let guarded = |m: &Made| catalog.resource_in_role(m.resource(), &[Role::Production, Role::Backup]).map(|(_, r)| r);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
