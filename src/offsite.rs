@@ -120,9 +120,12 @@ async fn where_it_stands(s3: &dyn S3Api, place: &Place) -> Api<(u64, u64, Option
     Ok((offset, next, warning))
 }
 
+/// How long the end of a run keeps trying to write its log's last segment.
+const FINISH_WITHIN: Duration = Duration::from_secs(30);
+
 /// The copy of one run's log, kept up to date by a task of its own.
 pub struct Copier {
-    done: oneshot::Sender<Duration>,
+    done: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Vec<String>>,
 }
 
@@ -136,7 +139,7 @@ impl Copier {
         mut records: mpsc::UnboundedReceiver<Record>,
         warn: Box<dyn Fn(String) + Send + Sync>,
     ) -> Copier {
-        let (done, mut finish) = oneshot::channel::<Duration>();
+        let (done, mut finish) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             // Nothing is said before the log's first line (its genesis) is written.
             if records.recv().await.is_none() {
@@ -163,7 +166,7 @@ impl Copier {
                 }
                 Err(_) => {}
             };
-            let within = loop {
+            loop {
                 tokio::select! {
                     r = records.recv() => match r {
                         // The journal signs after these: only then is there a new segment
@@ -173,13 +176,13 @@ impl Copier {
                             shown(&mut st, r);
                         }
                         Some(_) => {}
-                        None => break Duration::from_secs(30),
+                        None => break,
                     },
-                    w = &mut finish => break w.unwrap_or(Duration::from_secs(30)),
+                    _ = &mut finish => break,
                 }
-            };
+            }
             // The end: everything left, then the seal's signature, retried for a while.
-            let deadline = tokio::time::Instant::now() + within;
+            let deadline = tokio::time::Instant::now() + FINISH_WITHIN;
             let mut problems = Vec::new();
             let mut wait = Duration::from_millis(200);
             loop {
@@ -206,9 +209,9 @@ impl Copier {
         Copier { done, task }
     }
 
-    /// After the run: the rest copied (trying for at most `within`); what could not be.
-    pub async fn finish(self, within: Duration) -> Vec<String> {
-        let _ = self.done.send(within);
+    /// After the run: the rest copied (trying for a while); what could not be.
+    pub async fn finish(self) -> Vec<String> {
+        let _ = self.done.send(());
         self.task.await.unwrap_or_else(|e| vec![format!("the log's copy stopped: {e}")])
     }
 }

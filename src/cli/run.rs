@@ -79,10 +79,6 @@ fn tui_end(end: crate::tui::TuiEnd) -> u8 {
     }
 }
 
-/// How long the end of a run waits for its log's last segment to reach the evidence
-/// bucket before saying it did not.
-pub const COPY_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
-
 async fn headless(st: Started) -> u8 {
     let Started { engine, commands, first, sink, tracker, answers, mut meta, copy, .. } = st;
     let progress = super::headless::progress(sink.subscribe(), tracker);
@@ -97,7 +93,7 @@ async fn headless(st: Started) -> u8 {
     let outcome = engine.run(first).await;
     drop(sink);
     if let Some(c) = copy {
-        meta.copy_problems = c.finish(COPY_WITHIN).await;
+        meta.copy_problems = c.finish().await;
     }
     answerer.abort();
     let _ = progress.await;

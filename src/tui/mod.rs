@@ -258,7 +258,7 @@ async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
         }
     }
     if let Some(c) = copy {
-        meta.copy_problems = c.finish(std::time::Duration::from_secs(30)).await;
+        meta.copy_problems = c.finish().await;
     }
     TuiEnd::Ran(outcome.expect("the loop ends after the engine"), Box::new(meta))
 }
