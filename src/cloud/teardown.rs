@@ -70,8 +70,14 @@ fn tagged(tags: &[(String, String)], run: &str, what: &str) -> Look {
 fn gone(e: &ApiError) -> bool {
     matches!(
         e.code.as_str(),
-        "NotFound" | "NoSuchKey" | "NoSuchVersion" | "404" | "DBInstanceNotFound" | "DBSnapshotNotFound"
-    ) || e.code == "ResourceNotFoundException"
+        "NotFound"
+            | "NoSuchKey"
+            | "NoSuchVersion"
+            | "404"
+            | "DBInstanceNotFound"
+            | "DBSnapshotNotFound"
+            | "ResourceNotFoundException"
+    )
 }
 
 /// Whether `made` (in `region`) is still there and the drill `run`'s own.
