@@ -227,6 +227,12 @@ pub struct Copy {
 }
 
 pub async fn read(s3: &dyn S3Api, place: &Place) -> Api<Copy> {
+    read_from(s3, place, 0).await
+}
+
+/// The copy after its first `skip` segments (what a watcher has not read yet); `segments` counts
+/// them all, `LOG.sig` is read whenever it is there, problems are said of every key.
+pub async fn read_from(s3: &dyn S3Api, place: &Place, skip: usize) -> Api<Copy> {
     let mut versions = Vec::new();
     let mut from = None;
     loop {
@@ -258,12 +264,17 @@ pub async fn read(s3: &dyn S3Api, place: &Place) -> Api<Copy> {
             copy.problems.push(format!("{key} holds only delete markers"));
             continue;
         };
+        let segment = key.contains("segment-") && !key.ends_with("log.sig");
+        if segment && copy.segments < skip {
+            copy.segments += 1;
+            continue;
+        }
         let obj = ObjRef { bucket: place.bucket.clone(), key: key.into(), version: Some(first.version_id.clone()) };
         let got = s3.get(&obj, None, &first.etag).await?;
         if key.ends_with("log.sig") {
             copy.sig =
                 Some(String::from_utf8(got.bytes).map_err(|_| ApiError::new("BadSignature", "log.sig is not text"))?);
-        } else if key.contains("segment-") {
+        } else if segment {
             copy.bytes.extend_from_slice(&got.bytes);
             copy.segments += 1;
         }

@@ -129,203 +129,254 @@ fn nearly_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).filter(|(x, y)| !x.eq_ignore_ascii_case(y)).count() <= 2
 }
 
-pub fn verify_reader(
-    reader: impl std::io::BufRead,
-    seal_sig: Option<&str>,
-    allowed: Option<&AllowedSigners>,
-) -> std::io::Result<Report> {
-    let mut r = Report::default();
-    let mut all = Sha512::new();
-    let mut signer: Option<PublicKey> = None;
-    let mut lines = Lines { r: reader, ahead: None, torn: 0, complete: 0, done: false };
-    // The hashes of the two lines before this one (the chain and its diagnosis).
-    let (mut hash_prev, mut hash_before) = (GENESIS_PREV.to_string(), GENESIS_PREV.to_string());
-    // The lines since the last checkpoint, hashed as they pass (a resume's adopted range
-    // is exactly those), through the line before this one and through the one before it.
-    let (mut since_cp, mut since_cp_before) = (Sha256::new(), Sha256::new());
-    let mut since_cp_from = 0usize;
-    let fail = |r: &mut Report, line: usize, why: String| {
-        if r.tampered.is_none() {
-            r.tampered = Some(Bad { line, why });
+/// The chain checked a line at a time: `verify` feeds it a file, `watch` feeds it lines
+/// as a run writes them (the same rules, so a watcher never believes what `verify` would not).
+#[derive(Clone)]
+pub struct Chain {
+    r: Report,
+    all: Sha512,
+    signer: Option<PublicKey>,
+    /// The hashes of the two lines before this one (the chain and its diagnosis).
+    hash_prev: String,
+    hash_before: String,
+    /// The lines since the last checkpoint, hashed as they pass (a resume's adopted range
+    /// is exactly those), through the line before this one and through the one before it.
+    since_cp: Sha256,
+    since_cp_before: Sha256,
+    since_cp_from: usize,
+    i: usize,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Chain {
+            r: Report::default(),
+            all: Sha512::new(),
+            signer: None,
+            hash_prev: GENESIS_PREV.to_string(),
+            hash_before: GENESIS_PREV.to_string(),
+            since_cp: Sha256::new(),
+            since_cp_before: Sha256::new(),
+            since_cp_from: 0,
+            i: 0,
         }
-    };
-    let mut i = 0usize;
-    while let Some(line) = lines.next()? {
-        let line = line.as_slice();
+    }
+}
+
+impl Chain {
+    /// What the lines fed so far show (`tampered` set once one breaks the chain).
+    pub fn report(&self) -> &Report {
+        &self.r
+    }
+
+    fn fail(&mut self, line: usize, why: String) -> bool {
+        if self.r.tampered.is_none() {
+            self.r.tampered = Some(Bad { line, why });
+        }
+        false
+    }
+
+    /// One complete line, without its newline; `next`, the line after it when already
+    /// known, only sharpens the diagnosis of a broken link. False once the chain is broken
+    /// (then nothing more is taken).
+    pub fn feed(&mut self, line: &[u8], next: Option<&[u8]>) -> bool {
+        if self.r.tampered.is_some() {
+            return false;
+        }
+        let i = self.i;
         let n = i + 1;
-        if r.sealed {
-            fail(&mut r, n, "a line follows the seal: lines were added after the run ended".into());
-            break;
+        if self.r.sealed {
+            return self.fail(n, "a line follows the seal: lines were added after the run ended".into());
         }
         let head: Head = match serde_json::from_slice(line) {
             Ok(h) => h,
-            Err(e) => {
-                fail(&mut r, n, format!("not a complete lifeboat event ({e})"));
-                break;
-            }
+            Err(e) => return self.fail(n, format!("not a complete lifeboat event ({e})")),
         };
         if head.seq != i as u64 {
             // If this line would follow the one two back, the line between is the intruder
             // (a line of another run, or a copy).
-            let before_that = if i >= 2 { hash_before.clone() } else { GENESIS_PREV.to_string() };
+            let before_that = if i >= 2 { self.hash_before.clone() } else { GENESIS_PREV.to_string() };
             if i >= 1 && head.seq + 1 == i as u64 && head.prev == before_that {
-                fail(&mut r, i, "this line does not belong here: the lines around it chain without it".into());
-            } else {
-                fail(&mut r, n, format!("seq is {}, expected {i}: a line was removed, added or moved here", head.seq));
+                return self.fail(i, "this line does not belong here: the lines around it chain without it".into());
             }
-            break;
+            return self.fail(n, format!("seq is {}, expected {i}: a line was removed, added or moved here", head.seq));
         }
         if i > 0
-            && let (Some(mine), Some(theirs)) = (r.run_id.clone(), &head.run_id)
+            && let (Some(mine), Some(theirs)) = (self.r.run_id.clone(), &head.run_id)
             && &mine != theirs
         {
-            fail(&mut r, n, format!("this line belongs to run `{theirs}`, not `{mine}`"));
-            break;
+            return self.fail(n, format!("this line belongs to run `{theirs}`, not `{mine}`"));
         }
         if !EVENT_TYPES.contains(&head.kind.as_str()) {
-            fail(&mut r, n, format!("`{}` is not an event lifeboat writes", head.kind));
-            break;
+            return self.fail(n, format!("`{}` is not an event lifeboat writes", head.kind));
         }
-        let expected = if i == 0 { GENESIS_PREV.to_string() } else { hash_prev.clone() };
+        let expected = if i == 0 { GENESIS_PREV.to_string() } else { self.hash_prev.clone() };
         if head.prev != expected {
             // Which line is wrong: this one's `prev` (a near miss is an edit of it), this
             // whole line (it does not fit its successor either: spliced in from elsewhere),
             // or the line before (this line still fits its successor).
-            let next_prev = lines.peek()?.and_then(|l| serde_json::from_slice::<Head>(l).ok()).map(|h| h.prev);
+            let next_prev = next.and_then(|l| serde_json::from_slice::<Head>(l).ok()).map(|h| h.prev);
             let fits_next = next_prev.as_deref() == Some(sha256_hex(line).as_str());
             if i == 0 || nearly_equal(&head.prev, &expected) {
-                fail(&mut r, n, "its `prev` hash was edited".into());
+                return self.fail(n, "its `prev` hash was edited".into());
             } else if next_prev.is_some() && !fits_next {
-                fail(
-                    &mut r,
+                return self.fail(
                     n,
                     "this line does not belong here: it fits neither the line before nor the line after".into(),
                 );
-            } else {
-                fail(&mut r, i, format!("this line was changed: its hash no longer matches the `prev` of line {n}"));
             }
-            break;
+            return self.fail(i, format!("this line was changed: its hash no longer matches the `prev` of line {n}"));
         }
         if i == 0 {
             if head.kind != "genesis" {
-                fail(&mut r, 1, "the first line is not the genesis of a run".into());
-                break;
+                return self.fail(1, "the first line is not the genesis of a run".into());
             }
-            r.run_id = head.run_id.clone();
-            r.runbook_id = head.runbook_id.clone();
+            self.r.run_id = head.run_id.clone();
+            self.r.runbook_id = head.runbook_id.clone();
             if let Some(key) = &head.signer {
                 match PublicKey::from_openssh(key) {
-                    Ok(k) => signer = Some(k),
-                    Err(_) => {
-                        fail(&mut r, 1, "the genesis names a signer key that cannot be read".into());
-                        break;
-                    }
+                    Ok(k) => self.signer = Some(k),
+                    Err(_) => return self.fail(1, "the genesis names a signer key that cannot be read".into()),
                 }
-                r.signer = Some(key_only(key));
+                self.r.signer = Some(key_only(key));
             }
         } else if head.kind == "genesis" {
-            fail(&mut r, n, "a second genesis: a line from another run was spliced in".into());
-            break;
+            return self.fail(n, "a second genesis: a line from another run was spliced in".into());
         }
         if head.kind == "checkpoint" {
-            let (Some(key), Some(sig)) = (&signer, &head.signature) else {
-                fail(&mut r, n, "a checkpoint in a log with no signer".into());
-                break;
+            let (Some(key), Some(sig)) = (&self.signer, &head.signature) else {
+                return self.fail(n, "a checkpoint in a log with no signer".into());
             };
-            if let Err(why) = verify_digest(sig, CHECKPOINT_NAMESPACE, &all.clone().finalize(), key) {
-                fail(&mut r, n, format!("checkpoint {why}: the lines before it were rewritten"));
-                break;
+            if let Err(why) = verify_digest(sig, CHECKPOINT_NAMESPACE, &self.all.clone().finalize(), key) {
+                return self.fail(n, format!("checkpoint {why}: the lines before it were rewritten"));
             }
-            r.checkpoints += 1;
-            r.signed_through = i;
-            r.claimed_time = head.time.as_deref().and_then(|t| t.parse().ok());
+            self.r.checkpoints += 1;
+            self.r.signed_through = i;
+            self.r.claimed_time = head.time.as_deref().and_then(|t| t.parse().ok());
         }
         if head.kind == "sealed" {
-            r.sealed = true;
-            r.claimed_time = head.time.as_deref().and_then(|t| t.parse().ok()).or(r.claimed_time);
+            self.r.sealed = true;
+            self.r.claimed_time = head.time.as_deref().and_then(|t| t.parse().ok()).or(self.r.claimed_time);
         }
         if let (Some(a), "resumed") = (&head.adopted, head.kind.as_str()) {
             let (from, to) = (a.from_seq as usize, a.to_seq as usize);
             // The range ends before this line, or before a `recovered` line before it.
             let through = match i.checked_sub(to) {
-                Some(1) => Some(since_cp.clone()),
-                Some(2) => Some(since_cp_before.clone()),
+                Some(1) => Some(self.since_cp.clone()),
+                Some(2) => Some(self.since_cp_before.clone()),
                 _ => None,
             };
-            let fits = through.is_some_and(|h| from == since_cp_from && hex::encode(h.finalize()) == a.sha256);
+            let fits = through.is_some_and(|h| from == self.since_cp_from && hex::encode(h.finalize()) == a.sha256);
             if !fits {
-                fail(&mut r, n, "the lines this resume adopted are not the lines before it".into());
-                break;
+                return self.fail(n, "the lines this resume adopted are not the lines before it".into());
             }
-            r.adopted.push(a.words(head.by.as_deref().unwrap_or("?")));
+            self.r.adopted.push(a.words(head.by.as_deref().unwrap_or("?")));
         }
-        all.update(line);
-        all.update(b"\n");
-        hash_before = std::mem::replace(&mut hash_prev, sha256_hex(line));
+        self.all.update(line);
+        self.all.update(b"\n");
+        self.hash_before = std::mem::replace(&mut self.hash_prev, sha256_hex(line));
         if head.kind == "checkpoint" {
-            (since_cp, since_cp_before, since_cp_from) = (Sha256::new(), Sha256::new(), n);
+            (self.since_cp, self.since_cp_before, self.since_cp_from) = (Sha256::new(), Sha256::new(), n);
         } else {
-            since_cp_before = since_cp.clone();
-            since_cp.update(line);
-            since_cp.update(b"\n");
+            self.since_cp_before = self.since_cp.clone();
+            self.since_cp.update(line);
+            self.since_cp.update(b"\n");
         }
-        r.lines = n;
-        i += 1;
+        self.r.lines = n;
+        self.i += 1;
+        true
     }
-    r.complete_bytes = lines.complete;
-    r.torn_bytes = lines.torn;
-    let bytes_empty = lines.complete == 0 && lines.torn == 0;
-    if r.tampered.is_some() {
-        return Ok(r);
-    }
-    let last = r.lines;
-    if last == 0 && bytes_empty {
-        r.empty = true;
-        fail(&mut r, 1, "the log is empty: the run never started (lifeboat links a log at its name only once its first line is on disk, so an empty one was left by an older lifeboat or a full disk, or was emptied since)".into());
-        return Ok(r);
-    }
-    if last == 0 {
-        fail(&mut r, 1, "the log holds no complete line (lifeboat links a log at its name only once its first line is on disk, so this was cut or is not a lifeboat log)".into());
-        return Ok(r);
-    }
-    if r.sealed {
-        if r.torn_bytes > 0 {
-            fail(&mut r, last + 1, "bytes follow the seal".into());
-        } else if let Some(key) = &signer {
-            match seal_sig {
-                None => {
-                    fail(&mut r, last, "the log is sealed but LOG.sig is missing: the seal cannot be checked".into())
+
+    /// The verdict on everything fed: `complete_bytes`/`torn_bytes` as read, the seal's
+    /// `LOG.sig` if there is one, the trust root if one was given.
+    pub fn finish(
+        self,
+        complete_bytes: usize,
+        torn_bytes: usize,
+        seal_sig: Option<&str>,
+        allowed: Option<&AllowedSigners>,
+    ) -> Report {
+        let Chain { mut r, all, signer, .. } = self;
+        let fail = |r: &mut Report, line: usize, why: String| {
+            if r.tampered.is_none() {
+                r.tampered = Some(Bad { line, why });
+            }
+        };
+        r.complete_bytes = complete_bytes;
+        r.torn_bytes = torn_bytes;
+        let bytes_empty = complete_bytes == 0 && torn_bytes == 0;
+        if r.tampered.is_some() {
+            return r;
+        }
+        let last = r.lines;
+        if last == 0 && bytes_empty {
+            r.empty = true;
+            fail(&mut r, 1, "the log is empty: the run never started (lifeboat links a log at its name only once its first line is on disk, so an empty one was left by an older lifeboat or a full disk, or was emptied since)".into());
+            return r;
+        }
+        if last == 0 {
+            fail(&mut r, 1, "the log holds no complete line (lifeboat links a log at its name only once its first line is on disk, so this was cut or is not a lifeboat log)".into());
+            return r;
+        }
+        if r.sealed {
+            if r.torn_bytes > 0 {
+                fail(&mut r, last + 1, "bytes follow the seal".into());
+            } else if let Some(key) = &signer {
+                match seal_sig {
+                    None => fail(
+                        &mut r,
+                        last,
+                        "the log is sealed but LOG.sig is missing: the seal cannot be checked".into(),
+                    ),
+                    Some(pem) => match verify_digest(pem, SEAL_NAMESPACE, &all.finalize(), key) {
+                        Ok(()) => r.seal_signature_checked = true,
+                        Err(why) => {
+                            fail(&mut r, last, format!("LOG.sig: {why}: the log was changed after it was sealed"))
+                        }
+                    },
                 }
-                Some(pem) => match verify_digest(pem, SEAL_NAMESPACE, &all.finalize(), key) {
-                    Ok(()) => r.seal_signature_checked = true,
-                    Err(why) => fail(&mut r, last, format!("LOG.sig: {why}: the log was changed after it was sealed")),
+            }
+        } else if seal_sig.is_some() && r.torn_bytes > 0 {
+            fail(
+                &mut r,
+                last + 1,
+                "the log was sealed (LOG.sig exists), but this last line is damaged or incomplete".into(),
+            );
+        } else if seal_sig.is_some() {
+            fail(
+                &mut r,
+                last + 1,
+                format!("the log was sealed (LOG.sig exists), but it ends after line {last}: the rest was cut off"),
+            );
+        }
+        if let Some(allowed) = allowed {
+            r.trust_checked = true;
+            // The signature that vouches for the end of the log decides the namespace.
+            let namespace = if r.seal_signature_checked { SEAL_NAMESPACE } else { CHECKPOINT_NAMESPACE };
+            match r.signer.clone() {
+                None => fail(&mut r, 1, "the log is not signed, so no allowed signer vouches for it".into()),
+                Some(key) => match allowed.vouch(&key, namespace, r.claimed_time) {
+                    Ok(p) => r.signer_identity = Some(p),
+                    Err(why) => fail(&mut r, 1, why),
                 },
             }
         }
-    } else if seal_sig.is_some() && r.torn_bytes > 0 {
-        fail(
-            &mut r,
-            last + 1,
-            "the log was sealed (LOG.sig exists), but this last line is damaged or incomplete".into(),
-        );
-    } else if seal_sig.is_some() {
-        fail(
-            &mut r,
-            last + 1,
-            format!("the log was sealed (LOG.sig exists), but it ends after line {last}: the rest was cut off"),
-        );
+        r
     }
-    if let Some(allowed) = allowed {
-        r.trust_checked = true;
-        // The signature that vouches for the end of the log decides the namespace.
-        let namespace = if r.seal_signature_checked { SEAL_NAMESPACE } else { CHECKPOINT_NAMESPACE };
-        match r.signer.clone() {
-            None => fail(&mut r, 1, "the log is not signed, so no allowed signer vouches for it".into()),
-            Some(key) => match allowed.vouch(&key, namespace, r.claimed_time) {
-                Ok(p) => r.signer_identity = Some(p),
-                Err(why) => fail(&mut r, 1, why),
-            },
+}
+
+pub fn verify_reader(
+    reader: impl std::io::BufRead,
+    seal_sig: Option<&str>,
+    allowed: Option<&AllowedSigners>,
+) -> std::io::Result<Report> {
+    let mut lines = Lines { r: reader, ahead: None, torn: 0, complete: 0, done: false };
+    let mut chain = Chain::default();
+    while let Some(line) = lines.next()? {
+        let next = lines.peek()?;
+        if !chain.feed(&line, next) {
+            break;
         }
     }
-    Ok(r)
+    Ok(chain.finish(lines.complete, lines.torn, seal_sig, allowed))
 }
