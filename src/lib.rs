@@ -19,3 +19,4 @@ pub mod printable;
 pub mod report;
 pub mod runbook;
 pub mod tui;
+pub mod watch;

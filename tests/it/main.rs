@@ -17,6 +17,7 @@ pub mod sim;
 mod tui;
 mod twins;
 mod verdicts;
+mod watch;
 
 use std::path::Path;
 use std::process::{Command, Output};
