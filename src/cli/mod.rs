@@ -12,6 +12,7 @@ mod evidence;
 mod headless;
 mod run;
 mod verify;
+mod watch;
 
 use crate::runbook::load::{self, Workspace};
 
@@ -91,6 +92,20 @@ pub enum Command {
         /// The runbook folder whose allowed_signers is the trust root
         #[arg(long, default_value = "runbooks")]
         dir: PathBuf,
+    },
+    /// Follow a run read-only from another terminal or machine: its log as it grows, or
+    /// its copy in the evidence bucket (s3://BUCKET/PREFIX/RUN_ID). Every line is checked
+    /// as `verify` checks it before it is shown; no key reaches the run.
+    /// Exit 1 when what was read does not verify or is not signed by a trusted key.
+    Watch {
+        /// The incident log (JSON Lines), or its copy: s3://BUCKET/PREFIX/RUN_ID
+        log: PathBuf,
+        /// The runbook folder: the run's runbook (found by id) and the trust root
+        #[arg(long, default_value = "runbooks")]
+        dir: PathBuf,
+        /// OpenSSH allowed_signers file [default: as `verify`]
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
     },
     /// Sign a finished run off: a detached SSHSIG (namespace lifeboat-sign-off) over a
     /// statement naming the log's SHA-256, written to LOG.signoffs/; `verify` shows it.
@@ -174,6 +189,7 @@ pub fn main() -> ExitCode {
                 None => verify::verify(&log, allowed_signers.as_deref(), identity.as_deref(), &dir),
             }
         }
+        Command::Watch { log, dir, allowed_signers } => watch::watch(&log, &dir, allowed_signers.as_deref()),
         Command::Cleanup(args) => cleanup::cleanup(args),
         Command::Evidence(args) => evidence::evidence(args),
         Command::SignOff { log, sign_key, role, statement } => verify::sign_off(&log, &sign_key, &role, &statement),

@@ -87,6 +87,16 @@ fn against(copy: &[u8], local: &[u8]) -> (bool, String) {
 }
 
 /// `lifeboat verify s3://…`: the copy read back as first written, then checked as a log.
+/// The evidence bucket's region as the catalog names it; else the environment's.
+pub(super) fn evidence_region(dir: &Path, bucket: &str) -> String {
+    std::fs::read_to_string(dir.join(crate::runbook::load::CATALOG_FILE))
+        .ok()
+        .and_then(|text| crate::runbook::load::catalog_from_str(&text).ok())
+        .and_then(|c| c.evidence.filter(|e| e.bucket == bucket).map(|e| e.region))
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into())
+}
+
 pub fn verify_copy(
     place: &crate::offsite::Place,
     local: Option<&Path>,
@@ -106,14 +116,7 @@ pub fn verify_copy(
         Ok(b) => b,
         Err(e) => return super::usage(&format!("cannot read the local log: {e}")),
     };
-    // The catalog says the bucket's region; else the environment's.
-    let catalog = std::fs::read_to_string(dir.join(crate::runbook::load::CATALOG_FILE))
-        .ok()
-        .and_then(|text| crate::runbook::load::catalog_from_str(&text).ok());
-    let region = catalog
-        .and_then(|c| c.evidence.filter(|e| e.bucket == place.bucket).map(|e| e.region))
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".into());
+    let region = evidence_region(dir, &place.bucket);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
     let read = runtime.block_on(async {

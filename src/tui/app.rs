@@ -170,8 +170,18 @@ impl LogFilter {
     }
 }
 
+/// A run followed from outside it (`lifeboat watch`): nothing a key does reaches an
+/// engine, and the banner says what the lines read are worth.
+#[derive(Debug, Clone, Default)]
+pub struct Watching {
+    pub source: String,
+    pub words: String,
+    pub alarming: bool,
+}
+
 pub struct RunApp {
     pub meta: RunMeta,
+    pub watching: Option<Watching>,
     pub steps: Vec<StepRow>,
     index: HashMap<String, usize>,
     pub selected: usize,
@@ -241,6 +251,7 @@ impl RunApp {
         let index = steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         RunApp {
             meta,
+            watching: None,
             steps,
             index,
             selected: 0,
@@ -483,6 +494,19 @@ impl RunApp {
     }
 
     fn act(&mut self, a: Action) -> Vec<Command> {
+        if self.watching.is_some() {
+            if a.answers() {
+                self.flash = Some(format!(
+                    "read-only: {} answers in the run's own session; this screen only watches",
+                    crate::printable::line(&self.meta.operator)
+                ));
+                return vec![];
+            }
+            if a == Action::Quit {
+                self.leave = true;
+                return vec![];
+            }
+        }
         let by = self.by();
         self.flash = None;
         if a != Action::Enter {
@@ -600,7 +624,10 @@ impl RunApp {
             Action::Note => self.dialog = Some(Dialog::Note { input: TextField::default() }),
             Action::HandOff => self.dialog = Some(Dialog::HandOff { input: TextField::default() }),
             Action::View => match &step {
-                Some(s) => self.output = Some(OutputView::open(&s.id, &s.title, &self.meta.log_path, &s.output)),
+                Some(s) => {
+                    let log = self.watching.is_none().then_some(self.meta.log_path.as_path());
+                    self.output = Some(OutputView::open(&s.id, &s.title, log, &s.output))
+                }
                 None => self.flash = Some("no step is selected".into()),
             },
             Action::Search => self.log_typing = Some(TextField::from(self.log_filter.text.as_str())),

@@ -32,6 +32,25 @@ pub enum Action {
     Quit,
 }
 
+impl Action {
+    /// The key speaks for the operator (answers, changes or ends the run): refused when watching.
+    pub fn answers(self) -> bool {
+        matches!(
+            self,
+            Action::Enter
+                | Action::Tick
+                | Action::Skip
+                | Action::Fail
+                | Action::Retry
+                | Action::Approve
+                | Action::Deny
+                | Action::Note
+                | Action::HandOff
+                | Action::Abort
+        )
+    }
+}
+
 pub struct Binding {
     pub action: Action,
     pub keys: &'static str,
@@ -107,10 +126,11 @@ pub fn action_for(k: &KeyEvent) -> Option<Action> {
     })
 }
 
-/// The status line's key hints.
-pub fn hints() -> String {
+/// The status line's key hints (when watching, only keys that do not answer).
+pub fn hints(watching: bool) -> String {
     KEYS.iter()
         .filter(|k| !k.short.is_empty())
+        .filter(|k| !watching || !k.action.answers())
         .map(|k| format!("{} {}", k.keys, k.short))
         .collect::<Vec<_>>()
         .join(" · ")

@@ -263,8 +263,103 @@ async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
     TuiEnd::Ran(outcome.expect("the loop ends after the engine"), Box::new(meta))
 }
 
+/// Each record into the screen; the last one's time is where the run's clock was.
+fn take(
+    app: &mut RunApp,
+    records: Vec<Record>,
+    age: StdDuration,
+    last: &mut (crate::runbook::time::Timestamp, std::time::Instant),
+) {
+    let written = std::time::Instant::now().checked_sub(age).unwrap_or_else(std::time::Instant::now);
+    for r in &records {
+        app.observe(r);
+        if let Ok(t) = r.time.parse() {
+            *last = (t, written);
+        }
+    }
+}
+
 fn drain(rx: &mut mpsc::UnboundedReceiver<Record>, app: &mut RunApp) {
     while let Ok(r) = rx.try_recv() {
         app.observe(&r);
     }
+}
+
+/// `lifeboat watch`: the run screen over a log someone else's session is writing. Keys
+/// move about and read; none reaches an engine (there is none here). Returns what the
+/// watcher could say about the log when the screen was left.
+pub async fn watch(
+    mut follow: crate::watch::Follow,
+    meta: RunMeta,
+    tracker: crate::objectives::Tracker,
+    first: Vec<Record>,
+    doubt: Option<String>,
+) -> Result<crate::watch::Status, String> {
+    let theme = Theme::from_env();
+    let mut screen = Screen::enter().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    let speed = meta.speed.max(1);
+    let start = first.first().and_then(|r| r.time.parse().ok()).unwrap_or_else(crate::runbook::time::Timestamp::now);
+    let mut app = RunApp::new(meta, tracker, start);
+    let source = follow.source.name();
+    let every = follow.source.every();
+    // The run's clock as the watcher guesses it: the last line's time, moved on at the
+    // run's speed. Only for the clocks on screen; nothing is written.
+    let mut last = (start, std::time::Instant::now());
+    take(&mut app, first, follow.source.age(), &mut last);
+    let banner = |app: &mut RunApp, status: &crate::watch::Status| {
+        let mut words = status.words();
+        if let Some(d) = &doubt {
+            words.push_str(&format!(" · {d}"));
+        }
+        app.watching =
+            Some(app::Watching { source: source.clone(), words, alarming: status.alarming() || doubt.is_some() });
+    };
+    banner(&mut app, &follow.status());
+    let mut next_poll = tokio::time::Instant::now() + every;
+    loop {
+        let _ = screen.term.draw(|f| view::draw_run(f, &app, &theme));
+        if app.leave {
+            break;
+        }
+        let tick = tokio::time::sleep(StdDuration::from_millis(250));
+        tokio::select! {
+            ev = screen.keys.recv() => match ev {
+                // Whatever a key asks for, nothing is sent: a watcher has no engine.
+                Some(TermEvent::Key(k)) => drop(app.update(Msg::Key(k))),
+                Some(TermEvent::Paste(text)) => drop(app.update(Msg::Paste(text))),
+                Some(TermEvent::Mouse(m)) => {
+                    let area = screen.term.size().map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height));
+                    if let Ok(area) = area {
+                        drop(app.update(Msg::Mouse(m, view::regions(area, &app))));
+                    }
+                }
+                Some(_) => {}
+                None => app.leave = true,
+            },
+            _ = screen.sigterm.recv() => app.leave = true,
+            _ = tick => {
+                if tokio::time::Instant::now() >= next_poll {
+                    let records = follow.poll().await;
+                    take(&mut app, records, follow.source.age(), &mut last);
+                    banner(&mut app, &follow.status());
+                    next_poll = tokio::time::Instant::now() + every;
+                }
+                // The run's clock runs at its speed only while a step works; a person
+                // waited for holds it at real time (clock.rs).
+                let pace = if app.steps.iter().any(|s| s.status == app::Status::Waiting)
+                    || !app.steps.iter().any(|s| s.status == app::Status::Running)
+                {
+                    1
+                } else {
+                    speed
+                };
+                let moved = last.1.elapsed().saturating_mul(pace);
+                let guess = jiff::SignedDuration::try_from(moved).ok().and_then(|d| last.0.checked_add(d).ok());
+                if app.finished.is_none() {
+                    app.update(Msg::Tick(guess.unwrap_or(last.0)));
+                }
+            }
+        }
+    }
+    Ok(follow.status())
 }

@@ -43,10 +43,12 @@ pub enum ViewKey {
 impl OutputView {
     /// The step's output from the log at `log`; `kept` (the lines the screen holds) if
     /// the log cannot be read.
-    pub fn open(step: &str, title: &str, log: &Path, kept: &[(Stream, String)]) -> OutputView {
+    /// `log`: where the whole output is read from; none when watching, where only lines
+    /// that passed the chain may be shown (the ones kept on screen).
+    pub fn open(step: &str, title: &str, log: Option<&Path>, kept: &[(Stream, String)]) -> OutputView {
         let mut lines = Vec::new();
         let mut note = None;
-        if log.exists() {
+        if let Some(log) = log.filter(|l| l.exists()) {
             for r in crate::journal::stream_records(log) {
                 if let Event::StepOutput { step: s, stream, text } = r.event
                     && s == step
@@ -55,7 +57,10 @@ impl OutputView {
                 }
             }
         } else {
-            note = Some(format!("`{}` cannot be read: only the last lines kept on screen", log.display()));
+            note = Some(match log {
+                Some(log) => format!("`{}` cannot be read: only the last lines kept on screen", log.display()),
+                None => "watching: the last lines kept on screen (the whole output is in the log)".into(),
+            });
             lines = kept.to_vec();
         }
         OutputView {

@@ -417,7 +417,7 @@ fn at_80x24_the_phases_show_and_a_tiny_terminal_is_told() {
 #[test]
 fn the_key_bar_never_cuts_a_word() {
     let a = under_way(Mode::Live);
-    let whole: Vec<String> = crate::tui::keys::hints().split(" · ").map(str::to_string).collect();
+    let whole: Vec<String> = crate::tui::keys::hints(false).split(" · ").map(str::to_string).collect();
     for w in [80u16, 120, 160] {
         let term = draw(&a, w, 40);
         let last = text(&term).lines().last().unwrap_or_default().trim().to_string();
@@ -794,7 +794,7 @@ fn a_click_selects_the_step_under_it_and_the_wheel_scrolls_the_pane_under_the_po
 
 #[test]
 fn the_key_bar_shows_only_whole_hints_at_80_and_120_columns() {
-    let whole: Vec<String> = super::keys::hints().split(" · ").map(str::to_string).collect();
+    let whole: Vec<String> = super::keys::hints(false).split(" · ").map(str::to_string).collect();
     let dir = tempfile::tempdir().unwrap();
     let apps = [under_way(Mode::Live), under_way(Mode::Tabletop), with_long_output(dir.path())];
     for a in &apps {
@@ -808,4 +808,58 @@ fn the_key_bar_shows_only_whole_hints_at_80_and_120_columns() {
             }
         }
     }
+}
+
+/// `lifeboat watch`: the banner says it is read-only and what the log is worth, the detail
+/// names who answers instead of the keys, and no key or click sends a command.
+#[test]
+fn a_watcher_sees_the_run_and_no_key_of_theirs_reaches_it() {
+    let mut a = under_way(Mode::Tabletop);
+    a.watching = Some(super::app::Watching {
+        source: "incidents/orders-docs-ransomware-20261124T030500Z.jsonl".into(),
+        words: "4 lines read, chain intact, 1 checkpoints verify (lines 1–3), signer ops@example".into(),
+        alarming: false,
+    });
+    both("watching", &a);
+    let answering = [
+        enter(),
+        key(' '),
+        key('s'),
+        key('f'),
+        key('r'),
+        key('a'),
+        key('d'),
+        key('n'),
+        key('o'),
+        key('x'),
+        key('x'),
+        enter(),
+    ];
+    for k in answering {
+        assert!(a.update(k).is_empty(), "a watcher's key became a command");
+        assert!(a.dialog.is_none(), "a watcher was offered a dialog");
+    }
+    let screen = text(&draw(&a, 120, 40));
+    assert!(screen.contains("read-only: alice answers in the run's own session; this screen only watches"), "{screen}");
+    // Moving about and reading stay: the help, the output view.
+    a.update(key('?'));
+    let screen = text(&draw(&a, 120, 40));
+    assert!(screen.contains("watching read-only: keys that answer the run are not here"), "{screen}");
+    assert!(!screen.contains("approve (asks who"), "{screen}");
+    a.update(key('?'));
+    a.update(key('q'));
+    assert!(a.leave, "q leaves at once: there is nothing to detach from");
+
+    // When the chain breaks, the banner says so in the alarm's colours.
+    let mut b = under_way(Mode::Live);
+    b.watching = Some(super::app::Watching {
+        source: "s3://lifeboat-evidence/runs/r1".into(),
+        words: "LOG DOES NOT VERIFY at line 3: its `prev` hash was edited — nothing after it is shown".into(),
+        alarming: true,
+    });
+    let term = draw(&b, 120, 40);
+    let screen = text(&term);
+    assert!(screen.lines().nth(1).unwrap().contains("WATCHING read-only · LOG DOES NOT VERIFY at line 3"), "{screen}");
+    let cell = &term.backend().buffer()[(3, 1)];
+    assert!(cell.modifier.contains(ratatui::style::Modifier::REVERSED), "the alarm is not only words: {cell:?}");
 }

@@ -36,7 +36,12 @@ pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
     let tall = area.height >= 32;
     let rehearsal = matches!(app.meta.mode, Mode::Tabletop | Mode::Replay);
     title_bar(f, top, app, theme);
-    if rehearsal {
+    if let Some(w) = &app.watching {
+        let what = if rehearsal { "a rehearsal, " } else { "" };
+        let text = format!(" WATCHING {what}read-only · {} ", w.words);
+        let style = if w.alarming { theme.bad().add_modifier(Modifier::REVERSED) } else { theme.banner() };
+        f.render_widget(Paragraph::new(crate::printable::line(&text).into_owned()).style(style), banner);
+    } else if rehearsal {
         let text = if app.meta.mode == Mode::Replay {
             format!(
                 " REPLAY · actions go to the simulated cloud at {}× · commands run for real on this machine ",
@@ -80,7 +85,7 @@ pub fn regions(area: Rect, app: &RunApp) -> Regions {
     let rehearsal = matches!(app.meta.mode, Mode::Tabletop | Mode::Replay);
     let [top, banner, objectives, main, log, status] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(if rehearsal { 1 } else { 0 }),
+        Constraint::Length(if rehearsal || app.watching.is_some() { 1 } else { 0 }),
         Constraint::Length(if tall { 3 + app.tracker.phases.len().min(6) as u16 } else { 4 }),
         Constraint::Min(6),
         Constraint::Length(if tall { 10 } else { 5 }),
@@ -130,7 +135,9 @@ fn clock(t: Timestamp) -> String {
 fn title_bar(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     let real = app.real_elapsed.unwrap_or_else(|| app.started_real.elapsed()).as_secs();
     let time = if app.meta.cloud == "sim" {
-        format!("virtual {} · real +{}", clock(app.now), human_ms(real * 1000))
+        // A watcher's own time, not the run's: it came in when it came in.
+        let whose = if app.watching.is_some() { "watching" } else { "real" };
+        format!("virtual {} · {whose} +{}", clock(app.now), human_ms(real * 1000))
     } else {
         format!("{} UTC", clock(app.now))
     };
@@ -140,7 +147,7 @@ fn title_bar(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
         " lifeboat ▸ {} on {}{speed} · {} · {}",
         app.meta.mode.as_str().to_uppercase(),
         if app.meta.cloud == "sim" { "sim" } else { "AWS" },
-        app.meta.operator,
+        crate::printable::line(&app.meta.operator),
         app.meta.runbook.title,
     );
     let width = area.width as usize;
@@ -318,10 +325,14 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     let Some(row) = app.step() else { return };
     let Some(step) = app.meta.runbook.step(&row.id) else { return };
     let mut lines: Vec<Line> = vec![];
+    let waiting = match &app.watching {
+        Some(_) => format!("waiting for {}", crate::printable::line(&app.meta.operator)),
+        None => "waiting for you".into(),
+    };
     let status_word = match row.status {
         Status::Pending => "pending",
         Status::Running => "running",
-        Status::Waiting => "waiting for you",
+        Status::Waiting => waiting.as_str(),
         Status::Done => "done",
         Status::Skipped => "skipped",
         Status::Failed => "failed",
@@ -356,7 +367,14 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
         if let Some(p) = prompt.as_ref().filter(|_| !matches!(step.kind, StepKind::Manual { .. })) {
             lines.push(Line::styled(format!("▶ {p}"), theme.warn()));
         }
-        lines.push(Line::styled(format!("▶ {keys}"), theme.warn()));
+        // A watcher is shown what the operator is asked, not keys that would answer it.
+        match &app.watching {
+            Some(_) => lines.push(Line::styled(
+                format!("▶ {} answers this in the run's own session", crate::printable::line(&app.meta.operator)),
+                theme.dim(),
+            )),
+            None => lines.push(Line::styled(format!("▶ {keys}"), theme.warn())),
+        }
     }
     if let Some(e) = &row.error {
         lines.push(Line::default());
@@ -492,11 +510,14 @@ fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
             (crate::event::RunStatus::Succeeded, false) => format!("finished, {}", missed.join(", ")),
             (other, _) => format!("{other:?}").to_lowercase(),
         };
+        let log = match &app.watching {
+            Some(w) => format!("watched from {}", w.source),
+            None => format!("log sealed: {}", app.meta.log_path.display()),
+        };
         Line::styled(
             format!(
-                " run {verdict}{} · log sealed: {} · q to leave{}",
+                " run {verdict}{} · {log} · q to leave{}",
                 reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
-                app.meta.log_path.display(),
                 app.flash.as_ref().map(|f| format!(" · {f}")).unwrap_or_default()
             ),
             theme.title(),
@@ -506,7 +527,7 @@ fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     } else {
         // Keys first (the table's order), then the log, as many whole pieces as fit: a
         // hint is never cut mid-word.
-        let mut pieces: Vec<String> = hints().split(" · ").map(str::to_string).collect();
+        let mut pieces: Vec<String> = hints(app.watching.is_some()).split(" · ").map(str::to_string).collect();
         // Help and leaving matter more than the rarer keys: they go right after the step's.
         let rank = |p: &String| match p.as_str() {
             p if p.starts_with("Enter") || p.starts_with("Space") || p.starts_with("s ") || p.starts_with("f ") => 0,
@@ -514,11 +535,12 @@ fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
             _ => 2,
         };
         pieces.sort_by_key(rank);
-        pieces.push(format!(
-            "log {} ({})",
-            app.meta.log_path.display(),
-            if app.meta.signed { "signed" } else { "unsigned" }
-        ));
+        pieces.push(match &app.watching {
+            Some(w) => format!("read-only, from {}", w.source),
+            None => {
+                format!("log {} ({})", app.meta.log_path.display(), if app.meta.signed { "signed" } else { "unsigned" })
+            }
+        });
         Line::from(fit_pieces(&pieces, area.width as usize))
     };
     f.render_widget(Paragraph::new(text), area);
@@ -679,7 +701,10 @@ fn help(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     let width = area.width.saturating_sub(4).min(80);
     let room = width.saturating_sub(2 + 8) as usize;
     let mut lines = vec![Line::styled("keys", theme.title().add_modifier(Modifier::UNDERLINED))];
-    for k in KEYS {
+    if app.watching.is_some() {
+        lines.push(Line::styled("watching read-only: keys that answer the run are not here", theme.warn()));
+    }
+    for k in KEYS.iter().filter(|k| app.watching.is_none() || !k.action.answers()) {
         // A long description wraps under itself, never under the key.
         for (i, part) in wrap_words(k.says, room.max(20)).into_iter().enumerate() {
             let key = if i == 0 { k.keys } else { "" };

@@ -20,13 +20,8 @@ async fn segments(s3: &aws_sdk_s3::Client) -> Vec<String> {
     out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_log_is_copied_as_the_run_goes_and_a_cut_local_log_is_told() {
-    let moto = Moto::start();
-    let s3 = moto.s3().await;
-    locked_bucket(&s3, "lifeboat-evidence").await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_path_buf();
+/// A signed headless run against moto whose middle step waits until a file `go` exists.
+fn start_run(d: &std::path::Path, env: &[(&'static str, String)]) -> tokio::task::JoinHandle<std::process::Output> {
     std::fs::write(d.join("datasets.yaml"), catalog()).unwrap();
     std::fs::write(d.join("rb.yaml"), RUNBOOK).unwrap();
     std::fs::write(d.join("wait-for-go.sh"), "#!/bin/sh\nwhile [ ! -f go ]; do sleep 0.1; done\necho OK\n").unwrap();
@@ -36,11 +31,10 @@ async fn the_log_is_copied_as_the_run_goes_and_a_cut_local_log_is_told() {
         "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\nsteps:\n  confirm: done\n  after: done\n",
     )
     .unwrap();
-    let key = crate::journal::keygen(&d);
-    crate::journal::allowed_signers(&d, &key);
-    let env = moto.env();
-    let (run_env, run_dir, key_arg) = (env.clone(), d.clone(), key.to_str().unwrap().to_string());
-    let run = tokio::task::spawn_blocking(move || {
+    let key = crate::journal::keygen(d);
+    crate::journal::allowed_signers(d, &key);
+    let (run_env, run_dir, key_arg) = (env.to_vec(), d.to_path_buf(), key.to_str().unwrap().to_string());
+    tokio::task::spawn_blocking(move || {
         lifeboat(
             &run_env,
             &run_dir,
@@ -58,7 +52,30 @@ async fn the_log_is_copied_as_the_run_goes_and_a_cut_local_log_is_told() {
                 &key_arg,
             ],
         )
-    });
+    })
+}
+
+/// The run's id, from the genesis of its local log.
+fn run_id(log: &std::path::Path) -> String {
+    let bytes = std::fs::read(log).unwrap();
+    lifeboat::journal::records(&bytes)
+        .first()
+        .and_then(|r| match &r.event {
+            lifeboat::event::Event::Genesis(g) => Some(g.run_id.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_copied_as_the_run_goes_and_a_cut_local_log_is_told() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    locked_bucket(&s3, "lifeboat-evidence").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let env = moto.env();
+    let run = start_run(&d, &env);
     // While the command waits, the confirmed step's segment is already in the bucket.
     let deadline = Instant::now() + Duration::from_secs(60);
     let during = loop {
@@ -79,13 +96,7 @@ async fn the_log_is_copied_as_the_run_goes_and_a_cut_local_log_is_told() {
     let after = segments(&s3).await;
     assert!(after.len() > during.len(), "later segments: {after:?}");
     let bytes = std::fs::read(d.join("run.jsonl")).unwrap();
-    let run_id = lifeboat::journal::records(&bytes)
-        .first()
-        .and_then(|r| match &r.event {
-            lifeboat::event::Event::Genesis(g) => Some(g.run_id.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let run_id = run_id(&d.join("run.jsonl"));
     assert!(after.contains(&format!("runs/{run_id}/log.sig")), "{after:?}");
     let url = format!("s3://lifeboat-evidence/runs/{run_id}");
     let verify = |local: &str| lifeboat(&env, &d, &["verify", &url, "--dir", ".", "--local", local]);
@@ -142,4 +153,42 @@ async fn the_log_is_copied_as_the_run_goes_and_a_cut_local_log_is_told() {
     assert_eq!(v.status.code(), Some(1), "{said}");
     assert!(said.contains(&format!("COPY       {first} was written 2 times")), "{said}");
     assert!(said.contains("the same as the copy, byte for byte"), "the first version is what is read: {said}");
+}
+
+/// `lifeboat watch s3://…` from "another machine" (nothing local but the runbook folder):
+/// the commander sees the run from its copy while it goes, and the seal with its signer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_is_watched_from_its_copy_in_the_evidence_bucket() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    locked_bucket(&s3, "lifeboat-evidence").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let env = moto.env();
+    let run = start_run(&d, &env);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while segments(&s3).await.is_empty() {
+        assert!(Instant::now() < deadline, "no segment arrived while the run went on");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = format!("s3://lifeboat-evidence/runs/{}", run_id(&d.join("run.jsonl")));
+    // The commander's folder holds the runbooks and the trust root, not the log.
+    let away = tempfile::tempdir().unwrap();
+    for f in ["datasets.yaml", "rb.yaml", "allowed_signers"] {
+        std::fs::copy(d.join(f), away.path().join(f)).unwrap();
+    }
+    let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let ic = crate::tui::Tmux::start(away.path(), "copy", &format!("env {} {bin} watch {url} --dir .", vars.join(" ")));
+    let s = tokio::task::block_in_place(|| ic.wait_for("WATCHING read-only"));
+    assert!(s.contains("chain intact") && s.contains("signer ops@example"), "{s}");
+    tokio::task::block_in_place(|| ic.wait_for("✓ Confirm"));
+    assert!(!d.join("run.jsonl.sig").exists(), "the run has ended already: the test proves nothing");
+    std::fs::write(d.join("go"), "").unwrap();
+    let out = run.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = tokio::task::block_in_place(|| ic.wait_for("sealed and intact, signed by ops@example"));
+    assert!(s.contains("✓ After") && s.contains("run succeeded · watched from s3://lifeboat-evidence/runs/"), "{s}");
+    ic.keys(&["q"]);
+    tokio::task::block_in_place(|| ic.wait_for("EXIT=0"));
 }

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use crate::{root, text};
 
-struct Tmux {
+pub(crate) struct Tmux {
     name: String,
 }
 
 impl Tmux {
-    fn start(cwd: &std::path::Path, label: &str, cmd: &str) -> Tmux {
+    pub(crate) fn start(cwd: &std::path::Path, label: &str, cmd: &str) -> Tmux {
         let name = format!("lifeboat-{}-{label}", std::process::id());
         let ok = Command::new("tmux")
             .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", "-c"])
@@ -25,11 +25,11 @@ impl Tmux {
         assert!(ok.success());
         Tmux { name }
     }
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         text(&Command::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().unwrap().stdout)
     }
     /// Waits until the screen shows `what` (the UI redraws on events, not on a timer).
-    fn wait_for(&self, what: &str) -> String {
+    pub(crate) fn wait_for(&self, what: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let s = self.screen();
@@ -40,7 +40,7 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         for k in keys {
             Command::new("tmux").args(["send-keys", "-t", &self.name, k]).status().unwrap();
             std::thread::sleep(Duration::from_millis(80));
@@ -415,4 +415,119 @@ fn the_output_view_searches_a_step_s_whole_output_a_paste_is_one_text_and_abort_
     let out = Command::new(bin).args(["report", "run.jsonl"]).current_dir(dir.path()).output().unwrap();
     let report = text(&out.stdout);
     assert!(report.contains("wrong runbook, xy"), "{report}");
+}
+
+/// `lifeboat watch LOG` in a second terminal: the incident commander sees every step as
+/// the operator's session writes it, no key of theirs reaches the run or the log, and the
+/// seal ends the watch with the signer the trust root names.
+#[test]
+fn a_second_terminal_watches_the_run_read_only_to_its_signed_seal() {
+    let dir = with_examples();
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let key = crate::journal::keygen(dir.path());
+    crate::journal::allowed_signers(&dir.path().join("runbooks"), &key);
+    let runbook = "runbooks/customers-db-region-outage.yaml";
+    let op = Tmux::start(
+        dir.path(),
+        "operator",
+        &format!("{bin} tabletop {runbook} --speed 120 --sign-key {}", key.display()),
+    );
+    op.start_with_the_defaults();
+    op.wait_for("Confirm it is a regional outage, not ours · manual · waiting for you");
+    let log = only_log(dir.path());
+    let ic = Tmux::start(dir.path(), "commander", &format!("{bin} watch {}", log.display()));
+    let s = ic.wait_for("Confirm it is a regional outage, not ours · manual · waiting for alice");
+    assert!(s.contains("WATCHING a rehearsal, read-only") && s.contains("chain intact"), "{s}");
+    assert!(s.contains("alice answers this in the run's own session") && !s.contains("Enter confirm"), "{s}");
+
+    // Every key that would answer is refused where it is pressed; the log does not move.
+    let before = std::fs::read(&log).unwrap();
+    ic.keys(&["Enter"]);
+    ic.wait_for("read-only: alice answers in the run's own session; this screen only watches");
+    ic.keys(&["Space", "s", "f", "a", "d", "n", "o", "x", "x", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(std::fs::read(&log).unwrap(), before, "the watcher changed the log");
+    let s = op.screen();
+    assert!(
+        s.contains("Confirm it is a regional outage, not ours · manual · waiting for you"),
+        "the operator's screen moved: {s}"
+    );
+
+    // The operator goes on; the commander's screen follows.
+    op.keys(&["Enter"]);
+    op.wait_for("not ticked");
+    op.keys(&["Enter"]);
+    ic.wait_for("Approve failing over to eu-west-1 · approval · waiting for alice");
+    op.wait_for("Approve failing over to eu-west-1 · approval · waiting for you");
+    op.keys(&["a"]);
+    op.wait_for("This step needs a yes from the incident-commander");
+    op.type_text("carol");
+    op.keys(&["Enter"]);
+    op.wait_for("type `customers-replica-dr` to confirm");
+    op.keys(&["Enter"]);
+    op.type_text("customers-replica-dr");
+    op.keys(&["Enter"]);
+    ic.wait_for("customers-replica-dr: promoting");
+    op.wait_for("Repoint the database name and secrets · manual · waiting for you");
+    op.keys(&["Enter", "Enter"]);
+    op.wait_for("How did `./scripts/smoke-customers.sh` go?");
+    op.keys(&["Enter"]);
+    op.wait_for("Accept the data loss window · approval · waiting for you");
+    op.keys(&["a"]);
+    op.wait_for("This step needs a yes from the data-protection-officer");
+    op.type_text("dora");
+    op.keys(&["Enter"]);
+    op.wait_for("run succeeded");
+    let s = ic.wait_for("sealed and intact, signed by ops@example");
+    assert!(s.contains("run succeeded · watched from"), "{s}");
+    ic.keys(&["q"]);
+    // The closing line may wrap at the pane's edge.
+    let s = ic.wait_for("EXIT=0").replace('\n', "");
+    assert!(s.contains(&format!("watched {}: sealed and intact, signed by ops@example", log.display())), "{s}");
+    op.keys(&["q"]);
+    op.wait_for("EXIT=0");
+}
+
+/// A watcher is told when the runbook it draws the run with is not the one the run
+/// started with, and is refused one it cannot find or a screen it cannot have.
+#[test]
+fn a_watcher_is_told_the_runbook_differs_and_refused_without_one_or_a_terminal() {
+    let dir = with_examples();
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let log = dir.path().join("incidents/done.jsonl");
+    let out = Command::new(bin)
+        .args(["tabletop", "runbooks/customers-db-corruption.yaml", "--speed", "600"])
+        .args(["--answers", "runbooks/answers/customers-db-corruption.yaml", "--log"])
+        .arg(&log)
+        .current_dir(dir.path())
+        .env("LIFEBOAT_OPERATOR", "alice")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let watch = format!("{bin} watch {}", log.display());
+
+    // Without a terminal: refused, pointed at verify.
+    let out = Command::new(bin).args(["watch"]).arg(&log).current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("use `lifeboat verify`"), "{}", text(&out.stderr));
+
+    // The runbook edited after the run: drawn, and said to be doubtful.
+    let rb = dir.path().join("runbooks/customers-db-corruption.yaml");
+    let mut yaml = std::fs::read_to_string(&rb).unwrap();
+    yaml.push_str("# edited after the run\n");
+    std::fs::write(&rb, yaml).unwrap();
+    let ic = Tmux::start(dir.path(), "differs", &watch);
+    let s = ic.wait_for("RUNBOOK DIFFERS");
+    assert!(s.contains("sealed and intact"), "{s}");
+    ic.keys(&["q"]);
+    // The log itself verifies: the doubt is about the picture, said again on leaving.
+    let s = ic.wait_for("EXIT=0").replace('\n', "");
+    assert!(s.contains("sealed and intact, but unsigned (chained only) · RUNBOOK DIFFERS"), "{s}");
+    drop(ic);
+
+    // No runbook of that id in --dir: refused with what to do.
+    std::fs::remove_file(&rb).unwrap();
+    let ic = Tmux::start(dir.path(), "missing", &watch);
+    let s = ic.wait_for("EXIT=2").replace('\n', "");
+    assert!(s.contains("which is not in `runbooks`; pass the folder that holds it with --dir"), "{s}");
 }
