@@ -846,6 +846,7 @@ fn a_watcher_sees_the_run_and_no_key_of_theirs_reaches_it() {
     let screen = text(&draw(&a, 120, 40));
     assert!(screen.contains("watching read-only: keys that answer the run are not here"), "{screen}");
     assert!(!screen.contains("approve (asks who"), "{screen}");
+    assert!(screen.contains("stop watching; the run goes on in its own session"), "{screen}");
     a.update(key('?'));
     a.update(key('q'));
     assert!(a.leave, "q leaves at once: there is nothing to detach from");

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph
 
 use super::app::{Dialog, Pane, Purpose, RunApp, Status};
 use super::field::TextField;
-use super::keys::{KEYS, hints};
+use super::keys::{Action, KEYS, hints};
 use super::theme::Theme;
 use crate::event::{Mode, Stream, Waiting, typed_name, typed_parts};
 use crate::format::{human_ms, thousands};
@@ -706,7 +706,11 @@ fn help(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     }
     for k in KEYS.iter().filter(|k| app.watching.is_none() || !k.action.answers()) {
         // A long description wraps under itself, never under the key.
-        for (i, part) in wrap_words(k.says, room.max(20)).into_iter().enumerate() {
+        let says = match k.action {
+            Action::Quit if app.watching.is_some() => "stop watching; the run goes on in its own session",
+            _ => k.says,
+        };
+        for (i, part) in wrap_words(says, room.max(20)).into_iter().enumerate() {
             let key = if i == 0 { k.keys } else { "" };
             lines.push(Line::from(format!("{key:>6}  {part}")));
         }
