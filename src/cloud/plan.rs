@@ -15,6 +15,17 @@ pub struct Ver {
     pub size: u64,
 }
 
+/// The largest object an S3 Batch Operations `PutObjectCopy` copies (a single CopyObject).
+pub const MAX_BATCH_COPY: u64 = 5 * 1024 * 1024 * 1024;
+
+impl Ver {
+    /// Whether a Batch job may copy this version: whole, so neither too big for one
+    /// CopyObject nor stored in parts (a whole copy would change its ETag).
+    pub fn batch_copies(&self) -> bool {
+        self.size <= MAX_BATCH_COPY && !self.etag.contains('-')
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Todo {
     /// Copy this (chosen) version on top.
@@ -44,6 +55,8 @@ pub struct Tally {
     pub newer: u64,
     /// Bytes the roll-back copies.
     pub bytes: u64,
+    /// Of the copies, those an S3 Batch job may make (the rest this machine copies).
+    pub batch_copies: u64,
     /// The first of the newer keys, for the outputs (all are counted).
     pub newer_keys: Vec<String>,
 }
@@ -57,6 +70,7 @@ impl Tally {
             Todo::Copy(v) => {
                 self.copies += 1;
                 self.bytes += v.size;
+                self.batch_copies += u64::from(v.batch_copies());
             }
             Todo::Undelete(_) => self.undeletes += 1,
             Todo::Newer | Todo::DeleteNewer => {
@@ -73,6 +87,7 @@ impl Tally {
         self.undeletes += o.undeletes;
         self.newer += o.newer;
         self.bytes += o.bytes;
+        self.batch_copies += o.batch_copies;
         self.newer_keys.extend(o.newer_keys);
         self.newer_keys.sort();
         self.newer_keys.truncate(NEWER_NAMED);
@@ -268,6 +283,27 @@ mod tests {
             restore_plan(&keys, Timestamp::from_second(20).unwrap(), true).todo[0],
             (_, Todo::DeleteNewer)
         ));
+    }
+
+    /// The count a Batch roll-back confirms its job against is kept while planning: only
+    /// copies of whole objects of at most 5 GiB are the job's.
+    #[test]
+    fn the_tally_counts_the_copies_a_batch_job_may_make() {
+        let big = Ver { size: MAX_BATCH_COPY + 1, ..v("1", 10, "b", false) };
+        let keys: BTreeMap<String, Vec<Ver>> = [
+            ("whole", vec![v("1", 10, "a", false), v("2", 30, "x", false)]),
+            ("in-parts", vec![v("1", 10, "0123-4", false), v("2", 30, "x", false)]),
+            ("too-big", vec![big, v("2", 30, "x", false)]),
+            ("at-the-limit", vec![Ver { size: MAX_BATCH_COPY, ..v("1", 10, "c", false) }, v("2", 30, "x", false)]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let plan = restore_plan(&keys, Timestamp::from_second(20).unwrap(), false);
+        assert_eq!((plan.tally.copies, plan.tally.batch_copies), (4, 2));
+        let mut both = plan.tally.clone();
+        both.merge(plan.tally);
+        assert_eq!(both.batch_copies, 4, "merged as the cursors' plans are");
     }
 
     #[test]

@@ -16,9 +16,6 @@ use crate::cloud::port::s3control::{JobState, NewCopyJob, S3ControlApi};
 use crate::cloud::{ActionError, Progress};
 use crate::runbook::model::BatchSetup;
 
-/// The largest object `S3PutObjectCopy` copies (S3's CopyObject limit).
-pub const MAX_BATCH_COPY: u64 = 5 * 1024 * 1024 * 1024;
-
 /// Parts of the job's manifest upload (S3 wants at least 5 MiB but the last).
 const PART: usize = 16 * 1024 * 1024;
 
@@ -30,7 +27,7 @@ const POLL: StdDuration = StdDuration::from_secs(5);
 /// with another ETag and the roll-back could not prove it; lifeboat copies those part by
 /// part, as it copies what is over 5 GiB.
 pub fn by_job(c: &Change) -> bool {
-    matches!(c, Change::Copy { version, .. } if version.size <= MAX_BATCH_COPY && !version.etag.contains('-'))
+    matches!(c, Change::Copy { version, .. } if version.batch_copies())
 }
 
 /// How the step reaches S3 Control: the account and region the job lives in.

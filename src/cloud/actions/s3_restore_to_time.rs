@@ -576,10 +576,8 @@ async fn by_batch(
         .hint("plan with `dry_run: true` (it creates the job unconfirmed), confirm its counts, then pass `job: ${{ steps.PLAN.outputs.batch_job }}` and `plan_sha256`"));
     };
     let manifest = &planned.manifest;
-    let mut copies = 0u64;
-    for c in manifest.records().map_err(|e| e.at(op, &a.bucket))? {
-        copies += s3_batch::by_job(&c.map_err(|e| e.at(op, &a.bucket))?) as u64;
-    }
+    // Counted while planning: the manifest is read once, for what this machine does.
+    let copies = planned.tally.batch_copies;
     let found = s3_batch::run(env, id, &a.bucket, copies).await?;
     // The rest is this machine's: delete markers (Batch has no delete) and copies over
     // 5 GiB or in parts — or everything left, when the job finished before (a retry).
