@@ -477,6 +477,7 @@ impl Setup {
                 injects.push(crate::cloud::sim::Inject {
                     action: text(&i.action),
                     step: text(&i.step),
+                    operation: text(&i.operation),
                     message: text(&i.message).unwrap_or_else(|| format!("{code} (injected)")),
                     code,
                     times: i.times.as_ref().map_or(1, |t| t.value),

@@ -71,6 +71,10 @@ pub enum Kind {
     LooserObjective { which: &'static str, runbook: String, dataset: String },
     #[error("this plan cannot meet its RTO: budgets add up to {sum}, RTO is {rto}")]
     BudgetOverRto { sum: String, rto: String },
+    #[error(
+        "`operation` fails a request of the simulated cloud whichever step sends it; it cannot be combined with `{0}`"
+    )]
+    OperationWith(&'static str),
     #[error("unknown action `{0}`")]
     UnknownAction(String),
     #[error("unknown argument `{arg}` for action `{action}`")]
@@ -213,7 +217,7 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let lower = word.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&lower, c), c))
+        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < c.len())
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -229,5 +233,7 @@ mod tests {
         assert_eq!(suggest("budjet", keys), Some("budget"));
         assert_eq!(suggest("Steps", keys), Some("steps"));
         assert_eq!(suggest("owner", keys), None);
+        // Candidates in capitals (AWS operation names) are compared as the word is.
+        assert_eq!(suggest("CopyObjekt", ["CopyObject", "GetObject"]), Some("CopyObject"));
     }
 }

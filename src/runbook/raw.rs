@@ -361,6 +361,9 @@ record! {
         "action" => action: Sp<String>,
         /// Or only this step.
         "step" => step: Sp<String>,
+        /// Or one request of the simulated cloud (`CopyObject`, `DescribeJob`, …), whichever
+        /// step sends it: the next `times` of them fail. Not with `action` or `step`.
+        "operation" => operation: Sp<String>,
         /// The error code the cloud answers, e.g. `InsufficientDBInstanceCapacity`.
         "error" (req) => error: Sp<String>,
         "message" => message: Sp<String>,

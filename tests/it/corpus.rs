@@ -135,7 +135,19 @@ const CASES: &[Case] = &[
     case("a-bad-input-type.yaml", 1, "5:24", "error: invalid timestamp `12345`"),
     // Injects files for rehearsals.
     case("i-unknown-action.yaml", 1, "4:13", "did you mean `rds.restore_from_snapshot`?"),
-    case("i-no-target.yaml", 1, "4:5", "help: name the failing `action` (every step that uses it) or one `step`"),
+    case(
+        "i-no-target.yaml",
+        1,
+        "4:5",
+        "help: name the failing `action` (every step that uses it), one `step`, or an `operation`",
+    ),
+    case("i-unknown-operation.yaml", 1, "4:16", "did you mean `CopyObject`?"),
+    case(
+        "i-operation-with-step.yaml",
+        1,
+        "5:11",
+        "error: `operation` fails a request of the simulated cloud whichever step sends it; it cannot be combined with `step`",
+    ),
     // Not YAML at all.
     case("empty.yaml", 1, "1:1", "error: the file is empty"),
     case("comments-only.yaml", 1, "1:1", "error: the file is empty"),

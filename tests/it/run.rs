@@ -535,11 +535,9 @@ fn a_tabletop_of_a_bucket_sized_in_the_catalog_rolls_every_key_back_and_says_its
     assert_eq!(left.len(), 2, "the two dry runs' manifests stay for review; the roll-back's is removed: {left:?}");
 }
 
-/// The same tabletop with the bucket's copies made by S3 Batch Operations: the plan
-/// creates the job unconfirmed, the roll-back (given the plan's job) starts it, follows
-/// it, and the check proves nothing is left.
-#[test]
-fn a_tabletop_by_s3_batch_operations_creates_the_job_at_the_plan_and_starts_it_only_at_the_roll_back() {
+/// The example ransomware runbook with its bucket of 5,000 objects rolled back by S3
+/// Batch Operations (the plan creates the job, the roll-back starts it).
+fn batch_example() -> (tempfile::TempDir, PathBuf) {
     let (dir, folder) = examples_with_bucket(
         "sim: { objects: 5000, prefixes: 2 }, batch: { role: \"arn:aws:iam::111111111111:role/lifeboat-batch\", reports: orders-lifeboat-reports }",
     );
@@ -555,6 +553,15 @@ fn a_tabletop_by_s3_batch_operations_creates_the_job_at_the_plan_and_starts_it_o
         );
     assert_eq!(by_batch.matches("mode: batch").count(), 2, "the example's plan and roll-back steps are as expected");
     std::fs::write(folder.join("orders-docs-ransomware.yaml"), by_batch).unwrap();
+    (dir, folder)
+}
+
+/// The same tabletop with the bucket's copies made by S3 Batch Operations: the plan
+/// creates the job unconfirmed, the roll-back (given the plan's job) starts it, follows
+/// it, and the check proves nothing is left.
+#[test]
+fn a_tabletop_by_s3_batch_operations_creates_the_job_at_the_plan_and_starts_it_only_at_the_roll_back() {
+    let (dir, folder) = batch_example();
     let work = dir.path().join("plans");
     let out = lifeboat_in(
         &folder,
@@ -585,6 +592,50 @@ fn a_tabletop_by_s3_batch_operations_creates_the_job_at_the_plan_and_starts_it_o
     let verify = lifeboat_in(&folder, &["verify", "batch.jsonl"], &[]);
     let said = format!("{}{}", text(&verify.stdout), text(&verify.stderr));
     assert!(said.contains("sealed and intact"), "the log of a batch roll-back verifies: {said}");
+}
+
+/// The binary end to end: a rehearsal's inject refuses one of the job's copies
+/// (`operation: CopyObject`), the job's completion report names it, and the step fails
+/// with that key — never "succeeded" over a copy that did not happen.
+#[test]
+fn a_failed_task_in_a_batch_job_s_report_fails_the_roll_back_with_its_key_named() {
+    let (dir, folder) = batch_example();
+    std::fs::write(
+        folder.join("deny-one.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Injects\ninjects:\n  - operation: CopyObject\n    error: AccessDenied\n    message: the job's role may not write this object\n    times: 1\n",
+    )
+    .unwrap();
+    let work = dir.path().join("plans");
+    let out = lifeboat_in(
+        &folder,
+        &[
+            "tabletop",
+            "orders-docs-ransomware.yaml",
+            "--headless",
+            "--speed",
+            "50",
+            "--answers",
+            "answers/orders-docs-ransomware.yaml",
+            "--log",
+            "denied.jsonl",
+            "--injects",
+            "deny-one.yaml",
+        ],
+        &[("LIFEBOAT_WORK_DIR", work.to_str().unwrap())],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    // The report's failed task, read back: its key, then the step's failure naming it.
+    let task = stderr.lines().find(|l| l.contains("restore │ batch job") && l.contains(" failed: AccessDenied"));
+    let task = task.unwrap_or_else(|| panic!("no failed task in the job's report: {stderr}"));
+    let key = task.split("s3://orders-docs-prod/").nth(1).and_then(|r| r.split(' ').next()).unwrap();
+    let failed = stderr.lines().find(|l| l.contains("✗ restore failed")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(failed.contains("1 of 5000 copies failed in batch job") && failed.contains(key), "{failed}");
+    assert!(failed.contains("the job's role may not write this object"), "the inject's own words: {failed}");
+    assert!(stderr.contains("orders-docs-ransomware failed: RTO not met"), "{stderr}");
+    assert!(!stderr.contains("succeeded"), "{stderr}");
+    let log = std::fs::read_to_string(folder.join("denied.jsonl")).unwrap();
+    assert!(log.contains("\"type\":\"step_finished\",\"step\":\"restore\",\"status\":\"failed\""), "{log}");
 }
 
 /// What a drill creates is on record the moment it exists — the instance, its region and

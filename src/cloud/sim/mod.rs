@@ -36,12 +36,56 @@ use crate::runbook::time::Timestamp;
 pub struct Inject {
     pub action: Option<String>,
     pub step: Option<String>,
+    /// Instead of an action: one service operation (see [`OPERATIONS`]), whichever step
+    /// sends it; played as a [`Fault`], retried as the SDK retries its code.
+    pub operation: Option<String>,
     pub code: String,
     pub message: String,
     /// How many calls fail before it clears.
     pub times: u32,
     pub retryable: bool,
 }
+
+/// Every service operation the simulated cloud serves, by its AWS name: what an injects
+/// file may name in `operation:` (a test holds it equal to the requests the code makes).
+pub const OPERATIONS: &[&str] = &[
+    "AbortMultipartUpload",
+    "CompleteMultipartUpload",
+    "CopyDBSnapshot",
+    "CopyObject",
+    "CreateJob",
+    "CreateMultipartUpload",
+    "DeleteDBInstance",
+    "DeleteDBSnapshot",
+    "DeleteObjects",
+    "DeleteTable",
+    "DescribeContinuousBackups",
+    "DescribeDBInstanceAutomatedBackups",
+    "DescribeDBInstances",
+    "DescribeDBSnapshots",
+    "DescribeJob",
+    "DescribeTable",
+    "GetBucketEncryption",
+    "GetBucketReplication",
+    "GetBucketVersioning",
+    "GetObject",
+    "GetObjectLockConfiguration",
+    "GetPublicAccessBlock",
+    "HeadObject",
+    "ListObjectVersions",
+    "ListObjectsV2",
+    "ListTagsForResource",
+    "ListTagsOfResource",
+    "PromoteReadReplica",
+    "PutObject",
+    "RestoreDBInstanceFromDBSnapshot",
+    "RestoreDBInstanceToPointInTime",
+    "RestoreTableToPointInTime",
+    "TagResource",
+    "UpdateJobStatus",
+    "UploadPart",
+    "UploadPartCopy",
+];
 
 /// A failure of one service operation (`CopyObject`, `ListObjectVersions`, …): the
 /// next `times` requests to it fail with `code`.
@@ -50,6 +94,8 @@ pub struct Fault {
     pub operation: String,
     pub code: String,
     pub times: u32,
+    /// What the error says (else the code, and that the fault was switched on).
+    pub message: Option<String>,
 }
 
 pub struct Sim {
@@ -131,7 +177,8 @@ impl State {
                 let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
                 faults.iter_mut().find(|f| f.times > 0 && f.operation == operation).map(|f| {
                     f.times -= 1;
-                    ApiError::new(&f.code, format!("{} (a fault switched on in the simulated cloud)", f.code))
+                    let message = f.message.clone().unwrap_or_else(|| f.code.clone());
+                    ApiError::new(&f.code, format!("{message} (a fault switched on in the simulated cloud)"))
                 })
             };
             let result = match fault {
@@ -187,6 +234,11 @@ impl Sim {
     }
 
     pub fn inject(&self, inject: Inject) {
+        if let Some(operation) = inject.operation {
+            let fault = Fault { operation, code: inject.code, times: inject.times, message: Some(inject.message) };
+            self.state.faults.lock().unwrap_or_else(|e| e.into_inner()).push(fault);
+            return;
+        }
         self.state.injects.lock().unwrap_or_else(|e| e.into_inner()).push(inject);
     }
 
@@ -195,6 +247,7 @@ impl Sim {
             operation: operation.into(),
             code: code.into(),
             times,
+            message: None,
         });
     }
 
@@ -334,5 +387,33 @@ impl Provider for Sim {
             ctx.clock.sleep(self.state.model().control).await;
             actions::perform(self, call, ctx).await
         })
+    }
+}
+
+#[cfg(test)]
+mod operations {
+    /// The operations an injects file may name are exactly those the simulated cloud
+    /// serves: a name that is no request would be a rehearsal surprise that never comes.
+    #[test]
+    fn the_list_is_the_requests_the_simulated_cloud_serves() {
+        let sources = [
+            include_str!("s3.rs"),
+            include_str!("s3control.rs"),
+            include_str!("rds.rs"),
+            include_str!("dynamodb.rs"),
+            include_str!("mod.rs"),
+        ];
+        let mut served = std::collections::BTreeSet::new();
+        for src in sources {
+            for (at, _) in src.match_indices(".request(") {
+                let rest = &src[at..];
+                let name = rest.split('"').nth(1).unwrap_or_default();
+                if name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                    served.insert(name.to_string());
+                }
+            }
+        }
+        let listed: std::collections::BTreeSet<String> = super::OPERATIONS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(served, listed);
     }
 }

@@ -147,13 +147,39 @@ pub fn injects(raw: &raw::InjectsFile, actions: ActionLookup, cx: &mut Cx) {
         if let Some(name) = &i.action {
             action(cx, name, actions);
         }
-        if i.action.is_none() && i.step.is_none() {
+        if let Some(op) = &i.operation {
+            let known = crate::cloud::sim::OPERATIONS;
+            if !known.contains(&op.value.as_str()) {
+                let mut d =
+                    Diag::new(Kind::BadKeyword { what: "operation of the simulated cloud", text: clip(op) }, op.span);
+                d = match suggest(op, known.iter().copied()) {
+                    Some(s) => d.label(format!("did you mean `{s}`?")),
+                    None => d.help(format!("operations are: {}", known.join(", "))),
+                };
+                cx.push(d);
+            }
+            let with = [
+                ("action", i.action.as_ref().map(|x| x.span)),
+                ("step", i.step.as_ref().map(|x| x.span)),
+                ("retryable", i.retryable.as_ref().map(|x| x.span)),
+            ];
+            for (field, given) in with {
+                if let Some(span) = given {
+                    let help = if field == "retryable" {
+                        "a request's fault is retried as the SDK retries its error code (`SlowDown`, 5xx): drop `retryable`"
+                    } else {
+                        "a request's fault is the simulated cloud's, not a step's: write it as an inject of its own"
+                    };
+                    cx.push(Diag::new(Kind::OperationWith(field), span).help(help));
+                }
+            }
+        } else if i.action.is_none() && i.step.is_none() {
             cx.push(
                 Diag::new(
                     Kind::MissingField { field: "action", within: "an inject" },
                     Span { end: i.span.start, ..i.span },
                 )
-                .help("name the failing `action` (every step that uses it) or one `step`"),
+                .help("name the failing `action` (every step that uses it), one `step`, or an `operation`"),
             );
         }
         if let Some(t) = i.times.as_ref().filter(|t| t.value == 0) {
