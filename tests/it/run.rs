@@ -556,28 +556,22 @@ fn batch_example() -> (tempfile::TempDir, PathBuf) {
     (dir, folder)
 }
 
+/// The example rehearsed headless with its answers, its plans in a work folder of its own.
+fn batch_tabletop(dir: &std::path::Path, folder: &std::path::Path, more: &[&str]) -> std::process::Output {
+    let work = dir.join("plans");
+    let mut args = vec!["tabletop", "orders-docs-ransomware.yaml", "--headless", "--speed", "50"];
+    args.extend(["--answers", "answers/orders-docs-ransomware.yaml"]);
+    args.extend_from_slice(more);
+    lifeboat_in(folder, &args, &[("LIFEBOAT_WORK_DIR", work.to_str().unwrap())])
+}
+
 /// The same tabletop with the bucket's copies made by S3 Batch Operations: the plan
 /// creates the job unconfirmed, the roll-back (given the plan's job) starts it, follows
 /// it, and the check proves nothing is left.
 #[test]
 fn a_tabletop_by_s3_batch_operations_creates_the_job_at_the_plan_and_starts_it_only_at_the_roll_back() {
     let (dir, folder) = batch_example();
-    let work = dir.path().join("plans");
-    let out = lifeboat_in(
-        &folder,
-        &[
-            "tabletop",
-            "orders-docs-ransomware.yaml",
-            "--headless",
-            "--speed",
-            "50",
-            "--answers",
-            "answers/orders-docs-ransomware.yaml",
-            "--log",
-            "batch.jsonl",
-        ],
-        &[("LIFEBOAT_WORK_DIR", work.to_str().unwrap())],
-    );
+    let out = batch_tabletop(dir.path(), &folder, &["--log", "batch.jsonl"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stderr.contains("waiting for confirmation: 5000 copies read from its manifest"), "{stderr}");
@@ -605,24 +599,7 @@ fn a_failed_task_in_a_batch_job_s_report_fails_the_roll_back_with_its_key_named(
         "apiVersion: lifeboat/v1\nkind: Injects\ninjects:\n  - operation: CopyObject\n    error: AccessDenied\n    message: the job's role may not write this object\n    times: 1\n",
     )
     .unwrap();
-    let work = dir.path().join("plans");
-    let out = lifeboat_in(
-        &folder,
-        &[
-            "tabletop",
-            "orders-docs-ransomware.yaml",
-            "--headless",
-            "--speed",
-            "50",
-            "--answers",
-            "answers/orders-docs-ransomware.yaml",
-            "--log",
-            "denied.jsonl",
-            "--injects",
-            "deny-one.yaml",
-        ],
-        &[("LIFEBOAT_WORK_DIR", work.to_str().unwrap())],
-    );
+    let out = batch_tabletop(dir.path(), &folder, &["--log", "denied.jsonl", "--injects", "deny-one.yaml"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     // The report's failed task, read back: its key, then the step's failure naming it.
