@@ -26,12 +26,17 @@ pub struct FileTail {
     partial: Vec<u8>,
     /// When the file was last written, as of the last read.
     written: Option<std::time::SystemTime>,
+    /// The last read stopped at its limit: there is more to read now.
+    behind: bool,
 }
+
+/// The most one read takes from the file.
+const CHUNK: u64 = 4 << 20;
 
 impl FileTail {
     pub fn open(path: &Path) -> std::io::Result<FileTail> {
         let file = std::fs::File::open(path)?;
-        Ok(FileTail { path: path.to_path_buf(), file, taken: 0, partial: Vec::new(), written: None })
+        Ok(FileTail { path: path.to_path_buf(), file, taken: 0, partial: Vec::new(), written: None, behind: false })
     }
 
     /// The complete lines written since the last call. An error is said once and ends
@@ -58,8 +63,10 @@ impl FileTail {
             self.partial.clear();
         }
         self.file.seek(std::io::SeekFrom::Start(self.taken + self.partial.len() as u64)).map_err(|e| e.to_string())?;
+        // A bounded read: a long log comes in chunks, its memory never the whole file's.
         let mut more = Vec::new();
-        self.file.read_to_end(&mut more).map_err(|e| e.to_string())?;
+        let n = (&self.file).take(CHUNK).read_to_end(&mut more).map_err(|e| e.to_string())?;
+        self.behind = n as u64 == CHUNK;
         self.partial.extend_from_slice(&more);
         Ok(take_lines(&mut self.partial, &mut self.taken))
     }
@@ -130,6 +137,11 @@ impl Source {
             Source::File(f) => f.written.and_then(|w| w.elapsed().ok()).unwrap_or_default(),
             Source::Copy(_) => std::time::Duration::ZERO,
         }
+    }
+
+    /// Whether there is more to read at once (a long log read in chunks).
+    pub fn behind(&self) -> bool {
+        matches!(self, Source::File(f) if f.behind)
     }
 
     /// How often it is worth asking: a file is cheap, a bucket costs a request.
@@ -320,5 +332,29 @@ mod tests {
         assert_eq!(take_lines(&mut buf, &mut taken), vec![b"ccc".to_vec()]);
         assert!(buf.is_empty() && taken == 9);
         assert!(take_lines(&mut buf, &mut taken).is_empty());
+    }
+
+    /// A log longer than one read comes in chunks, each line whole and once.
+    #[test]
+    fn a_long_log_is_read_in_bounded_chunks_without_losing_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.jsonl");
+        let line = format!("{}\n", "x".repeat(999));
+        let lines = (3 * CHUNK as usize) / line.len() + 7;
+        std::fs::write(&path, line.repeat(lines)).unwrap();
+        let mut tail = FileTail::open(&path).unwrap();
+        let (mut got, mut reads) = (0, 0);
+        loop {
+            let batch = tail.poll().unwrap();
+            assert!(batch.iter().all(|l| l.len() == 999), "a line cut at a chunk's edge");
+            got += batch.len();
+            reads += 1;
+            if !tail.behind {
+                break;
+            }
+        }
+        assert_eq!(got, lines);
+        assert!(reads >= 4, "read in chunks, not at once: {reads}");
+        assert!(tail.poll().unwrap().is_empty());
     }
 }

@@ -321,7 +321,9 @@ pub async fn watch(
         if app.leave {
             break;
         }
-        let tick = tokio::time::sleep(StdDuration::from_millis(250));
+        // Catching up on a long log: read on at once, drawing between chunks.
+        let pause = if follow.source.behind() { 0 } else { 250 };
+        let tick = tokio::time::sleep(StdDuration::from_millis(pause));
         tokio::select! {
             ev = screen.keys.recv() => match ev {
                 // Whatever a key asks for, nothing is sent: a watcher has no engine.
@@ -342,7 +344,7 @@ pub async fn watch(
                     let records = follow.poll().await;
                     take(&mut app, records, follow.source.age(), &mut last);
                     banner(&mut app, &follow.status());
-                    next_poll = tokio::time::Instant::now() + every;
+                    next_poll = tokio::time::Instant::now() + if follow.source.behind() { StdDuration::ZERO } else { every };
                 }
                 // The run's clock runs at its speed only while a step works; a person
                 // waited for holds it at real time (clock.rs).
