@@ -28,6 +28,8 @@ pub struct FileTail {
     written: Option<std::time::SystemTime>,
     /// The last read stopped at its limit: there is more to read now.
     behind: bool,
+    /// The line after the complete ones is longer than any lifeboat writes.
+    too_long: bool,
 }
 
 /// The most one read takes from the file.
@@ -36,7 +38,15 @@ const CHUNK: u64 = 4 << 20;
 impl FileTail {
     pub fn open(path: &Path) -> std::io::Result<FileTail> {
         let file = std::fs::File::open(path)?;
-        Ok(FileTail { path: path.to_path_buf(), file, taken: 0, partial: Vec::new(), written: None, behind: false })
+        Ok(FileTail {
+            path: path.to_path_buf(),
+            file,
+            taken: 0,
+            partial: Vec::new(),
+            written: None,
+            behind: false,
+            too_long: false,
+        })
     }
 
     /// The complete lines written since the last call. An error is said once and ends
@@ -68,7 +78,15 @@ impl FileTail {
         let n = (&self.file).take(CHUNK).read_to_end(&mut more).map_err(|e| e.to_string())?;
         self.behind = n as u64 == CHUNK;
         self.partial.extend_from_slice(&more);
-        Ok(take_lines(&mut self.partial, &mut self.taken))
+        let mut lines = take_lines(&mut self.partial, &mut self.taken);
+        if let Some(i) = lines.iter().position(|l| l.len() > crate::journal::MAX_LINE) {
+            lines.truncate(i);
+            self.too_long = true;
+        }
+        if self.partial.len() > crate::journal::MAX_LINE {
+            self.too_long = true;
+        }
+        Ok(lines)
     }
 
     fn sig(&self) -> Option<String> {
@@ -230,6 +248,12 @@ impl Follow {
                     break;
                 }
             }
+        }
+        if let Source::File(f) = &mut self.source
+            && f.too_long
+        {
+            f.partial = Vec::new();
+            self.chain.too_long();
         }
         if self.chain.report().sealed && self.verdict.is_none() {
             let sig = match &self.source {

@@ -20,6 +20,11 @@ use sign::{CHECKPOINT_NAMESPACE, SEAL_NAMESPACE, Signer};
 
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Checkpoint at least this often, besides after answers, step ends and before changes.
+/// The longest line a reader holds. Nothing lifeboat writes comes near it (a runbook file
+/// is at most 1 MiB, a command's line 64 KiB): a longer one is an attack on the reader's
+/// memory, refused rather than held.
+pub const MAX_LINE: usize = 64 << 20;
+
 const CHECKPOINT_EVERY_EVENTS: u64 = 64;
 const CHECKPOINT_EVERY_SECS: u64 = 30;
 

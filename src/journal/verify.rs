@@ -87,6 +87,8 @@ struct Lines<R> {
     torn: usize,
     complete: usize,
     done: bool,
+    /// A line longer than [`super::MAX_LINE`] was met: reading stopped there.
+    too_long: bool,
 }
 
 impl<R: std::io::BufRead> Lines<R> {
@@ -95,8 +97,14 @@ impl<R: std::io::BufRead> Lines<R> {
             return Ok(None);
         }
         let mut buf = Vec::new();
-        let n = self.r.read_until(b'\n', &mut buf)?;
+        let mut limited = std::io::Read::take(&mut self.r, super::MAX_LINE as u64 + 1);
+        let n = std::io::BufRead::read_until(&mut limited, b'\n', &mut buf)?;
         if n == 0 {
+            self.done = true;
+            return Ok(None);
+        }
+        if buf.len() > super::MAX_LINE && buf.last() != Some(&b'\n') {
+            self.too_long = true;
             self.done = true;
             return Ok(None);
         }
@@ -167,6 +175,13 @@ impl Chain {
     /// What the lines fed so far show (`tampered` set once one breaks the chain).
     pub fn report(&self) -> &Report {
         &self.r
+    }
+
+    /// The next line is longer than any lifeboat writes: the chain is broken there, and
+    /// nothing of it or after it is read.
+    pub fn too_long(&mut self) -> bool {
+        let n = self.i + 1;
+        self.fail(n, format!("longer than {} MiB: lifeboat never writes such a line", super::MAX_LINE >> 20))
     }
 
     fn fail(&mut self, line: usize, why: String) -> bool {
@@ -370,13 +385,16 @@ pub fn verify_reader(
     seal_sig: Option<&str>,
     allowed: Option<&AllowedSigners>,
 ) -> std::io::Result<Report> {
-    let mut lines = Lines { r: reader, ahead: None, torn: 0, complete: 0, done: false };
+    let mut lines = Lines { r: reader, ahead: None, torn: 0, complete: 0, done: false, too_long: false };
     let mut chain = Chain::default();
     while let Some(line) = lines.next()? {
         let next = lines.peek()?;
         if !chain.feed(&line, next) {
             break;
         }
+    }
+    if lines.too_long {
+        chain.too_long();
     }
     Ok(chain.finish(lines.complete, lines.torn, seal_sig, allowed))
 }

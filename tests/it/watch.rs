@@ -122,3 +122,36 @@ async fn a_log_cut_or_replaced_under_the_watcher_ends_the_watch_with_why() {
     assert!(follow.poll().await.is_empty());
     assert!(follow.status().words().contains("the log was replaced"), "{}", follow.status().words());
 }
+
+/// A line longer than any lifeboat writes is an attack on the reader's memory: `verify`
+/// and `watch` stop at it and say so, holding no more than the limit.
+#[tokio::test]
+async fn a_line_longer_than_any_lifeboat_writes_is_refused_not_held() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _, allowed) = finished(dir.path());
+    let head = lines(&bytes)[..3].concat();
+    let huge = lifeboat::journal::MAX_LINE as u64 + 10;
+    let reader = std::io::Cursor::new(head.clone()).chain(std::io::repeat(b'x').take(huge)).chain(&b"\n"[..]);
+    let r = lifeboat::journal::verify::verify_reader(std::io::BufReader::new(reader), None, None).unwrap();
+    let bad = r.tampered.expect("a 64 MiB line is refused");
+    assert_eq!((bad.line, bad.why.as_str()), (4, "longer than 64 MiB: lifeboat never writes such a line"));
+
+    let path = dir.path().join("huge.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(&head).unwrap();
+    std::io::copy(&mut std::io::repeat(b'x').take(huge), &mut f).unwrap();
+    f.write_all(b"\n").unwrap();
+    drop(f);
+    let mut follow = Follow::new(Source::File(FileTail::open(&path).unwrap()), Some(allowed));
+    let mut shown = 0;
+    for _ in 0..64 {
+        shown += follow.poll().await.len();
+        if follow.status().broken.is_some() {
+            break;
+        }
+    }
+    assert_eq!(shown, 3);
+    let words = follow.status().words();
+    assert!(words.starts_with("LOG DOES NOT VERIFY at line 4: longer than 64 MiB"), "{words}");
+}
