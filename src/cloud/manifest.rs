@@ -229,8 +229,13 @@ impl Manifest {
         Ok(Records { path: self.path.clone(), readers, next: 0, seen: 0 })
     }
 
+    /// Removes this run's plan file — unless it holds no change: every empty plan has the
+    /// same digest (the header's), so its file may be another run's confirmed plan, and it
+    /// costs one line to keep.
     pub fn remove(&self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.records > 0 {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -406,5 +411,20 @@ mod tests {
         assert_eq!(m2.sha256, m.sha256);
         m.remove();
         assert!(!m.path.exists());
+    }
+
+    /// Two runs with nothing to do share the one empty plan's file: removing "mine" must
+    /// not take away the one another run confirmed.
+    #[test]
+    fn an_empty_plan_is_never_removed_from_under_another_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = |bucket: &str| {
+            let w = PartWriter::create(dir.path(), bucket).unwrap();
+            Manifest::join(dir.path(), vec![w.finish("").unwrap()]).unwrap()
+        };
+        let (confirmed, mine) = (empty("one-bucket"), empty("another-bucket"));
+        assert_eq!((confirmed.sha256.as_str(), confirmed.records), (mine.sha256.as_str(), 0));
+        mine.remove();
+        assert!(Manifest::confirmed(dir.path(), &confirmed.sha256).is_ok(), "the other run's plan is still there");
     }
 }
