@@ -20,6 +20,27 @@ async fn segments(s3: &aws_sdk_s3::Client) -> Vec<String> {
     out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
 }
 
+/// moto with the Object Lock evidence bucket, and a folder for the run.
+async fn with_evidence_bucket() -> (Moto, aws_sdk_s3::Client, tempfile::TempDir) {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    locked_bucket(&s3, "lifeboat-evidence").await;
+    (moto, s3, tempfile::tempdir().unwrap())
+}
+
+/// The copy's keys once the first segment is there (the run still going).
+async fn first_segments(s3: &aws_sdk_s3::Client) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = segments(s3).await;
+        if !now.is_empty() {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "no segment arrived while the run went on");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A signed headless run against moto whose middle step waits until a file `go` exists.
 fn start_run(d: &std::path::Path, env: &[(&'static str, String)]) -> tokio::task::JoinHandle<std::process::Output> {
     std::fs::write(d.join("datasets.yaml"), catalog()).unwrap();
@@ -69,23 +90,12 @@ fn run_id(log: &std::path::Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_is_copied_as_the_run_goes_and_a_cut_local_log_is_told() {
-    let moto = Moto::start();
-    let s3 = moto.s3().await;
-    locked_bucket(&s3, "lifeboat-evidence").await;
-    let dir = tempfile::tempdir().unwrap();
+    let (moto, s3, dir) = with_evidence_bucket().await;
     let d = dir.path().to_path_buf();
     let env = moto.env();
     let run = start_run(&d, &env);
     // While the command waits, the confirmed step's segment is already in the bucket.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let during = loop {
-        let now = segments(&s3).await;
-        if !now.is_empty() {
-            break now;
-        }
-        assert!(Instant::now() < deadline, "no segment arrived while the run went on");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let during = first_segments(&s3).await;
     assert!(during.iter().all(|k| k.contains("/segment-")), "{during:?}");
     assert!(!d.join("run.jsonl.sig").exists(), "the run has ended already: the test proves nothing");
     std::fs::write(d.join("go"), "").unwrap();
@@ -159,18 +169,11 @@ async fn the_log_is_copied_as_the_run_goes_and_a_cut_local_log_is_told() {
 /// the commander sees the run from its copy while it goes, and the seal with its signer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_is_watched_from_its_copy_in_the_evidence_bucket() {
-    let moto = Moto::start();
-    let s3 = moto.s3().await;
-    locked_bucket(&s3, "lifeboat-evidence").await;
-    let dir = tempfile::tempdir().unwrap();
+    let (moto, s3, dir) = with_evidence_bucket().await;
     let d = dir.path().to_path_buf();
     let env = moto.env();
     let run = start_run(&d, &env);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while segments(&s3).await.is_empty() {
-        assert!(Instant::now() < deadline, "no segment arrived while the run went on");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    first_segments(&s3).await;
     let url = format!("s3://lifeboat-evidence/runs/{}", run_id(&d.join("run.jsonl")));
     // The commander's folder holds the runbooks and the trust root, not the log.
     let away = tempfile::tempdir().unwrap();
