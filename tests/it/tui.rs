@@ -489,7 +489,8 @@ fn a_second_terminal_watches_the_run_read_only_to_its_signed_seal() {
 }
 
 /// A watcher is told when the runbook it draws the run with is not the one the run
-/// started with, and is refused one it cannot find or a screen it cannot have.
+/// started with and when a line of the log was changed (exit 1), and is refused a
+/// runbook it cannot find or a screen it cannot have.
 #[test]
 fn a_watcher_is_told_the_runbook_differs_and_refused_without_one_or_a_terminal() {
     let dir = with_examples();
@@ -523,6 +524,23 @@ fn a_watcher_is_told_the_runbook_differs_and_refused_without_one_or_a_terminal()
     // The log itself verifies: the doubt is about the picture, said again on leaving.
     let s = ic.wait_for("EXIT=0").replace('\n', "");
     assert!(s.contains("sealed and intact, but unsigned (chained only) · RUNBOOK DIFFERS"), "{s}");
+    drop(ic);
+
+    // A line changed after the run: the binary says the log does not verify, and exits 1.
+    let bytes = std::fs::read_to_string(&log).unwrap();
+    let forged: Vec<String> = bytes
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == 3 { l.replacen("\"time\":\"2", "\"time\":\"1", 1) } else { l.to_string() })
+        .collect();
+    assert_ne!(forged.join("\n") + "\n", bytes, "line 4 has a time to change");
+    let forged_log = dir.path().join("incidents/forged.jsonl");
+    std::fs::write(&forged_log, forged.join("\n") + "\n").unwrap();
+    let ic = Tmux::start(dir.path(), "forged", &format!("{bin} watch {}", forged_log.display()));
+    ic.wait_for("WATCHING a rehearsal, read-only · LOG DOES NOT VERIFY at line 4");
+    ic.keys(&["q"]);
+    let s = ic.wait_for("EXIT=1").replace('\n', "");
+    assert!(s.contains(": LOG DOES NOT VERIFY at line 4") && !s.contains("sealed and intact"), "{s}");
     drop(ic);
 
     // No runbook of that id in --dir: refused with what to do.
