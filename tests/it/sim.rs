@@ -494,16 +494,33 @@ fn flat_world(good: Timestamp, bad: Timestamp) -> (World, usize) {
     (w, keys.len())
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_flat_prefix_is_cut_by_the_keys_next_character_and_plans_exactly_as_one_cursor_does() {
+/// A flat prefix of 20,000 sequential names (`seq/000000.log` …): every key's next
+/// character is `0` for three levels, so only a cut made again a character deeper, as a
+/// piece proves long, spreads it over cursors.
+fn sequential_world(good: Timestamp, bad: Timestamp) -> (World, usize) {
+    let mut b = Bucket { region: "eu-central-1".into(), versioning: true, ..Bucket::default() };
+    for i in 0..20_000u64 {
+        b.objects.insert(
+            format!("seq/{i:06}.log"),
+            vec![object(i * 10, good, 100, None), object(i * 10 + 1, bad, 100, None)],
+        );
+    }
+    let mut w = World::default();
+    w.buckets.insert("flat".into(), b);
+    (w, 20_000)
+}
+
+/// Plans the world with one cursor and with 16 (a share cut after two pages): the same
+/// manifest byte for byte, every key once; returns the modeled seconds of each.
+async fn one_cursor_and_sixteen(world: fn(Timestamp, Timestamp) -> (World, usize)) -> [f64; 2] {
     use lifeboat::cloud::actions::s3_restore_to_time::plan;
-    // nextest runs each test in its own process: one cursor reads two pages of a level,
-    // then the rest is cut.
+    // nextest runs each test in its own process: one cursor reads two pages of a share,
+    // then the rest may be cut.
     unsafe { std::env::set_var("LIFEBOAT_S3_SPLIT_AFTER", "2") };
     let (good, bad) = (t("2026-11-20T10:00:00Z"), t("2026-11-24T03:10:00Z"));
     let mut seen = Vec::new();
     for lanes in [1, 16] {
-        let (world, n) = flat_world(good, bad);
+        let (world, n) = world(good, bad);
         let sim = Sim::of(world);
         let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(t("2026-11-24T04:00:00Z"), 1.0));
         let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: clock.clone() };
@@ -518,5 +535,17 @@ async fn a_flat_prefix_is_cut_by_the_keys_next_character_and_plans_exactly_as_on
         p.manifest.remove();
     }
     assert_eq!(seen[0].0, seen[1].0, "the same manifest, byte for byte");
-    assert!(seen[1].1 < seen[0].1 / 2.0, "cut between cursors it is faster: {seen:?}");
+    [seen[0].1, seen[1].1]
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flat_prefix_is_cut_by_the_keys_next_character_and_plans_exactly_as_one_cursor_does() {
+    let [one, sixteen] = one_cursor_and_sixteen(flat_world).await;
+    assert!(sixteen < one / 2.0, "cut between cursors it is faster: {one} s, then {sixteen} s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn sequential_names_are_cut_again_a_character_deeper_and_plan_exactly_as_one_cursor_does() {
+    let [one, sixteen] = one_cursor_and_sixteen(sequential_world).await;
+    assert!(sixteen < one / 2.5, "cut between cursors it is faster: {one} s, then {sixteen} s");
 }

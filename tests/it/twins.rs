@@ -336,7 +336,9 @@ async fn a_change_after_the_confirmed_plan_is_refused_on_moto_as_on_the_simulate
 
 /// A flat prefix cut between cursors by the keys' next character, on moto through the
 /// real SDK (its own marker semantics) and on the simulated cloud holding the same
-/// versions: one manifest, byte for byte, whatever the number of cursors.
+/// versions: one manifest, byte for byte, whatever the number of cursors. Hash names and
+/// odd ones, and 600 sequential names beyond the hashes' characters (`w-0000.log` …),
+/// listed in a gap between pieces and cut again there, deeper, as each share proves long.
 #[tokio::test]
 async fn a_flat_prefix_cut_between_cursors_plans_the_same_on_moto_and_on_the_simulated_cloud() {
     use lifeboat::cloud::actions::s3_restore_to_time::plan;
@@ -351,6 +353,7 @@ async fn a_flat_prefix_cut_between_cursors_plans_the_same_on_moto_and_on_the_sim
     let mut keys: Vec<String> =
         (0..500).map(|i| format!("flat/{:08x}", (i as u64).wrapping_mul(0x9e37_79b9) >> 3)).collect();
     keys.extend(["a", "A", "0", "z", "zz", "~t", "_u", " s", "é", "z/deeper/1"].iter().map(|k| format!("flat/{k}")));
+    keys.extend((0..600).map(|i| format!("flat/w-{i:04}.log")));
     for (i, k) in keys.iter().enumerate() {
         crate::moto::put(&s3, "flat", k, crate::moto::body(i)).await;
     }

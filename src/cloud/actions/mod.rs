@@ -9,6 +9,7 @@ mod args;
 mod dynamodb_check_posture;
 mod dynamodb_restore_to_time;
 mod dynamodb_wait_active;
+mod key_ranges;
 mod listing;
 mod rds_check_posture;
 mod rds_copy_snapshot;

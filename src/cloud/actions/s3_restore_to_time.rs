@@ -2,7 +2,10 @@
 //! a time, in the fewest requests — one listing, one copy per overwritten key, delete
 //! markers removed a thousand at a time — each copy proved, the newer keys kept.
 
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
+
+use super::key_ranges::{Cuts, Range, Splitting, cut};
 
 use super::s3_batch;
 use super::s3_object::{Checked, Source, Target, server_copy};
@@ -74,9 +77,9 @@ pub fn listers() -> usize {
 /// Levels a discovery descends while it finds one prefix only (`data/2026/…`).
 const DESCEND: usize = 4;
 
-/// Pages one cursor reads of a level before the rest of it is split between cursors by
-/// the keys' next character (`LIFEBOAT_S3_SPLIT_AFTER`): a flat prefix of millions
-/// (UUIDs, hashes) has no `/` to split it by.
+/// Pages one cursor reads of a share before the rest of it may be cut between cursors
+/// by the keys' next character (`LIFEBOAT_S3_SPLIT_AFTER`): a flat prefix of millions
+/// (UUIDs, hashes, sequential names) has no `/` to split it by.
 fn split_after() -> usize {
     std::env::var("LIFEBOAT_S3_SPLIT_AFTER").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(10)
 }
@@ -88,103 +91,26 @@ pub struct Planned {
     pub manifest: Manifest,
 }
 
-/// One cursor's share of the key space.
-#[derive(Debug, Clone, Default)]
-struct Range {
-    /// S3's `prefix` of the listing.
-    prefix: String,
-    /// One level (delimiter `/`): the prefixes below are collected, not listed.
-    by_level: bool,
-    /// Where the listing starts: after this key, which exists (a listing started after
-    /// a name that is no key is not to be trusted: moto then skips the next key).
-    from: Option<String>,
-    /// Entries before this belong to another cursor (`true`: this one included).
-    lo: Option<(String, bool)>,
-    /// Entries from this on belong to another cursor.
-    hi: Option<String>,
-    /// Hand back the rest after this many pages.
-    split_after: Option<usize>,
-    /// One of the pieces a level was cut into.
-    cut: bool,
-}
-
-impl Range {
-    fn all(prefix: &str) -> Range {
-        Range { prefix: prefix.to_string(), ..Range::default() }
-    }
-    fn holds(&self, key: &str) -> bool {
-        let above =
-            self.lo.as_ref().is_none_or(|(lo, incl)| if *incl { key >= lo.as_str() } else { key > lo.as_str() });
-        above && self.hi.as_deref().is_none_or(|hi| key < hi)
-    }
-}
-
 /// What one cursor found.
 struct Listed {
     plan: Plan,
     parts: Vec<Part>,
     /// The prefixes one level down (a listing by level).
     below: Vec<String>,
-    /// Stopped early: everything of the level after this key is still to list.
+    /// Stopped early: everything of the range after this key is still to list.
     rest: Option<String>,
     /// The greatest key it listed.
     greatest: Option<String>,
-}
-
-/// The rest of a level after the key `last`, cut by the keys' next character: a listing
-/// of each printable ASCII character's prefix (exact, no marker), the one `last` is in
-/// started after `last`; a key whose next character is a control character before them
-/// is listed after `last` up to the first printable one. What sorts after `~` (DEL and
-/// every non-ASCII character) is the tail, listed once these are done, after the
-/// greatest key they saw ([`tail`]).
-fn cut(level: &str, last: &str) -> Vec<Range> {
-    let mut out = Vec::new();
-    let first = format!("{level} ");
-    if last < first.as_str() {
-        out.push(Range {
-            prefix: level.into(),
-            by_level: true,
-            from: Some(last.into()),
-            lo: Some((last.into(), false)),
-            hi: Some(first),
-            cut: true,
-            ..Range::default()
-        });
-    }
-    for c in ' '..='~' {
-        let p = format!("{level}{c}");
-        if last.starts_with(&p) {
-            out.push(Range {
-                by_level: true,
-                from: Some(last.into()),
-                lo: Some((last.into(), false)),
-                cut: true,
-                ..Range::all(&p)
-            });
-        } else if p.as_str() > last {
-            out.push(Range { by_level: true, cut: true, ..Range::all(&p) });
-        }
-    }
-    out
-}
-
-/// What sorts after `~` in a level, listed after an existing key that sorts before it.
-fn tail(level: &str, after: &str) -> Range {
-    Range {
-        prefix: level.into(),
-        by_level: true,
-        from: Some(after.into()),
-        lo: Some((format!("{level}\u{7f}"), true)),
-        ..Range::default()
-    }
+    /// The characters its first pages' keys use after its prefix: where a cut makes pieces.
+    alphabet: BTreeSet<char>,
 }
 
 /// What a roll-back of everything under `prefix` to `time` must do, decided key by key as
 /// the listing passes (one key's versions held, not the bucket's) and written to the
-/// manifest a page at a time. The key space is split where its keys say `/`: one listing
-/// with a delimiter finds the prefixes below (and decides the keys beside them), then
-/// each prefix is listed by its own cursor; a level too big for one cursor is cut by the
-/// keys' next character.
+/// manifest a page at a time. The key space is shared between `lanes` cursors
+/// ([`key_ranges`]): one listing with a delimiter finds the prefixes below (and decides
+/// the keys beside them), each prefix is listed by its own cursor, and a share too long
+/// for one cursor is cut by the keys' next character while cursors would otherwise idle.
 pub async fn plan(
     s3: &Arc<dyn S3Api>,
     op: &'static str,
@@ -197,38 +123,44 @@ pub async fn plan(
     let dir = manifest::work_dir();
     let at = |e: ManifestError| e.at(op, &format!("s3://{bucket}/{prefix}"));
     let (mut tally, mut newest, mut parts) = (Tally::default(), None, Vec::new());
-    let mut queue: std::collections::VecDeque<Range> = Default::default();
-    let mut add = |l: Listed, queue: &mut std::collections::VecDeque<Range>| {
+    let mut queue: VecDeque<Range> = VecDeque::new();
+    let mut cuts = Cuts::default();
+    // What a finished range found: its counts, its parts, and what is left to list.
+    let mut add = |mut l: Listed, range: &Range, queue: &mut VecDeque<Range>, cuts: &mut Cuts| {
         tally.merge(l.plan.tally);
         newest = newest.max(l.plan.newest);
-        parts.extend(l.parts);
-        queue.extend(l.below.into_iter().map(|p| Range::all(&p)));
+        parts.append(&mut l.parts);
+        queue.extend(l.below.drain(..).map(|p| Range::all(&p)));
+        if let Some(g) = &l.greatest {
+            cuts.saw(range, g);
+        }
+        let next = match &l.rest {
+            Some(last) => {
+                let (pieces, gaps) = cut(range, last, &l.alphabet);
+                cuts.open(range, last, pieces, gaps)
+            }
+            None => cuts.done(range),
+        };
+        queue.extend(next);
     };
-    // A level cut in pieces: its name, the pieces still listing, the greatest key seen.
-    let mut cut_level: Option<(String, usize, String)> = None;
+    let split = (lanes > 1).then(|| Splitting::new(split_after(), lanes));
     if lanes <= 1 {
-        let l = list_range(s3.as_ref(), op, bucket, &Range::all(prefix), region, (time, delete_newer)).await?;
-        add(l, &mut queue);
+        let all = Range::all(prefix);
+        let l = list_range(s3.as_ref(), op, bucket, &all, region, (time, delete_newer), None).await?;
+        add(l, &all, &mut queue, &mut cuts);
     } else {
         let mut level = prefix.to_string();
         for depth in 0..DESCEND {
-            let r = Range { by_level: true, split_after: Some(split_after()), ..Range::all(&level) };
-            let mut l = list_range(s3.as_ref(), op, bucket, &r, region, (time, delete_newer)).await?;
-            if let Some(last) = l.rest.take() {
-                let pieces = cut(&level, &last);
-                cut_level = Some((level.clone(), pieces.len(), last));
-                queue.extend(pieces);
-                add(l, &mut queue);
-                break;
-            }
+            let r = Range { by_level: true, ..Range::all(&level) };
+            let mut l = list_range(s3.as_ref(), op, bucket, &r, region, (time, delete_newer), split.as_ref()).await?;
             match l.below.as_slice() {
-                [only] if depth + 1 < DESCEND => {
+                [only] if l.rest.is_none() && depth + 1 < DESCEND => {
                     level = only.clone();
                     l.below.clear();
-                    add(l, &mut queue);
+                    add(l, &r, &mut queue, &mut cuts);
                 }
                 _ => {
-                    add(l, &mut queue);
+                    add(l, &r, &mut queue, &mut cuts);
                     break;
                 }
             }
@@ -238,29 +170,23 @@ pub async fn plan(
     loop {
         while set.len() < lanes {
             let Some(range) = queue.pop_front() else { break };
-            let (s3, bucket, region) = (s3.clone(), bucket.to_string(), region.to_string());
+            let (s3, bucket, region, split) = (s3.clone(), bucket.to_string(), region.to_string(), split.clone());
             set.spawn(async move {
-                let cut = range.cut;
-                (list_range(s3.as_ref(), op, &bucket, &range, &region, (time, delete_newer)).await, cut)
+                let l = list_range(s3.as_ref(), op, &bucket, &range, &region, (time, delete_newer), split.as_ref());
+                (l.await, range)
             });
         }
+        if let Some(s) = &split {
+            s.set_waiting(queue.len());
+        }
         let Some(done) = set.join_next().await else { break };
-        let (l, was_cut) = match done {
-            Ok((l, cut)) => (l?, cut),
+        let (l, range) = match done {
+            Ok((l, range)) => (l?, range),
             Err(e) => {
                 return Err(ActionError::new(op, bucket, "InternalError", format!("a listing ended abnormally: {e}")));
             }
         };
-        if was_cut && let Some((level, left, greatest)) = cut_level.as_mut() {
-            if let Some(g) = l.greatest.as_ref().filter(|g| *g > greatest) {
-                *greatest = g.clone();
-            }
-            *left -= 1;
-            if *left == 0 {
-                queue.push_back(tail(level, greatest));
-            }
-        }
-        add(l, &mut queue);
+        add(l, &range, &mut queue, &mut cuts);
     }
     let manifest = Manifest::join(&dir, parts).map_err(at)?;
     Ok(Planned { tally, newest, manifest })
@@ -270,7 +196,8 @@ pub async fn plan(
 /// decisions written to the manifest as each page is read. Listing by level (delimiter
 /// `/`), the prefixes under it are collected, and the keys beside them are written in
 /// runs between two prefixes, so that the parts joined by their first keys are the
-/// bucket's order, however many cursors listed it.
+/// bucket's order, however many cursors listed it. With `split`, it may stop once a key
+/// is decided and hand back the rest of its range to be cut.
 async fn list_range(
     s3: &dyn S3Api,
     op: &str,
@@ -278,11 +205,19 @@ async fn list_range(
     range: &Range,
     region: &str,
     (time, delete_newer): (Timestamp, bool),
+    split: Option<&Splitting>,
 ) -> Result<Listed, ActionError> {
     let prefix = range.prefix.as_str();
     let at = |e: ManifestError| e.at(op, &format!("s3://{bucket}/{prefix}"));
     let dir = manifest::work_dir();
-    let mut out = Listed { plan: Plan::new(), parts: Vec::new(), below: Vec::new(), rest: None, greatest: None };
+    let mut out = Listed {
+        plan: Plan::new(),
+        parts: Vec::new(),
+        below: Vec::new(),
+        rest: None,
+        greatest: None,
+        alphabet: BTreeSet::new(),
+    };
     // The part being written: its writer, first key, and how many prefixes sort before it.
     let mut open: Option<(PartWriter, String, usize)> = None;
     let mut planner = Planner::new(time, delete_newer);
@@ -293,17 +228,20 @@ async fn list_range(
         let page =
             s3.list_versions(bucket, prefix, delimiter, from.take()).await.map_err(|e| e.at(op, bucket, region))?;
         pages += 1;
-        // Past the range's end: the rest is another cursor's.
-        let beyond = |k: &str| range.hi.as_deref().is_some_and(|h| k >= h);
-        let past = page.versions.iter().any(|v| beyond(&v.key)) || page.prefixes.iter().any(|p| beyond(p));
+        let past = page.versions.iter().any(|v| range.beyond(&v.key)) || page.prefixes.iter().any(|p| range.beyond(p));
         out.below.extend(page.prefixes.into_iter().filter(|p| range.holds(p)));
-        // Only its own keys: one beyond its end may sort after what the tail must list.
+        // Only its own keys: one beyond its end may sort after what a gap must list.
         if let Some(g) = page.versions.iter().map(|v| &v.key).filter(|k| range.holds(k)).max()
             && out.greatest.as_ref().is_none_or(|x| g > x)
         {
             out.greatest = Some(g.clone());
         }
         let mut versions: Vec<_> = page.versions.into_iter().filter(|v| range.holds(&v.key)).collect();
+        if split.is_some_and(|s| pages <= s.after) {
+            for v in &versions {
+                out.alphabet.extend(v.key.get(prefix.len()..).unwrap_or_default().chars());
+            }
+        }
         // Versions and delete markers come as two lists; a stable sort by key puts each
         // key's entries together.
         versions.sort_by(|a, b| a.key.cmp(&b.key));
@@ -314,7 +252,7 @@ async fn list_range(
                 .push(&v.key, ver, v.latest)
                 .map_err(|e| ActionError::new(op, &format!("s3://{bucket}/{prefix}"), "OutOfOrder", e.to_string()))?;
         }
-        let stop_early = !last_page && range.split_after.is_some_and(|n| pages >= n);
+        let stop_early = !last_page && split.is_some_and(|s| s.now(pages));
         if last_page {
             planner.flush();
         } else if stop_early && let Some(last) = planner.abandon() {
