@@ -9,7 +9,7 @@
 //! A share starts at an exact prefix or after a key that exists: a listing started after
 //! a name that is no key is not to be trusted (moto then skips the next key). What lies
 //! between the characters the keys use has no prefix to start at, so such a gap is
-//! listed after the greatest key found before it, once everything before it is listed.
+//! listed after the greatest key found before it, once the pieces before it are listed.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -31,6 +31,8 @@ pub struct Range {
     pub hi: Option<String>,
     /// The cut this range is a share of.
     pub cut: Option<usize>,
+    /// A gap between a cut's pieces, not a piece.
+    pub gap: bool,
 }
 
 impl Range {
@@ -50,9 +52,12 @@ impl Range {
     }
 }
 
-/// When a cursor hands back the rest of its share to be cut: after `after` pages, and
-/// only while fewer shares wait than there are cursors — a cut while every cursor has
-/// work to go to adds requests and saves no time.
+/// When a cursor hands back the rest of its share to be cut: after `after` pages (a
+/// bucket smaller than that is listed in the fewest requests, never cut), a piece of a
+/// cut already after [`AGAIN`] (its level is known to be long: sequential names need a
+/// cut per digit before the cursors share them), and only while fewer shares wait than
+/// there are cursors — a cut while every cursor has work to go to adds requests and
+/// saves no time.
 #[derive(Debug, Clone)]
 pub struct Splitting {
     pub after: usize,
@@ -61,13 +66,21 @@ pub struct Splitting {
     pub waiting: Arc<AtomicUsize>,
 }
 
+/// Pages a piece of a cut reads before it may be cut again.
+pub const AGAIN: usize = 2;
+
 impl Splitting {
     pub fn new(after: usize, lanes: usize) -> Splitting {
         Splitting { after, lanes, waiting: Arc::new(AtomicUsize::new(0)) }
     }
 
-    pub fn now(&self, pages: usize) -> bool {
-        pages >= self.after && self.waiting.load(Ordering::Relaxed) < self.lanes
+    /// Pages of `range` read before it may be cut; its first pages give the alphabet.
+    pub fn pages(&self, range: &Range) -> usize {
+        if range.cut.is_some() { self.after.min(AGAIN) } else { self.after }
+    }
+
+    pub fn now(&self, range: &Range, pages: usize) -> bool {
+        pages >= self.pages(range) && self.waiting.load(Ordering::Relaxed) < self.lanes
     }
 
     pub fn set_waiting(&self, n: usize) {
@@ -95,6 +108,7 @@ pub fn cut(range: &Range, last: &str, alphabet: &BTreeSet<char>) -> (Vec<Range>,
         by_level: true,
         lo: Some((lo, true)),
         hi,
+        gap: true,
         ..Range::default()
     };
     let (mut pieces, mut gaps) = (Vec::new(), Vec::new());
@@ -132,9 +146,9 @@ pub fn cut(range: &Range, last: &str, alphabet: &BTreeSet<char>) -> (Vec<Range>,
 /// A range that was cut: its pieces list first, then its gaps.
 #[derive(Debug)]
 struct Cut {
+    /// The cut the range that was cut is a piece of.
     parent: Option<usize>,
-    /// Ranges of the current phase still listing, a piece cut again counted until its
-    /// own cut is done.
+    /// Pieces still listing, a piece cut again counted until its own pieces are.
     left: usize,
     /// To list once the pieces are done; `None` once started.
     gaps: Option<Vec<Range>>,
@@ -142,8 +156,11 @@ struct Cut {
     seen: BTreeSet<String>,
 }
 
-/// Every cut of one listing, each waiting for its pieces before its gaps start, and a
-/// cut counted done only when every range under it is.
+/// Every cut of one listing. A cut's gaps start when its pieces are listed, pieces cut
+/// again included, each after the greatest key found before it. They do not wait for
+/// the gaps of a cut below: those are rarely more than a page, and a gap that starts
+/// before them reads past what they hold (it holds none of it) rather than waiting a
+/// round of requests per level for them.
 #[derive(Debug, Default)]
 pub struct Cuts {
     cuts: Vec<Cut>,
@@ -164,50 +181,47 @@ impl Cuts {
     /// `gaps`: the ranges to list now.
     pub fn open(&mut self, range: &Range, last: &str, pieces: Vec<Range>, gaps: Vec<Range>) -> Vec<Range> {
         let id = self.cuts.len();
-        self.cuts.push(Cut { parent: range.cut, left: pieces.len(), gaps: Some(gaps), seen: BTreeSet::new() });
+        let parent = range.cut.filter(|_| !range.gap);
+        self.cuts.push(Cut { parent, left: pieces.len(), gaps: Some(gaps), seen: BTreeSet::new() });
         self.saw(&Range { cut: Some(id), ..Range::default() }, last);
-        if pieces.is_empty() {
-            return self.advance(id);
+        let mut out: Vec<Range> = pieces.into_iter().map(|p| Range { cut: Some(id), ..p }).collect();
+        if out.is_empty() {
+            out = self.pieces_done(id);
         }
-        pieces.into_iter().map(|p| Range { cut: Some(id), ..p }).collect()
+        out
     }
 
     /// `range` is listed to its end: the ranges that may list now.
     pub fn done(&mut self, range: &Range) -> Vec<Range> {
         match range.cut {
-            Some(i) => self.finished_one(i),
-            None => Vec::new(),
-        }
-    }
-
-    fn finished_one(&mut self, i: usize) -> Vec<Range> {
-        let c = &mut self.cuts[i];
-        c.left = c.left.saturating_sub(1);
-        if c.left == 0 { self.advance(i) } else { Vec::new() }
-    }
-
-    /// The pieces are done: the gaps start, each after the greatest key found before it;
-    /// the gaps are done too: the cut is, for the cut above it.
-    fn advance(&mut self, i: usize) -> Vec<Range> {
-        let c = &mut self.cuts[i];
-        if let Some(gaps) = c.gaps.take() {
-            let gaps: Vec<Range> = gaps
-                .into_iter()
-                .map(|g| {
-                    let lo = g.lo.as_ref().map(|(l, _)| l.as_str()).unwrap_or_default();
-                    let from = c.seen.range::<str, _>((Bound::Unbounded, Bound::Excluded(lo))).next_back().cloned();
-                    Range { from, cut: Some(i), ..g }
-                })
-                .collect();
-            c.left = gaps.len();
-            if !gaps.is_empty() {
-                return gaps;
+            Some(i) if !range.gap => {
+                let c = &mut self.cuts[i];
+                c.left = c.left.saturating_sub(1);
+                if c.left == 0 { self.pieces_done(i) } else { Vec::new() }
             }
+            _ => Vec::new(),
         }
-        match c.parent {
-            Some(p) => self.finished_one(p),
-            None => Vec::new(),
+    }
+
+    /// Every piece of cut `i` is listed: its gaps start, and it counts as one piece
+    /// listed of the cut above.
+    fn pieces_done(&mut self, i: usize) -> Vec<Range> {
+        let c = &mut self.cuts[i];
+        let mut out: Vec<Range> = c
+            .gaps
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| {
+                let lo = g.lo.as_ref().map(|(l, _)| l.as_str()).unwrap_or_default();
+                let from = c.seen.range::<str, _>((Bound::Unbounded, Bound::Excluded(lo))).next_back().cloned();
+                Range { from, cut: Some(i), ..g }
+            })
+            .collect();
+        if let Some(p) = c.parent {
+            out.extend(self.done(&Range { cut: Some(p), ..Range::default() }));
         }
+        out
     }
 }
 
@@ -291,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn gaps_start_after_the_greatest_key_before_them_once_every_piece_under_the_cut_is_done() {
+    fn gaps_start_after_the_greatest_key_before_them_once_every_piece_under_the_cut_is_listed() {
         let mut cuts = Cuts::default();
         let root = Range::all("p/");
         let (pieces, gaps) = cut(&root, "p/0001", &abc("01"));
@@ -306,16 +320,24 @@ mod tests {
         assert!(cuts.done(one).is_empty(), "the gap waits for the piece cut again");
         let mut started = Vec::new();
         for r in &deeper {
+            assert!(started.is_empty(), "not before the last piece: {started:?}");
             cuts.saw(r, &format!("{}9", r.prefix));
             started.extend(cuts.done(r));
         }
-        // The deeper cut's own gap (after `p/01`, within `p/0`) starts first.
-        assert_eq!(started.len(), 1, "{started:?}");
-        assert_eq!(started[0].from.as_deref(), Some("p/019"));
-        let last = cuts.done(&started[0]);
-        assert_eq!(last.len(), 1, "then the top cut's gap: {last:?}");
-        assert_eq!(last[0].lo, Some(("p/2".into(), true)));
-        assert_eq!(last[0].from.as_deref(), Some("p/019"), "the greatest key of every range under it");
-        assert!(cuts.done(&last[0]).is_empty());
+        // The deeper cut's gap (after `p/01`, within `p/0`) and the top cut's (after
+        // `p/1`) start together, each after the greatest key found before it.
+        let spans: Vec<_> = started.iter().map(|g| (g.lo.clone().unwrap().0, g.from.clone(), g.gap)).collect();
+        assert_eq!(
+            spans,
+            [("p/02".into(), Some("p/019".into()), true), ("p/2".into(), Some("p/019".into()), true)],
+            "{started:?}"
+        );
+        // A gap that proves long is cut too; its pieces start nothing of the cut above.
+        let (pieces, gaps) = cut(&started[1], "p/25", &abc("2"));
+        let more = cuts.open(&started[1], "p/25", pieces, gaps);
+        assert!(more.iter().all(|r| !r.gap), "{more:?}");
+        let after: Vec<Range> = more.iter().flat_map(|r| cuts.done(r)).collect();
+        assert!(after.iter().all(|r| r.gap && r.from.as_deref() == Some("p/25")), "{after:?}");
+        assert!(started.iter().chain(&after).all(|g| cuts.done(g).is_empty()));
     }
 }

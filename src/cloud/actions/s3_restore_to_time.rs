@@ -237,7 +237,7 @@ async fn list_range(
             out.greatest = Some(g.clone());
         }
         let mut versions: Vec<_> = page.versions.into_iter().filter(|v| range.holds(&v.key)).collect();
-        if split.is_some_and(|s| pages <= s.after) {
+        if split.is_some_and(|s| pages <= s.pages(range)) {
             for v in &versions {
                 out.alphabet.extend(v.key.get(prefix.len()..).unwrap_or_default().chars());
             }
@@ -252,7 +252,7 @@ async fn list_range(
                 .push(&v.key, ver, v.latest)
                 .map_err(|e| ActionError::new(op, &format!("s3://{bucket}/{prefix}"), "OutOfOrder", e.to_string()))?;
         }
-        let stop_early = !last_page && split.is_some_and(|s| s.now(pages));
+        let stop_early = !last_page && split.is_some_and(|s| s.now(range, pages));
         if last_page {
             planner.flush();
         } else if stop_early && let Some(last) = planner.abandon() {
