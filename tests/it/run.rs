@@ -519,12 +519,20 @@ fn a_tabletop_of_a_bucket_sized_in_the_catalog_rolls_every_key_back_and_says_its
             "20",
             "--answers",
             "answers/orders-docs-ransomware.yaml",
+            "--log",
+            "sized.jsonl",
         ],
         &[("LIFEBOAT_WORK_DIR", work.to_str().unwrap())],
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stderr.contains("plan for s3://orders-docs-prod/: 20000 to roll back"), "{stderr}");
+    // Each count is a line synced to disk: the copies' progress is recorded a percent at a
+    // time (and once a second), not every 25 objects (800 lines here, 400,000 at 10M).
+    let log = std::fs::read_to_string(folder.join("sized.jsonl")).unwrap();
+    let counts: Vec<&str> = log.lines().filter(|l| l.contains("\"type\":\"step_progress\"")).collect();
+    assert!((2..=150).contains(&counts.len()), "{} progress lines", counts.len());
+    assert!(counts.iter().any(|l| l.contains("\"done\":20000,\"total\":20000")), "the last count: {counts:?}");
     assert!(
         stderr.contains("plan for s3://orders-docs-prod/: 0 to roll back"),
         "the check finds nothing left: {stderr}"

@@ -107,6 +107,30 @@ pub(super) fn plan_summary(outputs: &Map<String, Json>) -> String {
 }
 
 /// Guard, checkpoint before a change, call with a timeout, and report progress.
+/// Which of an action's counts are recorded. Each is a line the log syncs to disk
+/// before anyone sees it: a roll-back of ten million objects counting every 25 would
+/// write 400,000 lines and wait on as many syncs between its copies. A count is recorded
+/// when it is the first, the last, a whole percent on from the last recorded, or a second
+/// after it; the screen and a watcher still see it move several times a second at most.
+#[derive(Debug, Default)]
+struct CountGate {
+    last: Option<(std::time::Instant, u64)>,
+}
+
+impl CountGate {
+    fn pass(&mut self, done: u64, total: u64, now: std::time::Instant) -> bool {
+        let percent = (done as u128 * 100 / total.max(1) as u128) as u64;
+        let pass = match self.last {
+            None => true,
+            Some((at, p)) => done >= total || percent > p || now.duration_since(at) >= StdDuration::from_secs(1),
+        };
+        if pass {
+            self.last = Some((now, percent));
+        }
+        pass
+    }
+}
+
 /// `preview`: the dry run shown before a typed confirmation; its lines say so, so they
 /// are never read as the real call's.
 pub(super) async fn call_action(
@@ -125,9 +149,13 @@ pub(super) async fn call_action(
         ctx.sink.checkpoint(ctx.clock.now()).map_err(Fatal)?;
     }
     let sid = step.id.clone();
+    let gate = std::sync::Mutex::new(CountGate::default());
     let progress = move |p: Progress| {
         let event = match p {
             Progress::Count { done, total, unit } => {
+                if !gate.lock().is_ok_and(|mut g| g.pass(done, total, std::time::Instant::now())) {
+                    return;
+                }
                 Event::StepProgress { step: sid.clone(), done, total, unit: unit.to_string() }
             }
             Progress::Line(text) if preview => Event::StepOutput {
@@ -161,4 +189,24 @@ pub(super) async fn call_action(
         Ok(r) => Attempt::Done { outputs: r.outputs, recovery_point: r.recovery_point },
         Err(e) => from_action(e),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_is_recorded_first_last_each_percent_and_each_second() {
+        let mut g = CountGate::default();
+        let t0 = std::time::Instant::now();
+        let passed: Vec<u64> = (0..=10_000u64).step_by(25).filter(|d| g.pass(*d, 10_000, t0)).collect();
+        assert_eq!(passed.len(), 101, "the first and one a percent: {passed:?}");
+        assert_eq!(passed.last(), Some(&10_000), "the last always");
+        assert!(g.pass(10_000, 10_000, t0), "the last again, as a retry may say it");
+        let mut g = CountGate::default();
+        assert!(g.pass(1, 1_000_000, t0));
+        assert!(!g.pass(2, 1_000_000, t0 + StdDuration::from_millis(999)));
+        assert!(g.pass(3, 1_000_000, t0 + StdDuration::from_secs(1)), "a second on, however little moved");
+        assert!(g.pass(0, 0, t0), "nothing to do is its own last count");
+    }
 }
