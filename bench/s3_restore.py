@@ -6,10 +6,14 @@ with garbage of the same size, every 10th deleted, one ransom note added. Each p
 the bucket back to T; then every pre-T key is fetched in full and its MD5 compared.
 Peers: lifeboat (s3.restore_to_time), s3-pit-restore 0.9 (10 workers), and a boto3
 script with 32 threads doing the same roll-back. Rounds are interleaved; medians reported.
-Requests are counted from the moto server's own access log.
+Requests are counted from the moto server's own access log. Beside each wall: the CPU
+the server spent on the run (read from /proc; one Python process, so its CPU is its busy
+time) and the client's own CPU, so a gap between two peers that send the same requests
+can be told apart: the server's work, the client's work, or the server waiting.
+A first run of the boto3 peer warms the server up and is not counted.
 """
 import concurrent.futures as cf
-import hashlib, json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import hashlib, json, os, re, resource, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 from datetime import datetime, timezone
 
 import boto3
@@ -18,6 +22,7 @@ N = int(os.environ.get("BENCH_OBJECTS", "2000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BUCKET = "bench-bucket"
 LIFEBOAT = os.path.abspath(os.environ.get("LIFEBOAT", "target/release/lifeboat"))
+# BENCH_ONE_CURSOR=1 adds lifeboat listing from one cursor (LIFEBOAT_S3_LISTERS=1).
 # Another build of lifeboat to run beside it (an older commit, for a same-day comparison).
 LIFEBOAT_BEFORE = os.environ.get("LIFEBOAT_BEFORE")
 
@@ -38,6 +43,17 @@ for _ in range(200):
         time.sleep(0.05)
 s3 = boto3.client("s3", endpoint_url=url, region_name="eu-central-1",
                   config=boto3.session.Config(max_pool_connections=64, s3={"addressing_style": "path"}))
+
+def server_cpu():
+    """Seconds of CPU the moto server has used (user + system), from /proc."""
+    with open(f"/proc/{server.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def client_cpu():
+    """Seconds of CPU used by this script's threads and its finished children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 def requests_so_far():
     log.flush()
@@ -78,7 +94,7 @@ def correct(good):
     wrong = sum(1 for k in good if got[k] != good[k])
     return wrong
 
-def run_lifeboat(t, work, binary=LIFEBOAT):
+def run_lifeboat(t, work, binary=LIFEBOAT, extra=None):
     with open(os.path.join(work, "datasets.yaml"), "w") as f:
         f.write("apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - { id: bench, title: Bench, classification: internal, rpo: 1h, rto: 1d, primary: { region: eu-central-1 }, resources: [{ kind: s3-bucket, id: %s, role: production }] }\n" % BUCKET)
     with open(os.path.join(work, "rb.yaml"), "w") as f:
@@ -87,7 +103,7 @@ def run_lifeboat(t, work, binary=LIFEBOAT):
         f.write(f"apiVersion: lifeboat/v1\nkind: Answers\noperator: bench\ninputs: {{ t: \"{t}\" }}\n")
     logf = os.path.join(work, f"run-{time.time_ns()}.jsonl")
     subprocess.run([binary, "run", "rb.yaml", "--headless", "--cloud", "aws", "--answers", "a.yaml", "--log", logf],
-                   cwd=work, env=env, check=True, stderr=subprocess.DEVNULL)
+                   cwd=work, env=dict(env, **(extra or {})), check=True, stderr=subprocess.DEVNULL)
 
 def run_pit(t, work):
     subprocess.run(["s3-pit-restore", "-b", BUCKET, "-B", BUCKET, "-t", t, "--max-workers", "10"],
@@ -127,29 +143,36 @@ def run_boto3(t, work):
 peers = {"lifeboat": run_lifeboat, "s3-pit-restore (10 workers)": run_pit, "boto3, 32 threads": run_boto3}
 if LIFEBOAT_BEFORE:
     peers["lifeboat before"] = lambda t, work: run_lifeboat(t, work, os.path.abspath(LIFEBOAT_BEFORE))
+if os.environ.get("BENCH_ONE_CURSOR"):
+    peers["lifeboat, one cursor"] = lambda t, work: run_lifeboat(t, work, extra={"LIFEBOAT_S3_LISTERS": "1"})
 results = {p: [] for p in peers}
 work = tempfile.mkdtemp()
 try:
+    if os.environ.get("BENCH_WARMUP", "1") != "0":
+        good, t = seed(); run_boto3(t, work); correct(good)
     for r in range(ROUNDS):
         for name, fn in (list(peers.items()) if r % 2 == 0 else list(reversed(list(peers.items())))):
             good, t = seed()
             before = requests_so_far()
+            cpu0, mine0 = server_cpu(), client_cpu()
             start = time.perf_counter()
             fn(t, work)
             wall = time.perf_counter() - start
+            cpu, mine = server_cpu() - cpu0, client_cpu() - mine0
             reqs = requests_so_far() - before
             wrong = correct(good)
-            results[name].append((wall, reqs, wrong))
-            print(f"round {r + 1} {name}: {wall:.2f} s, {reqs} requests, {wrong} wrong", flush=True)
-    base = statistics.median(w for w, _, _ in results["boto3, 32 threads"])
-    pit = statistics.median(w for w, _, _ in results["s3-pit-restore (10 workers)"])
-    print(f"\n{N} objects, {ROUNDS} rounds interleaved, medians")
-    print("| peer | wall | ÷ boto3-32 | ÷ s3-pit-restore | requests | wrong objects (all rounds) |")
-    print("|---|---|---|---|---|---|")
+            results[name].append((wall, reqs, wrong, cpu, mine))
+            print(f"round {r + 1} {name}: {wall:.2f} s, server CPU {cpu:.2f} s, client CPU {mine:.2f} s, {reqs} requests, {wrong} wrong", flush=True)
+    base = statistics.median(x[0] for x in results["boto3, 32 threads"])
+    pit = statistics.median(x[0] for x in results["s3-pit-restore (10 workers)"])
+    print(f"\n{N} objects, {ROUNDS} rounds interleaved, medians (range of the walls)")
+    print("| peer | wall | ÷ boto3-32 | ÷ s3-pit-restore | server CPU | server waiting | client CPU | requests | wrong objects (all rounds) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, rs in results.items():
-        w = statistics.median(x for x, _, _ in rs)
-        q = int(statistics.median(x for _, x, _ in rs))
-        print(f"| {name} | {w:.2f} s | {w / base:.2f} | {w / pit:.2f} | {q} | {sum(x for _, _, x in rs)} |")
+        med = lambda i: statistics.median(x[i] for x in rs)
+        w, lo, hi = med(0), min(x[0] for x in rs), max(x[0] for x in rs)
+        idle = statistics.median(x[0] - x[3] for x in rs)
+        print(f"| {name} | {w:.2f} s ({lo:.2f}–{hi:.2f}) | {w / base:.2f} | {w / pit:.2f} | {med(3):.2f} s | {idle:.2f} s | {med(4):.2f} s | {int(med(1))} | {sum(x[2] for x in rs)} |")
 finally:
     server.terminate()
     shutil.rmtree(work, ignore_errors=True)
