@@ -232,12 +232,13 @@ impl Planner {
 
     /// Stops where the listing stands, once a key is decided: the key whose versions may
     /// not all have been listed is dropped undecided (another cursor lists it whole).
-    /// Returns the last key decided; with none, nothing is dropped.
-    pub fn abandon(&mut self) -> Option<String> {
+    /// Returns the last key decided and the one dropped — no key lies between them, which
+    /// tells how much of the levels above the last is left; with none decided, nothing is
+    /// dropped.
+    pub fn abandon(&mut self) -> Option<(String, Option<String>)> {
         let last = self.last.clone()?;
-        self.key = None;
         self.held.clear();
-        Some(last)
+        Some((last, self.key.take()))
     }
 
     pub fn finish(mut self) -> Plan {

@@ -1,7 +1,9 @@
 //! A roll-back's listing shared between cursors. S3 lists from one cursor in key order
 //! only, about a million versions in five minutes, so a bucket of millions is listed in
-//! its RTO only by many cursors, each over its own share of the key space. Where keys say
-//! `/`, the prefixes below are the shares. A flat level — hash names, or sequential names
+//! its RTO only by many cursors, each over its own share of the key space. One cursor
+//! lists the whole first, so a bucket of a few pages costs no request more than it
+//! must; what is left when it proves long is shared: where keys say `/`, the prefixes
+//! beside its last key are the shares. A flat level — hash names, or sequential names
 //! like `000001.dat` — is cut by the keys' next character once one cursor has read a few
 //! pages of it, and a share that proves long is cut again a character deeper, so
 //! sequential names spread over the cursors a digit at a time.
@@ -141,6 +143,74 @@ pub fn cut(range: &Range, last: &str, alphabet: &BTreeSet<char>) -> (Vec<Range>,
         gaps.push(gap(s, range.hi.clone()));
     }
     (pieces, gaps)
+}
+
+/// The rest of `range` after the key `last`, whether it was listed by level or whole.
+/// A listing by level stops on a key of its own level: the rest is [`cut`]. A listing
+/// whole (no delimiter: how a roll-back starts, so a bucket of under ten pages costs no
+/// request more than one cursor's) may stop on a key some levels down, `a/b/k`. `next`,
+/// the key after `last` (no key lies between them), tells which levels are left: below
+/// the folder the two share, nothing is. The rest is that folder, cut as [`cut`] cuts a
+/// level, and `beside` — at each level above it, everything that sorts after it, listed
+/// by level after `last` (a key that exists), so the prefixes there are found and shared.
+pub fn rest(
+    range: &Range,
+    (last, next): (&str, Option<&str>),
+    alphabet: &BTreeSet<char>,
+) -> (Vec<Range>, Vec<Range>, Vec<Range>) {
+    if range.by_level {
+        let (pieces, gaps) = cut(range, last, alphabet);
+        return (pieces, gaps, Vec::new());
+    }
+    let top = range.prefix.as_str();
+    let below = last.strip_prefix(top).unwrap_or_default();
+    // How much of `below` the key after it begins with.
+    let shared = match next.and_then(|n| n.strip_prefix(top)) {
+        Some(n) => below
+            .char_indices()
+            .zip(n.chars())
+            .find(|((_, a), b)| a != b)
+            .map_or(below.len().min(n.len()), |((i, _), _)| i),
+        None => below.len(),
+    };
+    let level = match below[..shared].rfind('/') {
+        Some(i) => format!("{top}{}", &below[..=i]),
+        None => top.to_string(),
+    };
+    let (pieces, gaps) = if range.cut.is_none() {
+        // A first listing whole goes on over its folder from one cursor, a piece now: one
+        // that stopped a key short of the folder's end would leave a cut's twenty
+        // prefixes as many empty pages. If the folder goes on, it is cut in two pages.
+        let on = Range {
+            prefix: level.clone(),
+            from: Some(last.to_string()),
+            lo: Some((last.to_string(), false)),
+            hi: range.hi.clone(),
+            ..Range::default()
+        };
+        (vec![on], Vec::new())
+    } else {
+        // The characters of a level's names: a `/` there is a prefix below, listed by level.
+        let alphabet: BTreeSet<char> = alphabet.iter().copied().filter(|c| *c != '/').collect();
+        cut(&Range { prefix: level.clone(), by_level: true, ..range.clone() }, last, &alphabet)
+    };
+    let mut beside = Vec::new();
+    let mut sub = level;
+    while sub.len() > top.len() {
+        let name = &sub[..sub.len() - 1];
+        let parent = name.rfind('/').map(|i| &name[..=i]).filter(|p| p.len() >= top.len()).unwrap_or(top);
+        beside.push(Range {
+            prefix: parent.to_string(),
+            by_level: true,
+            from: Some(last.to_string()),
+            // Every name under `sub` sorts before `sub` with its `/` made a `0`.
+            lo: Some((format!("{name}0"), true)),
+            hi: range.hi.clone(),
+            ..Range::default()
+        });
+        sub = parent.to_string();
+    }
+    (pieces, gaps, beside)
 }
 
 /// A range that was cut: its pieces list first, then its gaps.
@@ -288,6 +358,61 @@ mod tests {
                     }
                     assert!(gaps.iter().all(|g| g.from.is_none() && g.lo.as_ref().is_some_and(|l| l.1)));
                     assert!(pieces.iter().skip(1).all(|p| p.from.is_none()), "a piece after the first is a prefix");
+                }
+            }
+        }
+    }
+
+    /// A range listed whole stops on a key some levels down: its level's pieces and gaps
+    /// and the ranges beside it hold every name after it exactly once, at any depth,
+    /// whether the key after it is known or not.
+    #[test]
+    fn the_rest_of_a_whole_listing_holds_every_name_after_a_deep_key_exactly_once() {
+        let names = [
+            "d/",
+            "d/a",
+            "d/a/2026/11/0001",
+            "d/a/2026/11/0002",
+            "d/a/2026/11/0002/x",
+            "d/a/2026/11/9",
+            "d/a/2026/11~",
+            "d/a/2026/110",
+            "d/a/2026/12/0001",
+            "d/a/2026/1",
+            "d/a/2026.",
+            "d/a/2026/",
+            "d/a/20260",
+            "d/a/2027/01/1",
+            "d/a0",
+            "d/a.",
+            "d/a~",
+            "d/b/1",
+            "d/b",
+            "d/é/1",
+            "d/\u{10ffff}",
+            "e",
+        ];
+        let lasts = ["d/a/2026/11/0001", "d/a/2026/11/0002/x", "d/a", "d/a/2026/12/0001", "d/\u{10ffff}"];
+        for range in ["d/", "d", ""].into_iter().flat_map(|p| [Range::all(p), Range { cut: Some(0), ..Range::all(p) }])
+        {
+            let top = range.prefix.as_str();
+            for alphabet in [abc(""), abc("0123456789/"), abc("/~")] {
+                // The key after the last among these names, or not known.
+                let after = |last: &str| names.iter().copied().filter(|n| *n > last).min();
+                for (last, next) in lasts.iter().flat_map(|l| [(*l, None), (*l, after(l))]) {
+                    let (pieces, gaps, beside) = rest(&range, (last, next), &alphabet);
+                    let all: Vec<Range> = pieces.iter().chain(&beside).cloned().collect();
+                    assert!(beside.iter().chain(&gaps).all(|r| r.by_level), "beside and gaps are listed by level");
+                    assert_eq!(pieces.iter().all(|r| r.by_level), range.cut.is_some(), "a first listing goes on whole");
+                    assert!(beside.iter().all(|r| r.from.as_deref() == Some(last)), "after a key that exists");
+                    for name in names.iter().filter(|n| n.starts_with(top)) {
+                        let want = (*name > last) as usize;
+                        assert_eq!(
+                            owners(&all, &gaps, name),
+                            want,
+                            "{name:?} after {last:?} (then {next:?}) under {top:?}, alphabet {alphabet:?}: {pieces:?} {gaps:?} {beside:?}"
+                        );
+                    }
                 }
             }
         }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use super::key_ranges::{Cuts, Range, Splitting, cut};
+use super::key_ranges::{Cuts, Range, Splitting, rest};
 
 use super::s3_batch;
 use super::s3_object::{Checked, Source, Target, server_copy};
@@ -74,9 +74,6 @@ pub fn listers() -> usize {
     std::env::var("LIFEBOAT_S3_LISTERS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(16)
 }
 
-/// Levels a discovery descends while it finds one prefix only (`data/2026/…`).
-const DESCEND: usize = 4;
-
 /// Pages one cursor reads of a share before the rest of it may be cut between cursors
 /// by the keys' next character (`LIFEBOAT_S3_SPLIT_AFTER`): a flat prefix of millions
 /// (UUIDs, hashes, sequential names) has no `/` to split it by.
@@ -99,6 +96,8 @@ struct Listed {
     below: Vec<String>,
     /// Stopped early: everything of the range after this key is still to list.
     rest: Option<String>,
+    /// Then, the key after it (its versions read in part): no key lies between the two.
+    next: Option<String>,
     /// The greatest key it listed.
     greatest: Option<String>,
     /// The characters its first pages' keys use after its prefix: where a cut makes pieces.
@@ -108,9 +107,10 @@ struct Listed {
 /// What a roll-back of everything under `prefix` to `time` must do, decided key by key as
 /// the listing passes (one key's versions held, not the bucket's) and written to the
 /// manifest a page at a time. The key space is shared between `lanes` cursors
-/// ([`key_ranges`]): one listing with a delimiter finds the prefixes below (and decides
-/// the keys beside them), each prefix is listed by its own cursor, and a share too long
-/// for one cursor is cut by the keys' next character while cursors would otherwise idle.
+/// ([`key_ranges`]): one cursor lists the whole prefix until it proves long, then what
+/// is left is shared — the prefixes beside its last key found by listings by level and
+/// each listed by its own cursor, a level too long for one cursor cut by the keys' next
+/// character — while cursors would otherwise idle.
 pub async fn plan(
     s3: &Arc<dyn S3Api>,
     op: &'static str,
@@ -136,36 +136,22 @@ pub async fn plan(
         }
         let next = match &l.rest {
             Some(last) => {
-                let (pieces, gaps) = cut(range, last, &l.alphabet);
-                cuts.open(range, last, pieces, gaps)
+                let (pieces, gaps, beside) = rest(range, (last, l.next.as_deref()), &l.alphabet);
+                let mut next = cuts.open(range, last, pieces, gaps);
+                next.extend(beside);
+                next
             }
             None => cuts.done(range),
         };
         queue.extend(next);
     };
+    // The whole prefix from one cursor first: a bucket of fewer pages than a split waits
+    // for is listed in the fewest requests, as by one cursor; a longer one hands back its
+    // rest after that many pages, to be shared by its prefixes and its keys' characters.
     let split = (lanes > 1).then(|| Splitting::new(split_after(), lanes));
-    if lanes <= 1 {
-        let all = Range::all(prefix);
-        let l = list_range(s3.as_ref(), op, bucket, &all, region, (time, delete_newer), None).await?;
-        add(l, &all, &mut queue, &mut cuts);
-    } else {
-        let mut level = prefix.to_string();
-        for depth in 0..DESCEND {
-            let r = Range { by_level: true, ..Range::all(&level) };
-            let mut l = list_range(s3.as_ref(), op, bucket, &r, region, (time, delete_newer), split.as_ref()).await?;
-            match l.below.as_slice() {
-                [only] if l.rest.is_none() && depth + 1 < DESCEND => {
-                    level = only.clone();
-                    l.below.clear();
-                    add(l, &r, &mut queue, &mut cuts);
-                }
-                _ => {
-                    add(l, &r, &mut queue, &mut cuts);
-                    break;
-                }
-            }
-        }
-    }
+    let all = Range::all(prefix);
+    let l = list_range(s3.as_ref(), op, bucket, &all, region, (time, delete_newer), split.as_ref()).await?;
+    add(l, &all, &mut queue, &mut cuts);
     let mut set = tokio::task::JoinSet::new();
     loop {
         while set.len() < lanes {
@@ -215,6 +201,7 @@ async fn list_range(
         parts: Vec::new(),
         below: Vec::new(),
         rest: None,
+        next: None,
         greatest: None,
         alphabet: BTreeSet::new(),
     };
@@ -255,10 +242,11 @@ async fn list_range(
         let stop_early = !last_page && split.is_some_and(|s| s.now(range, pages));
         if last_page {
             planner.flush();
-        } else if stop_early && let Some(last) = planner.abandon() {
+        } else if stop_early && let Some((last, next)) = planner.abandon() {
             // What the listing passed is decided; the rest of the level goes to others.
             out.below.retain(|p| p.as_str() <= last.as_str());
             out.rest = Some(last);
+            out.next = next;
         }
         for (key, todo) in planner.plan.todo.drain(..) {
             let gap = out.below.partition_point(|p| p.as_str() < key.as_str());
