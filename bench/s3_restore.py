@@ -104,6 +104,11 @@ def run_lifeboat(t, work, binary=LIFEBOAT, extra=None):
     logf = os.path.join(work, f"run-{time.time_ns()}.jsonl")
     subprocess.run([binary, "run", "rb.yaml", "--headless", "--cloud", "aws", "--answers", "a.yaml", "--log", logf],
                    cwd=work, env=dict(env, **(extra or {})), check=True, stderr=subprocess.DEVNULL)
+    # How many copies the pace held in flight at most (builds that pace say so in the log).
+    with open(logf) as f:
+        paced = [m.group(1) for m in re.finditer(r"requests in flight: up to (\d+)", f.read())]
+    if paced:
+        print(f"  (copies in flight: up to {paced[-1]})", flush=True)
 
 def run_pit(t, work):
     subprocess.run(["s3-pit-restore", "-b", BUCKET, "-B", BUCKET, "-t", t, "--max-workers", "10"],
