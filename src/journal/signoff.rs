@@ -163,10 +163,20 @@ pub fn find(log: &Path, allowed: Option<&AllowedSigners>) -> Vec<Found> {
     if docs.is_empty() {
         return Vec::new();
     }
-    docs.sort();
+    in_order(&mut docs);
     let log_bytes = std::fs::read(log).unwrap_or_default();
     let (sha, run) = (sha256_hex(&log_bytes), run_id(&log_bytes));
     docs.into_iter().map(|path| check(path, &sha, run.as_deref(), allowed)).collect()
+}
+
+/// Sign-offs in the order they were made: by their number, so `10-…` follows `9-…`
+/// (by name it would come second); a file not numbered by lifeboat, last.
+fn in_order(docs: &mut [PathBuf]) {
+    docs.sort_by_cached_key(|p| {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let n = name.split('-').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(u64::MAX);
+        (n, name)
+    });
 }
 
 fn check(path: PathBuf, sha: &str, run: Option<&str>, allowed: Option<&AllowedSigners>) -> Found {
@@ -224,4 +234,19 @@ fn signed_by(pem: &str, message: &[u8]) -> Result<PublicKey, String> {
     super::sign::verify_digest(pem, SIGN_OFF_NAMESPACE, &sha512(message), &key)
         .map_err(|why| format!("does not verify: {why}"))?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_offs_are_listed_in_the_order_they_were_made_past_nine() {
+        let mut docs: Vec<PathBuf> = ["10-auditor.json", "2-dpo.json", "x-extra.json", "1-ciso.json", "9-auditor.json"]
+            .map(PathBuf::from)
+            .into();
+        in_order(&mut docs);
+        let names: Vec<_> = docs.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["1-ciso.json", "2-dpo.json", "9-auditor.json", "10-auditor.json", "x-extra.json"]);
+    }
 }
