@@ -341,6 +341,30 @@ async fn a_change_after_the_confirmed_plan_is_refused_on_moto_as_on_the_simulate
 /// listed in a gap between pieces and cut again there, deeper, as each share proves long.
 #[tokio::test]
 async fn a_flat_prefix_cut_between_cursors_plans_the_same_on_moto_and_on_the_simulated_cloud() {
+    let mut keys: Vec<String> =
+        (0..500).map(|i| format!("flat/{:08x}", (i as u64).wrapping_mul(0x9e37_79b9) >> 3)).collect();
+    keys.extend(["a", "A", "0", "z", "zz", "~t", "_u", " s", "é", "z/deeper/1"].iter().map(|k| format!("flat/{k}")));
+    keys.extend((0..600).map(|i| format!("flat/w-{i:04}.log")));
+    plans_the_same_on_moto_and_on_the_sim(&keys).await;
+}
+
+/// Folders some levels deep, one page a share: each cursor stops on a key three levels
+/// below the share it lists and hands back the levels above it, listed by level after
+/// that key — on moto through the real SDK (its own marker and delimiter semantics) as
+/// on the simulated cloud: one manifest, byte for byte, every key once.
+#[tokio::test]
+async fn folders_levels_deep_shared_between_cursors_plan_the_same_on_moto_and_on_the_simulated_cloud() {
+    let mut keys: Vec<String> = (0..700).map(|i| format!("t/a/2026/11/{i:04}.pdf")).collect();
+    keys.extend((0..300).map(|i| format!("t/a/2026/12/{i:04}.pdf")));
+    keys.extend((0..300).map(|i| format!("t/b/2026/11/{i:04}.pdf")));
+    keys.extend(["t/a/readme", "t/a/2026/notes", "t/a0", "t/z.txt", "u/x", "top"].map(String::from));
+    plans_the_same_on_moto_and_on_the_sim(&keys).await;
+}
+
+/// `keys` written to moto's bucket `flat`, then overwritten after a time; imported
+/// version by version into the simulated cloud; planned back to that time with one
+/// cursor and with 16, a share handed back after one page: the same manifest in all four.
+async fn plans_the_same_on_moto_and_on_the_sim(keys: &[String]) {
     use lifeboat::cloud::actions::s3_restore_to_time::plan;
     use lifeboat::cloud::port::{Backend, Reach};
     // nextest runs each test in its own process: one page of a level, then the cut.
@@ -350,16 +374,12 @@ async fn a_flat_prefix_cut_between_cursors_plans_the_same_on_moto_and_on_the_sim
     let moto = Moto::start();
     let s3 = moto.s3().await;
     crate::moto::bucket(&s3, "flat", true).await;
-    let mut keys: Vec<String> =
-        (0..500).map(|i| format!("flat/{:08x}", (i as u64).wrapping_mul(0x9e37_79b9) >> 3)).collect();
-    keys.extend(["a", "A", "0", "z", "zz", "~t", "_u", " s", "é", "z/deeper/1"].iter().map(|k| format!("flat/{k}")));
-    keys.extend((0..600).map(|i| format!("flat/w-{i:04}.log")));
     for (i, k) in keys.iter().enumerate() {
         crate::moto::put(&s3, "flat", k, crate::moto::body(i)).await;
     }
     let t = crate::moto::between_good_and_bad().await;
     let t: Timestamp = t.parse().unwrap();
-    for k in &keys {
+    for k in keys {
         crate::moto::put(&s3, "flat", k, vec![0xEE; 32]).await;
     }
     let sim = Sim::of({
