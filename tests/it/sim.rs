@@ -254,7 +254,7 @@ async fn the_key_space_is_listed_by_many_cursors_and_plans_exactly_as_one_cursor
     // after it that finds the 22 other prefixes, each prefix's page in parallel, 16 at a
     // time (one more page where a prefix's 1,000 versions end exactly on a page).
     assert!(*pages16 >= 25 && *pages16 <= 49, "{pages16} pages");
-    assert!(*t16 < t1 / 3.0, "sixteen cursors took {t16} s against {t1} s ({pages16} pages)");
+    assert!(*t16 < t1 / 4.0, "sixteen cursors took {t16} s against {t1} s ({pages16} pages)");
 }
 
 #[tokio::test(start_paused = true)]

@@ -192,7 +192,7 @@ pub fn rest(
     } else {
         // The characters of a level's names: a `/` there is a prefix below, listed by level.
         let alphabet: BTreeSet<char> = alphabet.iter().copied().filter(|c| *c != '/').collect();
-        cut(&Range { prefix: level.clone(), by_level: true, ..range.clone() }, last, &alphabet)
+        cut(&Range { prefix: level.clone(), by_level: true, hi: range.hi.clone(), ..Range::default() }, last, &alphabet)
     };
     let mut beside = Vec::new();
     let mut sub = level;
