@@ -26,6 +26,7 @@ fn genesis(signer: Option<String>) -> Event {
         clock_speed: 1,
         inputs: Default::default(),
         caller: None,
+        provenance: Default::default(),
     }))
 }
 

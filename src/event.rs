@@ -62,6 +62,31 @@ pub struct Genesis {
     /// Whose AWS credentials the run used (STS GetCallerIdentity), for runs against AWS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<Caller>,
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// Where and when a run really happened, beside what the run's own clock says: what an
+/// auditor needs to tell a drill against AWS, this week, under this catalog, from one
+/// that only claims to be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The machine's UTC time when the run began. A rehearsal's clock is virtual and
+    /// starts at the incident; evidence periods and "when did this run" use this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall: Option<String>,
+    /// SHA-256 of the dataset catalog (`datasets.yaml`) the run began under: a resume
+    /// under an edited catalog is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_sha256: Option<String>,
+    /// The dataset's resources as that catalog named them (`kind id role region`), so a
+    /// refused resume can say what changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// The endpoint the cloud's requests went to when it is not AWS's own
+    /// (`AWS_ENDPOINT_URL`, a profile's `endpoint_url`): such a run is never proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 /// A range of lines a resume took on without a signature vouching for them.
@@ -318,6 +343,9 @@ pub enum Event {
     /// Written by the journal: an SSHSIG over every byte before this line.
     Checkpoint {
         signature: String,
+        /// The machine's UTC time (the line's `time` is the run's clock).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<String>,
     },
     /// Written by the journal on resume: a torn last line moved aside.
     Recovered {

@@ -635,6 +635,10 @@ impl Setup {
         {
             return Err(format!("this log is a {} run; resume it the same way", g.mode.as_str()));
         }
+        let pinned = CatalogPin::of(&runbook_path, &dataset);
+        if let Some(g) = &resumed {
+            pinned.same_as(&g.provenance)?;
+        }
         // A resumed rehearsal keeps the pace it was started at unless told otherwise.
         let speed =
             args.speed.or(resumed.as_ref().map(|g| g.clock_speed)).unwrap_or(if tabletop { 60 } else { 600 }).max(1);
@@ -745,7 +749,7 @@ impl Setup {
             Some(log) => match Journal::resume(log, signer, clock.now()) {
                 Ok((j, existing)) => {
                     adopted = existing.adopted.clone();
-                    (j, Prior::from_records(&runbook, existing.records, existing.trusted))
+                    (j, Prior::from_records(&runbook, existing.records))
                 }
                 Err(e) => return Err(e.to_string()),
             },
@@ -758,6 +762,9 @@ impl Setup {
             }
         };
         let log_path = journal.path().to_path_buf();
+        // What a command inherits but must never be written: the key's passphrase, AWS's
+        // secret credentials.
+        let secrets: Vec<String> = secrets.into_iter().chain(crate::engine::sink::environment_secrets()).collect();
         crate::diagnostics::attach(&log_path, &secrets)?;
         tracing::info!(run_id = %run_id, log = %log_path.display(), "run starting");
         let signer_public = journal.signer_public();
@@ -783,6 +790,7 @@ impl Setup {
                 aws
             }
         };
+        let endpoint = aws_backend.as_ref().and_then(|a| a.custom_endpoint());
         // The log's immutable copy, for runs against AWS (a rehearsal needs no account).
         let copy = match (&catalog.evidence, aws_backend) {
             (Some(e), Some(aws)) => {
@@ -855,11 +863,21 @@ impl Setup {
         } else {
             let runbook_sha = std::fs::read(&runbook_path).map(|b| sha256_hex(&b)).unwrap_or_default();
             let answers_sha = args.answers.as_ref().and_then(|p| std::fs::read(p).ok()).map(|b| sha256_hex(&b));
-            Engine::genesis(&spec, runbook_sha, answers_sha, signer_public, provider.name(), speed, caller)
+            let mut genesis =
+                Engine::genesis(&spec, runbook_sha, answers_sha, signer_public, provider.name(), speed, caller);
+            if let Event::Genesis(g) = &mut genesis {
+                g.provenance = crate::event::Provenance {
+                    wall: Some(format_timestamp(Timestamp::now())),
+                    catalog_sha256: pinned.sha256.clone(),
+                    resources: pinned.resources.clone(),
+                    endpoint,
+                };
+            }
+            genesis
         };
         let tracker = crate::objectives::Tracker::new(&runbook, incident_started_at);
         let mut tracker_for_progress = tracker.clone();
-        for r in &prior.records {
+        for r in &prior.vouched {
             tracker_for_progress.observe(r);
         }
         let prior_records = prior.records.clone();
@@ -892,6 +910,53 @@ impl Setup {
     }
 }
 
+/// The catalog a run begins under, as its genesis records it.
+struct CatalogPin {
+    sha256: Option<String>,
+    resources: Vec<String>,
+}
+
+impl CatalogPin {
+    fn of(runbook_path: &Path, dataset: &crate::runbook::model::Dataset) -> CatalogPin {
+        let dir = runbook_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let sha256 = std::fs::read(dir.join(crate::runbook::load::CATALOG_FILE)).ok().map(|b| sha256_hex(&b));
+        let resources = dataset
+            .resources
+            .iter()
+            .map(|r| {
+                format!("{} {} {} {}", r.kind, r.id, r.role, r.region.as_deref().unwrap_or(&dataset.primary.region))
+            })
+            .collect();
+        CatalogPin { sha256, resources }
+    }
+
+    /// A resume goes on under the catalog the run began under, or not at all: a bucket
+    /// relabelled from `production` to `drill` in between would let a drill write to it.
+    fn same_as(&self, then: &crate::event::Provenance) -> Result<(), String> {
+        let Some(was) = &then.catalog_sha256 else { return Ok(()) };
+        if self.sha256.as_ref() == Some(was) {
+            return Ok(());
+        }
+        let gone: Vec<&String> = then.resources.iter().filter(|r| !self.resources.contains(r)).collect();
+        let new: Vec<&String> = self.resources.iter().filter(|r| !then.resources.contains(r)).collect();
+        let what = if gone.is_empty() && new.is_empty() {
+            "this dataset's resources are the same; another part of the file changed".to_string()
+        } else {
+            let list = |v: &[&String]| {
+                v.iter().map(|r| format!("`{}`", crate::printable::line(r))).collect::<Vec<_>>().join(", ")
+            };
+            format!("then {}; now {}", list(&gone), list(&new))
+        };
+        Err(format!(
+            "the catalog ({}) changed since this run began (SHA-256 {} then, {} now): {what}. Resume under the catalog \
+             the run began with, or start a new run; nothing was run",
+            crate::runbook::load::CATALOG_FILE,
+            &was[..was.len().min(16)],
+            self.sha256.as_deref().map(|s| &s[..s.len().min(16)]).unwrap_or("none")
+        ))
+    }
+}
+
 /// Ctrl-C or SIGTERM: stop cleanly, leave the log resumable.
 pub fn detach_on_signal(commands: tokio::sync::mpsc::UnboundedSender<crate::engine::Command>, by: String) {
     tokio::spawn(async move {
@@ -909,8 +974,13 @@ pub fn read_records(path: &Path) -> Vec<crate::event::Record> {
     crate::journal::records(&std::fs::read(path).unwrap_or_default())
 }
 
+/// Where a resumed clock goes on from: the last line a signature vouched for. An
+/// appended line's time could be anything (an early one would shorten the RTO).
 fn last_time(log: &Path) -> Option<Timestamp> {
-    read_records(log).last().and_then(|r| parse_timestamp(&r.time).ok())
+    crate::journal::vouch::Vouched::new(crate::journal::stream_records(log))
+        .filter(|(r, vouched)| *vouched && !matches!(r.event, crate::event::Event::Checkpoint { .. }))
+        .last()
+        .and_then(|(r, _)| parse_timestamp(&r.time).ok())
 }
 
 /// One runbook file of a folder, as `list` and the home screen show it.

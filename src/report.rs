@@ -72,6 +72,12 @@ pub struct Summary {
     pub tampered: bool,
     /// Ranges a resume took on without a signature having vouched for them.
     pub adopted: Vec<String>,
+    /// Lines of a signed log no signature vouched for when they were written (1-based
+    /// ranges): shown in the timeline, never counted.
+    pub unsigned_lines: Vec<(u64, u64)>,
+    /// One of those lines would have decided something (a step's end, a milestone, the
+    /// run's end, an answer): the report cannot vouch for the outcome.
+    pub unsigned_decides: bool,
     /// Each checklist item's last state: who ticked or unticked it, when.
     pub checklists: Vec<ChecklistRow>,
     /// Everyone who took part, in the order they first did, with what each did.
@@ -140,6 +146,18 @@ impl Summary {
         if self.tampered {
             return "LOG DOES NOT VERIFY".into();
         }
+        if self.unsigned_decides {
+            return format!(
+                "{}; NOT PROVEN: lines {} carry no signature and were not counted",
+                self.signed_verdict(),
+                crate::journal::vouch::ranges_words(&self.unsigned_lines)
+            );
+        }
+        self.signed_verdict()
+    }
+
+    /// The verdict of the lines a signature vouched for.
+    fn signed_verdict(&self) -> String {
         let missed: Vec<&str> = [("RTO", self.rto_met), ("RPO", self.rpo_met)]
             .into_iter()
             .filter(|(_, m)| *m == Some(false))
@@ -156,11 +174,21 @@ impl Summary {
 }
 
 /// The summary of a run from its records, one at a time (a log need not fit in memory).
+/// In a signed log only the lines a signature vouched for count; the others are shown
+/// in the timeline as not counted (`journal::vouch`).
 pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item = R>) -> Summary {
     let mut s = Summary::default();
     let mut phase = String::new();
-    for r in records {
-        let r: &Record = r.borrow();
+    let mut unsigned = Vec::new();
+    let records = records.into_iter().map(|r| r.borrow().clone());
+    for (r, vouched) in crate::journal::vouch::Vouched::new(records) {
+        let r = &r;
+        if !vouched {
+            unsigned.push(r.seq);
+            s.unsigned_decides |= crate::journal::vouch::decides(&r.event);
+            push(&mut s, r, None, format!("⚠ line {}, `{}`: unsigned, not counted", r.seq + 1, r.event.name()));
+            continue;
+        }
         let step_row = |s: &mut Summary, id: &str| -> usize {
             if let Some(i) = s.steps.iter().position(|x| x.id == id) {
                 return i;
@@ -349,6 +377,7 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
             | Event::Checkpoint { .. } => {}
         }
     }
+    s.unsigned_lines = crate::journal::vouch::ranges(&unsigned);
     s
 }
 
@@ -561,12 +590,14 @@ pub fn junit(s: &Summary) -> String {
     for (name, met, achieved, objective) in
         [("RTO", s.rto_met, s.rto_ms, s.rto_objective_ms), ("RPO", s.rpo_met, s.rpo_ms, s.rpo_objective_ms)]
     {
+        let met = if s.unsigned_decides { Some(false) } else { met };
         let mut status = match met {
             Some(true) => TestCaseStatus::success(),
             Some(false) => TestCaseStatus::non_success(NonSuccessKind::Failure),
             None => TestCaseStatus::skipped(),
         };
         status.set_message(match (name, rto_words(s)) {
+            _ if s.unsigned_decides => format!("{name} not proven: {}", s.verdict()),
             ("RTO", Some(words)) => format!("RTO {words}"),
             _ => format!(
                 "{name} {} against an objective of {}",

@@ -243,6 +243,10 @@ pub fn cleanup(a: CleanupArgs) -> u8 {
         clock_speed: 1,
         inputs,
         caller: None,
+        provenance: crate::event::Provenance {
+            wall: Some(crate::runbook::time::format_timestamp(crate::runbook::time::Timestamp::now())),
+            ..Default::default()
+        },
     }));
     let started = clock.now();
     let mut append = |e: Event| journal.append(clock.now(), e).map(|_| ()).map_err(|e| e.to_string());

@@ -264,6 +264,16 @@ pub fn report(log: &Path, format: Format, allowed: Option<&Path>, dir: &Path) ->
         );
         return exit::PROBLEM;
     }
+    if summary.unsigned_decides {
+        let _ = writeln!(
+            anstream::stderr(),
+            "error: `{}`: lines {} carry no signature (appended after the last checkpoint, or adopted at a resume); \
+             they were not counted, and the outcome they claim is not proven",
+            log.display(),
+            crate::journal::vouch::ranges_words(&summary.unsigned_lines)
+        );
+        return exit::PROBLEM;
+    }
     exit::OK
 }
 

@@ -140,20 +140,25 @@ pub struct Prior {
     pub finished_phases: HashSet<String>,
     /// The process groups of `run:` commands that were running when the run stopped.
     pub processes: Vec<(String, u32, String, u64)>,
+    /// Every line of the log, for the screen.
     pub records: Vec<Record>,
+    /// The lines a signature vouched for (all of them in an unsigned log): what the
+    /// objectives, the clock and who held the run are taken from.
+    pub vouched: Vec<Record>,
 }
 
 impl Prior {
-    /// `trusted`: how many of the records a signature vouches for. A step's end that no
-    /// checkpoint signed is not taken on its word: the step counts as interrupted, and
-    /// someone decides whether it runs again (a forged `step_finished` never skips one).
-    pub fn from_records(runbook: &Runbook, records: Vec<Record>, trusted: usize) -> Prior {
+    /// Only lines a signature vouched for decide anything (`journal::vouch`): a step's
+    /// end that no checkpoint signed, or that a resume adopted, is not taken on its word;
+    /// the step counts as interrupted and someone decides whether it runs again (a forged
+    /// `step_finished` never skips one), and an unsigned milestone or answer is not one.
+    pub fn from_records(runbook: &Runbook, records: Vec<Record>) -> Prior {
         let mut p = Prior::default();
         let mut started = HashSet::new();
         let mut groups = Vec::new();
-        for (i, r) in records.iter().enumerate() {
-            if i >= trusted && matches!(r.event, Event::StepFinished { .. } | Event::PhaseFinished { .. }) {
-                if let Event::StepFinished { step, .. } = &r.event {
+        for (r, vouched) in crate::journal::vouch::Vouched::new(records.iter().cloned()) {
+            if !vouched {
+                if let Event::StepStarted { step, .. } | Event::StepFinished { step, .. } = &r.event {
                     started.insert(step.clone());
                 }
                 continue;
@@ -176,8 +181,8 @@ impl Prior {
                 }
                 _ => {}
             }
+            p.vouched.push(r);
         }
-        // Manual and approval steps have no side effects: asking again is safe.
         p.interrupted = started
             .into_iter()
             .filter(|s| !p.finished.contains_key(s))
@@ -259,12 +264,12 @@ impl Engine {
     ) -> (Engine, mpsc::UnboundedSender<Command>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut tracker = Tracker::new(&spec.runbook, spec.incident_started_at);
-        for r in &prior.records {
+        for r in &prior.vouched {
             tracker.observe(r);
         }
         // Who held the run before it was resumed, from the log.
         let mut operators = Vec::new();
-        for r in &prior.records {
+        for r in &prior.vouched {
             match &r.event {
                 Event::Genesis(g) => operators.push(g.operator.clone()),
                 Event::HandOff { to, .. } => operators.push(to.clone()),
@@ -328,6 +333,7 @@ impl Engine {
             clock_speed: speed,
             inputs,
             caller,
+            provenance: Default::default(),
         }))
     }
 

@@ -45,6 +45,9 @@ impl Scope<'_> {
             ["incident", "mode"] => Ok(Val::Str(spec.mode.as_str().into())),
             ["incident", "operator"] => Ok(Val::Str(spec.operator.clone())),
             ["incident", "runbook"] => Ok(Val::Str(spec.runbook.id.clone())),
+            ["env", name] if crate::engine::sink::is_signing_secret(name) => {
+                Err(format!("`env.{name}` is lifeboat's signing secret: no step may read it"))
+            }
             ["env", name] => {
                 std::env::var(name).map(Val::Str).map_err(|_| format!("environment variable `{name}` is not set"))
             }

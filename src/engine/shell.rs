@@ -180,6 +180,11 @@ pub async fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    for (var, _) in std::env::vars_os() {
+        if var.to_str().is_some_and(super::sink::is_signing_secret) {
+            cmd.env_remove(var);
+        }
+    }
     let mut child = cmd.spawn()?;
     let group = Group(child.id().map(|p| p as i32));
     let recorded = child.id().is_some_and(on_start);

@@ -25,6 +25,27 @@ pub const REDACTED: &str = "[redacted]";
 /// `prod`): a run refuses it rather than redact the words around it.
 pub const MIN_SECRET_CHARS: usize = 6;
 
+/// The variables that carry lifeboat's own signing secrets. A `run:` command never sees
+/// them and an `env.*` expression cannot read them: a script that could read the key (or
+/// its passphrase) could sign forgeries in the operator's name.
+pub fn is_signing_secret(var: &str) -> bool {
+    var.starts_with("LIFEBOAT_SIGN_KEY")
+}
+
+/// Values a command inherits (it acts as the operator) but that must never be written or
+/// shown: the key's passphrase and AWS's secret credentials. AWS secret keys are 40
+/// characters and session tokens longer, so a credential under 16 characters is a test
+/// dummy (moto's `testing`), and redacting it would rewrite ordinary words.
+pub fn environment_secrets() -> Vec<String> {
+    const VARS: [(&str, usize); 4] = [
+        ("LIFEBOAT_SIGN_KEY_PASSPHRASE", MIN_SECRET_CHARS),
+        ("AWS_SECRET_ACCESS_KEY", 16),
+        ("AWS_SESSION_TOKEN", 16),
+        ("AWS_SECURITY_TOKEN", 16),
+    ];
+    VARS.iter().filter_map(|(var, min)| std::env::var(var).ok().filter(|v| v.chars().count() >= *min)).collect()
+}
+
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
         use base64::Engine as _;

@@ -42,6 +42,18 @@ pub struct Pack {
     /// Where the trust root came from, or none (then nothing counts).
     pub trust_root: Option<String>,
     pub datasets: Vec<DatasetPack>,
+    /// Logs of a run already listed from another file: counted once.
+    pub copies: Vec<SkippedCopy>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedCopy {
+    pub log: String,
+    pub run_id: String,
+    /// The log the run is listed from.
+    pub listed_as: String,
+    /// The copy does not verify: how.
+    pub tampered: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -264,8 +276,19 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
         return None;
     }
     let s = crate::report::summarize(&records);
-    let started = records[0].time.clone();
-    let finished = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. })).map(|r| r.time.clone());
+    // When the run really happened: the machine's clock, not the run's (a rehearsal's is
+    // virtual and starts at the incident).
+    let started = g.provenance.wall.clone().unwrap_or_else(|| records[0].time.clone());
+    let finished = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. })).map(|end| {
+        records
+            .iter()
+            .rev()
+            .find_map(|r| match &r.event {
+                Event::Checkpoint { wall: Some(w), .. } => Some(w.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| end.time.clone())
+    });
     let not_counted_because = if let Some(bad) = &chain.tampered {
         Some(format!("does not verify: line {}: {}", bad.line, bad.why))
     } else if chain.signer.is_none() {
@@ -277,7 +300,12 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
     } else if !chain.sealed {
         Some("not sealed: the run did not finish, or its log was cut".into())
     } else {
-        None
+        g.provenance.endpoint.as_ref().map(|endpoint| {
+            format!(
+                "made against {}, not AWS's own endpoint: proves nothing about the real backups",
+                crate::printable::line(endpoint)
+            )
+        })
     };
     let counts = not_counted_because.is_none();
     let verification = match &chain.tampered {
@@ -388,7 +416,7 @@ pub fn gather(src: &Sources<'_>) -> Pack {
         };
         let Event::Genesis(g) = &first.event else { continue };
         let Some(d) = src.catalog.get(&g.dataset) else { continue };
-        let at = parse_timestamp(&first.time).ok();
+        let at = parse_timestamp(g.provenance.wall.as_deref().unwrap_or(&first.time)).ok();
         let inside = at.is_some_and(|t| src.since.is_none_or(|s| t >= s) && t <= src.until);
         if !inside || !(src.only.is_empty() || src.only.contains(&d.id)) {
             continue;
@@ -396,6 +424,26 @@ pub fn gather(src: &Sources<'_>) -> Pack {
         if let Some(run) = run_pack(&path, &bytes, d, src) {
             by_dataset.entry(d.id.clone()).or_default().push(run);
         }
+    }
+    // One run is one run, however many copies of its log lie about: each log was verified
+    // above, then the copies are told apart by run id. The one that counts is listed (else
+    // the first); the others are named as skipped, a tampered one as such.
+    let mut copies = Vec::new();
+    for runs in by_dataset.values_mut() {
+        let mut kept: Vec<RunPack> = Vec::new();
+        runs.sort_by_key(|r| !r.counts);
+        for run in runs.drain(..) {
+            match kept.iter().find(|k| k.run_id == run.run_id) {
+                Some(first) => copies.push(SkippedCopy {
+                    log: run.log.clone(),
+                    run_id: run.run_id.clone(),
+                    listed_as: first.log.clone(),
+                    tampered: run.verification.starts_with("TAMPERED").then(|| run.verification.clone()),
+                }),
+                None => kept.push(run),
+            }
+        }
+        *runs = kept;
     }
     let datasets = src
         .catalog
@@ -445,5 +493,6 @@ pub fn gather(src: &Sources<'_>) -> Pack {
         until: format_timestamp(src.until),
         trust_root: src.trust.map(|(p, _)| p.display().to_string()),
         datasets,
+        copies,
     }
 }

@@ -90,6 +90,27 @@ pub fn blocks(p: &Pack) -> Result<Vec<Block>, String> {
                 .collect(),
         },
     ];
+    if !p.copies.is_empty() {
+        b.push(Para(format!(
+            "{} log(s) skipped as copies of a run already listed (a run counts once, by its run id):",
+            p.copies.len()
+        )));
+        b.push(Table {
+            head: vec!["log", "run", "listed from", "copy"],
+            rows: p
+                .copies
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.log.clone(),
+                        c.run_id.clone(),
+                        c.listed_as.clone(),
+                        c.tampered.clone().unwrap_or_else(|| "intact copy".into()),
+                    ]
+                })
+                .collect(),
+        });
+    }
     for d in &p.datasets {
         b.push(Heading { level: 2, text: format!("{} — {}", d.id, d.title), serves: &[] });
         b.push(Heading { level: 3, text: "Objectives and classification".into(), serves: controls::OBJECTIVES });

@@ -6,6 +6,7 @@ pub mod sign;
 pub mod signoff;
 pub mod trust;
 pub mod verify;
+pub mod vouch;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -123,8 +124,6 @@ pub struct Existing {
     /// In a signed log, the lines after the last checkpoint: no signature vouches for
     /// them (a crash between a write and its checkpoint, or lines someone appended).
     pub adopted: Option<crate::event::Adopted>,
-    /// How many of `records` a checkpoint vouches for (all of them in an unsigned log).
-    pub trusted: usize,
 }
 
 impl Journal {
@@ -223,7 +222,7 @@ impl Journal {
         // What no signature vouches for is adopted in the open, never silently.
         let signed = records.first().is_some_and(|r| matches!(&r.event, Event::Genesis(g) if g.signer.is_some()));
         let first_unsigned = if report.checkpoints > 0 { report.signed_through + 1 } else { 0 };
-        let (trusted, adopted) = if signed && first_unsigned < records.len() {
+        let adopted = if signed && first_unsigned < records.len() {
             let mut h = Sha256::new();
             for line in bytes[..good_len].split(|&b| b == b'\n').filter(|l| !l.is_empty()).skip(first_unsigned) {
                 h.update(line);
@@ -234,9 +233,9 @@ impl Journal {
                 to_seq: records[records.len() - 1].seq,
                 sha256: hex::encode(h.finalize()),
             };
-            (first_unsigned, Some(adopted))
+            Some(adopted)
         } else {
-            (records.len(), None)
+            None
         };
         if !torn.is_empty() {
             let torn_file = torn_path(path);
@@ -251,7 +250,7 @@ impl Journal {
                 Event::Recovered { torn_bytes: torn.len() as u64, moved_to: torn_file.display().to_string() },
             )?;
         }
-        Ok((journal, Existing { records, torn, adopted, trusted }))
+        Ok((journal, Existing { records, torn, adopted }))
     }
 
     pub fn path(&self) -> &Path {
@@ -271,8 +270,9 @@ impl Journal {
     /// a checkpoint, the checkpoint line goes out in the same write and sync: it signs
     /// bytes that are already final, and concurrent steps queue on one sync, not two.
     pub fn append(&mut self, time: Timestamp, event: Event) -> Result<Record, JournalError> {
-        let checkpoint_after =
-            matches!(event, Event::Answer { .. } | Event::StepFinished { .. } | Event::Resumed { .. });
+        // Whatever would decide a verdict is signed in the same write as it is made, so a
+        // crash never leaves one that only a resume's adoption could vouch for.
+        let checkpoint_after = vouch::decides(&event) || matches!(event, Event::Resumed { .. });
         if let Event::Genesis(g) = &event {
             self.run_id = g.run_id.clone();
         }
@@ -317,7 +317,8 @@ impl Journal {
         }
         let Some(signer) = &self.signer else { return Ok(()) };
         let signature = signer.sign_digest(CHECKPOINT_NAMESPACE, &self.all.clone().finalize())?;
-        self.line(time, Event::Checkpoint { signature });
+        let wall = Some(format_timestamp_ms(Timestamp::now()));
+        self.line(time, Event::Checkpoint { signature, wall });
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
         Ok(())
@@ -409,6 +410,7 @@ pub(crate) mod tests {
             clock_speed: 1,
             inputs: Default::default(),
             caller: None,
+            provenance: Default::default(),
         }))
     }
 
@@ -470,7 +472,7 @@ pub(crate) mod tests {
         let lines: Vec<&str> = text.lines().collect();
         let (n, cp) = lines.iter().enumerate().find(|(_, l)| l.contains("\"type\":\"checkpoint\"")).unwrap();
         let record: Record = serde_json::from_str(cp).unwrap();
-        let Event::Checkpoint { signature } = record.event else { unreachable!() };
+        let Event::Checkpoint { signature, .. } = record.event else { unreachable!() };
         let sig_file = dir.path().join("cp.sig");
         std::fs::write(&sig_file, signature).unwrap();
         let head: String = lines[..n].iter().map(|l| format!("{l}\n")).collect();

@@ -156,6 +156,7 @@ fn drill_log(
             clock_speed: 1,
             inputs: Default::default(),
             caller: None,
+            provenance: Default::default(),
         })),
     )
     .unwrap();

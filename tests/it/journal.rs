@@ -74,7 +74,7 @@ fn every_example_run_verifies_with_lifeboat_and_with_ssh_keygen() {
         let mut checkpoints = 0;
         for (n, line) in lines.iter().enumerate() {
             let record: Record = serde_json::from_slice(line).unwrap();
-            if let Event::Checkpoint { signature } = record.event {
+            if let Event::Checkpoint { signature, .. } = record.event {
                 let sig = dir.path().join("cp.sig");
                 std::fs::write(&sig, signature).unwrap();
                 ssh_keygen_verify(&allowed, "lifeboat-checkpoint", &sig, &lines[..n].concat())
@@ -122,6 +122,7 @@ fn small_log(dir: &Path, run_id: &str) -> (Vec<u8>, String) {
             clock_speed: 1,
             inputs: Default::default(),
             caller: None,
+            provenance: Default::default(),
         })),
     )
     .unwrap();

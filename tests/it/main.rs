@@ -11,6 +11,7 @@ mod evidence;
 pub mod journal;
 pub mod moto;
 mod offsite;
+mod proof;
 mod props;
 mod run;
 pub mod sim;

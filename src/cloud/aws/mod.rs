@@ -34,6 +34,17 @@ impl Aws {
         Aws::with_config(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
     }
 
+    /// The endpoint requests go to when it is not AWS's own: the configuration's
+    /// (`AWS_ENDPOINT_URL`, a profile's `endpoint_url`) or a service's own variable
+    /// (`AWS_ENDPOINT_URL_S3`, …). A run against one proves nothing about AWS.
+    pub fn custom_endpoint(&self) -> Option<String> {
+        self.base.endpoint_url().map(str::to_string).or_else(|| {
+            std::env::vars()
+                .find(|(k, v)| k.starts_with("AWS_ENDPOINT_URL_") && !v.trim().is_empty())
+                .map(|(k, v)| format!("{v} ({k})"))
+        })
+    }
+
     /// With a configuration built elsewhere (a test's endpoint and credentials).
     pub fn with_config(base: aws_config::SdkConfig) -> Aws {
         Aws {

@@ -1,0 +1,194 @@
+//! Trust by proof: no verdict rests on something anyone can type — an unsigned line, a
+//! typed name, a local endpoint, an environment variable a script can read. Each test
+//! reproduces an attack through the real binary.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::run::{answers, folder, lifeboat_in, replay, runbook};
+use crate::text;
+
+/// A passphrase-protected ed25519 key made by the real ssh-keygen.
+fn keygen_with(dir: &Path, passphrase: &str) -> std::path::PathBuf {
+    let key = dir.join("id_protected");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-C", "ops@example", "-N", passphrase, "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    key
+}
+
+#[test]
+fn a_command_never_sees_the_signing_secrets_and_credentials_never_reach_the_log() {
+    let steps = concat!(
+        "      - { id: show, title: Show, run: \"env; env | grep -c '^LIFEBOAT_SIGN_KEY' || true\" }\n",
+        "      - { id: peek, title: Peek, run: \"echo ${{ env.LIFEBOAT_SIGN_KEY_PASSPHRASE }}\" }\n",
+    );
+    let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", steps));
+    const PASSPHRASE: &str = "correct-horse-battery";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const TOKEN: &str = "FwoGZXIvYXdzEJr//////////wEaDM-session-token";
+    let key = keygen_with(dir.path(), PASSPHRASE);
+    let ans = answers(dir.path(), "");
+    let log = dir.path().join("run.jsonl");
+    let out = replay(
+        dir.path(),
+        &rb,
+        &log,
+        &["--answers", ans.to_str().unwrap()],
+        &[
+            ("LIFEBOAT_SIGN_KEY", key.to_str().unwrap()),
+            ("LIFEBOAT_SIGN_KEY_PASSPHRASE", PASSPHRASE),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_SESSION_TOKEN", TOKEN),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    // `peek` cannot read the passphrase: the run fails there, naming why.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`env.LIFEBOAT_SIGN_KEY_PASSPHRASE` is lifeboat's signing secret"), "{stderr}");
+    let body = std::fs::read_to_string(&log).unwrap();
+    assert!(body.contains("\"signer\":\"ssh-ed25519"), "the run was signed with the key from the environment");
+    for leaked in [PASSPHRASE, SECRET, TOKEN, key.to_str().unwrap()] {
+        assert!(!body.contains(leaked), "{leaked} reached the log");
+        assert!(!stderr.contains(leaked), "{leaked} reached the screen");
+    }
+    // The command still acts as the operator (the AWS variables pass, redacted in the log),
+    // but the signing variables are not in its environment at all.
+    assert!(body.contains("AWS_SECRET_ACCESS_KEY=[redacted]"), "{body}");
+    assert!(!body.contains("LIFEBOAT_SIGN_KEY=") && !body.contains("LIFEBOAT_SIGN_KEY_PASSPHRASE="), "{body}");
+    assert!(body.contains("\"text\":\"0\""), "grep counted no signing variable: {body}");
+    let md = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap()], &[]).stdout);
+    assert!(!md.contains(SECRET) && !md.contains(PASSPHRASE), "{md}");
+}
+
+/// Appends a correctly chained, unsigned line at `time`, as someone with write access to
+/// the file (but not the key) could.
+pub(crate) fn forge_at(log: &Path, time: &str, event: serde_json::Value) {
+    let body = std::fs::read_to_string(log).unwrap();
+    let last = body.lines().last().unwrap();
+    let seq = serde_json::from_str::<serde_json::Value>(last).unwrap()["seq"].as_u64().unwrap() + 1;
+    let mut line =
+        serde_json::json!({ "seq": seq, "prev": lifeboat::journal::sha256_hex(last.as_bytes()), "time": time });
+    line.as_object_mut().unwrap().extend(event.as_object().unwrap().clone());
+    std::fs::write(log, format!("{body}{}\n", serde_json::to_string(&line).unwrap())).unwrap();
+}
+
+fn lines_of(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn an_unsigned_line_appended_before_a_resume_never_sets_the_clock_or_the_milestone() {
+    let steps = concat!(
+        "      - { id: a, title: A, wait: 100m }\n",
+        "      - { id: b, title: B, manual: Look. }\n",
+        "      - { id: c, title: C, wait: 30m, milestone: service-restored }\n",
+    );
+    let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let key = crate::journal::keygen(dir.path());
+    let log = dir.path().join("run.jsonl");
+    let sign = ["--sign-key", key.to_str().unwrap(), "--speed", "1000"];
+    let out = replay(dir.path(), &rb, &log, &sign, &[]);
+    assert_eq!(out.status.code(), Some(1), "stops at the manual step: {}", text(&out.stderr));
+    let lines = lines_of(&log);
+    let incident = lines[0]["incident_started_at"].as_str().unwrap().to_string();
+    let a_done = lines.iter().find(|l| l["type"] == "step_finished" && l["step"] == "a").unwrap()["time"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Two chained, unsigned lines dated a minute into the incident: a note and the milestone.
+    let early: lifeboat::runbook::time::Timestamp = incident.parse().unwrap();
+    let early = early.checked_add(jiff::SignedDuration::from_secs(60)).unwrap().to_string();
+    forge_at(&log, &early, serde_json::json!({ "type": "note", "by": "ciso", "text": "clock check" }));
+    forge_at(&log, &early, serde_json::json!({ "type": "milestone", "name": "service-restored" }));
+    let ans = answers(dir.path(), "steps:\n  b: done\n");
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "run",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--cloud",
+            "sim",
+            "--resume",
+            log.to_str().unwrap(),
+            "--answers",
+            ans.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+            "--speed",
+            "1000",
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    // 100m + 30m of waits cannot meet a 2h RTO, whatever the appended lines say.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("(not met"), "{stderr}");
+    let lines = lines_of(&log);
+    let resumed = lines.iter().find(|l| l["type"] == "resumed").unwrap();
+    assert!(resumed["time"].as_str().unwrap() >= a_done.as_str(), "the clock went back: {resumed} before {a_done}");
+    let v = lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]);
+    assert!(text(&v.stdout).contains("adopted at resume by ci"), "{}", text(&v.stdout));
+}
+
+#[test]
+fn report_never_vouches_for_an_ending_no_signature_covers() {
+    let (dir, rb) =
+        folder(&runbook("1h", "  x: { type: string, default: y }\n", "      - { id: a, title: A, run: \"exit 3\" }\n"));
+    let key = crate::journal::keygen(dir.path());
+    let log = dir.path().join("run.jsonl");
+    let out = replay(dir.path(), &rb, &log, &["--sign-key", key.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // Cut the signed log after the failed step's checkpoint, drop its seal, and append
+    // an unsigned milestone and a successful ending.
+    let body = std::fs::read_to_string(&log).unwrap();
+    let kept: Vec<&str> = body.lines().collect();
+    let cut = kept.iter().position(|l| l.contains("\"type\":\"step_finished\"")).unwrap() + 2;
+    assert!(kept[cut - 1].contains("\"type\":\"checkpoint\""), "the step's end is signed at once");
+    std::fs::write(&log, kept[..cut].iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    std::fs::remove_file(lifeboat::journal::sig_path(&log)).unwrap();
+    let time = lines_of(&log).last().unwrap()["time"].as_str().unwrap().to_string();
+    forge_at(&log, &time, serde_json::json!({ "type": "milestone", "name": "service-restored" }));
+    forge_at(
+        &log,
+        &time,
+        serde_json::json!({ "type": "run_finished", "status": "succeeded", "reason": null, "rto_ms": 1000, "rto_met": true, "rpo_ms": null, "rpo_met": null, "service_restored": true }),
+    );
+    let report = |format: &str| {
+        let out = lifeboat_in(dir.path(), &["report", log.to_str().unwrap(), "--format", format], &[]);
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, md, err) = report("md");
+    assert_eq!(code, Some(1), "{md}{err}");
+    let heading = md.lines().next().unwrap();
+    assert!(!heading.contains("succeeded") && heading.contains("NOT PROVEN"), "{heading}");
+    assert!(err.contains("carry no signature"), "{err}");
+    let (code, json, _) = report("json");
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_ne!(v["status"], "succeeded", "{json}");
+    assert_ne!(v["rto_met"], true, "{json}");
+    let (code, xml, _) = report("junit");
+    assert_eq!(code, Some(1));
+    let rto_case = xml.split("<testcase").find(|c| c.contains("name=\"objective RTO\"")).unwrap();
+    assert!(rto_case.contains("<failure"), "{rto_case}");
+
+    // A genesis and fifty-one forged lines, no checkpoint at all: the same.
+    let genesis = body.lines().next().unwrap();
+    std::fs::write(&log, format!("{genesis}\n")).unwrap();
+    for i in 0..50 {
+        forge_at(&log, &time, serde_json::json!({ "type": "note", "by": "x", "text": format!("n{i}") }));
+    }
+    forge_at(
+        &log,
+        &time,
+        serde_json::json!({ "type": "run_finished", "status": "succeeded", "reason": null, "rto_ms": 1000, "rto_met": true, "rpo_ms": null, "rpo_met": null, "service_restored": true }),
+    );
+    let (code, md, _) = report("md");
+    assert_eq!(code, Some(1), "{md}");
+    assert!(!md.lines().next().unwrap().contains("succeeded"), "{md}");
+}
