@@ -192,3 +192,121 @@ fn report_never_vouches_for_an_ending_no_signature_covers() {
     assert_eq!(code, Some(1), "{md}");
     assert!(!md.lines().next().unwrap().contains("succeeded"), "{md}");
 }
+
+#[test]
+fn a_resume_under_an_edited_catalog_is_refused_naming_what_changed() {
+    let steps =
+        "      - { id: b, title: B, manual: Look. }\n      - { id: c, title: C, run: \"echo ran > effects\" }\n";
+    let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let log = dir.path().join("run.jsonl");
+    let out = replay(dir.path(), &rb, &log, &[], &[]);
+    assert_eq!(out.status.code(), Some(1), "stops at the manual step: {}", text(&out.stderr));
+    let genesis = &lines_of(&log)[0];
+    assert_eq!(genesis["catalog_sha256"].as_str().map(str::len), Some(64), "{genesis}");
+    // Between the stop and the resume, the drill bucket is relabelled production's.
+    let catalog = dir.path().join("datasets.yaml");
+    let edited = std::fs::read_to_string(&catalog).unwrap().replace(
+        "{ kind: s3-bucket, id: shop-docs-drill, role: drill }",
+        "{ kind: s3-bucket, id: shop-docs-drill, role: production }",
+    );
+    std::fs::write(&catalog, edited).unwrap();
+    let ans = answers(dir.path(), "steps:\n  b: done\n");
+    let resume = ["--resume", log.to_str().unwrap(), "--answers", ans.to_str().unwrap()];
+    let out = lifeboat_in(
+        dir.path(),
+        &[&["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim"][..], &resume[..]].concat(),
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("changed since this run began"), "{stderr}");
+    assert!(
+        stderr.contains("`s3-bucket shop-docs-drill drill eu-central-1`")
+            && stderr.contains("`s3-bucket shop-docs-drill production eu-central-1`"),
+        "names the resource then and now: {stderr}"
+    );
+    assert!(!dir.path().join("effects").exists(), "nothing ran");
+}
+
+/// A folder with a trust root naming `key`, an `incidents/` folder, and the test runbook.
+fn trusted_folder(steps: &str, inputs: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let (dir, rb) = folder(&runbook("2h", inputs, steps));
+    let key = crate::journal::keygen(dir.path());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    std::fs::write(dir.path().join("allowed_signers"), format!("ops@example {public}")).unwrap();
+    std::fs::create_dir(dir.path().join("incidents")).unwrap();
+    (dir, rb, key)
+}
+
+fn evidence_json(dir: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = lifeboat_in(
+        dir,
+        &[&["evidence", "--dir", ".", "--incidents", "incidents", "--out", "pack"][..], extra].concat(),
+        &[],
+    );
+    let json =
+        std::fs::read_to_string(dir.join("pack/evidence.json")).unwrap_or_else(|_| panic!("{}", text(&out.stderr)));
+    (out.status.code(), serde_json::from_str(&json).unwrap(), text(&out.stdout))
+}
+
+#[test]
+fn a_rehearsal_of_a_past_incident_is_dated_when_it_ran_and_a_copy_of_its_log_counts_once() {
+    let (dir, rb, key) =
+        trusted_folder("      - { id: a, title: A, manual: Look. }\n", "  incident_at: { type: timestamp }\n");
+    let ans = answers(dir.path(), "inputs: { incident_at: \"2026-11-24T03:00:00Z\" }\nsteps:\n  a: done\n");
+    let log = dir.path().join("incidents/rehearsal.jsonl");
+    let before = lifeboat::runbook::time::Timestamp::now();
+    let out = lifeboat_in(
+        dir.path(),
+        &[
+            "tabletop",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--answers",
+            ans.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = lines_of(&log);
+    assert!(lines[0]["time"].as_str().unwrap().starts_with("2026-11-24"), "the run's clock is the incident's");
+    let wall: lifeboat::runbook::time::Timestamp = lines[0]["wall"].as_str().unwrap().parse().unwrap();
+    assert!(wall >= before.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap(), "wall {wall} is now");
+    assert!(lines.iter().filter(|l| l["type"] == "checkpoint").all(|l| l["wall"].is_string()));
+
+    // A pack for the period since the run began lists it.
+    let since = before.checked_sub(jiff::SignedDuration::from_secs(60)).unwrap().to_string();
+    let (_, pack, said) = evidence_json(dir.path(), &["--since", &since]);
+    let runs = &pack["datasets"][0]["runs"];
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{said}\n{pack:#}");
+    assert!(runs[0]["started"].as_str().unwrap() >= since.as_str(), "{:#}", runs[0]);
+
+    // Two copies of the log under other names, one of them edited: one run, two copies skipped.
+    let sig = lifeboat::journal::sig_path(&log);
+    for name in ["copy", "edited"] {
+        let copy = dir.path().join(format!("incidents/{name}.jsonl"));
+        std::fs::copy(&log, &copy).unwrap();
+        std::fs::copy(&sig, lifeboat::journal::sig_path(&copy)).unwrap();
+    }
+    let edited = dir.path().join("incidents/edited.jsonl");
+    let body = std::fs::read_to_string(&edited).unwrap().replacen("\"by\":\"ci\"", "\"by\":\"cj\"", 1);
+    std::fs::write(&edited, body).unwrap();
+    let (_, pack, said) = evidence_json(dir.path(), &["--since", &since]);
+    let runs = pack["datasets"][0]["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 1, "{said}\n{pack:#}");
+    assert_eq!(
+        runs[0]["log"].as_str().map(|l| l.ends_with("copy.jsonl") || l.ends_with("rehearsal.jsonl")),
+        Some(true)
+    );
+    assert_eq!(runs[0]["counts"], true, "{:#}", runs[0]);
+    let copies = pack["copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    let tampered = copies.iter().find(|c| c["log"].as_str().unwrap().ends_with("edited.jsonl")).unwrap();
+    assert!(tampered["tampered"].as_str().is_some_and(|t| t.starts_with("TAMPERED")), "{tampered}");
+    let md = std::fs::read_to_string(dir.path().join("pack/evidence.md")).unwrap();
+    assert!(md.contains("skipped as copies of a run already listed"), "{md}");
+}
