@@ -82,6 +82,9 @@ pub struct Summary {
     pub checklists: Vec<ChecklistRow>,
     /// Everyone who took part, in the order they first did, with what each did.
     pub participants: Vec<Participant>,
+    /// The endpoint the run's requests went to when it was not AWS's own: never proof.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// The run's inputs as the genesis recorded them (a secret as "[redacted]").
     pub inputs: serde_json::Map<String, serde_json::Value>,
     /// What the run made (instances, tables, snapshot copies), by step: what a drill
@@ -209,6 +212,7 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 s.rpo_objective_ms = g.rpo_ms;
                 s.signed = g.signer.is_some();
                 s.inputs = g.inputs.clone();
+                s.endpoint = g.provenance.endpoint.clone();
                 did(&mut s, &g.operator, "started the run".into());
                 push(&mut s, r, Some(g.operator.clone()), format!("run started ({} on {})", g.mode.as_str(), g.cloud));
             }
@@ -439,6 +443,9 @@ pub fn markdown(s: &Summary) -> String {
     if let Some(r) = &s.reason {
         md += &format!("| outcome | {} |\n", cell(r));
     }
+    if let Some(e) = &s.endpoint {
+        md += &format!("| **endpoint** | {} (not AWS's own: this run proves nothing about AWS) |\n", cell(e));
+    }
     for a in &s.adopted {
         md += &format!("| **unsigned lines** | {} |\n", cell(a));
     }
@@ -622,7 +629,7 @@ pub fn junit(s: &Summary) -> String {
 }
 
 /// The last successful restore drill of each dataset, from the logs in `dir`: only
-/// sealed, intact logs of `--mode drill` runs against the real cloud that succeeded and
+/// sealed, intact logs of `--mode drill` runs against AWS's own endpoint that succeeded and
 /// are signed by a key the trust root names count (a drill on the simulated cloud proves
 /// nothing about the real backups; an unsigned log, anyone could have written). Without a
 /// trust root, nothing counts.
@@ -646,6 +653,7 @@ pub fn last_drills(
         let ended = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. }));
         if s.mode == "drill"
             && s.cloud == "aws"
+            && s.endpoint.is_none()
             && s.status == Some(RunStatus::Succeeded)
             && let Some(t) = ended.and_then(|r| crate::runbook::time::parse_timestamp(&r.time).ok())
         {

@@ -40,6 +40,10 @@ pub enum SignOffError {
     NoRole,
     #[error("the statement is empty: say what you sign")]
     NoStatement,
+    #[error(
+        "this key signed the run's log itself: a run cannot sign itself off; a sign-off is another person's word, with their own key"
+    )]
+    OwnKey,
     #[error(transparent)]
     Sign(#[from] SignError),
 }
@@ -55,12 +59,21 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The run id of a log's genesis line.
-fn run_id(bytes: &[u8]) -> Option<String> {
+/// A field of a log's genesis line.
+fn genesis_field(bytes: &[u8], field: &str) -> Option<String> {
     let first = bytes.split(|b| *b == b'\n').next()?;
     let v: serde_json::Value = serde_json::from_slice(first).ok()?;
     (v.get("type")?.as_str()? == "genesis").then_some(())?;
-    v.get("run_id")?.as_str().map(str::to_string)
+    v.get(field)?.as_str().map(str::to_string)
+}
+
+fn run_id(bytes: &[u8]) -> Option<String> {
+    genesis_field(bytes, "run_id")
+}
+
+/// The key that signed the run (`ssh-ed25519 AAAA…`, no comment).
+fn run_signer(bytes: &[u8]) -> Option<String> {
+    genesis_field(bytes, "signer").map(|k| super::key_only(&k))
 }
 
 /// Signs `statement` about `log` in `role`: writes `LOG.signoffs/N-ROLE.json` and its
@@ -82,6 +95,9 @@ pub fn sign_off(
     let shown = log.display().to_string();
     let bytes = std::fs::read(log).map_err(|e| SignOffError::Log(shown.clone(), e))?;
     let run_id = run_id(&bytes).ok_or_else(|| SignOffError::NotARun(shown.clone()))?;
+    if run_signer(&bytes).is_some_and(|k| k == super::key_only(&signer.public_openssh())) {
+        return Err(SignOffError::OwnKey);
+    }
     let doc = Statement {
         kind: "lifeboat-sign-off/v1".into(),
         log_sha256: sha256_hex(&bytes),
@@ -166,7 +182,17 @@ pub fn find(log: &Path, allowed: Option<&AllowedSigners>) -> Vec<Found> {
     in_order(&mut docs);
     let log_bytes = std::fs::read(log).unwrap_or_default();
     let (sha, run) = (sha256_hex(&log_bytes), run_id(&log_bytes));
-    docs.into_iter().map(|path| check(path, &sha, run.as_deref(), allowed)).collect()
+    let own = run_signer(&log_bytes);
+    docs.into_iter()
+        .map(|path| {
+            let mut found = check(path, &sha, run.as_deref(), allowed);
+            let by_the_run = found.signer.as_deref().map(super::key_only).is_some_and(|k| Some(k) == own);
+            if found.problem.is_none() && by_the_run {
+                found.problem = Some("is signed by the run's own signing key: a run cannot sign itself off".into());
+            }
+            found
+        })
+        .collect()
 }
 
 /// Sign-offs in the order they were made: by their number, so `10-…` follows `9-…`

@@ -42,9 +42,16 @@ impl Duration {
                 n.checked_mul(UNITS[pos].1).and_then(|v| total.checked_add(v)).ok_or("the duration is too large")?;
             rest = &rest[digits + unit.len_utf8()..];
         }
+        if total > MAX_SECS {
+            return Err(format!("`{t}` is longer than 100 years: no plan needs it (and sums of such would wrap)"));
+        }
         Ok(Duration(total))
     }
 }
+
+/// The longest duration a runbook may give: 100 years. In milliseconds it fits a `u64`
+/// a million times over, so budgets, RTOs and their sums can never wrap around.
+pub const MAX_SECS: u64 = 100 * 365 * 86_400;
 
 fn hint(t: &str) -> String {
     let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();

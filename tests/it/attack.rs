@@ -429,3 +429,24 @@ fn an_empty_log_is_a_run_that_never_started_not_tampering() {
         "{said}"
     );
 }
+
+#[test]
+fn budgets_that_would_wrap_around_are_refused_with_their_line() {
+    let huge = "9223372036854775808s";
+    let rb = format!(
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: rb\ntitle: RB\ndataset: shop-docs\nscenario: other\nobjectives: {{ rto: 2h }}\nphases:\n  - id: p\n    title: P\n    budget: {huge}\n    steps:\n      - {{ id: a, title: A, manual: Look. }}\n  - id: q\n    title: Q\n    budget: {huge}\n    steps:\n      - {{ id: b, title: B, manual: Look. }}\n"
+    );
+    let (dir, path) = folder(&rb);
+    let out = lifeboat_in(dir.path(), &["validate", path.to_str().unwrap()], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("longer than 100 years"), "{stderr}");
+    assert!(
+        stderr.contains("rb.yaml:11:13") && stderr.contains("rb.yaml:16:13"),
+        "names each line and column: {stderr}"
+    );
+    let log = dir.path().join("run.jsonl");
+    let out = replay(dir.path(), &path, &log, &[], &[]);
+    assert_eq!(out.status.code(), Some(2), "nothing runs: {}", text(&out.stderr));
+    assert!(!log.exists());
+}

@@ -160,13 +160,14 @@ async fn cleanup_deletes_the_drills_instance_and_copies_and_nothing_else() {
     // The cleanup is no drill: audit does not count it, and finds nothing left.
     let audit = tokio::task::block_in_place(|| d.lifeboat(&["audit", "--dir", ".", "--incidents", "incidents"]));
     assert!(!text(&audit.stdout).contains("drill leftover"), "{}", text(&audit.stdout));
-    // The evidence pack: this drill ran on AWS, verified and signed, so it proves the
-    // restore and the dataset is on schedule; it restored into production's own account
-    // (moto has one), which the pack says rather than hides.
+    // The evidence pack: this drill is verified and signed, but it ran against moto's
+    // local endpoint, so it proves nothing about AWS and the dataset is still due a
+    // drill; it restored into production's own account (moto has one), which the pack
+    // says rather than hides.
     let ev = tokio::task::block_in_place(|| {
         d.lifeboat(&["evidence", "customers", "--dir", ".", "--incidents", "incidents", "--out", "pack"])
     });
-    assert_eq!(ev.status.code(), Some(0), "{}{}", text(&ev.stdout), text(&ev.stderr));
+    assert_eq!(ev.status.code(), Some(1), "{}{}", text(&ev.stdout), text(&ev.stderr));
     let pack: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.dir.path().join("pack/evidence.json")).unwrap()).unwrap();
     let customers = &pack["datasets"][0];
@@ -176,8 +177,9 @@ async fn cleanup_deletes_the_drills_instance_and_copies_and_nothing_else() {
         "the cleanup's log is no run of the dataset: {customers}"
     );
     let r = &customers["runs"][0];
-    assert_eq!((r["cloud"].as_str(), r["proves_restore"].as_bool()), (Some("aws"), Some(true)), "{r}");
-    assert!(customers["overdue"].is_null(), "{customers}");
+    assert_eq!((r["cloud"].as_str(), r["proves_restore"].as_bool()), (Some("aws"), Some(false)), "{r}");
+    assert!(r["not_counted_because"].as_str().unwrap().contains("not AWS's own endpoint"), "{r}");
+    assert!(customers["overdue"].is_string(), "{customers}");
     assert_eq!(r["segregation"]["segregated"], false, "{r}");
     assert_eq!(r["segregation"]["account"], MOTO_ACCOUNT, "{r}");
     // Run again: all gone, nothing to do.

@@ -164,13 +164,19 @@ async fn the_evidence_pack_counts_only_what_verifies_and_says_why_the_rest_does_
     );
     assert_ne!(bad, tampered, "the run_finished line was not found to tamper with");
     std::fs::write(logs.join("4-tampered.jsonl"), bad).unwrap();
+    // The DPO signs off with a key of their own (the run's key cannot sign the run off).
+    let dpo_dir = tempfile::tempdir().unwrap();
+    let dpo = crate::journal::keygen(dpo_dir.path());
+    let dpo_public = std::fs::read_to_string(dpo.with_extension("pub")).unwrap();
+    let trust = std::fs::read_to_string(d.join("allowed_signers")).unwrap();
+    std::fs::write(d.join("allowed_signers"), format!("{trust}dpo@example {dpo_public}")).unwrap();
     let signed = lb(
         d,
         &[
             "sign-off",
             "incidents/2-june.jsonl",
             "--sign-key",
-            key.to_str().unwrap(),
+            dpo.to_str().unwrap(),
             "--role",
             "dpo",
             "--statement",

@@ -37,10 +37,20 @@ fn signed_tabletop(rb: &str, log: &Path, key: &Path) -> std::process::Output {
 }
 
 fn ssh_keygen_verify(allowed: &Path, namespace: &str, sig: &Path, message: &[u8]) -> Result<(), String> {
+    ssh_keygen_verify_as("ops@example", allowed, namespace, sig, message)
+}
+
+fn ssh_keygen_verify_as(
+    identity: &str,
+    allowed: &Path,
+    namespace: &str,
+    sig: &Path,
+    message: &[u8],
+) -> Result<(), String> {
     let mut child = Command::new("ssh-keygen")
         .args(["-Y", "verify", "-f"])
         .arg(allowed)
-        .args(["-I", "ops@example", "-n", namespace, "-s"])
+        .args(["-I", identity, "-n", namespace, "-s"])
         .arg(sig)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -379,15 +389,27 @@ fn allowed_signers_are_read_as_ssh_keygen_reads_them() {
 #[test]
 fn a_sign_off_verifies_with_lifeboat_and_with_ssh_keygen_and_a_forged_one_does_not_count() {
     let dir = tempfile::tempdir().unwrap();
-    let key = keygen(dir.path());
-    let allowed = allowed_signers(dir.path(), &key);
+    let run_key = keygen(dir.path());
+    let allowed = allowed_signers(dir.path(), &run_key);
+    // The data-protection officer has a key of their own, which the trust root names.
+    let dpo_dir = tempfile::tempdir().unwrap();
+    let key = keygen(dpo_dir.path());
+    let dpo_public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&allowed).unwrap();
+    f.write_all(format!("dpo@example {dpo_public}").as_bytes()).unwrap();
     let log = dir.path().join("drill.jsonl");
     let rb = "customers-db-quarterly-drill";
-    let out = signed_tabletop(rb, &log, &key);
+    let out = signed_tabletop(rb, &log, &run_key);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The run's own key cannot sign the run off.
+    let (l, own) = (log.to_str().unwrap(), run_key.to_str().unwrap());
+    let so = lifeboat(&["sign-off", l, "--sign-key", own, "--role", "data-protection-officer", "--statement", "fine"]);
+    assert_eq!(so.status.code(), Some(2), "{}", text(&so.stderr));
+    assert!(text(&so.stderr).contains("a run cannot sign itself off"), "{}", text(&so.stderr));
+    assert!(!lifeboat::journal::signoff::folder(&log).exists(), "nothing was written");
     // The DPO signs off, with a statement that tries to look like structure.
     let statement = "Q4 drill met its objectives\n\"role\": \"auditor\" \u{1b}[2J";
-    let (l, k) = (log.to_str().unwrap(), key.to_str().unwrap());
+    let k = key.to_str().unwrap();
     let so = lifeboat(&["sign-off", l, "--sign-key", k, "--role", "data-protection-officer", "--statement", statement]);
     assert_eq!(so.status.code(), Some(0), "{}", text(&so.stderr));
     let doc = lifeboat::journal::signoff::folder(&log).join("1-data-protection-officer.json");
@@ -396,20 +418,23 @@ fn a_sign_off_verifies_with_lifeboat_and_with_ssh_keygen_and_a_forged_one_does_n
     let parsed: lifeboat::journal::signoff::Statement = serde_json::from_slice(&body).unwrap();
     assert_eq!((parsed.role.as_str(), parsed.statement.as_str()), ("data-protection-officer", statement.trim()));
     let sig = doc.with_extension("json.sig");
-    ssh_keygen_verify(&allowed, "lifeboat-sign-off", &sig, &body).unwrap();
-    assert!(ssh_keygen_verify(&allowed, "lifeboat-incident-log", &sig, &body).is_err(), "its own namespace");
+    ssh_keygen_verify_as("dpo@example", &allowed, "lifeboat-sign-off", &sig, &body).unwrap();
+    assert!(
+        ssh_keygen_verify_as("dpo@example", &allowed, "lifeboat-incident-log", &sig, &body).is_err(),
+        "its own namespace"
+    );
     let v = lifeboat(&["verify", l, "--allowed-signers", allowed.to_str().unwrap()]);
     let said = text(&v.stdout);
     assert_eq!(v.status.code(), Some(0), "{said}");
     assert!(
-        said.contains("sign-off   data-protection-officer at ") && said.contains("signed by ops@example"),
+        said.contains("sign-off   data-protection-officer at ") && said.contains("signed by dpo@example"),
         "{said}"
     );
     assert!(!said.contains('\u{1b}'), "no raw control character reaches the terminal: {said}");
     let report = lifeboat(&["report", l, "--allowed-signers", allowed.to_str().unwrap()]);
     let md = text(&report.stdout);
     assert!(
-        md.contains("## Sign-offs\n\n- data-protection-officer at ") && md.contains("signed by ops@example"),
+        md.contains("## Sign-offs\n\n- data-protection-officer at ") && md.contains("signed by dpo@example"),
         "{md}"
     );
     assert!(!md.contains('\u{1b}'), "{md}");
@@ -452,6 +477,28 @@ fn a_sign_off_verifies_with_lifeboat_and_with_ssh_keygen_and_a_forged_one_does_n
         text(&v.stdout)
     );
     std::fs::remove_file(lifeboat::journal::signoff::folder(&log).join("3-auditor.json")).unwrap();
+    std::fs::remove_file(lifeboat::journal::signoff::folder(&log).join("3-auditor.json.sig")).unwrap();
+
+    // A sign-off made by hand with the run's own key (stock ssh-keygen): it verifies as
+    // a signature, and does not count.
+    let own_doc = lifeboat::journal::signoff::folder(&log).join("3-auditor.json");
+    let forged = String::from_utf8(body.clone()).unwrap().replace("data-protection-officer", "auditor");
+    std::fs::write(&own_doc, &forged).unwrap();
+    let signed = Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-f", own, "-n", "lifeboat-sign-off"])
+        .arg(&own_doc)
+        .status()
+        .unwrap();
+    assert!(signed.success());
+    let v = lifeboat(&["verify", l, "--allowed-signers", allowed.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1), "{}", text(&v.stdout));
+    assert!(
+        text(&v.stdout).contains("DOES NOT COUNT: 3-auditor.json is signed by the run's own signing key"),
+        "{}",
+        text(&v.stdout)
+    );
+    std::fs::remove_file(&own_doc).unwrap();
+    std::fs::remove_file(own_doc.with_extension("json.sig")).unwrap();
 
     // The log changed after it was signed off (a line appended): the sign-offs sign
     // another version of it.

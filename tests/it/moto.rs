@@ -1376,3 +1376,65 @@ async fn audit_names_a_drill_instance_left_behind_until_it_is_deleted() {
     let audit = lifeboat_here(vec!["audit", "--dir", ".", "--incidents", "incidents", "--cloud", "aws"]).await.unwrap();
     assert!(!text(&audit.stdout).contains("drill leftover"), "{}", text(&audit.stdout));
 }
+
+/// A signed drill against a local endpoint (moto here; a stray `AWS_ENDPOINT_URL` left in
+/// a shell elsewhere) is never proof: the genesis names the endpoint, and neither the
+/// evidence pack nor `list` counts it, whatever its signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_drill_against_a_local_endpoint_is_never_proof() {
+    let moto = Moto::start();
+    let _rds = customers_with_nightly(&moto).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("datasets.yaml"),
+        format!("apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: customers\n    title: Customers\n    classification: confidential\n    rpo: 15m\n    rto: 4h\n    drill_every: 90d\n    primary: {{ region: eu-central-1, account: \"{MOTO_ACCOUNT}\" }}\n    resources:\n      - {{ kind: rds-instance, id: customers-prod, role: production }}\n      - {{ kind: rds-instance, id: customers-drill, role: drill }}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("rb.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: drill\ntitle: Drill\ndataset: customers\nscenario: drill\nphases:\n  - id: restore\n    title: Restore\n    budget: 1h\n    steps:\n      - { id: restore, title: Restore, action: rds.restore_from_snapshot, with: { snapshot: nightly, new_instance: customers-drill } }\n  - id: teardown\n    title: Teardown\n    budget: 10m\n    steps:\n      - { id: teardown, title: Delete it, manual: Delete customers-drill. }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("answers.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\nsteps:\n  teardown: done\n",
+    )
+    .unwrap();
+    let key = crate::journal::keygen(dir.path());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    std::fs::write(dir.path().join("allowed_signers"), format!("ops@example {public}")).unwrap();
+    std::fs::create_dir(dir.path().join("incidents")).unwrap();
+    let (env, d, k) = (moto.env(), dir.path().to_path_buf(), key.to_str().unwrap().to_string());
+    let here = move |args: Vec<String>| {
+        let (env, d) = (env.clone(), d.clone());
+        tokio::task::spawn_blocking(move || {
+            lifeboat_with(&env, &d, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+    };
+    let args = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let run = here(
+        [args("run rb.yaml --headless --cloud aws --mode drill --answers answers.yaml --log incidents/drill.jsonl --sign-key"), vec![k]]
+            .concat(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let body = std::fs::read_to_string(dir.path().join("incidents/drill.jsonl")).unwrap();
+    let genesis: serde_json::Value = serde_json::from_str(body.lines().next().unwrap()).unwrap();
+    assert_eq!(genesis["endpoint"].as_str(), Some(moto.url.as_str()), "{genesis}");
+
+    let out = here(args("evidence --dir . --incidents incidents --out pack")).await.unwrap();
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("0 counted, 0 proven drill(s)"), "{said}");
+    let pack: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("pack/evidence.json")).unwrap()).unwrap();
+    let run = &pack["datasets"][0]["runs"][0];
+    assert_eq!((run["counts"].as_bool(), run["proves_restore"].as_bool()), (Some(false), Some(false)), "{run:#}");
+    assert!(run["not_counted_because"].as_str().unwrap().contains(&moto.url), "{run:#}");
+    assert!(pack["datasets"][0]["overdue"].is_string(), "a drill is still due: {pack:#}");
+
+    let list = here(args("list --dir . --incidents incidents")).await.unwrap();
+    let row = text(&list.stdout).lines().find(|l| l.starts_with("drill")).map(str::to_string).unwrap_or_default();
+    assert!(row.contains("never"), "list counts no drill: {}", text(&list.stdout));
+}

@@ -310,3 +310,24 @@ fn a_rehearsal_of_a_past_incident_is_dated_when_it_ran_and_a_copy_of_its_log_cou
     let md = std::fs::read_to_string(dir.path().join("pack/evidence.md")).unwrap();
     assert!(md.contains("skipped as copies of a run already listed"), "{md}");
 }
+
+#[test]
+fn a_name_that_only_looks_different_is_the_operator_under_four_eyes() {
+    let steps = "      - { id: go, title: Go, approval: { role: ic, four_eyes: true } }\n      - { id: after, title: After, run: \"echo ran > effects\" }\n";
+    let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let log = dir.path().join("run.jsonl");
+    for name in ["ci\u{2010}drill", "CI-DRILL", "ci\u{200B}-drill"] {
+        let _ = std::fs::remove_file(&log);
+        let ans = dir.path().join("answers.yaml");
+        std::fs::write(
+            &ans,
+            format!("apiVersion: lifeboat/v1\nkind: Answers\noperator: ci-drill\nsteps:\n  go: {{ approve: true, by: \"{name}\", role: ic }}\n"),
+        )
+        .unwrap();
+        let out = replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name:?}: {stderr}");
+        assert!(stderr.contains("four eyes needs someone else"), "{name:?}: {stderr}");
+        assert!(!dir.path().join("effects").exists(), "nothing ran past the approval");
+    }
+}

@@ -12,8 +12,28 @@ pub(super) fn approval_needs(a: &Approval) -> String {
     format!("needs a yes from {who}{}", if a.four_eyes { ", not the run's operator (four eyes)" } else { "" })
 }
 
+/// Two typed names that a person would read as one are one person: case, runs of white
+/// space, invisible characters and the look-alike dashes and full-width forms are folded
+/// (`ci‐drill` with U+2010 is `ci-drill`), so four eyes cannot be passed by a name that
+/// only differs where no one can see it. Look-alike letters of other scripts are not
+/// folded: a typed name is a claim, and only a signed approval proves who gave it.
 pub(super) fn same_person(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
+    skeleton(a) == skeleton(b)
+}
+
+fn skeleton(name: &str) -> String {
+    let folded: String = name
+        .chars()
+        .filter(|c| !matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'))
+        .map(|c| match c {
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => '-',
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            c if c.is_whitespace() => ' ',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Collects `approvers` yeses from different people with the role. A no, an answer in
@@ -79,4 +99,24 @@ pub(super) async fn approve(ctx: &Ctx, step: &Step, a: &Approval) -> Result<Atte
         outputs: Map::from_iter([("approved_by".to_string(), Json::String(given.join(", ")))]),
         recovery_point: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_person;
+
+    #[test]
+    fn names_that_read_the_same_are_the_same_person() {
+        for (a, b) in [
+            ("ci-drill", "ci\u{2010}drill"),
+            ("ci-drill", "CI\u{2212}Drill"),
+            ("dana", "da\u{200B}na"),
+            ("dana", "\u{FF44}\u{FF41}\u{FF4E}\u{FF41}"),
+            ("Dana  Scully", " dana scully "),
+        ] {
+            assert!(same_person(a, b), "{a:?} vs {b:?}");
+        }
+        assert!(!same_person("dana", "erik"));
+        assert!(!same_person("ci-drill", "ci_drill"));
+    }
 }

@@ -163,7 +163,7 @@ pub fn runbook(
             }
         }
     }
-    let budget = Duration(phases.iter().filter_map(|p| p.budget.as_ref()).map(|b| b.0).sum());
+    let budget = Duration(phases.iter().filter_map(|p| p.budget.as_ref()).fold(0u64, |sum, b| sum.saturating_add(b.0)));
     if let Some(rto) = rto
         && budget > rto
     {
