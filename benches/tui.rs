@@ -65,6 +65,7 @@ fn app() -> RunApp {
         tabletop: false,
         answers_path: None,
         junit: None,
+        await_approvals: None,
         copy_problems: vec![],
     };
     RunApp::new(meta, tracker, start)

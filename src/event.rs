@@ -89,6 +89,14 @@ pub struct Provenance {
     pub endpoint: Option<String>,
 }
 
+/// A signed approval as a run took it: the document, its SSHSIG, and the signer's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedWord {
+    pub document: String,
+    pub signature: String,
+    pub key: String,
+}
+
 /// A range of lines a resume took on without a signature vouching for them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Adopted {
@@ -267,6 +275,11 @@ pub enum Event {
         by: String,
         role: Option<String>,
         reason: Option<String>,
+        /// The signed approval behind the answer, copied whole so the log alone proves it
+        /// (`ssh-keygen -Y verify -n lifeboat-approval`); none for a typed name, which
+        /// is a claim, recorded as typed and unverified.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed: Option<SignedWord>,
     },
     Note {
         by: String,
@@ -393,6 +406,7 @@ pub const EVENT_TYPES: &[&str] = &[
 /// them as they are.
 pub const STRUCTURE: &[&str] = &[
     "type",
+    "signed",
     "seq",
     "prev",
     "time",

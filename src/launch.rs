@@ -67,6 +67,11 @@ pub struct RunArgs {
     /// Continue an interrupted run from its log
     #[arg(long, value_name = "LOG")]
     pub resume: Option<PathBuf>,
+    /// Headless: wait this long (real time, e.g. 15m) for an approval the answers file
+    /// does not give, signed with `lifeboat approve LOG --step …` from another terminal,
+    /// before the run stops (resumable) [default: stop at once]
+    #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
+    pub await_approvals: Option<std::time::Duration>,
     /// Also write a JUnit XML report here
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -101,12 +106,17 @@ impl RunArgs {
             sign_key: std::env::var_os("LIFEBOAT_SIGN_KEY").map(PathBuf::from),
             resume: None,
             junit: None,
+            await_approvals: None,
             operator: None,
             dir,
             injects: None,
             verbose: false,
         }
     }
+}
+
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    Duration::parse(text).map(|d| std::time::Duration::from_secs(d.secs()))
 }
 
 /// How long after the incident a rehearsal begins: detection and paging count too.
@@ -201,6 +211,7 @@ pub fn watched(
         tabletop: g.mode == Mode::Tabletop,
         answers_path: None,
         junit: None,
+        await_approvals: None,
         copy_problems: vec![],
     };
     Ok((meta, tracker, doubt))
@@ -266,6 +277,34 @@ fn load_signer(args: &RunArgs, ask: Option<AskPassphrase>) -> Result<Option<Sign
         .map_err(|e| e.to_string())
 }
 
+/// The trust root (as `verify` finds it) and `roles.yaml` beside the runbook's catalog,
+/// checked as `validate` checks them.
+fn authority(ws: &mut Workspace, runbook_path: &Path) -> Result<crate::engine::Authority, String> {
+    let dir = runbook_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let trust = crate::journal::trust::load(None, dir)?.map(|(_, t)| t);
+    let path = dir.join(crate::runbook::load::ROLES_FILE);
+    let roles = if path.is_file() {
+        let i = ws.add(&path);
+        ws.check(i);
+        let report = ws.file(i).report();
+        match &ws.file(i).doc {
+            Some(Doc::Roles(raw)) if report.errors() == 0 => {
+                crate::runbook::check::roles(raw, &mut crate::runbook::decode::Cx::default())
+            }
+            _ => {
+                return Err(format!(
+                    "{}`{}` is not a valid roles file; nothing was run",
+                    report.render(),
+                    path.display()
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    Ok(crate::engine::Authority { trust, roles, ..Default::default() })
+}
+
 /// What the operator chooses on the start form (or the flags choose for them).
 #[derive(Debug, Clone)]
 pub struct Choice {
@@ -307,6 +346,8 @@ pub struct Setup {
     pub identity: Option<Result<Identity, String>>,
     signer: Option<Signer>,
     operator: String,
+    /// The trust root and the roles file beside the catalog: who may approve with a key.
+    authority: crate::engine::Authority,
 }
 
 /// A run under way: the engine and everything a front end needs to watch and steer it.
@@ -338,6 +379,8 @@ pub struct RunMeta {
     pub tabletop: bool,
     pub answers_path: Option<PathBuf>,
     pub junit: Option<PathBuf>,
+    /// Headless: how long an approval the answers do not give is waited for in the inbox.
+    pub await_approvals: Option<std::time::Duration>,
     /// What the log's copy to the evidence bucket could not write (said at the end).
     pub copy_problems: Vec<String>,
 }
@@ -367,6 +410,9 @@ impl Setup {
         }
         if cloud == CloudArg::Aws && args.injects.is_some() {
             return Err(err("`--injects` plays failures on the simulated cloud only; drop it, or use `--cloud sim`"));
+        }
+        if args.await_approvals.is_some() && !args.headless {
+            return Err(err("`--await-approvals` is for headless runs; at a terminal the approval dialog waits"));
         }
         if cloud == CloudArg::Sim && args.account_mismatch_ok {
             return Err(err("`--account-mismatch-ok` is about AWS credentials; the simulated cloud has none"));
@@ -440,6 +486,9 @@ impl Setup {
                 let mut cx = crate::runbook::decode::Cx::default();
                 if let Some(Doc::Answers(raw)) = &ws.file(a).doc {
                     let checked = crate::runbook::check::answers(raw, Some(&runbook), &mut cx);
+                    // Warnings (a typed name under four eyes) are said when the step is
+                    // reached; only errors keep the run from starting.
+                    cx.diags.retain(|d| d.severity() == crate::runbook::diag::Severity::Error);
                     if !cx.diags.is_empty() {
                         let r = crate::runbook::diag::FileReport {
                             path: path.clone(),
@@ -496,7 +545,9 @@ impl Setup {
 
         let operator = operator(&args, answers.as_ref()).unwrap_or_default();
         let signer = load_signer(&args, ask)?;
+        let authority = authority(&mut ws, &runbook_path)?;
         Ok(Setup {
+            authority,
             operator,
             args,
             tabletop,
@@ -622,7 +673,17 @@ impl Setup {
         let cloud = if tabletop { CloudArg::Sim } else { self.cloud() };
         let caller = if cloud == CloudArg::Aws { self.check_identity()? } else { None };
         let Setup {
-            args, runbook, runbook_path, catalog, dataset, answers, injects, resumed, signer: self_signer, ..
+            args,
+            runbook,
+            runbook_path,
+            catalog,
+            dataset,
+            answers,
+            injects,
+            resumed,
+            signer: self_signer,
+            mut authority,
+            ..
         } = self;
         let mode = match (choice.mode, cloud) {
             (ChosenMode::Tabletop, _) => Mode::Tabletop,
@@ -819,7 +880,11 @@ impl Setup {
             }
             _ => None,
         };
+        authority.run_key = signer_public.as_deref().map(crate::journal::key_only);
+        authority.runbook_sha256 = std::fs::read(&runbook_path).map(|b| sha256_hex(&b)).unwrap_or_default();
+        authority.log = Some(log_path.clone());
         let spec = RunSpec {
+            authority,
             runbook: runbook.clone(),
             catalog,
             dataset,
@@ -882,6 +947,7 @@ impl Setup {
         }
         let prior_records = prior.records.clone();
         let (engine, commands) = Engine::new(spec, clock.clone(), provider, sink.clone(), prior);
+        crate::inbox::watch(log_path.clone(), &commands);
         Ok(Started {
             engine,
             commands,
@@ -904,6 +970,7 @@ impl Setup {
                 tabletop,
                 answers_path: args.answers.clone(),
                 junit: args.junit.clone(),
+                await_approvals: args.await_approvals,
                 copy_problems: vec![],
             },
         })

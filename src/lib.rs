@@ -11,6 +11,7 @@ pub mod engine;
 pub mod event;
 pub mod evidence;
 pub mod format;
+pub mod inbox;
 pub mod journal;
 pub mod launch;
 pub mod objectives;

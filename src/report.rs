@@ -251,13 +251,14 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                     format!("`{step}` started{}", detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()),
                 );
             }
-            Event::Answer { step, verdict, by, role, reason } => {
+            Event::Answer { step, verdict, by, role, reason, signed } => {
                 let what = verdict_words(verdict);
                 did(&mut s, by, format!("{what}{}", step.as_ref().map(|x| format!(" `{x}`")).unwrap_or_default()));
                 let who = format!("{by}{}", role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default());
                 let line = format!(
-                    "{what}{}{}",
+                    "{what}{}{}{}",
                     step.as_ref().map(|x| format!(" `{x}`")).unwrap_or_default(),
+                    signed.as_ref().map(signed_words).unwrap_or_default(),
                     reason.as_ref().map(|x| format!(": {x}")).unwrap_or_default()
                 );
                 push(&mut s, r, Some(who), line);
@@ -383,6 +384,14 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
     }
     s.unsigned_lines = crate::journal::vouch::ranges(&unsigned);
     s
+}
+
+/// " (signed, SHA256:…)": whose key an answer was signed with.
+fn signed_words(w: &crate::event::SignedWord) -> String {
+    let fp = ssh_key::PublicKey::from_openssh(&w.key)
+        .map(|k| k.fingerprint(ssh_key::HashAlg::Sha256).to_string())
+        .unwrap_or_else(|_| "a key that cannot be read".into());
+    format!(" (signed, {fp})")
 }
 
 pub fn verdict_words(v: &Verdict) -> &'static str {
@@ -709,11 +718,12 @@ fn raw_line(e: &Event) -> Option<String> {
                 Waiting::Rerun => "a decision to re-run",
             }
         ),
-        Event::Answer { step, verdict, by, role, reason } => format!(
-            "✎ {by}{} {}{}{}",
+        Event::Answer { step, verdict, by, role, reason, signed } => format!(
+            "✎ {by}{} {}{}{}{}",
             role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
             verdict_words(verdict),
             step.as_ref().map(|s| format!(" `{s}`")).unwrap_or_default(),
+            signed.as_ref().map(signed_words).unwrap_or_default(),
             reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
         ),
         Event::Note { by, text } => format!("✎ note by {by}: {text}"),

@@ -261,6 +261,7 @@ pub fn cleanup(a: CleanupArgs) -> u8 {
                 by: operator.clone(),
                 role: None,
                 reason: Some(format!("typed `{want}`")),
+                signed: None,
             })
         });
     if let Err(e) = begun {

@@ -16,21 +16,54 @@ use crate::runbook::time::parse_timestamp;
 
 /// Answers every question the engine asks from the answers file; a question it has no
 /// answer for stops the run (to be resumed), never a hang.
+///
+/// `await_approvals`: an approval the file does not give is waited for that long (real
+/// time) in the run's inbox (`lifeboat approve LOG --step …` from another terminal)
+/// before the run stops.
 pub fn answerer(
     answers: Option<Answers>,
-    answers_file: Option<String>,
+    answers_path: Option<std::path::PathBuf>,
     operator: String,
+    await_approvals: Option<StdDuration>,
     mut rx: mpsc::UnboundedReceiver<Record>,
     tx: mpsc::UnboundedSender<Command>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let answers = answers.unwrap_or_default();
         let by = answers.operator.clone().unwrap_or(operator);
-        let file = answers_file.unwrap_or_else(|| "an answers file (--answers FILE)".into());
+        let file = answers_path
+            .as_ref()
+            .map(|p| format!("`{}`", p.display()))
+            .unwrap_or_else(|| "an answers file (--answers FILE)".into());
+        // A signed approval's file is named relative to the answers file.
+        let base = answers_path.as_ref().and_then(|p| p.parent()).map(std::path::Path::to_path_buf).unwrap_or_default();
         // The approvers of each approval step already asked, in the file's order.
         let mut asked: HashMap<String, usize> = HashMap::new();
+        // Approvals waited for in the inbox: step → when the wait ends.
+        let mut awaiting: HashMap<String, tokio::time::Instant> = HashMap::new();
         loop {
-            let Some(record) = rx.recv().await else { return };
+            let next_deadline = awaiting.values().min().copied();
+            let record = tokio::select! {
+                r = rx.recv() => match r { Some(r) => r, None => return },
+                _ = async { tokio::time::sleep_until(next_deadline.unwrap_or_else(tokio::time::Instant::now)).await }, if next_deadline.is_some() => {
+                    let now = tokio::time::Instant::now();
+                    let late: Vec<String> = awaiting.iter().filter(|(_, d)| **d <= now).map(|(s, _)| s.clone()).collect();
+                    for step in late {
+                        awaiting.remove(&step);
+                        let reason = format!(
+                            "approval step `{step}` was not approved within {} (--await-approvals); approve it with `lifeboat approve LOG --step {step}` and resume",
+                            human_ms(await_approvals.unwrap_or_default().as_millis() as u64)
+                        );
+                        if tx.send(Command::Detach { by: by.clone(), reason }).is_err() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+            };
+            if let Event::Answer { step: Some(s), .. } | Event::StepFinished { step: s, .. } = &record.event {
+                awaiting.remove(s);
+            }
             let Event::StepWaiting { step, waiting_for, .. } = record.event else { continue };
             let by = by.clone();
             let answer = answers.step(&step).cloned();
@@ -49,12 +82,30 @@ pub fn answerer(
                     let n = asked.entry(step.clone()).or_default();
                     *n += 1;
                     match list.get(*n - 1).cloned() {
+                        Some(a) if a.signed.is_some() => {
+                            let path = base.join(a.signed.unwrap_or_default());
+                            match crate::journal::approval::read(&path) {
+                                Ok((document, signature)) => Command::Signed { step, document, signature },
+                                Err(e) => Command::Detach {
+                                    by: by.clone(),
+                                    reason: format!(
+                                        "the signed approval for `{step}` cannot be read ({e}); fix {file} and resume"
+                                    ),
+                                },
+                            }
+                        }
                         Some(a) if a.approve => Command::Approve { step, by: a.by, role: a.role },
                         Some(a) => Command::Deny { step, by: a.by, role: a.role, reason: a.reason },
+                        None if await_approvals.is_some() => {
+                            awaiting
+                                .entry(step)
+                                .or_insert_with(|| tokio::time::Instant::now() + await_approvals.unwrap_or_default());
+                            continue;
+                        }
                         None => Command::Detach {
                             by: by.clone(),
                             reason: format!(
-                                "approval step `{step}` needs another approver and {file} names only {}; list one `{{approve: true, by: NAME, role: ROLE}}` per approver and resume",
+                                "approval step `{step}` needs another approver and {file} names only {}; list one `{{signed: FILE}}` (from `lifeboat approve --standing`) or `{{approve: true, by: NAME, role: ROLE}}` per approver and resume",
                                 list.len()
                             ),
                         },
@@ -70,6 +121,12 @@ pub fn answerer(
                 },
                 (Waiting::Decision | Waiting::RetryOrAbort, _) => {
                     Command::Abort { by, reason: format!("step `{step}` failed") }
+                }
+                (Waiting::Approval, _) if await_approvals.is_some() => {
+                    awaiting
+                        .entry(step)
+                        .or_insert_with(|| tokio::time::Instant::now() + await_approvals.unwrap_or_default());
+                    continue;
                 }
                 (Waiting::Approval, _) => missing("approval"),
                 (Waiting::Confirm, _) => missing("manual"),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod approve;
 mod audit;
 mod cleanup;
 mod evidence;
@@ -123,6 +124,10 @@ pub enum Command {
         #[arg(long)]
         statement: String,
     },
+    /// A signed approval (or, with --deny, a denial) of a step a run waits on, dropped
+    /// into the run's inbox beside its log; with --standing, a standing approval of a
+    /// runbook file for rehearsals, replays and drills (never a live run), until a time.
+    Approve(approve::ApproveArgs),
     /// Delete what a drill made and left behind (its log names it; the cloud's tags prove
     /// it), never a production or backup resource, after a typed confirmation; writes its
     /// own signed log. Exit 1 when anything was refused or failed.
@@ -191,6 +196,7 @@ pub fn main() -> ExitCode {
         }
         Command::Watch { log, dir, allowed_signers } => watch::watch(&log, &dir, allowed_signers.as_deref()),
         Command::Cleanup(args) => cleanup::cleanup(args),
+        Command::Approve(args) => approve::approve(args),
         Command::Evidence(args) => evidence::evidence(args),
         Command::SignOff { log, sign_key, role, statement } => verify::sign_off(&log, &sign_key, &role, &statement),
         Command::Report { log, format, allowed_signers, dir } => {

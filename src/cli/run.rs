@@ -84,8 +84,9 @@ async fn headless(st: Started) -> u8 {
     let progress = super::headless::progress(sink.subscribe(), tracker);
     let answerer = super::headless::answerer(
         answers,
-        meta.answers_path.as_ref().map(|p| format!("`{}`", p.display())),
+        meta.answers_path.clone(),
         meta.operator.clone(),
+        meta.await_approvals,
         sink.subscribe(),
         commands.clone(),
     );

@@ -44,6 +44,21 @@ pub struct RunSpec {
     /// Steps that act (`action`, `run`, `wait`) skipped in advance, with the reason given
     /// (an answers file's `step: { skip: … }`): recorded like any skip, never run.
     pub skips: BTreeMap<String, String>,
+    /// Who may say yes with a signature (empty: only typed approvals exist).
+    pub authority: Authority,
+}
+
+/// What a signed approval is checked against: the trust root (whose key), the roles
+/// file (in what role), the run's own key (which never approves), the runbook file a
+/// standing approval must name, and the log a live approval's signer saw.
+#[derive(Debug, Clone, Default)]
+pub struct Authority {
+    pub trust: Option<crate::journal::trust::AllowedSigners>,
+    pub roles: Option<crate::runbook::model::Roles>,
+    /// `ssh-ed25519 AAAA…` of the key that signs this run's log.
+    pub run_key: Option<String>,
+    pub runbook_sha256: String,
+    pub log: Option<PathBuf>,
 }
 
 /// What an operator (or the answers file) tells the engine.
@@ -102,6 +117,13 @@ pub enum Command {
         ticked: bool,
         by: String,
     },
+    /// A signed approval or denial (`lifeboat approve`, a standing approval in the
+    /// answers file): checked against the trust root and the roles file before it counts.
+    Signed {
+        step: String,
+        document: String,
+        signature: String,
+    },
     /// Ends the run as aborted (the log is sealed).
     Abort {
         by: String,
@@ -121,6 +143,7 @@ impl Command {
             | Command::Skip { step, .. }
             | Command::Fail { step, .. }
             | Command::Approve { step, .. }
+            | Command::Signed { step, .. }
             | Command::Deny { step, .. }
             | Command::Retry { step, .. }
             | Command::Continue { step, .. }
@@ -420,7 +443,7 @@ impl Engine {
                             break 'phases;
                         }
                         Some(Command::Abort { by, reason }) => {
-                            ctx.emit(Event::Answer { step: None, verdict: Verdict::Abort, by, role: None, reason: Some(reason.clone()) })?;
+                            ctx.emit(Event::Answer { step: None, verdict: Verdict::Abort, by, role: None, reason: Some(reason.clone()), signed: None })?;
                             end = Some((RunStatus::Aborted, reason));
                             drain(&mut set).await;
                             break 'phases;

@@ -353,10 +353,11 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
     for r in &records {
         match &r.event {
             Event::Note { by, text } => follow_ups.extend(parse_follow_up(text, by)),
-            Event::Answer { verdict: Verdict::Approve, by, role, step, .. } => approvers.push(format!(
-                "{by}{} approved {}",
+            Event::Answer { verdict: Verdict::Approve, by, role, step, signed, .. } => approvers.push(format!(
+                "{by}{} approved {} ({})",
                 role.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
-                step.as_deref().unwrap_or("the run")
+                step.as_deref().unwrap_or("the run"),
+                if signed.is_some() { "signed" } else { "typed, unverified" }
             )),
             _ => {}
         }

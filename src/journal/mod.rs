@@ -2,6 +2,7 @@
 //! Append-only JSON Lines, a SHA-256 hash chain, fdatasync per line, SSHSIG checkpoints
 //! and a seal (see shared/design/incident-log.md).
 
+pub mod approval;
 pub mod sign;
 pub mod signoff;
 pub mod trust;
@@ -436,6 +437,7 @@ pub(crate) mod tests {
                 by: "alice".into(),
                 role: None,
                 reason: None,
+                signed: None,
             },
         )
         .unwrap();

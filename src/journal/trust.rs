@@ -171,7 +171,7 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 /// OpenSSH's `match_pattern_list`: a negated pattern that matches refuses outright.
-fn matches_list(list: &str, name: &str) -> bool {
+pub fn matches_list(list: &str, name: &str) -> bool {
     let mut found = false;
     for pat in list.split(',') {
         match pat.strip_prefix('!') {

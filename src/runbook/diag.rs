@@ -115,12 +115,22 @@ pub enum Kind {
     NoTeardown,
     #[error("this approval needs {need} different approvers; the answers name {given}")]
     TooFewApprovers { need: u32, given: usize },
+    #[error("a typed name cannot approve `{0}`: it needs signed approvals")]
+    TypedUnderFourEyes(String),
+    #[error("an approval answer is a signed file (`signed: FILE`) or a typed name (`approve`, `by`), not both")]
+    SignedAndTyped,
+    #[error("an approval answer needs `approve` and `by`, or `signed: FILE`")]
+    ApprovalAnswerIncomplete,
+    #[error("principal `{0}` is listed twice")]
+    DuplicatePrincipal(String),
 }
 
 impl Kind {
     pub fn severity(&self) -> Severity {
         match self {
-            Kind::RegulatedSkip(_) | Kind::NoFourEyes(_) | Kind::NoTeardown => Severity::Warning,
+            Kind::RegulatedSkip(_) | Kind::NoFourEyes(_) | Kind::NoTeardown | Kind::TypedUnderFourEyes(_) => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }

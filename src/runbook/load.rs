@@ -14,7 +14,9 @@ use super::yaml::{self, Span};
 /// Files larger than this are not runbooks; refusing them early keeps mistakes cheap.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 pub const CATALOG_FILE: &str = "datasets.yaml";
-const KINDS: &[&str] = &["DatasetCatalog", "Runbook", "Answers", "Injects"];
+/// Who holds which role, beside the catalog.
+pub const ROLES_FILE: &str = "roles.yaml";
+const KINDS: &[&str] = &["DatasetCatalog", "Runbook", "Answers", "Injects", "Roles"];
 
 #[derive(Debug, Clone)]
 pub enum Doc {
@@ -22,6 +24,7 @@ pub enum Doc {
     Runbook(Box<raw::RunbookFile>),
     Answers(Box<raw::AnswersFile>),
     Injects(Box<raw::InjectsFile>),
+    Roles(Box<raw::RolesFile>),
 }
 
 /// One file read and decoded (not yet checked against the others).
@@ -129,12 +132,13 @@ pub fn decode(source: &str, cx: &mut Cx) -> Option<Doc> {
         Some("Runbook") => raw::RunbookFile::decode(&root, cx).map(|r| Doc::Runbook(Box::new(r))),
         Some("Answers") => raw::AnswersFile::decode(&root, cx).map(|a| Doc::Answers(Box::new(a))),
         Some("Injects") => raw::InjectsFile::decode(&root, cx).map(|i| Doc::Injects(Box::new(i))),
+        Some("Roles") => raw::RolesFile::decode(&root, cx).map(|r| Doc::Roles(Box::new(r))),
         other => {
             let text = other.unwrap_or("");
             let mut d = Diag::new(Kind::UnknownKind(clip(text)), kind.span);
             d = match suggest(text, KINDS.iter().copied()) {
                 Some(s) => d.label(format!("did you mean `{s}`?")),
-                None => d.help("one of: DatasetCatalog, Runbook, Answers, Injects"),
+                None => d.help("one of: DatasetCatalog, Runbook, Answers, Injects, Roles"),
             };
             cx.push(d);
             None
@@ -251,6 +255,11 @@ impl Workspace {
                 check::injects(&raw, &crate::cloud::catalog::find, &mut cx);
                 self.files[i].cx = cx;
             }
+            Some(Doc::Roles(raw)) => {
+                let mut cx = std::mem::take(&mut self.files[i].cx);
+                check::roles(&raw, &mut cx);
+                self.files[i].cx = cx;
+            }
             Some(Doc::Answers(raw)) => {
                 if self.answers.contains_key(&i) {
                     return;
@@ -340,6 +349,9 @@ pub fn check_text(source: &str, catalog: Option<&Catalog>) -> Vec<Diag> {
             check::answers(&raw, None, &mut cx);
         }
         Some(Doc::Injects(raw)) => check::injects(&raw, &crate::cloud::catalog::find, &mut cx),
+        Some(Doc::Roles(raw)) => {
+            check::roles(&raw, &mut cx);
+        }
         None => {}
     }
     cx.diags

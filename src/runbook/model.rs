@@ -292,6 +292,22 @@ pub struct Approver {
     pub by: String,
     pub role: Option<String>,
     pub reason: Option<String>,
+    /// A signed approval's file (beside it, `FILE.sig`), as written in the answers file;
+    /// read relative to the answers file's folder. `by`/`role` are then the signer's.
+    pub signed: Option<String>,
+}
+
+/// Who holds which role: principals the trust root names (`roles.yaml`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Roles {
+    pub people: Vec<(String, Vec<String>)>,
+}
+
+impl Roles {
+    /// The people (principals) who hold `role`.
+    pub fn holders(&self, role: &str) -> Vec<&str> {
+        self.people.iter().filter(|(_, r)| r.iter().any(|x| x == role)).map(|(p, _)| p.as_str()).collect()
+    }
 }
 
 #[derive(Debug, Clone, Default)]

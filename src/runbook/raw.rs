@@ -277,10 +277,12 @@ record! {
 }
 
 record! {
-    /// An approval given in advance in an answers file.
+    /// An approval given in advance in an answers file: a signed approval's file
+    /// (`signed: FILE`, made with `lifeboat approve --standing`), or a typed name.
     pub struct ApprovalAnswer ("an approval answer") {
-        "approve" (req) => approve: Sp<bool>,
-        "by" (req) => by: Sp<String>,
+        "signed" => signed: Sp<String>,
+        "approve" => approve: Sp<bool>,
+        "by" => by: Sp<String>,
         "role" => role: Sp<String>,
         "reason" => reason: Sp<String>,
     }
@@ -371,6 +373,24 @@ record! {
         "times" => times: Sp<u32>,
         /// Whether a retry may succeed (throttling, 5xx); default false.
         "retryable" => retryable: Sp<bool>,
+    }
+}
+
+record! {
+    /// One person of the roles file: a principal the trust root names, and their roles.
+    pub struct Person ("a person") {
+        "principal" (req) => principal: Sp<String>,
+        "roles" (req) => roles: Vec<Sp<String>>,
+    }
+}
+
+record! {
+    /// Who holds which role (`roles.yaml` beside `datasets.yaml`): a signed approval
+    /// counts for a role only when its signer's principal has that role here.
+    pub struct RolesFile ("a roles file") {
+        "apiVersion" (req) => api_version: Sp<String>,
+        "kind" (req) => kind: Sp<String>,
+        "people" (req) => people: Vec<Person>,
     }
 }
 

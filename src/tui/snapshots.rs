@@ -75,6 +75,7 @@ fn app(mode: Mode) -> RunApp {
         tabletop: mode == Mode::Tabletop,
         answers_path: None,
         junit: None,
+        await_approvals: None,
         copy_problems: vec![],
     };
     let mut app = RunApp::new(meta, tracker, t("2026-11-24T03:05:00Z"));
@@ -148,6 +149,7 @@ fn run_screen_in_a_rehearsal_with_progress_and_output() {
             by: "alice".into(),
             role: None,
             reason: None,
+            signed: None,
         },
     );
     feed(&mut a, "2026-11-24T03:09:00Z", finished("confirm", StepStatus::Done, 240_000));

@@ -129,6 +129,7 @@ pub async fn run_with(
         inputs,
         incident_started_at: incident,
         skips: Default::default(),
+        authority: Default::default(),
     };
     let genesis = Engine::genesis(&spec, "00".into(), None, None, "sim", speed as u32, None);
     let (engine, tx) = Engine::new(spec, clock, sim.clone(), sink.clone(), Prior::default());

@@ -80,6 +80,7 @@ async fn drill_at(dir: &Path, start: &str, log: &Path, key: Option<&Path>, statu
         inputs: Default::default(),
         incident_started_at: start,
         skips: Default::default(),
+        authority: Default::default(),
     };
     let sha = lifeboat::journal::sha256_hex(yaml.as_bytes());
     let genesis = Engine::genesis(&spec, sha, None, public, "sim", 600, None);

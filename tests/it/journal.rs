@@ -146,6 +146,7 @@ fn small_log(dir: &Path, run_id: &str) -> (Vec<u8>, String) {
             by: "alice".into(),
             role: Some("ic".into()),
             reason: None,
+            signed: None,
         },
     )
     .unwrap();

@@ -312,22 +312,216 @@ fn a_rehearsal_of_a_past_incident_is_dated_when_it_ran_and_a_copy_of_its_log_cou
 }
 
 #[test]
-fn a_name_that_only_looks_different_is_the_operator_under_four_eyes() {
-    let steps = "      - { id: go, title: Go, approval: { role: ic, four_eyes: true } }\n      - { id: after, title: After, run: \"echo ran > effects\" }\n";
-    let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: y }\n", steps));
-    let log = dir.path().join("run.jsonl");
-    for name in ["ci\u{2010}drill", "CI-DRILL", "ci\u{200B}-drill"] {
-        let _ = std::fs::remove_file(&log);
+fn a_signer_whose_name_only_looks_different_from_the_operators_is_the_operator_under_four_eyes() {
+    let (dir, rb, [_, dana, erik]) = people(FOUR_EYES);
+    let until = lifeboat::runbook::time::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(3600))
+        .unwrap()
+        .to_string();
+    for (who, key) in [("dana", &dana), ("erik", &erik)] {
+        let out = lifeboat_in(
+            dir.path(),
+            &[
+                &["approve", rb.to_str().unwrap(), "--step", "go", "--standing", "--until", &until][..],
+                &["--sign-key", key.to_str().unwrap(), "--out", &format!("{who}.json")],
+            ]
+            .concat(),
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    // Dana runs the incident under names that only look different from her principal.
+    for operator in
+        ["dana\u{2010}example".replace('\u{2010}', "@"), "DANA@example".into(), "dana\u{200B}@example".into()]
+    {
         let ans = dir.path().join("answers.yaml");
         std::fs::write(
             &ans,
-            format!("apiVersion: lifeboat/v1\nkind: Answers\noperator: ci-drill\nsteps:\n  go: {{ approve: true, by: \"{name}\", role: ic }}\n"),
+            format!(
+                "apiVersion: lifeboat/v1\nkind: Answers\noperator: \"{operator}\"\nsteps:\n  go: [{{ signed: dana.json }}, {{ signed: erik.json }}]\n"
+            ),
         )
         .unwrap();
+        let log = dir.path().join(format!("{}.jsonl", fastrand::u64(..)));
         let out = replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
         let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{name:?}: {stderr}");
-        assert!(stderr.contains("four eyes needs someone else"), "{name:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(1), "{operator:?}: {stderr}");
+        let body = std::fs::read_to_string(&log).unwrap();
+        assert!(body.contains("dana@example runs this incident: four eyes needs someone else"), "{operator:?}: {body}");
         assert!(!dir.path().join("effects").exists(), "nothing ran past the approval");
     }
+}
+
+/// A run's folder where three people hold keys the trust root names: `ops` signs the
+/// run's log, `dana` and `erik` are incident commanders in the roles file.
+fn people(steps: &str) -> (tempfile::TempDir, std::path::PathBuf, [std::path::PathBuf; 3]) {
+    let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: y }\n", steps));
+    let mut trust = String::new();
+    let keys = ["ops", "dana", "erik"].map(|who| {
+        let home = dir.path().join(format!("keys-{who}"));
+        std::fs::create_dir(&home).unwrap();
+        let key = crate::journal::keygen(&home);
+        trust += &format!("{who}@example {}", std::fs::read_to_string(key.with_extension("pub")).unwrap());
+        key
+    });
+    std::fs::write(dir.path().join("allowed_signers"), trust).unwrap();
+    std::fs::write(
+        dir.path().join("roles.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Roles\npeople:\n  - { principal: dana@example, roles: [ic] }\n  - { principal: erik@example, roles: [ic] }\n  - { principal: ops@example, roles: [sre] }\n",
+    )
+    .unwrap();
+    (dir, rb, keys)
+}
+
+const FOUR_EYES: &str = "      - { id: go, title: Go, approval: { role: ic, approvers: 2, four_eyes: true, description: Fail over } }\n      - { id: after, title: After, run: \"echo ran > effects\" }\n";
+
+#[test]
+fn under_four_eyes_a_typed_name_is_a_denial_at_the_step_and_validate_says_so_first() {
+    let (dir, rb, [ops, ..]) = people(FOUR_EYES);
+    let ans = answers(
+        dir.path(),
+        "runbook: rb\nsteps:\n  go: [{ approve: true, by: dana, role: ic }, { approve: true, by: erik, role: ic }]\n",
+    );
+    let v = lifeboat_in(dir.path(), &["validate", rb.to_str().unwrap(), ans.to_str().unwrap()], &[]);
+    let said = text(&v.stderr);
+    assert_eq!(v.status.code(), Some(0), "a warning, not an error: {said}");
+    assert!(said.contains("a typed name cannot approve `go`: it needs signed approvals"), "{said}");
+    let log = dir.path().join("run.jsonl");
+    let out =
+        replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap(), "--sign-key", ops.to_str().unwrap()], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("dana is a typed name, and `go` needs signed approvals"), "{stderr}");
+    assert!(!dir.path().join("effects").exists(), "nothing ran past the approval");
+}
+
+#[test]
+fn two_signed_approvals_from_the_inbox_pass_four_eyes_and_the_log_alone_proves_them() {
+    let (dir, rb, [ops, dana, erik]) = people(FOUR_EYES);
+    let ans = answers(dir.path(), "");
+    let log = dir.path().join("run.jsonl");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--log", log.to_str().unwrap()])
+        .args(["--answers", ans.to_str().unwrap(), "--sign-key", ops.to_str().unwrap(), "--await-approvals", "40s"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("LIFEBOAT_OPERATOR", "ci")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let asks = |n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let waiting = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains("\"type\":\"step_waiting\"") && l.contains("\"step\":\"go\""))
+                .count();
+            if waiting >= n {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the run never asked for approval {n}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let approve = |key: &Path| {
+        lifeboat_in(
+            dir.path(),
+            &["approve", log.to_str().unwrap(), "--step", "go", "--sign-key", key.to_str().unwrap()],
+            &[],
+        )
+    };
+    asks(1);
+    // The run's own key cannot approve it.
+    let own = approve(&ops);
+    assert_eq!(own.status.code(), Some(2), "{}", text(&own.stderr));
+    assert!(text(&own.stderr).contains("a run cannot approve itself"), "{}", text(&own.stderr));
+    let first = approve(&dana);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    asks(2);
+    // Dana again (a second file, the same key): refused as the same person; Erik counts.
+    let again = approve(&dana);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    asks(3);
+    let second = approve(&erik);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(dir.path().join("effects").exists(), "the step after the approval ran");
+    let lines = lines_of(&log);
+    let signed: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "answer" && l["signed"].is_object()).collect();
+    assert_eq!(signed.len(), 2, "{lines:#?}");
+    assert_eq!(signed.iter().map(|l| l["by"].as_str().unwrap()).collect::<Vec<_>>(), ["dana@example", "erik@example"]);
+    assert!(lines.iter().any(|l| l["type"] == "warning" && l["code"] == "same_approver"), "dana twice is one approver");
+    // The log alone proves each approval, with stock ssh-keygen.
+    for (l, who) in signed.iter().zip(["dana@example", "erik@example"]) {
+        let doc = dir.path().join("doc.json");
+        let sig = dir.path().join("doc.json.sig");
+        std::fs::write(&doc, l["signed"]["document"].as_str().unwrap()).unwrap();
+        std::fs::write(&sig, l["signed"]["signature"].as_str().unwrap()).unwrap();
+        let ok = std::process::Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(dir.path().join("allowed_signers"))
+            .args(["-I", who, "-n", "lifeboat-approval", "-s"])
+            .arg(&sig)
+            .stdin(std::fs::File::open(&doc).unwrap())
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "{who}: {}", text(&ok.stderr));
+    }
+    let v = lifeboat_in(dir.path(), &["verify", log.to_str().unwrap(), "--dir", "."], &[]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v.stdout));
+    let md = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap(), "--dir", "."], &[]).stdout);
+    assert!(md.contains("approved `go` (signed, SHA256:"), "{md}");
+}
+
+#[test]
+fn standing_approvals_serve_rehearsals_of_exactly_that_runbook_until_their_time() {
+    let (dir, rb, [_, dana, erik]) = people(FOUR_EYES);
+    let until = lifeboat::runbook::time::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(3600))
+        .unwrap()
+        .to_string();
+    for (who, key) in [("dana", &dana), ("erik", &erik)] {
+        let out = lifeboat_in(
+            dir.path(),
+            &[
+                "approve",
+                rb.to_str().unwrap(),
+                "--step",
+                "go",
+                "--standing",
+                "--until",
+                &until,
+                "--sign-key",
+                key.to_str().unwrap(),
+                "--out",
+                &format!("{who}.json"),
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let ans = answers(dir.path(), "steps:\n  go: [{ signed: dana.json }, { signed: erik.json }]\n");
+    let v = lifeboat_in(dir.path(), &["validate", "--deny-warnings", rb.to_str().unwrap(), ans.to_str().unwrap()], &[]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v.stderr));
+    let log = dir.path().join("run.jsonl");
+    let out = replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("effects").exists());
+
+    // The runbook changes after the approvals were given: they no longer hold.
+    std::fs::remove_file(dir.path().join("effects")).unwrap();
+    let edited = std::fs::read_to_string(&rb).unwrap().replace("title: After", "title: After edited");
+    std::fs::write(&rb, edited).unwrap();
+    let log = dir.path().join("run2.jsonl");
+    let out = replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("another version of this runbook"), "{stderr}");
+    assert!(!dir.path().join("effects").exists());
 }

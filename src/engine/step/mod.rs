@@ -74,13 +74,19 @@ impl Ctx {
     }
 
     async fn answer(&self, step: &Step, waiting: Waiting, prompt: Option<String>) -> Result<Command, Fatal> {
+        self.answer_at(step, waiting, prompt).await.map(|(c, _)| c)
+    }
+
+    /// The answer, and the `seq` of the line that asked for it.
+    async fn answer_at(&self, step: &Step, waiting: Waiting, prompt: Option<String>) -> Result<(Command, u64), Fatal> {
         let rx = self.register(&step.id);
-        self.emit(Event::StepWaiting { step: step.id.clone(), waiting_for: waiting, prompt })?;
+        let asked = self.emit(Event::StepWaiting { step: step.id.clone(), waiting_for: waiting, prompt })?;
         // At a keyboard, a person reads and types at real speed: a rehearsal's fast clock
         // must not turn a minute's thought into an hour of RTO.
         let _real = self.spec.interactive.then(|| self.clock.real_time());
         // The engine holds the sender; a dropped one means the run is ending.
-        Ok(rx.await.unwrap_or(Command::Detach { by: String::new(), reason: "the run is ending".into() }))
+        let cmd = rx.await.unwrap_or(Command::Detach { by: String::new(), reason: "the run is ending".into() });
+        Ok((cmd, asked.seq))
     }
 
     fn record(
@@ -91,7 +97,20 @@ impl Ctx {
         role: Option<String>,
         reason: Option<String>,
     ) -> Result<(), Fatal> {
-        self.emit(Event::Answer { step: Some(step.id.clone()), verdict, by: by.to_string(), role, reason }).map(|_| ())
+        self.record_signed(step, verdict, by, role, reason, None)
+    }
+
+    fn record_signed(
+        &self,
+        step: &Step,
+        verdict: Verdict,
+        by: &str,
+        role: Option<String>,
+        reason: Option<String>,
+        signed: Option<crate::event::SignedWord>,
+    ) -> Result<(), Fatal> {
+        let event = Event::Answer { step: Some(step.id.clone()), verdict, by: by.to_string(), role, reason, signed };
+        self.emit(event).map(|_| ())
     }
 }
 

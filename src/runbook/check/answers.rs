@@ -66,15 +66,28 @@ pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -
                         raw::StepAnswer::Done => !matches!(step.kind, StepKind::Approval { .. }),
                         _ => true,
                     };
+                    let yes =
+                        |x: &raw::ApprovalAnswer| x.signed.is_some() || x.approve.as_ref().is_some_and(|v| v.value);
                     if let (raw::StepAnswer::Approve(list), StepKind::Approval(a)) = (answer, &step.kind)
-                        && list.iter().filter(|x| x.approve.as_ref().is_some_and(|v| v.value)).count()
-                            < a.approvers as usize
-                        && list.iter().all(|x| x.approve.as_ref().is_some_and(|v| v.value))
+                        && list.iter().filter(|x| yes(x)).count() < a.approvers as usize
+                        && list.iter().all(yes)
                     {
                         cx.push(
-                            Diag::new(Kind::TooFewApprovers { need: a.approvers, given: list.len() }, id.span)
-                                .help("list one `{approve: true, by: NAME, role: ROLE}` per approver"),
+                            Diag::new(Kind::TooFewApprovers { need: a.approvers, given: list.len() }, id.span).help(
+                                "list one `signed: FILE` (or `{approve: true, by: NAME, role: ROLE}`) per approver",
+                            ),
                         );
+                    }
+                    // A typed name is a claim: under four eyes or several approvers it is
+                    // a denial when the step is reached (the run stops there).
+                    if let (raw::StepAnswer::Approve(list), StepKind::Approval(a)) = (answer, &step.kind)
+                        && (a.four_eyes || a.approvers > 1)
+                        && list.iter().any(|x| x.signed.is_none() && x.approve.as_ref().is_some_and(|v| v.value))
+                    {
+                        cx.push(Diag::new(Kind::TypedUnderFourEyes(step.id.clone()), id.span).help(format!(
+                            "the run will stop at `{0}`: give signed approvals, `{0}: {{ signed: FILE }}` from `lifeboat approve RUNBOOK --step {0} --standing --until TIME --sign-key KEY --out FILE` (for rehearsals, replays and drills), or `lifeboat approve LOG --step {0}` while a live run waits",
+                            step.id
+                        )));
                     }
                     if !fits {
                         let help = match step.kind {
@@ -98,6 +111,22 @@ pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -
                     d = d.label(format!("did you mean `{s}`?"));
                 }
                 cx.push(d.help(format!("runbook `{}` has no such input", rb.id)));
+            }
+        }
+    }
+    for (_, answer) in steps {
+        if let raw::StepAnswer::Approve(list) = answer {
+            for ap in list {
+                match (&ap.signed, &ap.approve, &ap.by) {
+                    (Some(s), a, b) if a.is_some() || b.is_some() => {
+                        cx.push(Diag::new(Kind::SignedAndTyped, s.span));
+                    }
+                    (None, None, _) | (None, _, None) => cx.push(
+                        Diag::new(Kind::ApprovalAnswerIncomplete, Span { end: ap.span.start, ..ap.span })
+                            .help("`{approve: true, by: NAME, role: ROLE}`, or `{signed: FILE}` from `lifeboat approve --standing`"),
+                    ),
+                    _ => {}
+                }
             }
         }
     }
@@ -126,10 +155,11 @@ pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -
                     raw::StepAnswer::Approve(list) => Answer::Approve(
                         list.iter()
                             .map(|ap| Approver {
-                                approve: ap.approve.as_ref().is_some_and(|x| x.value),
+                                approve: ap.signed.is_some() || ap.approve.as_ref().is_some_and(|x| x.value),
                                 by: text(&ap.by).unwrap_or_default(),
                                 role: text(&ap.role),
                                 reason: text(&ap.reason),
+                                signed: text(&ap.signed),
                             })
                             .collect(),
                     ),
@@ -186,4 +216,36 @@ pub fn injects(raw: &raw::InjectsFile, actions: ActionLookup, cx: &mut Cx) {
             cx.push(Diag::new(Kind::Zero("times"), t.span));
         }
     }
+}
+
+/// A roles file: each principal once, each with at least one role.
+pub fn roles(raw: &raw::RolesFile, cx: &mut Cx) -> Option<Roles> {
+    let mark = cx.diags.len();
+    header(cx, &raw.api_version);
+    let people = raw.people.as_deref().unwrap_or_default();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Roles::default();
+    for p in people {
+        let Some(principal) = &p.principal else { continue };
+        if seen.contains(&principal.value.as_str()) {
+            cx.push(
+                Diag::new(Kind::DuplicatePrincipal(clip(principal)), principal.span)
+                    .help("list each person once, with all their roles"),
+            );
+        }
+        seen.push(&principal.value);
+        let roles: Vec<String> = p.roles.iter().flatten().map(|r| r.value.trim().to_string()).collect();
+        if let Some(r) = p.roles.as_ref().filter(|r| r.is_empty()) {
+            cx.push(
+                Diag::new(
+                    Kind::MissingField { field: "roles", within: "a person" },
+                    Span { end: p.span.start, ..p.span },
+                )
+                .help("give the roles this person holds, e.g. `roles: [incident-commander]`"),
+            );
+            let _ = r;
+        }
+        out.people.push((principal.value.trim().to_string(), roles));
+    }
+    (!errors_since(cx, mark)).then_some(out)
 }
