@@ -11,7 +11,7 @@ mod evidence;
 pub mod journal;
 pub mod moto;
 mod offsite;
-mod proof;
+pub mod proof;
 mod props;
 mod run;
 pub mod sim;
@@ -50,7 +50,7 @@ pub fn example_runbooks() -> Vec<String> {
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
             let id = name.strip_suffix(".yaml")?.to_string();
-            (id != "datasets").then_some(id)
+            (id != "datasets" && id != "roles").then_some(id)
         })
         .collect();
     out.sort();
@@ -90,11 +90,52 @@ pub async fn act(
 }
 
 /// An example runbook rehearsed with its own answers file, fast, its log at `log`.
+/// `scripts/demo-approvals` run on a copy of the examples: demo keys for bob (incident
+/// commander) and dora (data-protection officer) in `DIR/.demo-keys/`, the trust root
+/// naming them, and the standing approvals the example answers files name.
+pub fn demo_approvals(runbooks: &Path) {
+    let out = Command::new("bash")
+        .arg(root().join("scripts/demo-approvals"))
+        .arg(runbooks)
+        .env("LIFEBOAT", env!("CARGO_BIN_EXE_lifeboat"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "scripts/demo-approvals: {}{}", text(&out.stdout), text(&out.stderr));
+}
+
+/// A standing approval of `step` of the runbook `rb` signed with `key`, written to `out`.
+pub fn standing(dir: &Path, rb: &Path, step: &str, key: &Path, out: &Path) {
+    let until = lifeboat::runbook::time::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(3600))
+        .unwrap()
+        .to_string();
+    let done = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["approve", rb.to_str().unwrap(), "--step", step, "--standing", "--until", &until])
+        .args(["--sign-key", key.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{}", text(&done.stderr));
+}
+
+/// It runs in a copy of the examples beside the log, with the demo approvals made, so
+/// the examples' four-eyes steps have their signed approvals.
 pub fn tabletop_example(rb: &str, log: &Path, extra: &[&str]) -> Output {
+    let beside = log.parent().unwrap().join(format!(".examples-{}", fastrand::u64(..)));
+    std::fs::create_dir_all(&beside).unwrap();
+    let copied = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(&beside).status().unwrap();
+    assert!(copied.success());
+    demo_approvals(&beside.join("runbooks"));
     let (runbook, answers) = (format!("runbooks/{rb}.yaml"), format!("runbooks/answers/{rb}.yaml"));
     let mut args = vec!["tabletop", &runbook, "--speed", "600", "--answers", &answers, "--log"];
-    let log = log.to_string_lossy().into_owned();
+    let log = std::path::absolute(log).unwrap().to_string_lossy().into_owned();
     args.push(&log);
     args.extend_from_slice(extra);
-    lifeboat(&args)
+    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(&args)
+        .current_dir(&beside)
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .expect("the lifeboat binary runs")
 }

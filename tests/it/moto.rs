@@ -352,15 +352,43 @@ async fn run_example(moto: &Moto, dir: &Path, runbook: &str, answers: &str) -> O
         format!("apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\n{answers}"),
     )
     .unwrap();
+    run_example_approved(moto, dir, runbook, &[]).await
+}
+
+/// The run (answers already in `answers.yaml`), live against moto; each of `approvals`
+/// (a step and the demo key of `scripts/demo-approvals` that signs it) is given with
+/// `lifeboat approve LOG` from outside while the run waits for it, as a person would.
+async fn run_example_approved(moto: &Moto, dir: &Path, runbook: &str, approvals: &[(&str, &str)]) -> Output {
     let (env, dir, rb) = (moto.env(), dir.to_path_buf(), runbook.to_string());
+    let approvals: Vec<(String, String)> = approvals.iter().map(|(s, k)| (s.to_string(), k.to_string())).collect();
+    if !approvals.is_empty() {
+        crate::demo_approvals(&dir);
+    }
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        let child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
             .args(["run", &rb, "--headless", "--cloud", "aws", "--answers", "answers.yaml", "--log", "run.jsonl"])
+            .args(["--await-approvals", "60s"])
             .current_dir(&dir)
             .env("NO_COLOR", "1")
-            .envs(env)
-            .output()
-            .unwrap()
+            .envs(env.clone())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        for (step, who) in &approvals {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let waits = format!("\"type\":\"step_waiting\",\"step\":\"{step}\"");
+            while !std::fs::read_to_string(dir.join("run.jsonl")).unwrap_or_default().contains(&waits) {
+                assert!(Instant::now() < deadline, "the run never asked for `{step}`");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let key = dir.join(".demo-keys").join(who);
+            let args = ["approve", "run.jsonl", "--step", step, "--sign-key", key.to_str().unwrap()];
+            let approved = lifeboat_with(&env, &dir, &args);
+            assert!(approved.status.success(), "{}", text(&approved.stderr));
+        }
+        child.wait_with_output().unwrap()
     })
     .await
     .unwrap()
@@ -422,13 +450,13 @@ async fn the_region_outage_runbook_restores_a_cross_region_snapshot() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
     let dir = examples();
-    let out = run_example(
-        &moto,
-        dir.path(),
-        "customers-db-region-outage.yaml",
-        &format!("inputs: {{ incident_at: \"{t}\", strategy: snapshot }}\nsteps:\n  confirm: done\n  decide: {{ approve: true, by: alice, role: incident-commander }}\n  repoint: done\n  smoke: {{ skip: \"no customer API in this test\" }}\n  accept: {{ approve: true, by: dora, role: data-protection-officer }}\n"),
+    std::fs::write(
+        dir.path().join("answers.yaml"),
+        format!("apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\ninputs: {{ incident_at: \"{t}\", strategy: snapshot }}\nsteps:\n  confirm: done\n  repoint: done\n  smoke: {{ skip: \"no customer API in this test\" }}\n  accept: {{ approve: true, by: dora, role: data-protection-officer }}\n"),
     )
-    .await;
+    .unwrap();
+    // The failover is behind four eyes: the incident commander signs it from outside.
+    let out = run_example_approved(&moto, dir.path(), "customers-db-region-outage.yaml", &[("decide", "bob")]).await;
     let stderr = text(&out.stderr);
     // The smoke test holds the `service-restored` milestone; skipped, nothing proves the
     // service came back, so the RTO cannot be met (exit 3), however fast the restore was.
@@ -529,13 +557,13 @@ async fn the_deleted_prefix_comes_back_from_the_vault_through_the_backup_account
         put(&s3, "kyc-documents-prod", &format!("customers/2026/10/cus_{i:03}/passport.jpg"), body(100 + i)).await;
     }
     let dir = examples();
-    let out = run_example(
-        &moto,
-        dir.path(),
-        "kyc-documents-prefix-deletion.yaml",
-        "inputs: { prefix: customers/2026/11/ }\nsteps:\n  scope: done\n  freeze: done\n  dpo: { approve: true, by: dora, role: data-protection-officer }\n  review: done\n  record: done\n",
+    std::fs::write(
+        dir.path().join("answers.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\ninputs: { prefix: customers/2026/11/ }\nsteps:\n  scope: done\n  freeze: done\n  review: done\n  record: done\n",
     )
-    .await;
+    .unwrap();
+    // The data-protection officer signs the restore from outside (four eyes).
+    let out = run_example_approved(&moto, dir.path(), "kyc-documents-prefix-deletion.yaml", &[("dpo", "dora")]).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     for i in 0..20 {

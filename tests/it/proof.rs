@@ -354,7 +354,7 @@ fn a_signer_whose_name_only_looks_different_from_the_operators_is_the_operator_u
 
 /// A run's folder where three people hold keys the trust root names: `ops` signs the
 /// run's log, `dana` and `erik` are incident commanders in the roles file.
-fn people(steps: &str) -> (tempfile::TempDir, std::path::PathBuf, [std::path::PathBuf; 3]) {
+pub(crate) fn people(steps: &str) -> (tempfile::TempDir, std::path::PathBuf, [std::path::PathBuf; 3]) {
     let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: y }\n", steps));
     let mut trust = String::new();
     let keys = ["ops", "dana", "erik"].map(|who| {

@@ -145,7 +145,7 @@ fn a_manual_step_without_an_answer_stops_with_its_name_and_never_hangs() {
     // Sealed and intact, but unsigned: no trust root can vouch for it (exit 4).
     assert_eq!(lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]).status.code(), Some(4));
     let report = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap()], &[]).stdout);
-    assert!(report.contains("| alice (ic) | approved `go` |"), "{report}");
+    assert!(report.contains("| alice (ic) | approved `go`: typed, unverified |"), "{report}");
 }
 
 #[test]

@@ -67,7 +67,20 @@ fn with_examples() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
     assert!(copy.success());
+    crate::demo_approvals(&dir.path().join("runbooks"));
     dir
+}
+
+/// The incident commander signs the failover from another terminal: the run takes it
+/// from its inbox (a typed name cannot pass four eyes).
+fn commander_approves(dir: &std::path::Path, step: &str) {
+    let log = only_log(dir);
+    let key = dir.join("runbooks/.demo-keys/bob");
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["approve", log.to_str().unwrap(), "--step", step, "--sign-key", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 impl Drop for Tmux {
@@ -211,10 +224,7 @@ fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
     tmux.wait_for("not ticked");
     tmux.keys(&["Enter"]);
     tmux.wait_for("Approve failing over to eu-west-1 · approval · waiting for you");
-    tmux.keys(&["a"]);
-    tmux.wait_for("This step needs a yes from the incident-commander");
-    tmux.type_text("carol");
-    tmux.keys(&["Enter"]);
+    commander_approves(dir.path(), "decide");
     tmux.wait_for("type `customers-replica-dr` to confirm");
     tmux.keys(&["Enter"]);
     tmux.type_text("customers-replica-dr");
@@ -425,7 +435,11 @@ fn a_second_terminal_watches_the_run_read_only_to_its_signed_seal() {
     let dir = with_examples();
     let bin = env!("CARGO_BIN_EXE_lifeboat");
     let key = crate::journal::keygen(dir.path());
-    crate::journal::allowed_signers(&dir.path().join("runbooks"), &key);
+    // The operator's key joins the demo trust root (bob's and dora's keys).
+    let trust = dir.path().join("runbooks/allowed_signers");
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let before = std::fs::read_to_string(&trust).unwrap();
+    std::fs::write(&trust, format!("{before}ops@example {public}")).unwrap();
     let runbook = "runbooks/customers-db-region-outage.yaml";
     let op = Tmux::start(
         dir.path(),
@@ -459,10 +473,7 @@ fn a_second_terminal_watches_the_run_read_only_to_its_signed_seal() {
     op.keys(&["Enter"]);
     ic.wait_for("Approve failing over to eu-west-1 · approval · waiting for alice");
     op.wait_for("Approve failing over to eu-west-1 · approval · waiting for you");
-    op.keys(&["a"]);
-    op.wait_for("This step needs a yes from the incident-commander");
-    op.type_text("carol");
-    op.keys(&["Enter"]);
+    commander_approves(dir.path(), "decide");
     op.wait_for("type `customers-replica-dr` to confirm");
     op.keys(&["Enter"]);
     op.type_text("customers-replica-dr");

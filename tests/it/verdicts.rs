@@ -16,6 +16,24 @@ fn examples() -> tempfile::TempDir {
     dir
 }
 
+/// The same, with `scripts/demo-approvals` run in it: the four-eyes examples' signed
+/// standing approvals, and a demo trust root beside the catalog. `ops`, a key it also
+/// names, signs the runs whose reports are read (with a trust root, an unsigned log
+/// vouches for nothing).
+fn examples_with_approvals() -> (tempfile::TempDir, PathBuf) {
+    let dir = examples();
+    let runbooks = dir.path().join("runbooks");
+    crate::demo_approvals(&runbooks);
+    let home = dir.path().join("ops");
+    std::fs::create_dir(&home).unwrap();
+    let key = crate::journal::keygen(&home);
+    let trust = runbooks.join("allowed_signers");
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let before = std::fs::read_to_string(&trust).unwrap();
+    std::fs::write(&trust, format!("{before}ops@example {public}")).unwrap();
+    (dir, key)
+}
+
 /// `run RUNBOOK --headless --cloud sim` of an example with an answers file of its own.
 fn replay(dir: &Path, example: &str, answers_yaml: &str, extra: &[&str]) -> (Option<i32>, String, PathBuf) {
     // Beside the examples' own answers, where `runbook:` finds its runbook.
@@ -58,7 +76,7 @@ fn report(dir: &Path, log: &Path, format: &str) -> (Option<i32>, String) {
 
 #[test]
 fn every_example_validates_strictly_and_passes_its_own_gates_on_the_sim() {
-    let dir = examples();
+    let (dir, _) = examples_with_approvals();
     let out = lifeboat_in(dir.path(), &["validate", "--deny-warnings", "runbooks"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     for ex in crate::example_runbooks() {
@@ -83,12 +101,13 @@ fn every_example_validates_strictly_and_passes_its_own_gates_on_the_sim() {
 
 #[test]
 fn the_kyc_restore_with_a_document_missing_fails_at_its_gate_whatever_the_answers_say() {
-    let dir = examples();
+    let (dir, key) = examples_with_approvals();
     // The seeded defect: the copy never happens, so the vault's documents are missing
     // from production. The manual review is still answered `done`.
     let answers = example_answers("kyc-documents-prefix-deletion")
         .replace("  record: done", "  record: done\n  copy: { skip: \"seeded defect: nothing copied\" }");
-    let (code, stderr, log) = replay(dir.path(), "kyc-documents-prefix-deletion", &answers, &[]);
+    let (code, stderr, log) =
+        replay(dir.path(), "kyc-documents-prefix-deletion", &answers, &["--sign-key", key.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("gate `expect.outputs.missing`: expected 0, got 100"), "{stderr}");
     assert!(stderr.contains("kyc-documents-prefix-deletion failed"), "{stderr}");
@@ -172,25 +191,35 @@ fn a_report_never_says_succeeded_for_a_missed_objective_or_a_tampered_log() {
 
 #[test]
 fn an_approval_by_the_wrong_role_or_by_the_operator_under_four_eyes_stops_the_run() {
-    let dir = examples();
+    let (dir, _) = examples_with_approvals();
+    let runbooks = dir.path().join("runbooks");
+    let keys = runbooks.join(".demo-keys");
+    // Bob is an incident commander, not the data-protection officer the step needs.
+    crate::standing(
+        dir.path(),
+        &runbooks.join("kyc-documents-prefix-deletion.yaml"),
+        "dpo",
+        &keys.join("bob"),
+        &runbooks.join("answers/approvals/bob-dpo.json"),
+    );
     let base = example_answers("kyc-documents-prefix-deletion");
-    for (approval, why) in [
+    let signed = "{ signed: approvals/kyc-documents-prefix-deletion-dpo.json }";
+    for (operator, approval, why) in [
         (
-            "{ approve: true, by: dora, role: dba }",
-            "dora approved as `dba`, but this step needs the `data-protection-officer`",
+            "ci-drill",
+            "{ approve: true, by: dora, role: data-protection-officer }",
+            "dora is a typed name, and `dpo` needs signed approvals (four eyes)",
         ),
-        (
-            "{ approve: true, by: ci-drill, role: data-protection-officer }",
-            "ci-drill runs this incident and cannot approve it",
-        ),
-        ("{ approve: false, by: dora, role: data-protection-officer, reason: not yet }", "denied by dora: not yet"),
+        ("ci-drill", "{ signed: approvals/bob-dpo.json }", "does not hold the role `data-protection-officer`"),
+        ("dora@example.com", signed, "dora@example.com runs this incident: four eyes needs someone else"),
+        ("ci-drill", "{ approve: false, by: dora, role: data-protection-officer, reason: not yet }", "denied by dora: not yet"),
     ] {
-        let answers = base.replace("{ approve: true, by: dora, role: data-protection-officer }", approval);
-        assert_ne!(answers, base);
+        let answers = base.replace(signed, approval).replace("operator: ci-drill", &format!("operator: {operator}"));
+        assert!(answers.contains(approval), "{answers}");
         let (code, stderr, log) = replay(dir.path(), "kyc-documents-prefix-deletion", &answers, &[]);
         assert_eq!(code, Some(1), "{approval}: {stderr}");
-        assert!(stderr.contains(why), "{approval}: {stderr}");
         let body = std::fs::read_to_string(&log).unwrap();
+        assert!(stderr.contains(why) || body.contains(why), "{approval}: {stderr}");
         assert!(!body.contains("\"step\":\"copy\""), "{approval}: nothing past the approval ran");
     }
 }
@@ -198,21 +227,27 @@ fn an_approval_by_the_wrong_role_or_by_the_operator_under_four_eyes_stops_the_ru
 #[test]
 fn two_approvers_must_be_two_people() {
     let steps = "      - { id: go, title: Go, approval: { role: ic, approvers: 2 } }\n      - { id: a, title: A, run: \"true\" }\n";
-    let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", steps));
+    let (dir, rb, [_, dana, erik]) = crate::proof::people(steps);
+    for (who, key) in [("dana", &dana), ("erik", &erik)] {
+        crate::standing(dir.path(), &rb, "go", key, &dir.path().join(format!("{who}.json")));
+    }
     let run = |body: &str| {
         let ans = answers(dir.path(), body);
         let log = dir.path().join(format!("{}.jsonl", fastrand::u64(..)));
         sim_run(dir.path(), &rb, "100", &log, &["--answers", ans.to_str().unwrap()])
     };
-    let (code, stderr) = run("steps:\n  go: { approve: true, by: ann, role: ic }\n");
+    let (code, stderr) = run("steps:\n  go: { signed: dana.json }\n");
     assert_eq!(code, Some(2), "validate refuses one answer for two approvers: {stderr}");
     assert!(stderr.contains("needs 2 different approvers; the answers name 1"), "{stderr}");
-    let (code, stderr) =
-        run("steps:\n  go:\n    - { approve: true, by: ann, role: ic }\n    - { approve: true, by: ANN, role: ic }\n");
-    assert_eq!(code, Some(1), "the same person twice is one approver: {stderr}");
-    assert!(stderr.contains("has already approved `go`"), "{stderr}");
+    let (code, stderr) = run("steps:\n  go:\n    - { signed: dana.json }\n    - { signed: dana.json }\n");
+    assert_eq!(code, Some(1), "the same key twice is one approver: {stderr}");
+    assert!(stderr.contains("has already approved `go` with this key"), "{stderr}");
+    // Two typed names are two claims, not two people.
     let (code, stderr) =
         run("steps:\n  go:\n    - { approve: true, by: ann, role: ic }\n    - { approve: true, by: bob, role: ic }\n");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("ann is a typed name, and `go` needs signed approvals (2 approvers)"), "{stderr}");
+    let (code, stderr) = run("steps:\n  go:\n    - { signed: dana.json }\n    - { signed: erik.json }\n");
     assert_eq!(code, Some(0), "{stderr}");
 }
 
@@ -294,7 +329,7 @@ fn data_brought_back_from_after_a_corruption_began_is_said_to_be_suspect() {
 
 #[test]
 fn every_example_fails_when_its_recovery_fails() {
-    let dir = examples();
+    let (dir, _) = examples_with_approvals();
     for (ex, action) in [
         ("orders-docs-ransomware", "s3.restore_to_time"),
         ("kyc-documents-prefix-deletion", "s3.copy_prefix"),

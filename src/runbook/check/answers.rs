@@ -114,7 +114,9 @@ pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -
             }
         }
     }
-    for (_, answer) in steps {
+    // (A field that did not decode was said already; what is missing is said only then.)
+    let decoded = !cx.diags.iter().any(|d| d.severity() == Severity::Error);
+    for (_, answer) in steps.iter().filter(|_| decoded) {
         if let raw::StepAnswer::Approve(list) = answer {
             for ap in list {
                 match (&ap.signed, &ap.approve, &ap.by) {
