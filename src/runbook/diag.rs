@@ -123,14 +123,21 @@ pub enum Kind {
     ApprovalAnswerIncomplete,
     #[error("principal `{0}` is listed twice")]
     DuplicatePrincipal(String),
+    #[error("`{0}` needs signed approvals, and there is no roles file to say who holds the role")]
+    NoRolesFile(String),
+    #[error("role `{role}` has {have} people in the roles file; this approval needs {need}")]
+    TooFewHolders { role: String, need: usize, have: usize },
 }
 
 impl Kind {
     pub fn severity(&self) -> Severity {
         match self {
-            Kind::RegulatedSkip(_) | Kind::NoFourEyes(_) | Kind::NoTeardown | Kind::TypedUnderFourEyes(_) => {
-                Severity::Warning
-            }
+            Kind::RegulatedSkip(_)
+            | Kind::NoFourEyes(_)
+            | Kind::NoTeardown
+            | Kind::TypedUnderFourEyes(_)
+            | Kind::NoRolesFile(_)
+            | Kind::TooFewHolders { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }

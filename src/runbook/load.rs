@@ -247,6 +247,10 @@ impl Workspace {
                 let source = self.files[i].source.clone().unwrap_or_default();
                 let catalog = self.catalog_in(&dir);
                 let rb = check::runbook(&raw, catalog, &crate::cloud::catalog::find, &source, &mut cx);
+                let roles = self.roles_in(&dir);
+                if let Some(rb) = &rb {
+                    check::approvers(rb, &raw, roles.as_ref(), &mut cx);
+                }
                 self.files[i].cx = cx;
                 self.runbooks.insert(i, rb.filter(|_| decoded_ok));
             }
@@ -311,6 +315,20 @@ impl Workspace {
             }
         }
         None
+    }
+
+    /// The roles file beside a folder's catalog, when there is a valid one.
+    fn roles_in(&mut self, dir: &Path) -> Option<super::model::Roles> {
+        let path = dir.join(ROLES_FILE);
+        if !path.is_file() {
+            return None;
+        }
+        let i = self.add(&path);
+        self.check(i);
+        match &self.files[i].doc {
+            Some(Doc::Roles(raw)) if !self.files[i].has_errors() => check::roles(raw, &mut Cx::default()),
+            _ => None,
+        }
     }
 
     pub fn runbook(&self, i: usize) -> Option<&Runbook> {

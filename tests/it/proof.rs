@@ -525,3 +525,28 @@ fn standing_approvals_serve_rehearsals_of_exactly_that_runbook_until_their_time(
     assert!(stderr.contains("another version of this runbook"), "{stderr}");
     assert!(!dir.path().join("effects").exists());
 }
+
+#[test]
+fn validate_says_when_an_approval_can_never_be_given_with_signatures() {
+    let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: y }\n", FOUR_EYES));
+    let validate = || {
+        let out = lifeboat_in(dir.path(), &["validate", rb.to_str().unwrap()], &[]);
+        (out.status.code(), text(&out.stderr))
+    };
+    let (code, said) = validate();
+    assert_eq!(code, Some(0), "warnings only: {said}");
+    assert!(said.contains("`go` needs signed approvals, and there is no roles file"), "{said}");
+    // Two approvers under four eyes need three people with the role: the operator may be one.
+    std::fs::write(
+        dir.path().join("roles.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Roles\npeople:\n  - { principal: dana@example, roles: [ic] }\n  - { principal: erik@example, roles: [ic] }\n",
+    )
+    .unwrap();
+    let (_, said) = validate();
+    assert!(said.contains("role `ic` has 2 people in the roles file; this approval needs 3"), "{said}");
+    std::fs::write(dir.path().join("roles.yaml"), "apiVersion: lifeboat/v1\nkind: Roles\npeople:\n  - { principal: dana@example, roles: [] }\n  - { principal: dana@example, roles: [ic] }\n").unwrap();
+    let out = lifeboat_in(dir.path(), &["validate", dir.path().join("roles.yaml").to_str().unwrap()], &[]);
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("principal `dana@example` is listed twice") && said.contains("roles.yaml:5:"), "{said}");
+}

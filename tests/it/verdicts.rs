@@ -212,7 +212,11 @@ fn an_approval_by_the_wrong_role_or_by_the_operator_under_four_eyes_stops_the_ru
         ),
         ("ci-drill", "{ signed: approvals/bob-dpo.json }", "does not hold the role `data-protection-officer`"),
         ("dora@example.com", signed, "dora@example.com runs this incident: four eyes needs someone else"),
-        ("ci-drill", "{ approve: false, by: dora, role: data-protection-officer, reason: not yet }", "denied by dora: not yet"),
+        (
+            "ci-drill",
+            "{ approve: false, by: dora, role: data-protection-officer, reason: not yet }",
+            "denied by dora: not yet",
+        ),
     ] {
         let answers = base.replace(signed, approval).replace("operator: ci-drill", &format!("operator: {operator}"));
         assert!(answers.contains(approval), "{answers}");

@@ -76,10 +76,11 @@ pub(super) async fn approve(ctx: &Ctx, step: &Step, a: &Approval) -> Result<Atte
                         step.id,
                         step.id
                     ))
-                } else if let Some(g) = claimed.as_ref().filter(|g| !g.trim().eq_ignore_ascii_case(role)) {
-                    Some(format!("{by} approved as `{g}`, but this step needs the `{role}`"))
                 } else {
-                    None
+                    claimed
+                        .as_ref()
+                        .filter(|g| !g.trim().eq_ignore_ascii_case(role))
+                        .map(|g| format!("{by} approved as `{g}`, but this step needs the `{role}`"))
                 };
                 if let Some(why) = refusal {
                     ctx.record(step, Verdict::Deny, &by, claimed.or(Some(role.clone())), Some(why.clone()))?;

@@ -251,3 +251,32 @@ pub fn roles(raw: &raw::RolesFile, cx: &mut Cx) -> Option<Roles> {
     }
     (!errors_since(cx, mark)).then_some(out)
 }
+
+/// Approvals that only signatures can give: without a roles file no signed approval can
+/// count, and a role with too few people (one more than needed under four eyes, for the
+/// operator may hold it) can never be given. Warnings: the run starts and stops there.
+pub fn approvers(rb: &Runbook, raw: &raw::RunbookFile, roles: Option<&Roles>, cx: &mut Cx) {
+    let spans = raw.phases.iter().flatten().flat_map(|p| p.steps.iter().flatten());
+    for st in spans {
+        let (Some(id), Some(ap)) = (&st.id, &st.approval) else { continue };
+        let Some(StepKind::Approval(a)) = rb.step(&id.value).map(|s| &s.kind) else { continue };
+        if !(a.four_eyes || a.approvers > 1) {
+            continue;
+        }
+        let span = ap.role.as_ref().map(|r| r.span).unwrap_or(id.span);
+        match roles {
+            None => cx.push(Diag::new(Kind::NoRolesFile(id.value.clone()), span).help(
+                "a signed approval counts for a role only when roles.yaml (kind: Roles, beside datasets.yaml) gives its signer that role",
+            )),
+            Some(r) => {
+                let need = a.approvers as usize + usize::from(a.four_eyes);
+                let have = r.holders(&a.role).len();
+                if have < need {
+                    cx.push(Diag::new(Kind::TooFewHolders { role: a.role.clone(), need, have }, span).help(
+                        "list more people with this role in roles.yaml (under four eyes, one more than the approvers: the operator may hold it)",
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ mod regulated;
 use std::collections::{HashMap, HashSet};
 
 use answers::*;
-pub use answers::{answers, injects, roles};
+pub use answers::{answers, approvers, injects, roles};
 use args::*;
 pub use catalog::catalog;
 use graph::*;
