@@ -367,7 +367,7 @@ pub(crate) fn people(steps: &str) -> (tempfile::TempDir, std::path::PathBuf, [st
     std::fs::write(dir.path().join("allowed_signers"), trust).unwrap();
     std::fs::write(
         dir.path().join("roles.yaml"),
-        "apiVersion: lifeboat/v1\nkind: Roles\npeople:\n  - { principal: dana@example, roles: [ic] }\n  - { principal: erik@example, roles: [ic] }\n  - { principal: ops@example, roles: [sre] }\n",
+        "apiVersion: lifeboat/v1\nkind: Roles\npeople:\n  - { principal: dana@example, roles: [ic] }\n  - { principal: erik@example, roles: [ic] }\n  - { principal: fay@example, roles: [ic] }\n  - { principal: ops@example, roles: [sre] }\n",
     )
     .unwrap();
     (dir, rb, keys)
@@ -477,6 +477,25 @@ fn two_signed_approvals_from_the_inbox_pass_four_eyes_and_the_log_alone_proves_t
     assert_eq!(v.status.code(), Some(0), "{}", text(&v.stdout));
     let md = text(&lifeboat_in(dir.path(), &["report", log.to_str().unwrap(), "--dir", "."], &[]).stdout);
     assert!(md.contains("approved `go` (signed, SHA256:"), "{md}");
+    // The README's auditor recipe, as written, checks each approval with stock tools.
+    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let at = readme.find("signer's principal):\n\n```sh\n").expect("the recipe in README");
+    let recipe = &readme[at..].split("```").nth(1).unwrap()["sh\n".len()..];
+    for (n, who) in ["dana@example", "erik@example"].iter().enumerate() {
+        let out = std::process::Command::new("bash")
+            .args(["-euo", "pipefail", "-c", recipe])
+            .current_dir(dir.path())
+            .env("LOG", &log)
+            .env("N", n.to_string())
+            .env("WHO", who)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{who}: {}{}", text(&out.stdout), text(&out.stderr));
+        let said = text(&out.stdout);
+        let hashes: Vec<&str> = said.lines().filter(|l| l.len() == 64).collect();
+        assert!(hashes.len() == 2 && hashes[0] == hashes[1], "{who}: {said}");
+        assert!(said.contains(&format!("Good \"lifeboat-approval\" signature for {who}")), "{said}");
+    }
 }
 
 #[test]

@@ -67,6 +67,13 @@ fn with_examples() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let copy = Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(dir.path()).status().unwrap();
     assert!(copy.success());
+    dir
+}
+
+/// The same, with `scripts/demo-approvals` run in it (a demo trust root beside the
+/// catalog, and bob's key to sign the four-eyes failover).
+fn with_examples_approving() -> tempfile::TempDir {
+    let dir = with_examples();
     crate::demo_approvals(&dir.path().join("runbooks"));
     dir
 }
@@ -213,7 +220,7 @@ fn steps_of(log: &std::path::Path) -> Vec<(String, String)> {
 
 #[test]
 fn leaving_while_an_action_runs_then_resuming_from_the_tui_finishes_the_run() {
-    let dir = with_examples();
+    let dir = with_examples_approving();
     let bin = env!("CARGO_BIN_EXE_lifeboat");
     let runbook = "runbooks/customers-db-region-outage.yaml";
     let tmux = Tmux::start(dir.path(), "first", &format!("{bin} tabletop {runbook} --speed 120"));
@@ -432,7 +439,7 @@ fn the_output_view_searches_a_step_s_whole_output_a_paste_is_one_text_and_abort_
 /// seal ends the watch with the signer the trust root names.
 #[test]
 fn a_second_terminal_watches_the_run_read_only_to_its_signed_seal() {
-    let dir = with_examples();
+    let dir = with_examples_approving();
     let bin = env!("CARGO_BIN_EXE_lifeboat");
     let key = crate::journal::keygen(dir.path());
     // The operator's key joins the demo trust root (bob's and dora's keys).
