@@ -139,7 +139,10 @@ pub enum StepStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Every step done and every objective met: the only status that exits 0.
     Succeeded,
+    /// Every step done, but the RTO or the RPO was missed (exit 3).
+    Missed,
     Failed,
     Aborted,
 }

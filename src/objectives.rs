@@ -1,7 +1,7 @@
 //! RTO, phase budgets, the projected finish and the achieved RPO, computed from the
 //! event stream alone, so the engine, the screen, the report and a resumed run agree.
 
-use crate::event::{Event, Record};
+use crate::event::{Event, Record, RunStatus, Verdict};
 use crate::runbook::model::Runbook;
 use crate::runbook::time::{Timestamp, parse_timestamp};
 
@@ -48,6 +48,12 @@ pub struct Tracker {
     has_milestone: bool,
     /// The run finished with every step done (what stands in for the milestone).
     completed: bool,
+    /// A restore brought back data from after the incident began (it may hold the
+    /// damage), and whether an approval after it accepted that, by whom.
+    late_recovery: bool,
+    late_accepted: Option<String>,
+    /// The runbook's approval steps: an approval after a late recovery point accepts it.
+    approval_steps: Vec<String>,
 }
 
 /// What the objectives look like at one moment.
@@ -63,6 +69,10 @@ pub struct Status {
     /// The `service-restored` milestone was reached (or, in a runbook without one, the
     /// run finished with every step done): the only way the RTO can be met.
     pub service_restored: bool,
+    /// A recovery point after the incident began: the data may include the damage.
+    pub recovery_after_incident: bool,
+    /// Who accepted that, with an approval after the restore.
+    pub late_accepted_by: Option<String>,
 }
 
 impl Status {
@@ -82,8 +92,69 @@ impl Status {
     pub fn rto_words(&self) -> String {
         rto_words(self.rto_elapsed_ms, self.rto_ms, self.service_restored)
     }
+    /// Never met when data from after the incident came back, unless an approval after
+    /// the restore accepted it: "0ms lost" would hide that the damage may be restored too.
     pub fn rpo_met(&self) -> Option<bool> {
+        if self.recovery_after_incident && self.late_accepted_by.is_none() {
+            return Some(false);
+        }
         self.achieved_rpo_ms.map(|r| r <= self.rpo_ms)
+    }
+    /// The RPO's verdict in words, as the closing line and the screen say it.
+    pub fn rpo_words(&self) -> String {
+        use crate::format::human_ms;
+        match (self.recovery_after_incident, &self.late_accepted_by, self.achieved_rpo_ms) {
+            (true, None, _) => format!(
+                "not met: a recovery point is after the incident began, so the data may include the damage (RPO {})",
+                human_ms(self.rpo_ms)
+            ),
+            (true, Some(by), _) => {
+                format!("a recovery point after the incident began, accepted by {by} (RPO {})", human_ms(self.rpo_ms))
+            }
+            (false, _, Some(r)) => format!(
+                "{} of {} ({})",
+                human_ms(r),
+                human_ms(self.rpo_ms),
+                if r <= self.rpo_ms { "met" } else { "not met" }
+            ),
+            (false, _, None) => {
+                format!("not measured of {} (no restore reported a recovery point)", human_ms(self.rpo_ms))
+            }
+        }
+    }
+}
+
+/// The one verdict of a run, from its status and objectives: every place that says how a
+/// run ended (closing line, progress, screen, reports, JUnit, evidence, exit code) says
+/// it through these, so none can say `succeeded` where another says `not met`.
+pub fn ending(status: RunStatus, rto_met: bool, rpo_met: Option<bool>) -> RunStatus {
+    match status {
+        RunStatus::Succeeded | RunStatus::Missed if !rto_met || rpo_met == Some(false) => RunStatus::Missed,
+        RunStatus::Missed => RunStatus::Succeeded,
+        other => other,
+    }
+}
+
+/// "succeeded", "finished, RTO not met", "failed", "aborted".
+pub fn ending_words(status: RunStatus, rto_met: bool, rpo_met: Option<bool>) -> String {
+    match ending(status, rto_met, rpo_met) {
+        RunStatus::Succeeded => "succeeded".into(),
+        RunStatus::Missed => {
+            let missed: Vec<&str> =
+                [("RTO", !rto_met), ("RPO", rpo_met == Some(false))].iter().filter(|x| x.1).map(|x| x.0).collect();
+            format!("finished, {} not met", missed.join(" and "))
+        }
+        RunStatus::Failed => "failed".into(),
+        RunStatus::Aborted => "aborted".into(),
+    }
+}
+
+/// 0 succeeded, 3 finished with an objective missed, 1 failed or aborted.
+pub fn exit_code(status: RunStatus) -> u8 {
+    match status {
+        RunStatus::Succeeded => 0,
+        RunStatus::Missed => 3,
+        RunStatus::Failed | RunStatus::Aborted => 1,
     }
 }
 
@@ -130,6 +201,13 @@ impl Tracker {
             rto_phase,
             has_milestone: runbook.steps().any(|s| s.milestone.as_deref() == Some(SERVICE_RESTORED)),
             completed: false,
+            late_recovery: false,
+            late_accepted: None,
+            approval_steps: runbook
+                .steps()
+                .filter(|s| matches!(s.kind, crate::runbook::model::StepKind::Approval(_)))
+                .map(|s| s.id.clone())
+                .collect(),
             restored_at: None,
             ended_at: None,
             recovery_points: Vec::new(),
@@ -156,7 +234,16 @@ impl Tracker {
             Event::StepFinished { recovery_point: Some(rp), .. } => {
                 if let Ok(rp) = parse_timestamp(rp) {
                     self.recovery_points.push(rp);
+                    if rp > self.incident_start {
+                        self.late_recovery = true;
+                        self.late_accepted = None;
+                    }
                 }
+            }
+            Event::Answer { step: Some(step), verdict: Verdict::Approve, by, .. }
+                if self.late_recovery && self.approval_steps.contains(step) =>
+            {
+                self.late_accepted.get_or_insert_with(|| format!("{by} (approval `{step}`)"));
             }
             // Warnings already given (a resumed run read them back): not given again.
             Event::Warning { code, message } => {
@@ -177,7 +264,7 @@ impl Tracker {
             }
             Event::RunFinished { status, .. } => {
                 self.ended_at = Some(t);
-                self.completed = *status == crate::event::RunStatus::Succeeded;
+                self.completed = matches!(status, RunStatus::Succeeded | RunStatus::Missed);
             }
             _ => {}
         }
@@ -216,6 +303,8 @@ impl Tracker {
             rpo_ms: self.rpo_ms,
             rto_stopped: stop.is_some(),
             service_restored: self.restored_at.is_some() || (!self.has_milestone && self.completed),
+            recovery_after_incident: self.late_recovery,
+            late_accepted_by: self.late_accepted.clone(),
         }
     }
 

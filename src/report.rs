@@ -170,7 +170,15 @@ impl Summary {
         match self.status {
             None => "not finished".into(),
             Some(RunStatus::Succeeded) if missed.is_empty() => "succeeded".into(),
-            Some(RunStatus::Succeeded) => format!("finished{objectives}"),
+            Some(RunStatus::Succeeded | RunStatus::Missed) => {
+                let over = match (self.rto_met, self.service_restored, self.rto_ms) {
+                    (Some(false), Some(true), Some(ms)) if ms > self.rto_objective_ms => {
+                        format!(" ({} over)", human_ms(ms - self.rto_objective_ms))
+                    }
+                    _ => String::new(),
+                };
+                format!("finished{objectives}{over}")
+            }
             Some(other) => format!("{}{objectives}", format!("{other:?}").to_lowercase()),
         }
     }
@@ -317,7 +325,8 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 push(&mut s, r, None, format!("{torn_bytes} bytes of a torn line moved to {moved_to}"))
             }
             Event::RunFinished { status, reason, rto_ms, rto_met, rpo_ms, rpo_met, service_restored } => {
-                s.status = Some(*status);
+                // An older log may say `succeeded` beside a missed objective: one verdict.
+                s.status = Some(crate::objectives::ending(*status, *rto_met && *service_restored, *rpo_met));
                 s.reason = reason.clone();
                 s.rto_ms = Some(*rto_ms);
                 // Never more than the milestone allows, whatever an older log says.
@@ -325,7 +334,15 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 s.service_restored = Some(*service_restored);
                 s.rpo_ms = *rpo_ms;
                 s.rpo_met = *rpo_met;
-                push(&mut s, r, None, format!("run {}", format!("{status:?}").to_lowercase()));
+                push(
+                    &mut s,
+                    r,
+                    None,
+                    format!(
+                        "run {}",
+                        crate::objectives::ending_words(*status, *rto_met && *service_restored, *rpo_met)
+                    ),
+                );
             }
             Event::HandOff { from, to } => {
                 did(&mut s, from, format!("handed the run to {to}"));
@@ -774,7 +791,9 @@ fn raw_line(e: &Event) -> Option<String> {
                 if *ticked { "ticked" } else { "unticked" }
             )
         }
-        Event::RunFinished { status, .. } => format!("■ run {}", format!("{status:?}").to_lowercase()),
+        Event::RunFinished { status, rto_met, rpo_met, service_restored, .. } => {
+            format!("■ run {}", crate::objectives::ending_words(*status, *rto_met && *service_restored, *rpo_met))
+        }
         Event::Teardown { kind, id, region, version, outcome, reason, .. } => {
             let what = match version {
                 Some(v) => format!("{kind} {id} (version {v}) in {region}"),

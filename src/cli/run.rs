@@ -4,7 +4,6 @@
 use std::io::{IsTerminal, Write};
 
 use super::exit;
-use crate::event::RunStatus;
 pub use crate::launch::{CloudArg, RunArgs};
 use crate::launch::{RunMeta, Setup, Started, detach_on_signal};
 
@@ -145,19 +144,14 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
         );
         return exit::PROBLEM;
     }
+    let ending = crate::objectives::ending(outcome.status, s.rto_met(), s.rpo_met());
     let _ = writeln!(
         out,
-        "{} {}: RTO {}, RPO {} of {} ({})",
+        "{} {}: RTO {}, RPO {}",
         runbook.id,
-        format!("{:?}", outcome.status).to_lowercase(),
+        crate::objectives::ending_words(outcome.status, s.rto_met(), s.rpo_met()),
         s.rto_words(),
-        s.achieved_rpo_ms.map(crate::format::human_ms).unwrap_or_else(|| "not measured".into()),
-        crate::format::human_ms(s.rpo_ms),
-        match s.rpo_met() {
-            Some(true) => "met",
-            Some(false) => "not met",
-            None => "no restore reported a recovery point",
-        }
+        s.rpo_words()
     );
     if let Some(r) = &outcome.reason {
         let _ = writeln!(out, "reason: {}", crate::printable::line(r));
@@ -171,9 +165,5 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
     if let Some(diag) = crate::diagnostics::current_path() {
         let _ = writeln!(out, "diagnostics: {} (not evidence: for finding out why)", diag.display());
     }
-    match outcome.status {
-        RunStatus::Succeeded if s.rto_met() && s.rpo_met() != Some(false) => exit::OK,
-        RunStatus::Succeeded => exit::MISSED,
-        _ => exit::PROBLEM,
-    }
+    crate::objectives::exit_code(ending)
 }

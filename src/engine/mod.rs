@@ -517,6 +517,13 @@ impl Engine {
             t.status(ctx.clock.now())
         };
         let mut s_end = s.clone();
+        let status = crate::objectives::ending(status, s.rto_met(), s.rpo_met());
+        if let Some(by) = &s.late_accepted_by {
+            ctx.emit(Event::Warning {
+                code: "recovery_point_accepted".into(),
+                message: format!("data from after the incident began was brought back; accepted by {by}"),
+            })?;
+        }
         ctx.emit(Event::RunFinished {
             status,
             reason: reason_opt(&reason),

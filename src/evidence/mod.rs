@@ -345,7 +345,8 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
         deviations.push(format!("RPO missed: {}", crate::format::human_ms(s.rpo_ms.unwrap_or(0))));
     }
     match s.status {
-        Some(RunStatus::Succeeded) => {}
+        // A missed objective is a deviation of its own (above).
+        Some(RunStatus::Succeeded | RunStatus::Missed) => {}
         Some(other) => deviations.push(format!("the run {}", format!("{other:?}").to_lowercase())),
         None => deviations.push("the run did not finish".into()),
     }

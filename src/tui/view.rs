@@ -178,12 +178,18 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
         "NOT MET"
     } else if frac > 1.0 {
         "OVER"
+    } else if !s.rto_stopped && s.projected_ms > s.rto_ms {
+        // Never "ok" while the run's own projection is past the RTO.
+        "at risk"
     } else if frac >= 0.8 {
         "close"
     } else {
         "ok"
     };
     let rpo = match (s.achieved_rpo_ms, s.rpo_met()) {
+        _ if s.recovery_after_incident && s.rpo_met() == Some(false) => {
+            format!("RPO {} ✗ data from after the incident began: may hold the damage", human_ms(s.rpo_ms))
+        }
         (Some(r), Some(true)) => format!("RPO {} of {} ✓", human_ms(r), human_ms(s.rpo_ms)),
         (Some(r), _) => format!("RPO {} of {} ✗ MISSED", human_ms(r), human_ms(s.rpo_ms)),
         (None, _) => format!("RPO {} (not measured yet)", human_ms(s.rpo_ms)),
@@ -499,17 +505,7 @@ fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     // How the run ended stays on the line: a later key's message comes after it.
     let text = if let Some((status, reason)) = &app.finished {
         let s = app.tracker.status(app.now);
-        let mut missed = Vec::new();
-        if !s.rto_met() {
-            missed.push("RTO not met");
-        }
-        if s.rpo_met() == Some(false) {
-            missed.push("RPO not met");
-        }
-        let verdict = match (status, missed.is_empty()) {
-            (crate::event::RunStatus::Succeeded, false) => format!("finished, {}", missed.join(", ")),
-            (other, _) => format!("{other:?}").to_lowercase(),
-        };
+        let verdict = crate::objectives::ending_words(*status, s.rto_met(), s.rpo_met());
         let log = match &app.watching {
             Some(w) => format!("watched from {}", w.source),
             None => format!("log sealed: {}", app.meta.log_path.display()),

@@ -1355,21 +1355,7 @@ async fn audit_names_a_drill_instance_left_behind_until_it_is_deleted() {
     let moto = Moto::start();
     let rds = customers_with_nightly(&moto).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("datasets.yaml"),
-        format!("apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: customers\n    title: Customers\n    classification: confidential\n    rpo: 15m\n    rto: 4h\n    primary: {{ region: eu-central-1, account: \"{MOTO_ACCOUNT}\" }}\n    resources:\n      - {{ kind: rds-instance, id: customers-prod, role: production }}\n      - {{ kind: rds-instance, id: customers-drill, role: drill }}\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("rb.yaml"),
-        "apiVersion: lifeboat/v1\nkind: Runbook\nid: drill\ntitle: Drill\ndataset: customers\nscenario: drill\nphases:\n  - id: restore\n    title: Restore\n    budget: 1h\n    steps:\n      - { id: restore, title: Restore, action: rds.restore_from_snapshot, with: { snapshot: nightly, new_instance: customers-drill } }\n  - id: teardown\n    title: Teardown\n    budget: 10m\n    steps:\n      - { id: teardown, title: Delete it, manual: Delete customers-drill. }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("answers.yaml"),
-        "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\nsteps:\n  teardown: done\n",
-    )
-    .unwrap();
+    drill_folder(dir.path(), "");
     std::fs::create_dir(dir.path().join("incidents")).unwrap();
     let (env, d) = (moto.env(), dir.path().to_path_buf());
     let lifeboat_here = move |args: Vec<&'static str>| {
@@ -1413,21 +1399,7 @@ async fn a_signed_drill_against_a_local_endpoint_is_never_proof() {
     let moto = Moto::start();
     let _rds = customers_with_nightly(&moto).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("datasets.yaml"),
-        format!("apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: customers\n    title: Customers\n    classification: confidential\n    rpo: 15m\n    rto: 4h\n    drill_every: 90d\n    primary: {{ region: eu-central-1, account: \"{MOTO_ACCOUNT}\" }}\n    resources:\n      - {{ kind: rds-instance, id: customers-prod, role: production }}\n      - {{ kind: rds-instance, id: customers-drill, role: drill }}\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("rb.yaml"),
-        "apiVersion: lifeboat/v1\nkind: Runbook\nid: drill\ntitle: Drill\ndataset: customers\nscenario: drill\nphases:\n  - id: restore\n    title: Restore\n    budget: 1h\n    steps:\n      - { id: restore, title: Restore, action: rds.restore_from_snapshot, with: { snapshot: nightly, new_instance: customers-drill } }\n  - id: teardown\n    title: Teardown\n    budget: 10m\n    steps:\n      - { id: teardown, title: Delete it, manual: Delete customers-drill. }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("answers.yaml"),
-        "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\nsteps:\n  teardown: done\n",
-    )
-    .unwrap();
+    drill_folder(dir.path(), "    drill_every: 90d\n");
     let key = crate::journal::keygen(dir.path());
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     std::fs::write(dir.path().join("allowed_signers"), format!("ops@example {public}")).unwrap();
@@ -1465,4 +1437,24 @@ async fn a_signed_drill_against_a_local_endpoint_is_never_proof() {
     let list = here(args("list --dir . --incidents incidents")).await.unwrap();
     let row = text(&list.stdout).lines().find(|l| l.starts_with("drill")).map(str::to_string).unwrap_or_default();
     assert!(row.contains("never"), "list counts no drill: {}", text(&list.stdout));
+}
+
+/// A folder for a restore drill of `customers` on moto: the catalog (with `extra` lines
+/// in the dataset), a runbook restoring `nightly` into `customers-drill`, its answers.
+fn drill_folder(dir: &Path, extra: &str) {
+    std::fs::write(
+        dir.join("datasets.yaml"),
+        format!("apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: customers\n    title: Customers\n    classification: confidential\n    rpo: 15m\n    rto: 4h\n{extra}    primary: {{ region: eu-central-1, account: \"{MOTO_ACCOUNT}\" }}\n    resources:\n      - {{ kind: rds-instance, id: customers-prod, role: production }}\n      - {{ kind: rds-instance, id: customers-drill, role: drill }}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("rb.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: drill\ntitle: Drill\ndataset: customers\nscenario: drill\nphases:\n  - id: restore\n    title: Restore\n    budget: 1h\n    steps:\n      - { id: restore, title: Restore, action: rds.restore_from_snapshot, with: { snapshot: nightly, new_instance: customers-drill } }\n  - id: teardown\n    title: Teardown\n    budget: 10m\n    steps:\n      - { id: teardown, title: Delete it, manual: Delete customers-drill. }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("answers.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\nsteps:\n  teardown: done\n",
+    )
+    .unwrap();
 }

@@ -377,3 +377,81 @@ fn the_report_lists_what_each_step_recorded() {
     assert!(md.contains("| restore | newer_keys | README-RESTORE-YOUR-FILES.txt |"), "the ransom note to review: {md}");
     assert!(md.contains("| posture | versioning | Enabled |"), "{md}");
 }
+
+/// One verdict everywhere: a run that finished past its RTO is `finished, RTO not met` in
+/// the closing line, the progress line, every report format and JUnit, and exits 3;
+/// `succeeded` is said nowhere.
+#[test]
+fn a_missed_rto_is_never_called_succeeded_anywhere() {
+    let (dir, rb) =
+        folder(&runbook("1h", "  x: { type: string, default: y }\n", "      - { id: a, title: A, wait: 2h }\n"));
+    let log = dir.path().join("late.jsonl");
+    let junit = dir.path().join("late.xml");
+    let (code, stderr) = sim_run(dir.path(), &rb, "10000", &log, &["--junit", junit.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("rb finished, RTO not met: RTO 2h"), "the closing line: {stderr}");
+    assert!(stderr.contains("■ run finished, RTO not met"), "the progress line: {stderr}");
+    assert!(!stderr.contains("succeeded"), "{stderr}");
+    let (code, md) = report(dir.path(), &log, "md");
+    assert_eq!(code, Some(0));
+    let heading = md.lines().next().unwrap();
+    assert!(heading.starts_with("# rb — finished, RTO not met (") && heading.ends_with(" over)"), "{heading}");
+    let (_, json) = report(dir.path(), &log, "json");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((v["status"].as_str(), v["rto_met"].as_bool()), (Some("missed"), Some(false)), "{json}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let rto = xml.split("<testcase").find(|c| c.contains("name=\"objective RTO\"")).unwrap();
+    assert!(rto.contains("<failure"), "{rto}");
+    for (what, text) in [("md", &md), ("json", &json), ("junit", &xml)] {
+        assert!(!text.contains("succeeded"), "{what}: {text}");
+    }
+}
+
+/// A restore that brought back data from after the incident began is never `met`, nor
+/// `0ms` lost: the data may include the damage. The run exits 3 unless an approval after
+/// the restore accepts it, and the acceptance is on record.
+#[test]
+fn a_recovery_point_after_the_incident_began_is_not_met_unless_someone_accepts_it() {
+    let restore = "      - { id: restore, title: Restore, action: rds.restore_to_time, with: { instance: ledger-prod, new_instance: ledger-pitr, latest: true } }\n";
+    let make = |steps: &str| {
+        format!(
+            "apiVersion: lifeboat/v1\nkind: Runbook\nid: rb\ntitle: RB\ndataset: ledger\nscenario: corruption\nobjectives: {{ rto: 4h, rpo: 15m }}\ninputs:\n  incident_at: {{ type: timestamp }}\nphases:\n  - id: p\n    title: P\n    budget: 2h\n    steps:\n{steps}"
+        )
+    };
+    let (dir, rb) = folder(&make(restore));
+    let hour_ago =
+        lifeboat::runbook::time::Timestamp::now().checked_sub(jiff::SignedDuration::from_secs(3600)).unwrap();
+    let ans = answers(dir.path(), &format!("inputs: {{ incident_at: \"{hour_ago}\" }}\n"));
+    let log = dir.path().join("late-rp.jsonl");
+    let (code, stderr) = sim_run(dir.path(), &rb, "600", &log, &["--answers", ans.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("RPO not met: a recovery point is after the incident began"), "{stderr}");
+    assert!(!stderr.contains("RPO 0ms") && !stderr.contains("succeeded"), "{stderr}");
+    let (_, json) = report(dir.path(), &log, "json");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((v["status"].as_str(), v["rpo_met"].as_bool()), (Some("missed"), Some(false)), "{json}");
+
+    // With an approval after the restore, the data protection officer accepts it.
+    std::fs::write(
+        &rb,
+        make(&format!(
+            "{restore}      - {{ id: accept, title: Accept data from after the incident, approval: {{ role: dpo }} }}\n"
+        )),
+    )
+    .unwrap();
+    let ans = answers(
+        dir.path(),
+        &format!(
+            "inputs: {{ incident_at: \"{hour_ago}\" }}\nsteps:\n  accept: {{ approve: true, by: dora, role: dpo }}\n"
+        ),
+    );
+    let log = dir.path().join("accepted.jsonl");
+    let (code, stderr) = sim_run(dir.path(), &rb, "600", &log, &["--answers", ans.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("a recovery point after the incident began, accepted by dora (approval `accept`)"),
+        "{stderr}"
+    );
+    let body = std::fs::read_to_string(&log).unwrap();
+    assert!(body.contains("\"code\":\"recovery_point_accepted\""), "{body}");
+}
