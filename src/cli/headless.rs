@@ -75,7 +75,8 @@ pub fn answerer(
             };
             let cmd = match (waiting_for, answer) {
                 (Waiting::Confirm | Waiting::Outcome, Some(Answer::Done)) => Command::Confirm { step, by },
-                (Waiting::Outcome, None) => Command::Confirm { step, by },
+                // Nobody said how a rehearsed command went: never the operator's word.
+                (Waiting::Outcome, None) => Command::NoAnswer { step },
                 (_, Some(Answer::Skip(reason))) => Command::Skip { step, by, reason },
                 (_, Some(Answer::Fail(reason))) => Command::Fail { step, by, reason },
                 (Waiting::Approval, Some(Answer::Approve(list))) => {

@@ -124,6 +124,11 @@ pub enum Command {
         document: String,
         signature: String,
     },
+    /// Nobody answers (a headless rehearsal's `run:` step with no outcome in the answers):
+    /// lifeboat records the step as not executed, in nobody's name.
+    NoAnswer {
+        step: String,
+    },
     /// Ends the run as aborted (the log is sealed).
     Abort {
         by: String,
@@ -144,6 +149,7 @@ impl Command {
             | Command::Fail { step, .. }
             | Command::Approve { step, .. }
             | Command::Signed { step, .. }
+            | Command::NoAnswer { step, .. }
             | Command::Deny { step, .. }
             | Command::Retry { step, .. }
             | Command::Continue { step, .. }

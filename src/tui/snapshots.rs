@@ -301,6 +301,27 @@ fn the_gauge_is_green_then_amber_at_80_percent_then_red_past_the_rto() {
 }
 
 #[test]
+fn the_gauge_never_says_ok_while_its_own_projection_is_past_the_rto() {
+    let mut a = under_way(Mode::Live);
+    // The first phase took 45m of its 20m: at that pace the rest reaches past the 2h RTO.
+    feed(
+        &mut a,
+        "2026-11-24T03:50:00Z",
+        Event::PhaseFinished {
+            phase: "assess".into(),
+            status: crate::event::StepStatus::Done,
+            elapsed_ms: 2_700_000,
+            budget_ms: 1_200_000,
+        },
+    );
+    feed(&mut a, "2026-11-24T03:50:00Z", Event::PhaseStarted { phase: "recover".into(), budget_ms: 3_600_000 });
+    a.update(Msg::Tick(t("2026-11-24T03:55:00Z")));
+    let label = text(&draw(&a, 160, 48)).lines().nth(2).unwrap().to_string();
+    assert!(label.contains("(46%, at risk)") && label.contains("projected 2h58m45s"), "{label}");
+    assert!(!label.contains("ok"), "{label}");
+}
+
+#[test]
 fn a_run_that_stopped_before_its_milestone_says_rto_not_met_in_red() {
     let mut a = under_way(Mode::Live);
     feed(

@@ -178,11 +178,11 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
         "NOT MET"
     } else if frac > 1.0 {
         "OVER"
+    } else if frac >= 0.8 {
+        "close"
     } else if !s.rto_stopped && s.projected_ms > s.rto_ms {
         // Never "ok" while the run's own projection is past the RTO.
         "at risk"
-    } else if frac >= 0.8 {
-        "close"
     } else {
         "ok"
     };

@@ -406,6 +406,13 @@ fn a_rehearsal_never_executes_commands() {
     let out = lifeboat_in(dir.path(), &["tabletop", rb.to_str().unwrap(), "--speed", "100", "--log", "t.jsonl"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!dir.path().join("executed").exists(), "a tabletop ran a command");
+    // Nobody said how the command went: lifeboat records it as not executed, and puts no
+    // confirmation in anyone's mouth.
+    let log = std::fs::read_to_string(dir.path().join("t.jsonl")).unwrap();
+    assert!(!log.contains("\"type\":\"answer\""), "an answer nobody gave: {log}");
+    assert!(log.contains("\"reason\":\"not executed (rehearsal): nobody reported how it went\""), "{log}");
+    let md = text(&lifeboat_in(dir.path(), &["report", "t.jsonl"], &[]).stdout);
+    assert!(md.contains("| touch | p | done |") && md.contains("not executed (rehearsal)"), "{md}");
     let out = lifeboat_in(
         dir.path(),
         &["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--speed", "100", "--log", "r.jsonl"],

@@ -328,7 +328,11 @@ fn data_brought_back_from_after_a_corruption_began_is_said_to_be_suspect() {
         "{stderr}"
     );
     assert!(std::fs::read_to_string(&log).unwrap().contains("\"code\":\"recovery_point_after_incident\""));
-    assert_eq!(code, Some(0), "a warning, not a failure: the runbook decides with a gate: {stderr}");
+    // The step did its work; the run's RPO is not met unless someone accepts the data
+    // (an approval after the restore): exit 3, never `(met)`.
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("RPO not met: a recovery point is after the incident began"), "{stderr}");
+    assert!(stderr.contains("✓ pitr done"), "the step itself did not fail: {stderr}");
 }
 
 #[test]

@@ -35,9 +35,19 @@ pub enum StepEnd {
 
 /// How one attempt ended.
 enum Attempt {
-    Done { outputs: Map<String, Json>, recovery_point: Option<Timestamp> },
+    Done {
+        outputs: Map<String, Json>,
+        recovery_point: Option<Timestamp>,
+    },
+    /// A rehearsed command nobody reported on: done, and said to be not executed, never
+    /// put down as anyone's confirmation.
+    Rehearsed,
     Skipped(String),
-    Failed { error: StepError, retryable: bool, outputs: Map<String, Json> },
+    Failed {
+        error: StepError,
+        retryable: bool,
+        outputs: Map<String, Json>,
+    },
     Detached(String),
 }
 
@@ -263,6 +273,13 @@ fn finish(ctx: &Ctx, step: &Step, started: Timestamp, result: Attempt, abort_run
     let duration_ms = ctx.clock.now().duration_since(started).as_millis().max(0) as u64;
     let (status, reason, outputs, recovery_point, error) = match result {
         Attempt::Done { outputs, recovery_point } => (StepStatus::Done, None, outputs, recovery_point, None),
+        Attempt::Rehearsed => (
+            StepStatus::Done,
+            Some("not executed (rehearsal): nobody reported how it went".into()),
+            Map::new(),
+            None,
+            None,
+        ),
         Attempt::Skipped(reason) => (StepStatus::Skipped, Some(reason), Map::new(), None, None),
         Attempt::Failed { error, outputs, .. } => {
             (StepStatus::Failed, Some(error.message.clone()), outputs, None, Some(error))
@@ -578,6 +595,7 @@ fn confirmed(ctx: &Ctx, step: &Step, said: Command, failed_by: &str, what: &str)
             failed(format!("{failed_by} {by}: {reason}"))
         }
         Command::Detach { reason, .. } => Attempt::Detached(reason),
+        Command::NoAnswer { .. } if !ctx.spec.execute_commands => Attempt::Rehearsed,
         other => failed(format!("{what} cannot take {other:?}")),
     })
 }
