@@ -45,8 +45,8 @@ pub fn watch(log: PathBuf, commands: &UnboundedSender<Command>) -> tokio::task::
                 if taken.contains(&doc) {
                     continue;
                 }
-                // The signature is written after the document: until it is there, the
-                // message is not whole.
+                // The signature is linked before the document, each whole: a document
+                // that is there has its signature beside it.
                 let Ok((document, signature)) = approval::read(&doc) else { continue };
                 taken.insert(doc);
                 let step = serde_json::from_str::<Document>(document.trim_end())

@@ -109,18 +109,21 @@ pub fn sig_path(doc: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Writes the document and its signature, never over an existing file.
+/// Writes the signature, then the document, each whole under a scratch name and then
+/// linked at its own (never over an existing file): a reader that sees the document (an
+/// inbox) sees both complete.
 pub fn write(path: &Path, text: &str, pem: &str) -> Result<(), ApprovalError> {
     use std::io::Write;
-    for (p, body) in [(path.to_path_buf(), text), (sig_path(path), pem)] {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&p)
-            .map_err(|e| ApprovalError::Write(p.display().to_string(), e))?;
-        f.write_all(body.as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| ApprovalError::Write(p.display().to_string(), e))?;
+    for (p, body) in [(sig_path(path), pem), (path.to_path_buf(), text)] {
+        let fail = |e: std::io::Error| ApprovalError::Write(p.display().to_string(), e);
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let scratch = p.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&scratch).map_err(fail)?;
+        let written = f.write_all(body.as_bytes()).and_then(|_| f.sync_all());
+        // A hard link never replaces a file that is already there (a rename would).
+        let linked = written.and_then(|_| std::fs::hard_link(&scratch, &p));
+        let _ = std::fs::remove_file(&scratch);
+        linked.map_err(fail)?;
     }
     Ok(())
 }
