@@ -852,7 +852,9 @@ impl Setup {
             }
         };
         let endpoint = aws_backend.as_ref().and_then(|a| a.custom_endpoint());
-        // The log's immutable copy, for runs against AWS (a rehearsal needs no account).
+        // The log's immutable copy, for runs against AWS (a rehearsal needs no account);
+        // its `inbox/` takes approvals from people who cannot reach this machine.
+        let mut bucket_inbox = None;
         let copy = match (&catalog.evidence, aws_backend) {
             (Some(e), Some(aws)) => {
                 let place =
@@ -865,7 +867,10 @@ impl Setup {
                 let reach =
                     crate::cloud::port::Reach { region: e.region.clone(), role_arn: None, clock: clock.clone() };
                 match crate::cloud::port::Backend::s3(aws.as_ref(), &reach).await {
-                    Ok(s3) => Some(crate::offsite::Copier::start(s3, place, log_path.clone(), sink.subscribe(), warn)),
+                    Ok(s3) => {
+                        bucket_inbox = Some((s3.clone(), place.clone()));
+                        Some(crate::offsite::Copier::start(s3, place, log_path.clone(), sink.subscribe(), warn))
+                    }
                     Err(err) => {
                         // Said once the log has begun (its first line is the genesis).
                         let mut first = sink.subscribe();
@@ -948,6 +953,9 @@ impl Setup {
         let prior_records = prior.records.clone();
         let (engine, commands) = Engine::new(spec, clock.clone(), provider, sink.clone(), prior);
         crate::inbox::watch(log_path.clone(), &commands);
+        if let Some((s3, place)) = bucket_inbox {
+            crate::inbox::watch_bucket(s3, place, &commands);
+        }
         Ok(Started {
             engine,
             commands,

@@ -171,7 +171,8 @@ impl Copier {
                     r = records.recv() => match r {
                         // The journal signs after these: only then is there a new segment
                         // (a long command's output lines are not each a read of the log).
-                        Some(r) if matches!(r.event, Event::Answer { .. } | Event::StepFinished { .. } | Event::Resumed { .. }) => {
+                        Some(r) if matches!(r.event, Event::Answer { .. } | Event::StepFinished { .. } | Event::Resumed { .. })
+                            || matches!(r.event, Event::StepWaiting { waiting_for: crate::event::Waiting::Approval, .. }) => {
                             let r = st.sync(false).await;
                             shown(&mut st, r);
                         }

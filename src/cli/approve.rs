@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::exit;
-use crate::event::{Event, Record, Waiting};
 use crate::journal::approval::{self, Decision, Document};
 use crate::runbook::time::{Timestamp, format_timestamp, parse_timestamp};
 
@@ -37,6 +36,9 @@ pub struct ApproveArgs {
     /// With --standing: where the approval is written (and FILE.sig beside it)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// With an s3:// copy: the runbook folder whose catalog names the evidence bucket's region
+    #[arg(long, default_value = "runbooks")]
+    pub dir: PathBuf,
 }
 
 pub fn approve(a: ApproveArgs) -> u8 {
@@ -54,6 +56,9 @@ pub fn approve(a: ApproveArgs) -> u8 {
     let decision = if a.deny { Decision::Deny } else { Decision::Approve };
     let reason = a.reason.as_ref().map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
     let now = Timestamp::now();
+    if let Some(place) = a.target.to_str().and_then(crate::offsite::Place::parse) {
+        return approve_copy(&a, &place, &signer, decision, reason, now);
+    }
     let (doc, out) = if a.standing {
         match standing(&a, decision, reason, now) {
             Ok(x) => x,
@@ -127,7 +132,7 @@ fn standing(
     Ok((doc, a.out.clone().unwrap_or_default()))
 }
 
-/// An approval of the step a run is waiting on, as its log stands now.
+/// An approval of the step a run is waiting on, as its log stands now, into its inbox.
 fn live(
     a: &ApproveArgs,
     signer: &crate::journal::sign::Signer,
@@ -140,54 +145,64 @@ fn live(
     }
     let log = &a.target;
     let bytes = std::fs::read(log).map_err(|e| format!("cannot read `{}`: {e}", log.display()))?;
-    let report = crate::journal::verify::verify_bytes(&bytes, None, None);
-    if let Some(bad) = &report.tampered {
-        return Err(format!(
-            "`{}` does not verify (line {}: {}): nothing to approve",
-            log.display(),
-            bad.line,
-            bad.why
-        ));
+    let doc = crate::inbox::live_document(&bytes, &log.display().to_string(), &a.step, signer, decision, reason, now)?;
+    Ok((doc, crate::inbox::next_name(log, decision)))
+}
+
+/// `approve s3://BUCKET/PREFIX/RUN`: for an approver who cannot reach the operator's
+/// machine. Reads the run's copy in the evidence bucket (the line where the step asks is
+/// signed there as it asks), and writes the approval (signature first) to `inbox/` beside
+/// it, where the running lifeboat looks.
+fn approve_copy(
+    a: &ApproveArgs,
+    place: &crate::offsite::Place,
+    signer: &crate::journal::sign::Signer,
+    decision: Decision,
+    reason: Option<String>,
+    now: Timestamp,
+) -> u8 {
+    if a.standing || a.until.is_some() || a.out.is_some() {
+        return super::usage(
+            "a standing approval is of a runbook file; `s3://…` is a run's copy: approve its waiting step",
+        );
     }
-    if report.sealed {
-        return Err(format!("the run of `{}` has finished; there is nothing to approve", log.display()));
+    let region = super::verify::evidence_region(&a.dir, &place.bucket);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let done: Result<String, String> = runtime.block_on(async {
+        let aws = crate::cloud::aws::Aws::from_env().await;
+        let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);
+        let reach = crate::cloud::port::Reach { region, role_arn: None, clock };
+        let s3 = crate::cloud::port::Backend::s3(&aws, &reach).await.map_err(|e| e.to_string())?;
+        let copy =
+            crate::offsite::read(s3.as_ref(), place).await.map_err(|e| format!("cannot read {}: {e}", place.url()))?;
+        if copy.segments == 0 {
+            return Err(format!("no copy of a log at {}", place.url()));
+        }
+        let doc = crate::inbox::live_document(&copy.bytes, &place.url(), &a.step, signer, decision, reason, now)?;
+        let (text, pem) = approval::sign(&doc, signer).map_err(|e| e.to_string())?;
+        let prefix = crate::inbox::bucket_prefix(place);
+        let there = s3.list_objects(&place.bucket, &prefix, None).await.map_err(|e| e.to_string())?;
+        let keys: Vec<String> = there.objects.into_iter().map(|o| o.key).collect();
+        let key = (1..)
+            .map(|n| format!("{prefix}{}", crate::inbox::file_name(n, decision)))
+            .find(|k| !keys.contains(k) && !keys.contains(&format!("{k}.sig")))
+            .unwrap_or_default();
+        s3.put_object(&place.bucket, &format!("{key}.sig"), pem.into_bytes()).await.map_err(|e| e.to_string())?;
+        s3.put_object(&place.bucket, &key, text.into_bytes()).await.map_err(|e| e.to_string())?;
+        Ok(format!("s3://{}/{key}", place.bucket))
+    });
+    match done {
+        Ok(url) => {
+            let _ = writeln!(
+                anstream::stdout(),
+                "{} `{}`: {url} (signature {url}.sig, namespace {})",
+                if a.deny { "denied" } else { "approved" },
+                crate::printable::line(&a.step),
+                approval::APPROVAL_NAMESPACE
+            );
+            exit::OK
+        }
+        Err(e) => super::usage(&e),
     }
-    let records = crate::journal::records(&bytes);
-    let Some(Event::Genesis(g)) = records.first().map(|r| &r.event) else {
-        return Err(format!("`{}` holds no lifeboat run", log.display()));
-    };
-    if g.signer.as_deref().map(crate::journal::key_only) == Some(crate::journal::key_only(&signer.public_openssh())) {
-        return Err("this key signs the run's own log: a run cannot approve itself".into());
-    }
-    let asked: Option<&Record> = records.iter().rev().find(
-        |r| matches!(&r.event, Event::StepWaiting { step, waiting_for: Waiting::Approval, .. } if *step == a.step),
-    );
-    let Some(asked) = asked else {
-        return Err(format!("the run is not waiting for an approval of `{}`", crate::printable::line(&a.step)));
-    };
-    let finished = records
-        .iter()
-        .any(|r| r.seq > asked.seq && matches!(&r.event, Event::StepFinished { step, .. } if *step == a.step));
-    if finished {
-        return Err(format!("`{}` is no longer waiting", crate::printable::line(&a.step)));
-    }
-    let log_sha256 = approval::log_prefix_sha256(&bytes, asked.seq)
-        .ok_or_else(|| "the line that asks is not complete yet".to_string())?;
-    let doc = Document::Live {
-        run_id: g.run_id.clone(),
-        step: a.step.clone(),
-        waiting_seq: asked.seq,
-        log_sha256,
-        decision,
-        reason,
-        signed_at: format_timestamp(now),
-    };
-    let dir = crate::inbox::path(log);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    let taken = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
-    let out = (taken + 1..)
-        .map(|n| dir.join(format!("{n}-{}.json", if decision == Decision::Deny { "denial" } else { "approval" })))
-        .find(|p| !p.exists() && !approval::sig_path(p).exists())
-        .unwrap_or_else(|| dir.join("approval.json"));
-    Ok((doc, out))
 }

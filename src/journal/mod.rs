@@ -273,7 +273,10 @@ impl Journal {
     pub fn append(&mut self, time: Timestamp, event: Event) -> Result<Record, JournalError> {
         // Whatever would decide a verdict is signed in the same write as it is made, so a
         // crash never leaves one that only a resume's adoption could vouch for.
-        let checkpoint_after = vouch::decides(&event) || matches!(event, Event::Resumed { .. });
+        // A step that waits for an approval is signed as it asks: what an approver reads
+        // (here, or in the evidence bucket's copy) and signs is a signed prefix.
+        let asks_approval = matches!(event, Event::StepWaiting { waiting_for: crate::event::Waiting::Approval, .. });
+        let checkpoint_after = vouch::decides(&event) || asks_approval || matches!(event, Event::Resumed { .. });
         if let Event::Genesis(g) = &event {
             self.run_id = g.run_id.clone();
         }

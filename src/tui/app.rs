@@ -82,6 +82,8 @@ pub enum Purpose {
     Deny,
 }
 
+// One dialog is open at a time: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialog {
     /// A reason for a skip, a failure or a refusal.
@@ -97,13 +99,17 @@ pub enum Dialog {
     HandOff {
         input: TextField,
     },
-    /// Who approves, and as what role.
+    /// Who approves, and as what role — typed (a claim), or signed with the approver's
+    /// own key (their key file and its passphrase), which is what four eyes needs.
     Approve {
         step: String,
         role: String,
         name: TextField,
         given_role: TextField,
-        on_role: bool,
+        key: TextField,
+        passphrase: TextField,
+        /// Which field keys go to: name, role, key, passphrase.
+        focus: usize,
     },
     /// A change to what exists: the resource's name, typed.
     Typed {
@@ -127,7 +133,12 @@ impl Dialog {
             | Dialog::Note { input }
             | Dialog::HandOff { input }
             | Dialog::Typed { input, .. } => Some(input),
-            Dialog::Approve { name, given_role, on_role, .. } => Some(if *on_role { given_role } else { name }),
+            Dialog::Approve { name, given_role, key, passphrase, focus, .. } => Some(match *focus {
+                1 => given_role,
+                2 => key,
+                3 => passphrase,
+                _ => name,
+            }),
             Dialog::Abort { reason, second: false } => Some(reason),
             Dialog::Abort { second: true, .. } => None,
         }
@@ -610,7 +621,9 @@ impl RunApp {
                         given_role: TextField::from(role.as_str()),
                         role,
                         name: TextField::default(),
-                        on_role: false,
+                        key: TextField::default(),
+                        passphrase: TextField::default(),
+                        focus: 0,
                     });
                 }
                 _ => self.flash = Some(format!("`{id}` does not wait for an approval")),
@@ -807,10 +820,11 @@ impl RunApp {
         {
             return vec![];
         }
-        if let Dialog::Approve { on_role, .. } = d
+        if let Dialog::Approve { focus, .. } = d
             && matches!(k.code, KeyCode::Tab | KeyCode::Down | KeyCode::Up | KeyCode::BackTab)
         {
-            *on_role = !*on_role;
+            let back = matches!(k.code, KeyCode::Up | KeyCode::BackTab);
+            *focus = if back { (*focus + 3) % 4 } else { (*focus + 1) % 4 };
             return vec![];
         }
         if let Dialog::Abort { reason, second } = d {
@@ -856,6 +870,32 @@ impl RunApp {
                 return vec![];
             }
             Dialog::HandOff { input } => Command::HandOff { by, to: input.value().trim().into() },
+            Dialog::Approve { step, key, passphrase, .. } if !key.value().trim().is_empty() => {
+                // Signed with the approver's own key: it goes through the run's inbox, as
+                // `lifeboat approve` from another terminal would, and the engine checks it.
+                let path = std::path::PathBuf::from(key.value().trim());
+                let pass = passphrase.value().to_string();
+                let signed = crate::journal::sign::Signer::load(&path, || (!pass.is_empty()).then_some(pass.clone()))
+                    .map_err(|e| e.to_string())
+                    .and_then(|signer| {
+                        crate::inbox::deliver(
+                            &self.meta.log_path,
+                            &step,
+                            &signer,
+                            crate::journal::approval::Decision::Approve,
+                            None,
+                        )
+                    });
+                let ok = signed.is_ok();
+                self.flash = Some(match signed {
+                    Ok(_) => format!("signed approval of `{step}` handed to the run; it is checked before it counts"),
+                    Err(e) => format!("not signed: {e}"),
+                });
+                if ok {
+                    self.dialog = None;
+                }
+                return vec![];
+            }
             Dialog::Approve { step, name, given_role, .. } => {
                 if name.value().trim().is_empty() {
                     self.flash = Some("who approves? type a name".into());

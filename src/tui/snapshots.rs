@@ -250,7 +250,9 @@ fn every_dialog_and_the_help() {
                 role: "incident-commander".into(),
                 name: "carol".into(),
                 given_role: "incident-commander".into(),
-                on_role: false,
+                key: crate::tui::field::TextField::default(),
+                passphrase: "hunter22".into(),
+                focus: 0,
             },
         ),
         (
@@ -886,4 +888,64 @@ fn a_watcher_sees_the_run_and_no_key_of_theirs_reaches_it() {
     assert!(screen.lines().nth(1).unwrap().contains("WATCHING read-only · LOG DOES NOT VERIFY at line 3"), "{screen}");
     let cell = &term.backend().buffer()[(3, 1)];
     assert!(cell.modifier.contains(ratatui::style::Modifier::REVERSED), "the alarm is not only words: {cell:?}");
+}
+
+/// The approver at the operator's keyboard signs with their own key (and passphrase,
+/// never drawn): the approval goes into the run's inbox, signed, as `lifeboat approve`
+/// would put it there; a wrong passphrase signs nothing.
+#[test]
+fn an_approver_signs_in_the_dialog_with_their_own_key_and_it_goes_to_the_inbox() {
+    use crate::journal::{Journal, approval, tests::keygen};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.jsonl");
+    let mut j = Journal::create(&log, None).unwrap();
+    j.append(t("2026-11-24T03:05:00Z"), crate::journal::tests::genesis(None)).unwrap();
+    j.append(
+        t("2026-11-24T03:06:01Z"),
+        Event::StepWaiting { step: "go".into(), waiting_for: Waiting::Approval, prompt: None },
+    )
+    .unwrap();
+    let key = keygen(dir.path(), "open sesame");
+    let mut a = under_way(Mode::Live);
+    a.meta.log_path = log.clone();
+    feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "go".into(), attempt: 1, detail: None });
+    feed(
+        &mut a,
+        "2026-11-24T03:06:01Z",
+        Event::StepWaiting { step: "go".into(), waiting_for: Waiting::Approval, prompt: None },
+    );
+    a.selected = a.steps.iter().position(|s| s.id == "go").unwrap();
+    a.update(key_msg('a'));
+    let tab = || {
+        Msg::Key(crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Tab, crossterm::event::KeyModifiers::NONE))
+    };
+    a.update(tab());
+    a.update(tab());
+    for c in key.to_str().unwrap().chars() {
+        a.update(key_msg(c));
+    }
+    a.update(tab());
+    for c in "wrong".chars() {
+        a.update(key_msg(c));
+    }
+    assert!(a.update(enter()).is_empty());
+    assert!(a.flash.as_deref().is_some_and(|f| f.starts_with("not signed: wrong passphrase")), "{:?}", a.flash);
+    assert!(!crate::inbox::path(&log).exists() || std::fs::read_dir(crate::inbox::path(&log)).unwrap().count() == 0);
+    let screen = text(&draw(&a, 160, 48));
+    assert!(screen.contains("passphrase: •••••") && !screen.contains("passphrase: wrong"), "never drawn: {screen}");
+    if let Some(Dialog::Approve { passphrase, .. }) = &mut a.dialog {
+        *passphrase = "open sesame".into();
+    }
+    assert!(a.update(enter()).is_empty(), "the engine takes it from the inbox, not from the keyboard");
+    assert!(a.dialog.is_none(), "{:?}", a.flash);
+    let doc = crate::inbox::path(&log).join("1-approval.json");
+    let (text_doc, pem) = approval::read(&doc).unwrap();
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let trust = crate::journal::trust::AllowedSigners::parse(&format!("dana@example {public}"));
+    let v = approval::verify(&text_doc, &pem, &trust, crate::runbook::time::Timestamp::now()).unwrap();
+    assert_eq!((v.principals.as_str(), v.document.step()), ("dana@example", "go"));
+}
+
+fn key_msg(c: char) -> Msg {
+    key(c)
 }

@@ -586,9 +586,18 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 const FIELD_ROOM: usize = 56;
 
 fn field(label: &str, value: &TextField, active: bool, theme: &Theme) -> Line<'static> {
+    field_masked(label, value, active, theme, false)
+}
+
+/// A field whose value is never drawn (a passphrase): each character as `•`.
+fn secret_field(label: &str, value: &TextField, active: bool, theme: &Theme) -> Line<'static> {
+    field_masked(label, value, active, theme, true)
+}
+
+fn field_masked(label: &str, value: &TextField, active: bool, theme: &Theme, mask: bool) -> Line<'static> {
     let style = if active { theme.selected() } else { Style::default() };
     let mut spans = vec![Span::raw(format!("{label}: "))];
-    spans.extend(value.spans(FIELD_ROOM.saturating_sub(label.chars().count()), false, style, active));
+    spans.extend(value.spans(FIELD_ROOM.saturating_sub(label.chars().count()), mask, style, active));
     Line::from(spans)
 }
 
@@ -625,13 +634,16 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
                 field("note", input, true, theme),
             ],
         ),
-        Dialog::Approve { step, role, name, given_role, on_role } => (
+        Dialog::Approve { step, role, name, given_role, key, passphrase, focus } => (
             format!("approve `{step}`"),
             vec![
                 Line::from(format!("This step needs a yes from the {role}.")),
+                Line::from("Type your name (a claim), or give your key file to sign (proof; four eyes needs it)."),
                 Line::default(),
-                field("name", name, !*on_role, theme),
-                field("role", given_role, *on_role, theme),
+                field("name", name, *focus == 0, theme),
+                field("role", given_role, *focus == 1, theme),
+                field("key", key, *focus == 2, theme),
+                secret_field("passphrase", passphrase, *focus == 3, theme),
                 Line::default(),
                 Line::styled("Tab switches field · Enter approves · Esc cancels", theme.dim()),
             ],

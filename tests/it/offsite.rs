@@ -195,3 +195,76 @@ async fn a_run_is_watched_from_its_copy_in_the_evidence_bucket() {
     ic.keys(&["q"]);
     tokio::task::block_in_place(|| ic.wait_for("EXIT=0"));
 }
+
+/// An approver who cannot reach the operator's machine approves from the run's copy in
+/// the evidence bucket: `approve s3://…` reads the copy (the line where the step asks is
+/// signed and copied as it asks) and writes a signed approval into `inbox/` beside it;
+/// the running lifeboat takes it from there, checks it against the trust root and the
+/// roles file, and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approver_far_away_approves_through_the_evidence_buckets_copy() {
+    let (moto, s3, dir) = with_evidence_bucket().await;
+    let d = dir.path().to_path_buf();
+    std::fs::write(d.join("datasets.yaml"), catalog()).unwrap();
+    std::fs::write(
+        d.join("rb.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: copied\ntitle: Approved from afar\ndataset: customers\nscenario: corruption\nphases:\n  - id: assess\n    title: Assess\n    budget: 1h\n    steps:\n      - { id: go, title: Go, approval: { role: ic, four_eyes: true } }\n      - { id: after, title: After, run: \"echo ran > effects\" }\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("answers.yaml"), "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\n").unwrap();
+    let mut trust = String::new();
+    let [ops, dana] = ["ops", "dana"].map(|who| {
+        let home = d.join(format!("keys-{who}"));
+        std::fs::create_dir(&home).unwrap();
+        let key = crate::journal::keygen(&home);
+        trust += &format!("{who}@example {}", std::fs::read_to_string(key.with_extension("pub")).unwrap());
+        key
+    });
+    std::fs::write(d.join("allowed_signers"), trust).unwrap();
+    std::fs::write(
+        d.join("roles.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Roles\npeople:\n  - { principal: dana@example, roles: [ic] }\n  - { principal: erik@example, roles: [ic] }\n",
+    )
+    .unwrap();
+    let env = moto.env();
+    let (run_env, run_dir, key_arg) = (env.clone(), d.clone(), ops.to_str().unwrap().to_string());
+    let run = tokio::task::spawn_blocking(move || {
+        let args =
+            ["run", "rb.yaml", "--headless", "--cloud", "aws", "--answers", "answers.yaml", "--log", "run.jsonl"];
+        lifeboat(&run_env, &run_dir, &[&args[..], &["--sign-key", &key_arg, "--await-approvals", "60s"]].concat())
+    });
+    // Dana has only the bucket: she approves as soon as the copy shows `go` asking (until
+    // then `approve` says the run is not waiting).
+    let log = d.join("run.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let approved = loop {
+        if log.exists() {
+            let place = format!("s3://lifeboat-evidence/runs/{}", run_id(&log));
+            let (a_env, a_dir, a_key) = (env.clone(), d.clone(), dana.to_str().unwrap().to_string());
+            let out = tokio::task::spawn_blocking(move || {
+                lifeboat(&a_env, &a_dir, &["approve", &place, "--step", "go", "--sign-key", &a_key, "--dir", "."])
+            })
+            .await
+            .unwrap();
+            if out.status.success() {
+                break out;
+            }
+            // Not copied yet, or copied up to before the question: not an error of the approval.
+            let said = text(&out.stderr);
+            assert!(
+                said.contains("is not waiting for an approval of `go`") || said.contains("no copy of a log at"),
+                "{said}"
+            );
+        }
+        assert!(Instant::now() < deadline, "the waiting line never reached the bucket: {:?}", segments(&s3).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(text(&approved.stdout).contains("/inbox/1-approval.json"), "{}", text(&approved.stdout));
+    let out = run.await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(d.join("effects").exists(), "the step after the approval ran");
+    let body = std::fs::read_to_string(&log).unwrap();
+    let answer = body.lines().find(|l| l.contains("\"type\":\"answer\"") && l.contains("\"signed\"")).unwrap();
+    assert!(answer.contains("\"by\":\"dana@example\""), "{answer}");
+}
