@@ -676,12 +676,22 @@ pub fn last_drills(
         }
         let records = crate::journal::records(&bytes);
         let s = summarize(&records);
-        let ended = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. }));
+        // When it ended by the machine's clock (the seal's checkpoint), else the run's.
+        let ended = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. })).map(|end| {
+            records
+                .iter()
+                .rev()
+                .find_map(|r| match &r.event {
+                    Event::Checkpoint { wall: Some(w), .. } => Some(w.as_str()),
+                    _ => None,
+                })
+                .unwrap_or(end.time.as_str())
+        });
         if s.mode == "drill"
             && s.cloud == "aws"
             && s.endpoint.is_none()
             && s.status == Some(RunStatus::Succeeded)
-            && let Some(t) = ended.and_then(|r| crate::runbook::time::parse_timestamp(&r.time).ok())
+            && let Some(t) = ended.and_then(|at| crate::runbook::time::parse_timestamp(at).ok())
         {
             let e = out.entry(s.dataset.clone()).or_insert(t);
             *e = (*e).max(t);
