@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedSender, WeakUnboundedSender};
 
 use crate::engine::Command;
 use crate::event::{Event, Record, Waiting};
@@ -38,6 +38,13 @@ fn documents(dir: &Path) -> Vec<PathBuf> {
     docs
 }
 
+/// A message, as it is, to the engine (which checks it); false once the run has ended.
+fn hand_over(commands: &WeakUnboundedSender<Command>, document: String, signature: String) -> bool {
+    let step = serde_json::from_str::<Document>(document.trim_end()).map(|d| d.step().to_string()).unwrap_or_default();
+    let sent = commands.upgrade().map(|tx| tx.send(Command::Signed { step, document, signature }));
+    matches!(sent, Some(Ok(())))
+}
+
 /// Reads the inbox until the run stops taking commands. It holds the engine's channel
 /// weakly: the inbox never keeps a run alive that everyone else has left.
 pub fn watch(log: PathBuf, commands: &UnboundedSender<Command>) -> tokio::task::JoinHandle<()> {
@@ -54,11 +61,7 @@ pub fn watch(log: PathBuf, commands: &UnboundedSender<Command>) -> tokio::task::
                 // that is there has its signature beside it.
                 let Ok((document, signature)) = approval::read(&doc) else { continue };
                 taken.insert(doc);
-                let step = serde_json::from_str::<Document>(document.trim_end())
-                    .map(|d| d.step().to_string())
-                    .unwrap_or_default();
-                let sent = commands.upgrade().map(|tx| tx.send(Command::Signed { step, document, signature }));
-                if !matches!(sent, Some(Ok(()))) {
+                if !hand_over(&commands, document, signature) {
                     return;
                 }
             }
@@ -134,12 +137,7 @@ pub fn watch_bucket(
                 };
                 taken.insert(doc.key.clone());
                 let document = String::from_utf8_lossy(&d.bytes).into_owned();
-                let signature = String::from_utf8_lossy(&g.bytes).into_owned();
-                let step = serde_json::from_str::<Document>(document.trim_end())
-                    .map(|d| d.step().to_string())
-                    .unwrap_or_default();
-                let sent = commands.upgrade().map(|tx| tx.send(Command::Signed { step, document, signature }));
-                if !matches!(sent, Some(Ok(()))) {
+                if !hand_over(&commands, document, String::from_utf8_lossy(&g.bytes).into_owned()) {
                     return;
                 }
             }

@@ -654,6 +654,17 @@ pub fn junit(s: &Summary) -> String {
     report.to_string().expect("junit serializes")
 }
 
+/// When a finished run ended by the machine's clock (the last checkpoint's wall time,
+/// the seal's), else by the run's own; none for a run that did not finish.
+pub fn ended_at(records: &[Record]) -> Option<String> {
+    let end = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. }))?;
+    let wall = records.iter().rev().find_map(|r| match &r.event {
+        Event::Checkpoint { wall: Some(w), .. } => Some(w.clone()),
+        _ => None,
+    });
+    Some(wall.unwrap_or_else(|| end.time.clone()))
+}
+
 /// The last successful restore drill of each dataset, from the logs in `dir`: only
 /// sealed, intact logs of `--mode drill` runs against AWS's own endpoint that succeeded and
 /// are signed by a key the trust root names count (a drill on the simulated cloud proves
@@ -676,22 +687,12 @@ pub fn last_drills(
         }
         let records = crate::journal::records(&bytes);
         let s = summarize(&records);
-        // When it ended by the machine's clock (the seal's checkpoint), else the run's.
-        let ended = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. })).map(|end| {
-            records
-                .iter()
-                .rev()
-                .find_map(|r| match &r.event {
-                    Event::Checkpoint { wall: Some(w), .. } => Some(w.as_str()),
-                    _ => None,
-                })
-                .unwrap_or(end.time.as_str())
-        });
+        let ended = ended_at(&records);
         if s.mode == "drill"
             && s.cloud == "aws"
             && s.endpoint.is_none()
             && s.status == Some(RunStatus::Succeeded)
-            && let Some(t) = ended.and_then(|at| crate::runbook::time::parse_timestamp(at).ok())
+            && let Some(t) = ended.and_then(|at| crate::runbook::time::parse_timestamp(&at).ok())
         {
             let e = out.entry(s.dataset.clone()).or_insert(t);
             *e = (*e).max(t);

@@ -279,16 +279,7 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
     // When the run really happened: the machine's clock, not the run's (a rehearsal's is
     // virtual and starts at the incident).
     let started = g.provenance.wall.clone().unwrap_or_else(|| records[0].time.clone());
-    let finished = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. })).map(|end| {
-        records
-            .iter()
-            .rev()
-            .find_map(|r| match &r.event {
-                Event::Checkpoint { wall: Some(w), .. } => Some(w.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| end.time.clone())
-    });
+    let finished = crate::report::ended_at(&records);
     let not_counted_because = if let Some(bad) = &chain.tampered {
         Some(format!("does not verify: line {}: {}", bad.line, bad.why))
     } else if chain.signer.is_none() {
