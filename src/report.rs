@@ -655,11 +655,14 @@ pub fn junit(s: &Summary) -> String {
 }
 
 /// When a finished run ended by the machine's clock (the last checkpoint's wall time,
-/// the seal's), else by the run's own; none for a run that did not finish.
+/// the seal's) in a log whose genesis keeps both clocks; by the run's own clock in an
+/// older log; none for a run that did not finish.
 pub fn ended_at(records: &[Record]) -> Option<String> {
     let end = records.iter().rev().find(|r| matches!(r.event, Event::RunFinished { .. }))?;
+    let two_clocks =
+        matches!(records.first().map(|r| &r.event), Some(Event::Genesis(g)) if g.provenance.wall.is_some());
     let wall = records.iter().rev().find_map(|r| match &r.event {
-        Event::Checkpoint { wall: Some(w), .. } => Some(w.clone()),
+        Event::Checkpoint { wall: Some(w), .. } if two_clocks => Some(w.clone()),
         _ => None,
     });
     Some(wall.unwrap_or_else(|| end.time.clone()))
