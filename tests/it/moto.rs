@@ -273,13 +273,17 @@ async fn the_posture_check_finds_a_bucket_without_versioning() {
     );
     let out = lifeboat_aws(&moto, dir.path(), "2026-11-24T03:00:00Z").await;
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("✗ plain failed")
-            && stderr.contains("versioning is not enabled: overwritten objects cannot be rolled back"),
-        "{stderr}"
-    );
+    // The check reports (no gate here decides): both steps done, the finding on record
+    // (exit 3 only for the RTO of an incident weeks ago).
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("✓ plain done") && stderr.contains("✓ prod done"), "{stderr}");
     let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    let plain = log.lines().find(|l| l.contains("\"type\":\"step_finished\",\"step\":\"plain\"")).unwrap();
+    assert!(
+        plain.contains("\"passed\":false")
+            && plain.contains("versioning is not enabled: overwritten objects cannot be rolled back"),
+        "{plain}"
+    );
     assert!(log.contains("\"versioning\":\"never enabled\"") && log.contains("\"versioning\":\"Enabled\""), "{log}");
 }
 
@@ -640,7 +644,10 @@ async fn copy_a_snapshot_across_regions_promote_a_replica_and_check_posture() {
         log.contains("\"instance\":\"customers-replica-dr\"") && log.contains("customers-replica-dr: available"),
         "{log}"
     );
-    assert!(stderr.contains("✗ posture failed") && stderr.contains("deletion protection is off"), "{stderr}");
+    // Weak protection is a finding, not a failed step.
+    assert!(stderr.contains("✓ posture done"), "{stderr}");
+    let posture = log.lines().find(|l| l.contains("\"type\":\"step_finished\",\"step\":\"posture\"")).unwrap();
+    assert!(posture.contains("\"passed\":false") && posture.contains("deletion protection is off"), "{posture}");
     assert!(
         stderr.contains(
             "rds.restore_from_snapshot on `no-such-snapshot` failed: no snapshot `no-such-snapshot` in eu-central-1"
@@ -1327,7 +1334,11 @@ async fn a_table_without_point_in_time_recovery_fails_its_posture_gate_and_audit
     let out = run_example(&moto, dir.path(), "customer-profiles-bad-deploy.yaml", &profiles_answers(&now, &now)).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("✗ posture failed") && stderr.contains("point-in-time recovery is off"), "{stderr}");
+    // The example's gate on `pitr` makes the finding a stop (on_failure: continue goes on
+    // to the restore, which refuses a table without point-in-time recovery).
+    assert!(stderr.contains("✗ posture failed") && stderr.contains("gate `expect.outputs.pitr`"), "{stderr}");
+    let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    assert!(log.contains("point-in-time recovery is off"), "the finding is on record: {log}");
     assert!(stderr.contains("✗ pitr failed") && stderr.contains("point-in-time recovery is not enabled"), "{stderr}");
     assert!(db.describe_table().table_name("customer-profiles-pitr").send().await.is_err(), "nothing restored");
 
@@ -1460,4 +1471,35 @@ fn drill_folder(dir: &Path, extra: &str) {
         "apiVersion: lifeboat/v1\nkind: Answers\noperator: ci\nsteps:\n  teardown: done\n",
     )
     .unwrap();
+}
+
+/// A posture check reports, a gate decides: a bucket without versioning is a finding
+/// (`passed: false`, the findings named) and the steps after it still run; with a gate
+/// on `passed` the same finding stops the run there, naming the gate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weak_posture_is_reported_and_only_a_gate_makes_it_a_stop() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "plain-bucket", false).await;
+    let after = "      - { id: after, title: After, run: \"echo ran > effects\" }\n";
+    for (gate, code) in [("", 0), (", expect: { outputs: { passed: true } }", 1)] {
+        let dir = folder(&format!(
+            "      - {{ id: posture, title: Posture, action: s3.check_posture, with: {{ bucket: plain-bucket }}{gate} }}\n{after}"
+        ));
+        let t = lifeboat::runbook::time::format_timestamp(lifeboat::runbook::time::Timestamp::now());
+        let (env, d) = (moto.env(), dir.path().to_path_buf());
+        let out = tokio::task::spawn_blocking(move || run_aws(env, &d, &t)).await.unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{gate}: {stderr}");
+        let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+        let finished = log.lines().find(|l| l.contains("\"type\":\"step_finished\",\"step\":\"posture\"")).unwrap();
+        assert!(finished.contains("\"passed\":false") && finished.contains("versioning"), "{finished}");
+        if code == 0 {
+            assert!(finished.contains("\"status\":\"done\""), "a weak posture is no failed step: {finished}");
+            assert!(dir.path().join("effects").exists(), "the step after it ran");
+        } else {
+            assert!(stderr.contains("gate `expect.outputs.passed`: expected true, got false"), "{stderr}");
+            assert!(!dir.path().join("effects").exists(), "nothing ran past the gate");
+        }
+    }
 }

@@ -56,5 +56,5 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
             "no replica or backup copy in another region",
         ),
     ];
-    posture(env.call, name, &checks)
+    posture(&checks)
 }

@@ -156,11 +156,7 @@ pub fn decode(call: &ActionCall) -> Result<(), ActionError> {
 }
 
 /// A posture check: every property an output, failed (with outputs kept) when any fails.
-fn posture(
-    call: &ActionCall,
-    resource: &str,
-    checks: &[(&str, Json, bool, &str)],
-) -> Result<ActionResult, ActionError> {
+fn posture(checks: &[(&str, Json, bool, &str)]) -> Result<ActionResult, ActionError> {
     let mut outputs = Map::new();
     let mut failed = Vec::new();
     for (name, value, ok, why) in checks {
@@ -169,14 +165,13 @@ fn posture(
             failed.push(*why);
         }
     }
+    // A posture check reports; it does not decide. Weak protection is a finding, not a
+    // failed step (during a corruption the restore behind it must still run); a gate on
+    // `passed` (or on one check) is how a runbook makes it a stop. Only a failed API
+    // call fails the step.
     outputs.insert("passed".into(), json!(failed.is_empty()));
-    if failed.is_empty() {
-        return Ok(ActionResult { outputs, recovery_point: None });
-    }
-    let mut e = ActionError::new(call.spec.name, resource, "PostureCheckFailed", failed.join("; "));
-    e.hint = Some("fix the protection before relying on this backup".into());
-    e.outputs = Some(outputs);
-    Err(e)
+    outputs.insert("findings".into(), json!(failed.join("; ")));
+    Ok(ActionResult { outputs, recovery_point: None })
 }
 
 /// Tags that let a retried or resumed step find what it created itself.

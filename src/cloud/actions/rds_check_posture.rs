@@ -33,5 +33,5 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
         ("deletion_protection", json!(i.deletion_protection), i.deletion_protection, "deletion protection is off"),
         ("cross_region_backups", json!(cross), cross, "automated backups are not replicated to another region"),
     ];
-    posture(env.call, &a.instance, &checks)
+    posture(&checks)
 }

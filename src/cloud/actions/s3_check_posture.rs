@@ -47,5 +47,5 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
         ),
         ("public_access_blocked", json!(public_blocked), public_blocked, "public access is not fully blocked"),
     ];
-    posture(env.call, b, &checks)
+    posture(&checks)
 }
