@@ -69,6 +69,8 @@ async fn audit_dataset(
     let mut notes_enc = Vec::new();
     let mut immutable = (false, "no backup bucket with object lock".to_string());
     let mut encrypted = true;
+    // A backup resource of the catalog that could not be checked where it says.
+    let mut backup_missing: Option<String> = None;
     // Drill resources exist only while a drill runs (restored into, then torn down).
     for r in d.resources.iter().filter(|r| r.role != Role::Drill) {
         match posture(cloud, clock, d, r).await {
@@ -87,22 +89,23 @@ async fn audit_dataset(
                 {
                     notes_enc.push(format!("{}: versioning is not enabled", r.id));
                 }
-                if r.role == Role::Production
-                    && r.kind != ResourceKind::S3Bucket
-                    && !immutable.0
-                    && p.get("deletion_protection").is_some_and(yes)
-                    && p.get("cross_region_backups").or(p.get("cross_region")).is_some_and(yes)
-                {
-                    immutable = (true, format!("{}: deletion protection, backups replicated", r.id));
-                }
+                // Deletion protection and replicated backups are worth having, and are not
+                // immutability: only an object lock (or a vault lock) is.
             }
             Err(e) => {
                 encrypted = false;
+                if r.role == Role::Backup {
+                    backup_missing.get_or_insert_with(|| e.clone());
+                }
                 notes_enc.push(e);
             }
         }
     }
     let isolated = match &d.backup {
+        // Isolated only where the backup was found: a name in the catalog proves nothing.
+        _ if backup_missing.is_some() => {
+            (false, format!("the backup could not be checked ({})", backup_missing.clone().unwrap_or_default()))
+        }
         None => (false, "no backup location in the catalog".into()),
         Some(b) if b.region == d.primary.region => (false, format!("backup in the same region ({})", b.region)),
         Some(b) if b.account.is_none() || b.account == d.primary.account => {

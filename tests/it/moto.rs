@@ -1505,3 +1505,28 @@ async fn weak_posture_is_reported_and_only_a_gate_makes_it_a_stop() {
         }
     }
 }
+
+/// Isolation is judged where the backup was found, not from the catalog's word: a backup
+/// bucket the catalog names in another region and account that does not exist is never
+/// `✓ isolated`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_never_calls_a_backup_isolated_that_it_could_not_find() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "orders-docs-prod", true).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("datasets.yaml"),
+        format!("apiVersion: lifeboat/v1\nkind: DatasetCatalog\ndatasets:\n  - id: statements\n    title: Statements\n    classification: confidential\n    rpo: 1h\n    rto: 2h\n    primary: {{ region: eu-central-1, account: \"{MOTO_ACCOUNT}\" }}\n    backup: {{ region: eu-west-1, account: \"444444444444\" }}\n    resources:\n      - {{ kind: s3-bucket, id: orders-docs-prod, role: production }}\n      - {{ kind: s3-bucket, id: statements-vault, role: backup, region: eu-west-1 }}\n"),
+    )
+    .unwrap();
+    let (env, d) = (moto.env(), dir.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || lifeboat_with(&env, &d, &["audit", "--dir", ".", "--cloud", "aws"]))
+        .await
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let row = stdout.lines().find(|l| l.starts_with("statements ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(!row.contains("✓ eu-west-1"), "{row}");
+    assert!(row.contains("✗ the backup could not be checked") && row.contains("statements-vault"), "{row}");
+}
