@@ -282,26 +282,13 @@ fn load_signer(args: &RunArgs, ask: Option<AskPassphrase>) -> Result<Option<Sign
 fn authority(ws: &mut Workspace, runbook_path: &Path) -> Result<crate::engine::Authority, String> {
     let dir = runbook_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let trust = crate::journal::trust::load(None, dir)?.map(|(_, t)| t);
+    let roles = ws.roles_in(dir);
     let path = dir.join(crate::runbook::load::ROLES_FILE);
-    let roles = if path.is_file() {
+    if roles.is_none() && path.is_file() {
         let i = ws.add(&path);
-        ws.check(i);
         let report = ws.file(i).report();
-        match &ws.file(i).doc {
-            Some(Doc::Roles(raw)) if report.errors() == 0 => {
-                crate::runbook::check::roles(raw, &mut crate::runbook::decode::Cx::default())
-            }
-            _ => {
-                return Err(format!(
-                    "{}`{}` is not a valid roles file; nothing was run",
-                    report.render(),
-                    path.display()
-                ));
-            }
-        }
-    } else {
-        None
-    };
+        return Err(format!("{}`{}` is not a valid roles file; nothing was run", report.render(), path.display()));
+    }
     Ok(crate::engine::Authority { trust, roles, ..Default::default() })
 }
 

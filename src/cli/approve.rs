@@ -59,24 +59,22 @@ pub fn approve(a: ApproveArgs) -> u8 {
     if let Some(place) = a.target.to_str().and_then(crate::offsite::Place::parse) {
         return approve_copy(&a, &place, &signer, decision, reason, now);
     }
-    let (doc, out) = if a.standing {
-        match standing(&a, decision, reason, now) {
-            Ok(x) => x,
-            Err(e) => return super::usage(&e),
-        }
+    let written = if a.standing {
+        standing(&a, decision, reason, now).and_then(|(doc, out)| {
+            let (text, pem) = approval::sign(&doc, &signer).map_err(|e| e.to_string())?;
+            approval::write(&out, &text, &pem).map_err(|e| e.to_string())?;
+            Ok(out)
+        })
+    } else if a.until.is_some() || a.out.is_some() {
+        Err("--until and --out go with --standing; an approval of a waiting run goes to its inbox".into())
     } else {
-        match live(&a, &signer, decision, reason, now) {
-            Ok(x) => x,
-            Err(e) => return super::usage(&e),
-        }
+        // The same as the approval dialog does with an approver's key.
+        crate::inbox::deliver(&a.target, &a.step, &signer, decision, reason)
     };
-    let (text, pem) = match approval::sign(&doc, &signer) {
-        Ok(x) => x,
-        Err(e) => return super::usage(&e.to_string()),
+    let out = match written {
+        Ok(out) => out,
+        Err(e) => return super::usage(&e),
     };
-    if let Err(e) = approval::write(&out, &text, &pem) {
-        return super::usage(&e.to_string());
-    }
     let _ = writeln!(
         anstream::stdout(),
         "{} `{}`: {} (signature {}, namespace {})",
@@ -130,23 +128,6 @@ fn standing(
         signed_at: format_timestamp(now),
     };
     Ok((doc, a.out.clone().unwrap_or_default()))
-}
-
-/// An approval of the step a run is waiting on, as its log stands now, into its inbox.
-fn live(
-    a: &ApproveArgs,
-    signer: &crate::journal::sign::Signer,
-    decision: Decision,
-    reason: Option<String>,
-    now: Timestamp,
-) -> Result<(Document, PathBuf), String> {
-    if a.until.is_some() || a.out.is_some() {
-        return Err("--until and --out go with --standing; an approval of a waiting run goes to its inbox".into());
-    }
-    let log = &a.target;
-    let bytes = std::fs::read(log).map_err(|e| format!("cannot read `{}`: {e}", log.display()))?;
-    let doc = crate::inbox::live_document(&bytes, &log.display().to_string(), &a.step, signer, decision, reason, now)?;
-    Ok((doc, crate::inbox::next_name(log, decision)))
 }
 
 /// `approve s3://BUCKET/PREFIX/RUN`: for an approver who cannot reach the operator's

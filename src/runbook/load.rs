@@ -318,7 +318,7 @@ impl Workspace {
     }
 
     /// The roles file beside a folder's catalog, when there is a valid one.
-    fn roles_in(&mut self, dir: &Path) -> Option<super::model::Roles> {
+    pub fn roles_in(&mut self, dir: &Path) -> Option<super::model::Roles> {
         let path = dir.join(ROLES_FILE);
         if !path.is_file() {
             return None;

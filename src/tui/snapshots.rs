@@ -905,7 +905,7 @@ fn an_approver_signs_in_the_dialog_with_their_own_key_and_it_goes_to_the_inbox()
         Event::StepWaiting { step: "go".into(), waiting_for: Waiting::Approval, prompt: None },
     )
     .unwrap();
-    let key = keygen(dir.path(), "open sesame");
+    let key_file = keygen(dir.path(), "open sesame");
     let mut a = under_way(Mode::Live);
     a.meta.log_path = log.clone();
     feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "go".into(), attempt: 1, detail: None });
@@ -915,18 +915,18 @@ fn an_approver_signs_in_the_dialog_with_their_own_key_and_it_goes_to_the_inbox()
         Event::StepWaiting { step: "go".into(), waiting_for: Waiting::Approval, prompt: None },
     );
     a.selected = a.steps.iter().position(|s| s.id == "go").unwrap();
-    a.update(key_msg('a'));
+    a.update(key('a'));
     let tab = || {
         Msg::Key(crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Tab, crossterm::event::KeyModifiers::NONE))
     };
     a.update(tab());
     a.update(tab());
-    for c in key.to_str().unwrap().chars() {
-        a.update(key_msg(c));
+    for c in key_file.to_str().unwrap().chars() {
+        a.update(key(c));
     }
     a.update(tab());
     for c in "wrong".chars() {
-        a.update(key_msg(c));
+        a.update(key(c));
     }
     assert!(a.update(enter()).is_empty());
     assert!(a.flash.as_deref().is_some_and(|f| f.starts_with("not signed: wrong passphrase")), "{:?}", a.flash);
@@ -940,12 +940,8 @@ fn an_approver_signs_in_the_dialog_with_their_own_key_and_it_goes_to_the_inbox()
     assert!(a.dialog.is_none(), "{:?}", a.flash);
     let doc = crate::inbox::path(&log).join("1-approval.json");
     let (text_doc, pem) = approval::read(&doc).unwrap();
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let public = std::fs::read_to_string(key_file.with_extension("pub")).unwrap();
     let trust = crate::journal::trust::AllowedSigners::parse(&format!("dana@example {public}"));
     let v = approval::verify(&text_doc, &pem, &trust, crate::runbook::time::Timestamp::now()).unwrap();
     assert_eq!((v.principals.as_str(), v.document.step()), ("dana@example", "go"));
-}
-
-fn key_msg(c: char) -> Msg {
-    key(c)
 }

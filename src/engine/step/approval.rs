@@ -144,7 +144,7 @@ pub(super) async fn approve(ctx: &Ctx, step: &Step, a: &Approval) -> Result<Atte
 }
 
 /// A signed approval that holds: who gave it, with which key.
-struct Signer {
+struct Approver {
     document: Document,
     key: String,
     /// The roles file's principal.
@@ -163,7 +163,7 @@ fn signed(
     operators: &[String],
     (document, signature): (&str, &str),
     since: u64,
-) -> Result<Signer, String> {
+) -> Result<Approver, String> {
     let auth = &ctx.spec.authority;
     let Some(trust) = &auth.trust else {
         return Err("there is no trust root (allowed_signers beside datasets.yaml, or LIFEBOAT_ALLOWED_SIGNERS) to say whose key signed it".into());
@@ -219,7 +219,7 @@ fn signed(
     {
         return Err(format!("{name} runs this incident: four eyes needs someone else"));
     }
-    Ok(Signer { document: v.document, key: v.key, name: name.to_string() })
+    Ok(Approver { document: v.document, key: v.key, name: name.to_string() })
 }
 
 #[cfg(test)]
