@@ -5,6 +5,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
+/// Why a step whose `when:` was false was skipped: the runbook choosing a path, not a
+/// deviation from it.
+pub const CONDITION_FALSE: &str = "condition false";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {

@@ -142,7 +142,42 @@ pub struct ChecklistRow {
     pub time: String,
 }
 
+/// A step that brought data back: where to, and what.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restore {
+    pub step: String,
+    pub region: Option<String>,
+    pub what: String,
+}
+
 impl Summary {
+    /// The steps that brought data back. A restore action gives a recovery point only
+    /// when it did (objects copied or rolled back, an instance or a table made from a
+    /// backup): a copy of nothing is no restore.
+    pub fn restores(&self) -> Vec<Restore> {
+        let count = |st: &StepRow, k: &str| st.outputs.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        self.steps
+            .iter()
+            .filter(|st| st.status == Some(StepStatus::Done) && st.recovery_point.is_some())
+            .map(|st| {
+                let made = self.created.iter().find(|c| c.step == st.id && c.kind != "s3-object");
+                let region = st
+                    .outputs
+                    .get("region")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+                    .or_else(|| self.created.iter().find(|c| c.step == st.id).map(|c| c.region.clone()));
+                let objects = count(st, "copied") + count(st, "restored") + count(st, "undeleted");
+                let what = match (made, st.outputs.get("instance").and_then(|v| v.as_str())) {
+                    (Some(c), _) => format!("{} {}", c.kind, c.id),
+                    (None, Some(i)) => format!("rds-instance {i}"),
+                    (None, None) => format!("{objects} object(s)"),
+                };
+                Restore { step: st.id.clone(), region, what }
+            })
+            .collect()
+    }
+
     /// The worst of: the log not verifying, a step failing or the run aborting, an
     /// objective missed, the run not finishing. "succeeded" only when none holds.
     pub fn verdict(&self) -> String {

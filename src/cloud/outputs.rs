@@ -12,23 +12,32 @@ fn time(t: Timestamp) -> Json {
     Json::String(format_timestamp(t))
 }
 
-/// `s3.restore_to_time`: counts of the plan, the first keys kept, the recovery point.
-pub fn rolled_back(plan: &Tally, delete_newer: bool, recovery_point: Timestamp) -> Map<String, Json> {
+/// `s3.restore_to_time`: counts of the plan, the first keys kept, the region the bucket
+/// is in, and the recovery point when the plan brings anything back (a roll-back that
+/// changes nothing restored nothing, and has no RPO).
+pub fn rolled_back(plan: &Tally, delete_newer: bool, recovery_point: Timestamp, region: &str) -> Map<String, Json> {
     let mut o = Map::new();
     o.insert("restored".into(), json!(plan.copies));
     o.insert("undeleted".into(), json!(plan.undeletes));
     o.insert("newer_kept".into(), json!(if delete_newer { 0 } else { plan.newer }));
     o.insert("newer_keys".into(), Json::Array(plan.newer_keys.iter().cloned().map(Json::String).collect()));
-    o.insert("recovery_point".into(), time(recovery_point));
+    o.insert("region".into(), json!(region));
+    if plan.copies + plan.undeletes > 0 {
+        o.insert("recovery_point".into(), time(recovery_point));
+    }
     o
 }
 
-/// `s3.copy_prefix`.
-pub fn copied(count: u64, bytes: u64, recovery_point: Timestamp) -> Map<String, Json> {
+/// `s3.copy_prefix`: the region the copies went to, and the recovery point only when
+/// something was copied (restoring nothing proves nothing and has no RPO).
+pub fn copied(count: u64, bytes: u64, recovery_point: Timestamp, region: &str) -> Map<String, Json> {
     let mut o = Map::new();
     o.insert("copied".into(), json!(count));
     o.insert("bytes".into(), json!(bytes));
-    o.insert("recovery_point".into(), time(recovery_point));
+    o.insert("region".into(), json!(region));
+    if count > 0 {
+        o.insert("recovery_point".into(), time(recovery_point));
+    }
     o
 }
 

@@ -229,39 +229,64 @@ fn gates(runbook: Option<&Runbook>, steps: &[crate::report::StepRow]) -> Vec<Gat
     }
 }
 
-fn segregation(d: &Dataset, created: &[crate::report::CreatedRow], caller: Option<&str>) -> Segregation {
-    let mut regions: Vec<String> = created.iter().map(|c| c.region.clone()).collect();
+fn segregation(d: &Dataset, restores: &[crate::report::Restore], caller: Option<&crate::event::Caller>) -> Segregation {
+    let mut regions: Vec<String> = restores.iter().filter_map(|r| r.region.clone()).collect();
     regions.sort();
     regions.dedup();
     let prod_account = d.primary.account.clone();
-    let segregated = match (regions.is_empty(), caller, &prod_account) {
+    let account = caller.map(|c| c.account.as_str());
+    let mut segregated = match (restores.is_empty(), account, &prod_account) {
         (true, _, _) => None,
         (false, Some(a), Some(p)) => Some(a != p),
         _ => None,
     };
-    let words = match (&segregated, caller) {
-        (None, _) if regions.is_empty() => "nothing was restored".to_string(),
-        (None, _) => format!("restored in {}; the account is not known (no AWS caller recorded)", regions.join(", ")),
+    let place = if regions.is_empty() { "an unrecorded region".to_string() } else { regions.join(", ") };
+    let mut words = match (&segregated, account) {
+        (None, _) if restores.is_empty() => "nothing was restored".to_string(),
+        (None, _) => format!("restored in {place}; the account is not known (no AWS caller recorded)"),
         (Some(true), Some(a)) => format!(
-            "restored in {} in account {a}, apart from production ({} / {})",
-            regions.join(", "),
+            "restored in {place} in account {a}, apart from production ({} / {})",
             d.primary.region,
             prod_account.as_deref().unwrap_or("?")
         ),
-        (Some(_), _) => format!(
-            "restored in {} in production's own account {}: not segregated",
-            regions.join(", "),
-            prod_account.as_deref().unwrap_or("?")
-        ),
+        (Some(_), _) => {
+            format!(
+                "restored in {place} in production's own account {}: not segregated",
+                prod_account.as_deref().unwrap_or("?")
+            )
+        }
     };
+    if let Some(flag) = caller.and_then(|c| stranger(d, c)) {
+        words = format!("{words}; {flag}");
+        segregated = None;
+    }
     Segregation {
         restored_regions: regions,
-        account: caller.map(str::to_string),
+        account: account.map(str::to_string),
         production_region: d.primary.region.clone(),
         production_account: prod_account,
         segregated,
         words,
     }
+}
+
+/// The run's AWS credentials belong to an account the catalog names for neither the
+/// dataset's production nor its backup: said, never passed over (a restore "apart from
+/// production" into an account nobody vouched for is no segregation to show an auditor).
+fn stranger(d: &Dataset, caller: &crate::event::Caller) -> Option<String> {
+    let known: Vec<&str> = [d.primary.account.as_deref(), d.backup.as_ref().and_then(|b| b.account.as_deref())]
+        .into_iter()
+        .flatten()
+        .collect();
+    if known.is_empty() || known.contains(&caller.account.as_str()) {
+        return None;
+    }
+    Some(format!(
+        "the AWS credentials were for account {}, which the catalog names for neither production nor backup ({}){}",
+        caller.account,
+        known.join(", "),
+        if caller.account_mismatch_ok { "; run with --account-mismatch-ok" } else { "" }
+    ))
 }
 
 fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option<RunPack> {
@@ -313,6 +338,7 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
                 st.id,
                 st.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
             )),
+            Some(StepStatus::Skipped) if st.reason.as_deref() == Some(crate::event::CONDITION_FALSE) => {}
             Some(StepStatus::Skipped) => deviations.push(format!(
                 "step {} skipped{}",
                 st.id,
@@ -329,8 +355,25 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
             crate::format::human_ms(p.budget_ms)
         ));
     }
-    if s.rto_met == Some(false) {
-        deviations.push(format!("RTO missed: {}", crate::format::human_ms(s.rto_ms.unwrap_or(0))));
+    match (s.rto_met, s.service_restored) {
+        (Some(false), Some(false)) => deviations.push(format!(
+            "RTO not met: the service was not restored (the run stopped {} after the incident began)",
+            crate::format::human_ms(s.rto_ms.unwrap_or(0))
+        )),
+        (Some(false), _) => deviations.push(format!(
+            "RTO missed: {} of {} ({} over)",
+            crate::format::human_ms(s.rto_ms.unwrap_or(0)),
+            crate::format::human_ms(s.rto_objective_ms),
+            crate::format::human_ms(s.rto_ms.unwrap_or(0).saturating_sub(s.rto_objective_ms))
+        )),
+        _ => {}
+    }
+    let restores = s.restores();
+    if restores.is_empty() && g.mode != Mode::Tabletop {
+        deviations.push("nothing was restored: no step brought data back, so the run proves no restore".into());
+    }
+    if let Some(flag) = g.caller.as_ref().and_then(|c| stranger(d, c)) {
+        deviations.push(flag);
     }
     if s.rpo_met == Some(false) {
         deviations.push(format!("RPO missed: {}", crate::format::human_ms(s.rpo_ms.unwrap_or(0))));
@@ -365,7 +408,12 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
             problem: f.problem.clone(),
         })
         .collect();
-    let proves_restore = counts && g.mode == Mode::Drill && g.cloud == "aws" && s.status == Some(RunStatus::Succeeded);
+    let proves_restore = counts
+        && g.mode == Mode::Drill
+        && g.cloud == "aws"
+        && s.status == Some(RunStatus::Succeeded)
+        && !restores.is_empty()
+        && g.caller.as_ref().is_none_or(|c| stranger(d, c).is_none());
     Some(RunPack {
         log: path.display().to_string(),
         log_sha256: crate::journal::sha256_hex(bytes),
@@ -389,7 +437,7 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
         rto_met: s.rto_met,
         rpo_ms: s.rpo_ms,
         rpo_met: s.rpo_met,
-        segregation: segregation(d, &s.created, g.caller.as_ref().map(|c| c.account.as_str())),
+        segregation: segregation(d, &restores, g.caller.as_ref()),
         gates: gates(runbook, &s.steps),
         deviations,
         follow_ups,

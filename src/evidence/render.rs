@@ -223,6 +223,7 @@ pub fn blocks(p: &Pack) -> Result<Vec<Block>, String> {
             head: vec!["run", "deviation"],
             rows: counted(d).flat_map(|r| r.deviations.iter().map(move |x| vec![run_name(r), x.clone()])).collect(),
         });
+        b.push(Heading { level: 4, text: "Follow-up actions".into(), serves: &[] });
         b.push(Table {
             head: vec!["run", "owner", "due", "action", "recorded by"],
             rows: counted(d)

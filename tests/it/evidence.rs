@@ -56,8 +56,24 @@ async fn drill_at(dir: &Path, start: &str, log: &Path, key: Option<&Path>, statu
     let yaml = DRILL.replace("STATUS", status);
     // The pack reads a run's gates from the runbook it ran (found by its digest).
     std::fs::write(dir.join(format!("customers-drill-{status}.yaml")), &yaml).unwrap();
+    let run_id = format!("customers-drill-{}", &start[..10].replace('-', ""));
+    let how = How { mode: Mode::Drill, cloud: "sim", speed: 600, caller: None, note };
+    run_engine(dir, &yaml, start, log, key, &run_id, how).await;
+}
+
+/// What a test run's genesis says, and what a participant notes while it waits.
+struct How<'a> {
+    mode: Mode,
+    cloud: &'a str,
+    speed: u32,
+    caller: Option<lifeboat::event::Caller>,
+    note: Option<&'a str>,
+}
+
+/// The engine over `yaml` on the simulated cloud from `start`, everything answered yes.
+async fn run_engine(dir: &Path, yaml: &str, start: &str, log: &Path, key: Option<&Path>, run_id: &str, how: How<'_>) {
     let catalog = catalog_from_str(&std::fs::read_to_string(dir.join("datasets.yaml")).unwrap()).unwrap();
-    let runbook = runbook_from_str(&yaml, &catalog).unwrap_or_else(|d| panic!("{d:?}"));
+    let runbook = runbook_from_str(yaml, &catalog).unwrap_or_else(|d| panic!("{d:?}"));
     let dataset = catalog.get(&runbook.dataset).unwrap().clone();
     let start = parse_timestamp(start).unwrap();
     let clock = Arc::new(VirtualClock::new(start, 600.0));
@@ -68,14 +84,14 @@ async fn drill_at(dir: &Path, start: &str, log: &Path, key: Option<&Path>, statu
     let sink = Sink::new(Some(journal), Redactor::default());
     let mut rx = sink.subscribe();
     let spec = RunSpec {
-        runbook: runbook.clone(),
+        runbook,
         catalog,
         dataset,
-        mode: Mode::Drill,
+        mode: how.mode,
         interactive: false,
         execute_commands: true,
         workdir: dir.to_path_buf(),
-        run_id: format!("customers-drill-{}", start.strftime("%Y%m%d")),
+        run_id: run_id.into(),
         operator: "alice".into(),
         inputs: Default::default(),
         incident_started_at: start,
@@ -83,9 +99,9 @@ async fn drill_at(dir: &Path, start: &str, log: &Path, key: Option<&Path>, statu
         authority: Default::default(),
     };
     let sha = lifeboat::journal::sha256_hex(yaml.as_bytes());
-    let genesis = Engine::genesis(&spec, sha, None, public, "sim", 600, None);
+    let genesis = Engine::genesis(&spec, sha, None, public, how.cloud, how.speed, how.caller);
     let (engine, tx) = Engine::new(spec, clock.clone(), sim, sink.clone(), Prior::default());
-    let note = note.map(str::to_string);
+    let note = how.note.map(str::to_string);
     let answers = tokio::spawn(async move {
         while let Some(r) = rx.recv().await {
             if let Event::StepWaiting { .. } = &r.event
@@ -306,4 +322,98 @@ fn a_follow_up_without_an_owner_or_a_date_is_shown_as_incomplete() {
     let f = lifeboat::evidence::parse_follow_up("follow-up: @carol 2027-13-45 fix it", "bob").unwrap();
     assert!(f.incomplete, "a date that is no date");
     assert!(lifeboat::evidence::parse_follow_up("just a note", "bob").is_none());
+}
+
+/// A run of `steps` (YAML list items, indented six spaces) on the kyc-documents bucket,
+/// its genesis saying AWS and the caller `caller`, signed with `key`.
+async fn kyc_run(
+    dir: &Path,
+    name: &str,
+    mode: Mode,
+    start: &str,
+    steps: &str,
+    caller: Option<lifeboat::event::Caller>,
+    key: &Path,
+) {
+    let scenario = if mode == Mode::Drill { "drill" } else { "deletion" };
+    let yaml = format!(
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: kyc-{name}\ntitle: KYC {name}\ndataset: kyc-documents\nscenario: {scenario}\nphases:\n  - id: restore\n    title: Restore\n    budget: 2h\n    steps:\n{steps}"
+    );
+    std::fs::write(dir.join(format!("kyc-{name}.yaml")), &yaml).unwrap();
+    let log = dir.join(format!("incidents/{name}.jsonl"));
+    let how = How { mode, cloud: "aws", speed: 1, caller, note: None };
+    run_engine(dir, &yaml, start, &log, Some(key), &format!("kyc-{name}"), how).await;
+}
+
+/// Issue 28: the pack says only what each log shows. A live copy that brought 100
+/// documents back is a restore (not "nothing was restored"); credentials of an account
+/// the catalog does not name are flagged; a run that failed at its first step did not
+/// "miss the RTO by 41ms", it restored nothing; a step a false `when:` skipped is the
+/// runbook working, not a deviation; a drill that copied nothing proves nothing and
+/// has no RPO; an empty follow-up table is not printed as if the deviations were none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pack_says_only_what_each_log_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/datasets.yaml"), d.join("datasets.yaml")).unwrap();
+    let key = crate::journal::keygen(d);
+    crate::journal::allowed_signers(d, &key);
+    std::fs::create_dir(d.join("incidents")).unwrap();
+    let copy = |to: &str, prefix: &str| {
+        format!(
+            "      - id: copy\n        title: Copy back\n        action: s3.copy_prefix\n        with:\n          from: {{ bucket: kyc-documents-vault, prefix: \"{prefix}\", region: eu-west-1 }}\n          to: {{ bucket: {to}, prefix: \"restored/\", region: REGION }}\n"
+        )
+    };
+    let outage_only = "      - { id: outage-only, title: Only in an outage, manual: Fail over, when: \"1 == 2\" }\n";
+    let stranger = lifeboat::event::Caller {
+        account: "333333333333".into(),
+        arn: "arn:aws:iam::333333333333:user/mallory".into(),
+        account_mismatch_ok: true,
+    };
+    let live =
+        format!("{outage_only}{}", copy("kyc-documents-prod", "customers/2026/10/").replace("REGION", "eu-central-1"));
+    kyc_run(d, "live", Mode::Live, "2026-11-03T09:00:00Z", &live, Some(stranger), &key).await;
+    let home = lifeboat::event::Caller {
+        account: "111111111111".into(),
+        arn: "arn:aws:iam::111111111111:role/drill".into(),
+        account_mismatch_ok: false,
+    };
+    let first_fails = "      - { id: check, title: Check, run: \"exit 1\" }\n";
+    kyc_run(d, "fails", Mode::Drill, "2026-11-04T09:00:00Z", first_fails, Some(home.clone()), &key).await;
+    let empty = copy("kyc-documents-drill", "nothing-here/").replace("REGION", "eu-west-1");
+    kyc_run(d, "empty", Mode::Drill, "2026-11-05T09:00:00Z", &empty, Some(home), &key).await;
+
+    let (_, pack) = pack_of(d);
+    let devs = |r: &Json| -> Vec<String> {
+        r["deviations"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+    };
+    let live = run(&pack, "kyc-documents", "2026-11-03");
+    assert_eq!(live["counts"], true, "{live}");
+    let seg = &live["segregation"];
+    assert!(!seg["words"].as_str().unwrap().contains("nothing was restored"), "{seg}");
+    assert_eq!(seg["restored_regions"], serde_json::json!(["eu-central-1"]), "{seg}");
+    assert!(
+        devs(live).iter().any(|x| x.contains("333333333333") && x.contains("111111111111")),
+        "credentials of an account the catalog does not name, unflagged: {live}"
+    );
+    assert!(!devs(live).iter().any(|x| x.contains("outage-only")), "a false `when:` is no deviation: {live}");
+
+    let fails = run(&pack, "kyc-documents", "2026-11-04");
+    assert!(!devs(fails).iter().any(|x| x.starts_with("RTO missed")), "{fails}");
+    assert!(devs(fails).iter().any(|x| x.contains("RTO not met") && x.contains("not restored")), "{fails}");
+
+    let empty = run(&pack, "kyc-documents", "2026-11-05");
+    assert_eq!(empty["counts"], true, "{empty}");
+    assert_eq!(empty["proves_restore"], false, "copying nothing proves no restore: {empty}");
+    assert!(empty["rpo_ms"].is_null(), "a restore of nothing has no RPO: {empty}");
+    assert!(devs(empty).iter().any(|x| x.contains("nothing was restored")), "{empty}");
+
+    let md = std::fs::read_to_string(d.join("pack/evidence.md")).unwrap();
+    let kyc = &md[md.find("## kyc-documents").unwrap_or(0)..];
+    let section = &kyc[kyc.find("Deviations and follow-up actions").unwrap()..];
+    let section = &section[..section.find("Participants").unwrap()];
+    let table_end = section.rfind("| kyc-").unwrap();
+    let after = &section[table_end..];
+    let next = after.find("_None._").map(|i| &after[..i]).unwrap_or(after);
+    assert!(next.contains("#### "), "`_None._` straight after a table with rows:\n{section}");
 }

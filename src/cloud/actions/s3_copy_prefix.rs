@@ -141,5 +141,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     manifest.remove();
     let bytes = done?;
     let rp = fresh.unwrap_or_else(|| env.ctx.clock.now());
-    Ok(ActionResult { outputs: outputs::copied(total, bytes, rp), recovery_point: Some(rp) })
+    // Copying nothing restored nothing: no recovery point, so no RPO is claimed for it.
+    let recovery_point = (total > 0).then_some(rp);
+    Ok(ActionResult { outputs: outputs::copied(total, bytes, rp, &tr), recovery_point })
 }

@@ -392,7 +392,7 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     let planned = plan(&s3, op, &a.bucket, &a.prefix, region, (a.time, a.delete_newer), listers()).await?;
     let (tally, manifest) = (&planned.tally, &planned.manifest);
     let rp = planned.newest.unwrap_or(a.time);
-    let mut result = outputs::rolled_back(tally, a.delete_newer, rp);
+    let mut result = outputs::rolled_back(tally, a.delete_newer, rp, region);
     result.insert("manifest_sha256".into(), manifest.sha256.clone().into());
     result.insert("manifest_records".into(), manifest.records.into());
     (env.ctx.progress)(Progress::Line(format!(
@@ -452,7 +452,9 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
         manifest.remove();
     }
     done?;
-    Ok(ActionResult { outputs: result, recovery_point: Some(rp) })
+    // Deleting only what was created after the time brings nothing back.
+    let brought_back = tally.copies + tally.undeletes > 0;
+    Ok(ActionResult { outputs: result, recovery_point: brought_back.then_some(rp) })
 }
 
 /// Which batch setup a roll-back uses, if any: asked for, or `auto` above its threshold.

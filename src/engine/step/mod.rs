@@ -167,7 +167,9 @@ async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
             Scope { spec: &ctx.spec, outputs: &outputs, poll: None }.condition(when)
         };
         match verdict {
-            Ok(false) => return finish(ctx, step, started, Attempt::Skipped("condition false".into()), false),
+            Ok(false) => {
+                return finish(ctx, step, started, Attempt::Skipped(crate::event::CONDITION_FALSE.into()), false);
+            }
             Ok(true) => {}
             Err(e) => return finish(ctx, step, started, failed(format!("`when` cannot be evaluated: {e}")), false),
         }
