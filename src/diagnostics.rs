@@ -6,7 +6,7 @@
 //! the AWS credentials in the environment and anything that looks like a credential
 //! before it is written. The incident log stays the evidence; this file is for engineers.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -79,10 +79,7 @@ pub fn attach(log: &Path, secrets: &[String]) -> Result<Option<PathBuf>, String>
         return Ok(s.path.clone());
     }
     let path = path_for(log);
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
+    let mut file = crate::ownfile::append(&path)
         .map_err(|e| format!("cannot write the diagnostics file `{}`: {e}", path.display()))?;
     let pending = std::mem::take(&mut s.pending);
     let clean = scrub(&String::from_utf8_lossy(&pending), &s.secrets);
@@ -146,9 +143,11 @@ const CREDENTIAL_NAMES: &[&str] = &[
 /// The line with every known secret and every credential-looking value replaced.
 pub fn scrub(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
-    for s in secrets {
-        if !s.is_empty() && out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "[redacted]");
+    let mut forms: Vec<String> = secrets.iter().flat_map(|s| crate::secrets::forms(s)).collect();
+    forms.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for f in &forms {
+        if out.contains(f.as_str()) {
+            out = out.replace(f.as_str(), "[redacted]");
         }
     }
     let lower = out.to_lowercase();

@@ -110,7 +110,7 @@ pub fn evidence(a: EvidenceArgs) -> u8 {
     }
     for (name, text) in &files {
         let path = a.out.join(name);
-        if let Err(e) = std::fs::write(&path, text) {
+        if let Err(e) = crate::ownfile::replace(&path, text.as_bytes()) {
             return super::usage(&format!("cannot write `{}`: {e}", path.display()));
         }
     }

@@ -21,6 +21,7 @@ use crate::runbook::time::parse_timestamp;
 /// time) in the run's inbox (`lifeboat approve LOG --step …` from another terminal)
 /// before the run stops.
 pub fn answerer(
+    clock: &dyn crate::clock::Clock,
     answers: Option<Answers>,
     answers_path: Option<std::path::PathBuf>,
     operator: String,
@@ -28,7 +29,9 @@ pub fn answerer(
     mut rx: mpsc::UnboundedReceiver<Record>,
     tx: mpsc::UnboundedSender<Command>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    // Tracked: the engine waits on this task's answers, and a modeling clock must not
+    // race past the time it takes to give one (`clock::tracked`).
+    tokio::spawn(crate::clock::tracked(clock, async move {
         let answers = answers.unwrap_or_default();
         let by = answers.operator.clone().unwrap_or(operator);
         let file = answers_path
@@ -137,7 +140,7 @@ pub fn answerer(
                 return;
             }
         }
-    })
+    }))
 }
 
 /// Progress on stderr: a bar per running step and the RTO clock on a terminal, plain

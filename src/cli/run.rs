@@ -79,9 +79,10 @@ fn tui_end(end: crate::tui::TuiEnd) -> u8 {
 }
 
 async fn headless(st: Started) -> u8 {
-    let Started { engine, commands, first, sink, tracker, answers, mut meta, copy, .. } = st;
+    let Started { engine, commands, first, sink, tracker, answers, mut meta, copy, clock, .. } = st;
     let progress = super::headless::progress(sink.subscribe(), tracker);
     let answerer = super::headless::answerer(
+        clock.as_ref(),
         answers,
         meta.answers_path.clone(),
         meta.operator.clone(),
@@ -121,7 +122,7 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
         super::verify::attach(&mut summary, &v);
     }
     if let Some(path) = junit
-        && let Err(e) = std::fs::write(path, crate::report::junit(&summary))
+        && let Err(e) = crate::ownfile::replace(path, crate::report::junit(&summary).as_bytes())
     {
         let _ = writeln!(out, "warning: cannot write {}: {e}", path.display());
     }

@@ -197,12 +197,20 @@ pub fn guard(call: &ActionCall, mode: Mode, catalog: &Catalog) -> Result<(), Act
     }
     for target in call.spec.targets {
         let Some(id) = call.path(target) else { continue };
-        if let Some((d, _)) = catalog.resource_in_role(id, &[Role::Production]) {
+        // A drill writes only to what it makes or what the catalog keeps for drills: never
+        // to production, nor to the backup (or replica, or staging) it is there to prove.
+        let guarded = [Role::Production, Role::Backup, Role::Replica, Role::Staging];
+        if let Some((d, r)) = catalog.resource_in_role(id, &guarded) {
             let e = ActionError::new(
                 call.spec.name,
                 id,
                 "DrillGuard",
-                format!("a {} may not write to `{id}`: it is a production resource of `{}`", mode.as_str(), d.id),
+                format!(
+                    "a {} may not write to `{id}`: it is a {} resource of `{}`",
+                    mode.as_str(),
+                    r.role.as_str(),
+                    d.id
+                ),
             );
             return Err(if call.bool("dry_run") {
                 e.hint("this dry run would create an S3 Batch Operations job against it: give the step `mode: direct` in a drill")

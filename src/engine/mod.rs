@@ -367,8 +367,14 @@ impl Engine {
     }
 
     /// Runs to the end (or until aborted or detached). `first` is the genesis of a new
-    /// run or the `resumed` event of a continued one.
-    pub async fn run(mut self, first: Event) -> Result<Outcome, Fatal> {
+    /// run or the `resumed` event of a continued one. The run is work the modeling clock
+    /// waits for (`clock::tracked`).
+    pub async fn run(self, first: Event) -> Result<Outcome, Fatal> {
+        let clock = self.ctx.clock.clone();
+        crate::clock::tracked(clock.as_ref(), self.run_tracked(first)).await
+    }
+
+    async fn run_tracked(mut self, first: Event) -> Result<Outcome, Fatal> {
         let ctx = self.ctx.clone();
         ctx.emit(first)?;
         // A command the killed run left running is stopped before anything runs again:
@@ -408,7 +414,7 @@ impl Engine {
                         continue;
                     }
                     running.insert(s.id.clone());
-                    set.spawn(step::run(ctx.clone(), s.clone()));
+                    set.spawn(crate::clock::inherit(step::run(ctx.clone(), s.clone())));
                 }
                 if set.is_empty() {
                     break;

@@ -48,16 +48,9 @@ pub fn environment_secrets() -> Vec<String> {
 
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        use base64::Engine as _;
         let mut patterns = Vec::new();
         for s in secrets.into_iter().filter(|s| !s.is_empty()) {
-            let b = s.as_bytes();
-            patterns.extend([
-                base64::engine::general_purpose::STANDARD.encode(b),
-                base64::engine::general_purpose::STANDARD_NO_PAD.encode(b),
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b),
-                percent_encoding::utf8_percent_encode(&s, percent_encoding::NON_ALPHANUMERIC).to_string(),
-            ]);
+            patterns.extend(crate::secrets::forms(&s));
             // A multi-line secret (a key, a certificate) is redacted whole and line by
             // line, as output arrives a line at a time.
             if s.contains('\n') {
@@ -71,6 +64,11 @@ impl Redactor {
         patterns.sort_by_key(|p| std::cmp::Reverse(p.len()));
         patterns.dedup();
         Redactor { patterns }
+    }
+
+    /// Whether `s` holds a secret in any of the forms redaction knows.
+    pub fn holds(&self, s: &str) -> bool {
+        self.patterns.iter().any(|p| s.contains(p.as_str()))
     }
 
     pub fn text(&self, s: &str) -> String {
@@ -111,6 +109,11 @@ struct Inner {
 }
 
 impl Sink {
+    /// Whether `s` holds one of the run's secrets (a name that must never be written).
+    pub fn holds_secret(&self, s: &str) -> bool {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).redactor.holds(s)
+    }
+
     pub fn new(journal: Option<Journal>, redactor: Redactor) -> Sink {
         Sink {
             inner: Arc::new(Mutex::new(Inner { journal, redactor, seq: 0, failed: None })),

@@ -240,8 +240,7 @@ impl Journal {
         };
         if !torn.is_empty() {
             let torn_file = torn_path(path);
-            let mut t =
-                OpenOptions::new().create(true).append(true).open(&torn_file).map_err(io("write", &torn_file))?;
+            let mut t = crate::ownfile::append(&torn_file).map_err(io("write", &torn_file))?;
             t.write_all(&torn).map_err(io("write", &torn_file))?;
             t.sync_data().map_err(io("sync", &torn_file))?;
             journal.file.set_len(good_len as u64).map_err(io("truncate", path))?;
@@ -347,10 +346,7 @@ impl Journal {
         if let Some(signer) = &self.signer {
             let pem = signer.sign_digest(SEAL_NAMESPACE, &self.all.clone().finalize())?;
             let sig = sig_path(&self.path);
-            let tmp = sig.with_extension("sig.tmp");
-            std::fs::write(&tmp, pem).map_err(io("write the signature of", &self.path))?;
-            File::open(&tmp).and_then(|f| f.sync_all()).map_err(io("sync the signature of", &self.path))?;
-            std::fs::rename(&tmp, &sig).map_err(io("write the signature of", &self.path))?;
+            crate::ownfile::replace(&sig, pem.as_bytes()).map_err(io("write the signature of", &self.path))?;
             sync_dir(&sig)?;
         }
         Ok(())

@@ -129,7 +129,7 @@ pub fn sign_off(
                 let sig_path = sig_of(&path);
                 f.write_all(text.as_bytes())
                     .and_then(|_| f.sync_all())
-                    .and_then(|_| std::fs::write(&sig_path, sig.as_bytes()))
+                    .and_then(|_| crate::ownfile::replace(&sig_path, sig.as_bytes()))
                     .map_err(|e| SignOffError::Write(path.display().to_string(), e))?;
                 return Ok(path);
             }

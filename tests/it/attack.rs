@@ -450,3 +450,59 @@ fn budgets_that_would_wrap_around_are_refused_with_their_line() {
     assert_eq!(out.status.code(), Some(2), "nothing runs: {}", text(&out.stderr));
     assert!(!log.exists());
 }
+
+/// Issue 29 (5): a link left at the name of a file lifeboat writes for itself (the
+/// diagnostics beside the log, `LOG.torn` on a resume, a file of an evidence pack) is
+/// refused, never written through: the file it points at is left as it was.
+#[test]
+fn lifeboat_never_writes_through_a_link_at_its_own_files() {
+    let steps = "      - { id: a, title: A, manual: Do A }\n";
+    let (dir, rb) = folder(&runbook_with("  x: { type: string, default: y }\n", steps));
+    let d = dir.path();
+    let victim = d.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let intact = || assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious", "written through a link");
+    let log = d.join("run.jsonl");
+    std::os::unix::fs::symlink(&victim, d.join("run.diagnostics.log")).unwrap();
+    let out = replay(d, &rb, &log, &[], &[("LIFEBOAT_LOG", "trace")]);
+    intact();
+    let said = text(&out.stderr);
+    assert!(said.contains("symbolic link"), "{said}");
+
+    // The run stopped at the manual step; a torn line at the end, a link at LOG.torn.
+    if !log.exists() {
+        let out = replay(d, &rb, &log, &[], &[]);
+        assert!(log.exists(), "{}", text(&out.stderr));
+    }
+    std::fs::remove_file(d.join("run.diagnostics.log")).unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut f, b"{\"seq\":99,\"prev\":\"ab").unwrap();
+    std::os::unix::fs::symlink(&victim, d.join("run.jsonl.torn")).unwrap();
+    let out = lifeboat_in(
+        d,
+        &["run", rb.to_str().unwrap(), "--resume", log.to_str().unwrap(), "--headless", "--cloud", "sim"],
+        &[],
+    );
+    intact();
+    assert!(text(&out.stderr).contains("symbolic link"), "{}", text(&out.stderr));
+
+    let pack = d.join("pack");
+    std::fs::create_dir(&pack).unwrap();
+    std::os::unix::fs::symlink(&victim, pack.join("evidence.md")).unwrap();
+    let out = lifeboat_in(d, &["evidence", "--dir", ".", "--incidents", ".", "--out", "pack"], &[]);
+    intact();
+    assert!(text(&out.stderr).contains("symbolic link"), "{}", text(&out.stderr));
+}
+
+/// Issue 29 (6): an output's name is structure and is never redacted; a command that
+/// names an output with a secret fails its step, and the secret reaches neither the log
+/// nor the screen.
+#[test]
+fn a_secret_used_as_an_output_name_is_refused_never_logged() {
+    let secret = "hunter2-swordfish";
+    let steps = "      - { id: mk, title: Make, run: \"echo ${{ inputs.pw }}=ok >> \\\"$LIFEBOAT_OUTPUT\\\"\" }\n";
+    let (code, stderr, body, _dir) = with_secret(secret, steps);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("whose name holds a secret"), "{stderr}");
+    assert!(!body.contains(secret) && !stderr.contains(secret), "the secret was written: {body}");
+}

@@ -9,6 +9,7 @@ mod corpus;
 pub mod engine;
 mod evidence;
 pub mod journal;
+mod model;
 pub mod moto;
 mod offsite;
 pub mod proof;

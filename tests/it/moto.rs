@@ -638,7 +638,10 @@ async fn copy_a_snapshot_across_regions_promote_a_replica_and_check_posture() {
     );
     // moto 5.2.5 keeps ReadReplicaSourceDBInstanceIdentifier after a promotion (checked
     // with boto3 too), so the promotion shows in what lifeboat recorded, not in moto.
-    assert!(stderr.contains("✓ promote done") && stderr.contains("recovery point 2026-11-24T03:00:00Z"), "{stderr}");
+    assert!(
+        stderr.contains("✓ promote done") && stderr.contains("recovery point 2026-11-24T03:00:00.000Z"),
+        "{stderr}"
+    );
     let log = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
     assert!(
         log.contains("\"instance\":\"customers-replica-dr\"") && log.contains("customers-replica-dr: available"),
@@ -1529,4 +1532,36 @@ async fn audit_never_calls_a_backup_isolated_that_it_could_not_find() {
     let row = stdout.lines().find(|l| l.starts_with("statements ")).unwrap_or_else(|| panic!("{stdout}"));
     assert!(!row.contains("✓ eu-west-1"), "{row}");
     assert!(row.contains("✗ the backup could not be checked") && row.contains("statements-vault"), "{row}");
+}
+
+/// Issue 29 (4): a secret the SDK writes URL-encoded (a prefix) never reaches the trace
+/// diagnostics in any encoding: `%2F`, `%2f`, `%20`, `+` for a space.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_in_a_url_never_reaches_the_diagnostics_in_any_encoding() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    bucket(&s3, "orders-docs-prod", true).await;
+    let secret = "abc def/ghij+kl";
+    put(&s3, "orders-docs-prod", &format!("{secret}/a.pdf"), body(1)).await;
+    let dir = folder("");
+    let rb = std::fs::read_to_string(dir.path().join("rb.yaml"))
+        .unwrap()
+        .replace("inputs:\n", "inputs:\n  pw: { type: string, secret: true, env: RB_PW }\n")
+        + "      - { id: copy, title: Copy, action: s3.copy_prefix, with: { from: { bucket: orders-docs-prod, prefix: \"${{ inputs.pw }}/\" }, to: { bucket: orders-docs-prod, prefix: \"copy/\" } } }\n";
+    std::fs::write(dir.path().join("rb.yaml"), rb).unwrap();
+    let mut env = moto.env();
+    env.push(("LIFEBOAT_LOG", "trace".into()));
+    env.push(("RB_PW", secret.into()));
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || run_aws(env, &d, "2026-11-24T03:00:00Z")).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("✓ copy done"), "{stderr}");
+    let trace = std::fs::read_to_string(dir.path().join("run.diagnostics.log")).unwrap();
+    assert!(trace.contains("[redacted]"), "the trace never showed the prefix: {}", &trace[..trace.len().min(2000)]);
+    for form in
+        ["abc def/ghij+kl", "abc%20def%2Fghij%2Bkl", "abc%20def%2fghij%2bkl", "abc+def%2Fghij%2Bkl", "def%2Fghij"]
+    {
+        assert!(!trace.contains(form), "`{form}` is in the diagnostics");
+    }
+    assert!(!std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap().contains("ghij"), "in the log");
 }

@@ -324,7 +324,7 @@ fn data_brought_back_from_after_a_corruption_began_is_said_to_be_suspect() {
     assert!(
         stderr.contains("`pitr` brought back data from")
             && stderr
-                .contains("after the incident began at 2026-11-24T03:00:00Z: it may include what the incident did"),
+                .contains("after the incident began at 2026-11-24T03:00:00.000Z: it may include what the incident did"),
         "{stderr}"
     );
     assert!(std::fs::read_to_string(&log).unwrap().contains("\"code\":\"recovery_point_after_incident\""));
@@ -458,4 +458,35 @@ fn a_recovery_point_after_the_incident_began_is_not_met_unless_someone_accepts_i
     );
     let body = std::fs::read_to_string(&log).unwrap();
     assert!(body.contains("\"code\":\"recovery_point_accepted\""), "{body}");
+}
+
+/// Issue 29 (9): a drill proves the backup; it never changes it. Rolling the backup
+/// bucket back in place under `--mode drill` is refused at the step, exit 1, and nothing
+/// is restored.
+#[test]
+fn a_drill_never_writes_to_the_backup_it_proves() {
+    let (dir, _) = examples_with_approvals();
+    let rb = dir.path().join("runbooks/backup-in-place.yaml");
+    std::fs::write(
+        &rb,
+        "apiVersion: lifeboat/v1\nkind: Runbook\nid: backup-in-place\ntitle: Roll the backup back in place\ndataset: orders-docs\nscenario: drill\ninputs:\n  incident_at: { type: timestamp }\nphases:\n  - id: p\n    title: P\n    budget: 1h\n    steps:\n      - { id: plan, title: Plan, action: s3.restore_to_time, with: { bucket: orders-docs-backup, region: eu-west-1, time: \"${{ inputs.incident_at }}\", dry_run: true } }\n      - { id: restore, title: Restore, action: s3.restore_to_time, with: { bucket: orders-docs-backup, region: eu-west-1, time: \"${{ inputs.incident_at }}\" } }\n",
+    )
+    .unwrap();
+    let ans = dir.path().join("runbooks/answers/backup-in-place.yaml");
+    std::fs::write(&ans, "apiVersion: lifeboat/v1\nkind: Answers\nrunbook: backup-in-place\noperator: ci\ninputs: { incident_at: \"2026-11-24T03:00:00Z\" }\n").unwrap();
+    let log = dir.path().join("drill.jsonl");
+    let (code, stderr) =
+        sim_run(dir.path(), &rb, "600", &log, &["--mode", "drill", "--answers", ans.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("✓ plan done"), "a dry run changes nothing and may run: {stderr}");
+    assert!(
+        stderr.contains("a drill may not write to `orders-docs-backup`: it is a backup resource of `orders-docs`"),
+        "{stderr}"
+    );
+    let written = std::fs::read_to_string(log).unwrap();
+    let restore = written
+        .lines()
+        .find(|l| l.contains("\"type\":\"step_finished\"") && l.contains("\"step\":\"restore\""))
+        .unwrap_or_else(|| panic!("the restore step never ended: {written}"));
+    assert!(restore.contains("\"status\":\"failed\"") && restore.contains("DrillGuard"), "{restore}");
 }

@@ -106,11 +106,11 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
                     let (ra, rb) = (left.region.clone(), right.region.clone());
                     let oa = ObjRef { bucket: left.bucket.clone(), key: x.key, version: None };
                     let ob = ObjRef { bucket: right.bucket.clone(), key: y.key, version: None };
-                    checks.spawn(async move {
+                    checks.spawn(crate::clock::inherit(async move {
                         let fa = |e: ApiError| e.at(op, &format!("s3://{}/{}", oa.bucket, oa.key), &ra);
                         let fb = |e: ApiError| e.at(op, &format!("s3://{}/{}", ob.bucket, ob.key), &rb);
                         same_content((sa.as_ref(), oa.clone()), (sb.as_ref(), ob.clone()), (&fa, &fb)).await
-                    });
+                    }));
                 }
             }
         }

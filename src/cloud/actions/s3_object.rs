@@ -126,12 +126,12 @@ pub async fn server_copy(
                 dst.region.to_string(),
                 op.to_string(),
             );
-            tasks.spawn(tracing::Instrument::in_current_span(async move {
+            tasks.spawn(crate::clock::inherit(tracing::Instrument::in_current_span(async move {
                 let _permit = gate.acquire_owned().await.map_err(|_| ApiError::new("Cancelled", "stopped"));
                 s3.upload_part_copy(&bucket, &key, &id, i as i32 + 1, &source, range)
                     .await
                     .map_err(|e| e.at(&op, &at(&bucket, &key), &region))
-            }));
+            })));
         }
         let mut parts = vec![];
         while let Some(r) = tasks.join_next().await {

@@ -157,10 +157,10 @@ pub async fn plan(
         while set.len() < lanes {
             let Some(range) = queue.pop_front() else { break };
             let (s3, bucket, region, split) = (s3.clone(), bucket.to_string(), region.to_string(), split.clone());
-            set.spawn(async move {
+            set.spawn(crate::clock::inherit(async move {
                 let l = list_range(s3.as_ref(), op, &bucket, &range, &region, (time, delete_newer), split.as_ref());
                 (l.await, range)
-            });
+            }));
         }
         if let Some(s) = &split {
             s.set_waiting(queue.len());

@@ -237,7 +237,7 @@ pub async fn run(
             let lane = lanes.entry(job.lane.clone()).or_default();
             lane.in_flight += 1;
             let (epoch, clock, asleep) = (lane.epoch, ctx.clock.clone(), sleeping.clone());
-            set.spawn(
+            set.spawn(crate::clock::inherit(
                 async move {
                     // Sent again after throttling: a second more a time, beyond the SDK's own waits.
                     if tries > 0 {
@@ -248,7 +248,7 @@ pub async fn run(
                     ((job.work)().await, job, tries, epoch)
                 }
                 .in_current_span(),
-            );
+            ));
         }
         let Some(r) = set.join_next().await else { break };
         let (r, job, tries, epoch) = match r {

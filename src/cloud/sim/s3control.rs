@@ -69,7 +69,7 @@ impl SimS3Control {
                 let Some((bucket, key, version)) = tasks.next() else { break };
                 let (s3, target, me, id, done, failed) =
                     (s3.clone(), spec.target_bucket.clone(), self.clone(), id.clone(), done.clone(), failed.clone());
-                set.spawn(async move {
+                set.spawn(crate::clock::inherit(async move {
                     let src = ObjRef { bucket: bucket.clone(), key: key.clone(), version: Some(version.clone()) };
                     let r = s3.copy_object(&src, &target, &key).await;
                     let (ok, bad) = match &r {
@@ -89,7 +89,7 @@ impl SimS3Control {
                             e.code
                         )
                     })
-                });
+                }));
             }
             match set.join_next().await {
                 Some(Ok(Some(row))) => rows.push(row),
@@ -216,7 +216,7 @@ impl S3ControlApi for SimS3Control {
                 clock: self.clock.clone(),
                 model: self.model,
             });
-            tokio::spawn(me.execute(id.to_string(), self.clock.clone()));
+            tokio::spawn(crate::clock::tracked(self.clock.as_ref(), me.execute(id.to_string(), self.clock.clone())));
             Ok(())
         })
     }

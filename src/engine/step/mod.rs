@@ -299,8 +299,8 @@ fn finish(ctx: &Ctx, step: &Step, started: Timestamp, result: Attempt, abort_run
             message: format!(
                 "`{}` brought back data from {}, after the incident began at {}: it may include what the incident did",
                 step.id,
-                format_timestamp(rp),
-                format_timestamp(ctx.spec.incident_started_at)
+                crate::runbook::time::format_timestamp_ms(rp),
+                crate::runbook::time::format_timestamp_ms(ctx.spec.incident_started_at)
             ),
         })?;
     }
@@ -310,7 +310,9 @@ fn finish(ctx: &Ctx, step: &Step, started: Timestamp, result: Attempt, abort_run
         reason,
         outputs,
         duration_ms,
-        recovery_point: recovery_point.map(format_timestamp),
+        // To the millisecond, as the warning compares it: a recovery point 65 ms after
+        // the incident is after it, which a log in whole seconds would hide.
+        recovery_point: recovery_point.map(crate::runbook::time::format_timestamp_ms),
         error,
     })?;
     if status == StepStatus::Done
@@ -480,7 +482,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
             };
             // A real command takes real time, whatever the rehearsal's speed.
             let _real = ctx.clock.real_time();
-            let r = match shell::run(
+            let mut r = match shell::run(
                 &bound.script,
                 &ctx.spec.workdir,
                 &env,
@@ -494,6 +496,27 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 Ok(r) => r,
                 Err(e) => return Ok(failed(format!("cannot start `sh`: {e}"))),
             };
+            // An output's name is structure, never redacted: one that holds a secret is
+            // dropped and the step fails, rather than the secret go to the log as a key.
+            let named: Vec<String> = r.outputs.keys().filter(|k| ctx.sink.holds_secret(k)).cloned().collect();
+            if !named.is_empty() {
+                r.outputs.retain(|k, _| !named.contains(k));
+                return Ok(Attempt::Failed {
+                    error: StepError {
+                        message: format!(
+                            "the command wrote {} output(s) to $LIFEBOAT_OUTPUT whose name holds a secret: dropped, not recorded",
+                            named.len()
+                        ),
+                        code: Some("SecretInOutputName".into()),
+                        hint: Some(
+                            "name outputs with fixed words (`dsn=…`) and put the secret in the value, where it is redacted"
+                                .into(),
+                        ),
+                    },
+                    retryable: false,
+                    outputs: r.outputs,
+                });
+            }
             if r.leftovers_killed {
                 ctx.emit(Event::Warning {
                     code: "leftover_processes".into(),
