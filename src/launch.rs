@@ -797,7 +797,11 @@ impl Setup {
             Some(log) => match Journal::resume(log, signer, clock.now()) {
                 Ok((j, existing)) => {
                     adopted = existing.adopted.clone();
-                    (j, Prior::from_records(&runbook, existing.records))
+                    let prior = Prior::from_records(&runbook, existing.records);
+                    if args.headless {
+                        lost_needs_rerun(&prior, answers.as_ref())?;
+                    }
+                    (j, prior)
                 }
                 Err(e) => return Err(e.to_string()),
             },
@@ -1126,4 +1130,24 @@ async fn caller_identity(cloud: &dyn crate::cloud::port::Backend) -> Result<Iden
         _ => e.to_string(),
     })?;
     Ok(Identity { account: c.account, arn: c.arn })
+}
+
+/// A headless resume stops before anything runs when a finished step's outputs held a
+/// secret (the log keeps them redacted) and the answers do not say to run it again:
+/// the steps after it would otherwise be handed `[redacted]`.
+fn lost_needs_rerun(prior: &Prior, answers: Option<&Answers>) -> Result<(), String> {
+    let rerun = |step: &str| {
+        answers.is_some_and(|a| {
+            a.steps.iter().any(|(s, ans)| s == step && matches!(ans, crate::runbook::model::Answer::Rerun))
+        })
+    };
+    let missing: Vec<&String> = prior.lost.iter().filter(|s| !rerun(s)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let names = missing.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+    let answer = missing.iter().map(|s| format!("{s}: rerun")).collect::<Vec<_>>().join(", ");
+    Err(format!(
+        "cannot resume: {names} gave outputs holding a secret, which the log keeps only redacted, and the steps after it would be given `[redacted]`; nothing was run. Run it again by adding `{answer}` under `steps:` in the answers file"
+    ))
 }

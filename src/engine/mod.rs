@@ -169,6 +169,9 @@ pub struct Prior {
     pub finished_phases: HashSet<String>,
     /// The process groups of `run:` commands that were running when the run stopped.
     pub processes: Vec<(String, u32, String, u64)>,
+    /// Finished steps whose outputs held a secret: the log keeps them only redacted, so
+    /// they run again (when someone says `rerun`) rather than hand the placeholder on.
+    pub lost: std::collections::BTreeSet<String>,
     /// Every line of the log, for the screen.
     pub records: Vec<Record>,
     /// The lines a signature vouched for (all of them in an unsigned log): what the
@@ -212,6 +215,19 @@ impl Prior {
             }
             p.vouched.push(r);
         }
+        // An output the log holds only as `[redacted]` is gone: never handed on as it is.
+        for (step, (status, outputs)) in &p.finished {
+            let redacted = |v: &Json| v.as_str().is_some_and(|t| t.contains(crate::engine::sink::REDACTED));
+            if *status == StepStatus::Done && outputs.values().any(redacted) {
+                p.lost.insert(step.clone());
+            }
+        }
+        for step in &p.lost {
+            p.finished.remove(step);
+            if let Some(phase) = runbook.phases.iter().find(|ph| ph.steps.iter().any(|st| &st.id == step)) {
+                p.finished_phases.remove(&phase.id);
+            }
+        }
         p.interrupted = started
             .into_iter()
             .filter(|s| !p.finished.contains_key(s))
@@ -246,6 +262,8 @@ pub(crate) struct Ctx {
     waiters: Mutex<HashMap<String, oneshot::Sender<Command>>>,
     tracker: Mutex<Tracker>,
     pub interrupted: HashSet<String>,
+    /// Steps run again on a resume because the log holds their outputs only redacted.
+    pub lost: std::collections::BTreeSet<String>,
     /// Everyone who has held the run, the current operator last: four eyes means none
     /// of them approves.
     pub operators: Mutex<Vec<String>>,
@@ -315,6 +333,7 @@ impl Engine {
         }
         let ctx = Ctx {
             interrupted: prior.interrupted.clone(),
+            lost: prior.lost.clone(),
             spec: Arc::new(spec),
             clock,
             cloud,

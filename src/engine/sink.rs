@@ -185,6 +185,29 @@ impl Sink {
 mod tests {
     use super::*;
 
+    /// Issue 29 (1): a hex secret that happens to occur inside a digest never rewrites
+    /// it: a resume builds the confirmed plan's path from `manifest_sha256`.
+    #[test]
+    fn a_digest_is_kept_exact_whatever_it_holds() {
+        let sha = "0be1c69db35a77e3d3c4b5a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1";
+        let r = Redactor::new(["69db35a7".to_string()]);
+        let mut outputs = serde_json::Map::new();
+        outputs.insert("manifest_sha256".into(), sha.into());
+        outputs.insert("note".into(), "key 69db35a7 used".into());
+        let e = Event::StepFinished {
+            step: "plan".into(),
+            status: crate::event::StepStatus::Done,
+            reason: None,
+            outputs,
+            duration_ms: 1,
+            recovery_point: None,
+            error: None,
+        };
+        let Event::StepFinished { outputs, .. } = r.event(e).unwrap() else { panic!() };
+        assert_eq!(outputs["manifest_sha256"], sha);
+        assert_eq!(outputs["note"], "key [redacted] used");
+    }
+
     #[test]
     fn a_watcher_that_falls_behind_misses_nothing() {
         let sink = Sink::new(None, Redactor::default());

@@ -127,6 +127,8 @@ pub enum Kind {
     NoRolesFile(String),
     #[error("role `{role}` has {have} people in the roles file; this approval needs {need}")]
     TooFewHolders { role: String, need: usize, have: usize },
+    #[error("a value is handed to `{0}`, which parses it again as shell text: `$(…)` in it would run")]
+    ValueReparsed(String),
 }
 
 impl Kind {
@@ -137,7 +139,8 @@ impl Kind {
             | Kind::NoTeardown
             | Kind::TypedUnderFourEyes(_)
             | Kind::NoRolesFile(_)
-            | Kind::TooFewHolders { .. } => Severity::Warning,
+            | Kind::TooFewHolders { .. }
+            | Kind::ValueReparsed(_) => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -506,3 +506,60 @@ fn a_secret_used_as_an_output_name_is_refused_never_logged() {
     assert!(stderr.contains("whose name holds a secret"), "{stderr}");
     assert!(!body.contains(secret) && !stderr.contains(secret), "the secret was written: {body}");
 }
+
+/// Issue 29 (8): a value inside a string a second shell parses (`sh -c "…"`) is code to
+/// that shell. `validate` warns, naming the inner shell and the safe form; the safe form
+/// (the value handed over as a variable) passes.
+#[test]
+fn validate_warns_when_a_second_shell_would_parse_a_value() {
+    let unsafe_steps = "      - { id: a, title: A, run: \"sh -c \\\"echo L ${{ inputs.x }}\\\"\" }\n";
+    let (dir, rb) = folder(&runbook_with("  x: { type: string, default: y }\n", unsafe_steps));
+    let out = lifeboat_in(dir.path(), &["validate", "--deny-warnings", rb.to_str().unwrap()], &[]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("a value is handed to `sh -c`, which parses it again as shell text"), "{said}");
+    assert!(said.contains("X=${{ inputs.x }} sh -c '… \"$X\" …'"), "the safe form: {said}");
+    let safe = "      - { id: a, title: A, run: \"X=${{ inputs.x }} sh -c 'echo L \\\"$X\\\"'\" }\n";
+    let (dir, rb) = folder(&runbook_with("  x: { type: string, default: y }\n", safe));
+    let out = lifeboat_in(dir.path(), &["validate", "--deny-warnings", rb.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+/// Issue 29 (1): the log keeps a secret output only redacted, so a resume never hands
+/// `[redacted]` on. Headless without `mk: rerun` it refuses before anything runs (exit
+/// 2, naming the step and the answer); with it, `mk` runs again and `use` gets the value.
+#[test]
+fn a_resume_never_hands_on_a_redacted_output() {
+    let secret = "s3cr3t-pa55word";
+    let steps = concat!(
+        "      - { id: mk, title: Make, run: \"echo dsn=postgres://app:${{ inputs.pw }}@db/orders >> \\\"$LIFEBOAT_OUTPUT\\\"\", outputs: [dsn] }\n",
+        "      - { id: wait, title: Wait, manual: Wait for the DBA }\n",
+        "      - { id: use, title: Use, run: \"echo ${{ steps.mk.outputs.dsn }} > used.txt\" }\n",
+    );
+    let (dir, rb) = folder(&runbook_with("  pw: { type: string, secret: true, env: RB_PW }\n", steps));
+    let d = dir.path();
+    let log = d.join("run.jsonl");
+    let first = answers(d, "");
+    let out = replay(d, &rb, &log, &["--answers", first.to_str().unwrap()], &[("RB_PW", secret)]);
+    assert!(text(&out.stderr).contains("wait"), "the run stops at the manual step: {}", text(&out.stderr));
+    assert!(std::fs::read_to_string(&log).unwrap().contains("[redacted]"), "the output is kept redacted");
+
+    let resume = |body: &str| {
+        let ans = answers(d, body);
+        let args = ["run", rb.to_str().unwrap(), "--resume", log.to_str().unwrap(), "--headless", "--cloud", "sim"];
+        let mut args = args.to_vec();
+        args.extend(["--answers", ans.to_str().unwrap()]);
+        lifeboat_in(d, &args, &[("RB_PW", secret)])
+    };
+    let out = resume("steps: { wait: done }\n");
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("`mk` gave outputs holding a secret") && said.contains("`mk: rerun`"), "{said}");
+    assert!(!d.join("used.txt").exists(), "a step ran");
+
+    let out = resume("steps: { wait: done, mk: rerun }\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let used = std::fs::read_to_string(d.join("used.txt")).unwrap();
+    assert_eq!(used.trim(), format!("postgres://app:{secret}@db/orders"), "never the placeholder");
+    assert!(!std::fs::read_to_string(&log).unwrap().contains(secret), "the secret reached the log");
+}

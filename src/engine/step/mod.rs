@@ -140,9 +140,15 @@ pub(crate) async fn run(ctx: Arc<Ctx>, step: Step) -> (String, StepEnd) {
 async fn run_inner(ctx: &Ctx, step: &Step) -> Result<StepEnd, Fatal> {
     let started = ctx.clock.now();
     // An interrupted step is not re-run blindly: someone decides.
-    if ctx.interrupted.contains(&step.id) {
-        let prompt =
-            format!("`{}` had started when the run stopped; it may have done part of its work. Run it again?", step.id);
+    if ctx.interrupted.contains(&step.id) || ctx.lost.contains(&step.id) {
+        let prompt = if ctx.lost.contains(&step.id) {
+            format!(
+                "`{}` gave outputs holding a secret, which the log keeps only redacted; the steps after it need the real ones. Run it again?",
+                step.id
+            )
+        } else {
+            format!("`{}` had started when the run stopped; it may have done part of its work. Run it again?", step.id)
+        };
         match ctx.answer(step, Waiting::Rerun, Some(prompt)).await? {
             Command::Rerun { by, .. } => ctx.record(step, Verdict::Rerun, &by, None, None)?,
             Command::Skip { by, reason, .. } => {

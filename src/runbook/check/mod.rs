@@ -7,6 +7,7 @@ mod catalog;
 mod graph;
 mod refs;
 mod regulated;
+mod reparse;
 
 use std::collections::{HashMap, HashSet};
 
@@ -289,6 +290,9 @@ pub fn runbook(
             };
             for t in [&s.title, &s.manual, &s.run].into_iter().flatten() {
                 rc.template(cx, t, t.span, &scope);
+            }
+            if let Some(run) = &s.run {
+                reparse::check(cx, run);
             }
             for item in s.checklist.iter().flatten() {
                 rc.template(cx, item, item.span, &scope);
