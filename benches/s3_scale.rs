@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use lifeboat::clock::{Clock, VirtualClock};
+use lifeboat::clock::{Clock, VirtualClock, tracked};
 use lifeboat::cloud::plan::{Planner, Todo};
 use lifeboat::cloud::port::s3::{ObjRef, S3Api, VersionMarker};
 use lifeboat::cloud::port::{Backend, Reach};
@@ -76,12 +76,12 @@ async fn sequential(s3: Arc<dyn S3Api>, bucket: &str, time: Timestamp) -> u64 {
             let Todo::Copy(v) = todo else { continue };
             let Ok(permit) = gate.clone().acquire_owned().await else { break };
             let (s3, bucket) = (s3.clone(), bucket.to_string());
-            set.spawn(async move {
+            set.spawn(lifeboat::clock::inherit(async move {
                 let src = ObjRef { bucket: bucket.clone(), key: key.clone(), version: Some(v.id) };
                 let ok = s3.copy_object(&src, &bucket, &key).await.is_ok();
                 drop(permit);
                 ok
-            });
+            }));
             while let Some(done) = set.try_join_next() {
                 copied += done.unwrap_or(false) as u64;
             }
@@ -133,7 +133,7 @@ fn main() {
             "sequential" => {
                 let reach = Reach { region: "eu-central-1".into(), role_arn: None, clock: clock.clone() };
                 let Ok(s3) = sim.s3(&reach).await else { return };
-                sequential(s3, "docs-prod", incident).await
+                tracked(clock.as_ref(), sequential(s3, "docs-prod", incident)).await
             }
             _ => {
                 let sink = lines.clone();
@@ -166,7 +166,7 @@ fn main() {
                 };
                 if variant == "resume" {
                     tokio::select! {
-                        _ = sim.call(&call, &ctx) => {}
+                        _ = tracked(clock.as_ref(), sim.call(&call, &ctx)) => {}
                         _ = half.notified() => {}
                     }
                     let copies = sim.requests().get("CopyObject").copied().unwrap_or(0);
@@ -177,7 +177,9 @@ fn main() {
                     });
                     resumed = Some((copies, applied.unwrap_or(0)));
                 }
-                match sim.call(&call, &ctx).await {
+                // Tracked, as the engine runs every action: the modeling clock waits for
+                // the work, so this figure is the one a tabletop of the bucket models.
+                match tracked(clock.as_ref(), sim.call(&call, &ctx)).await {
                     Ok(r) => r.outputs.get("restored").and_then(|v| v.as_u64()).unwrap_or(0),
                     Err(e) => {
                         eprintln!("the roll-back failed: {e}");

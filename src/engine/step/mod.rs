@@ -91,9 +91,10 @@ impl Ctx {
     async fn answer_at(&self, step: &Step, waiting: Waiting, prompt: Option<String>) -> Result<(Command, u64), Fatal> {
         let rx = self.register(&step.id);
         let asked = self.emit(Event::StepWaiting { step: step.id.clone(), waiting_for: waiting, prompt })?;
-        // At a keyboard, a person reads and types at real speed: a rehearsal's fast clock
-        // must not turn a minute's thought into an hour of RTO.
-        let _real = self.spec.interactive.then(|| self.clock.real_time());
+        // A person reads and types at real speed, at a keyboard or approving from another
+        // terminal (`--await-approvals`): a rehearsal's fast clock must not turn a
+        // minute's thought into an hour of RTO. An answers file answers at once.
+        let _real = self.clock.real_time();
         // The engine holds the sender; a dropped one means the run is ending.
         let cmd = rx.await.unwrap_or(Command::Detach { by: String::new(), reason: "the run is ending".into() });
         Ok((cmd, asked.seq))
