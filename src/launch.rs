@@ -375,7 +375,15 @@ pub struct RunMeta {
 impl Setup {
     /// `ask`: how to ask for a key's passphrase, where a person can be asked. An error
     /// holds the whole diagnostic (file, line, column) for the caller to show.
-    pub fn load(args: RunArgs, tabletop: bool, ask: Option<AskPassphrase>) -> Result<Setup, String> {
+    pub fn load(mut args: RunArgs, tabletop: bool, ask: Option<AskPassphrase>) -> Result<Setup, String> {
+        // One forgotten flag in CI must not be a production change: a headless run has
+        // no start form where a person sees where it goes, so it names its cloud (a
+        // resume goes where the run went).
+        if args.headless && !tabletop && args.cloud.is_none() && args.resume.is_none() {
+            return Err(err(
+                "a headless run names its cloud: `--cloud aws` to run against AWS for real, `--cloud sim` to replay on the simulated cloud; nothing was run",
+            ));
+        }
         let cloud = args.cloud.unwrap_or(if tabletop { CloudArg::Sim } else { CloudArg::Aws });
         // A flag the command cannot honour is refused, never quietly ignored.
         if tabletop && cloud == CloudArg::Aws {
@@ -423,6 +431,10 @@ impl Setup {
             },
             None => None,
         };
+        // A resume without `--cloud` goes on where the run began, never to AWS by default.
+        if let (None, Some(g)) = (args.cloud, &resumed) {
+            args.cloud = Some(if g.cloud == "aws" { CloudArg::Aws } else { CloudArg::Sim });
+        }
         let runbook_path = match (&args.runbook, &resumed) {
             (Some(p), _) => p.clone(),
             (None, Some(g)) => match find_runbook(&args.dir, &g.runbook_id) {

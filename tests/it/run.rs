@@ -664,3 +664,36 @@ fn a_drill_records_every_resource_it_creates_and_the_report_lists_them() {
         "{md}"
     );
 }
+
+/// Issue 30: one forgotten flag in CI is not a production change. A headless `run`
+/// without `--cloud` is refused before anything runs (exit 2); a resume without it goes
+/// on where the run began (the simulated cloud here), never to AWS by default.
+#[test]
+fn a_headless_run_names_its_cloud_and_a_resume_keeps_the_one_it_began_on() {
+    let steps = "      - { id: a, title: A, manual: Do A }\n      - { id: b, title: B, run: \"true\" }\n";
+    let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", steps));
+    let d = dir.path();
+    let log = d.join("run.jsonl");
+    let ans = answers(d, "");
+    let out = lifeboat_in(
+        d,
+        &["run", rb.to_str().unwrap(), "--headless", "--answers", ans.to_str().unwrap(), "--log", "run.jsonl"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("a headless run names its cloud"), "{}", text(&out.stderr));
+    assert!(!log.exists(), "something ran");
+    // Begun on the simulated cloud, stopped at the manual step, resumed without --cloud.
+    let out = replay(d, &rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
+    assert!(log.exists(), "{}", text(&out.stderr));
+    let done = answers(d, "steps: { a: done }\n");
+    let out = lifeboat_in(
+        d,
+        &["run", rb.to_str().unwrap(), "--resume", "run.jsonl", "--headless", "--answers", done.to_str().unwrap()],
+        &[("AWS_ACCESS_KEY_ID", "nope"), ("AWS_SECRET_ACCESS_KEY", "nope"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:9")],
+    );
+    // Against AWS the STS pre-flight would fail on that endpoint (exit 2): it finished.
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("■ run succeeded"), "{said}");
+}
