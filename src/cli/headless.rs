@@ -70,11 +70,19 @@ pub fn answerer(
             let Event::StepWaiting { step, waiting_for, .. } = record.event else { continue };
             let by = by.clone();
             let answer = answers.step(&step).cloned();
-            let missing = |what: &str| Command::Detach {
-                by: by.clone(),
-                reason: format!(
-                    "{what} step `{step}` has no answer in {file}; add `{step}: done` (or skip/fail with a reason) and resume"
-                ),
+            // The answer to add is one this kind of step takes: `done` answers no approval.
+            let missing = |what: &str| {
+                let add = if what == "approval" {
+                    format!(
+                        "`{step}: {{ signed: FILE }}` (a standing approval: `lifeboat approve RUNBOOK --step {step} --standing --until TIME --sign-key KEY --out FILE`), or `{step}: {{ approve: true, by: NAME, role: ROLE }}` where a typed name may approve"
+                    )
+                } else {
+                    format!("`{step}: done` (or skip/fail with a reason)")
+                };
+                Command::Detach {
+                    by: by.clone(),
+                    reason: format!("{what} step `{step}` has no answer in {file}; add {add} and resume"),
+                }
             };
             let cmd = match (waiting_for, answer) {
                 (Waiting::Confirm | Waiting::Outcome, Some(Answer::Done)) => Command::Confirm { step, by },

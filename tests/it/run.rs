@@ -697,3 +697,18 @@ fn a_headless_run_names_its_cloud_and_a_resume_keeps_the_one_it_began_on() {
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("■ run succeeded"), "{said}");
 }
+
+/// Issue 30: an unanswered approval in a headless run names the answers an approval
+/// takes (a signed file, or a typed name where one may approve), never `done`.
+#[test]
+fn an_unanswered_approval_names_the_answers_an_approval_takes() {
+    let steps = "      - { id: go, title: Go, approval: { role: incident-commander } }\n";
+    let (dir, rb) = folder(&runbook("1h", "  x: { type: string, default: y }\n", steps));
+    let ans = answers(dir.path(), "");
+    let log = dir.path().join("run.jsonl");
+    let out = replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
+    let said = text(&out.stderr);
+    assert!(said.contains("approval step `go` has no answer in"), "{said}");
+    assert!(!said.contains("`go: done`"), "`done` answers no approval: {said}");
+    assert!(said.contains("`go: { signed: FILE }`") && said.contains("--standing"), "{said}");
+}
