@@ -626,23 +626,22 @@ mod tests {
         // 5 × (100 ms modeled + 20 ms of CPU): 600 ms, at any speed — never 20 ms × 10,000.
         for speed in [20.0, 1_000.0, 10_000.0] {
             let (ms, real) = modeled(speed, 1, 5, StdDuration::from_millis(100), StdDuration::from_millis(20)).await;
-            assert!((600..700).contains(&ms), "at {speed}×: {ms} ms modeled");
+            // A loaded machine wakes a sleeping thread late, which counts too: the point
+            // is 20 ms of CPU counted once, never 10,000 times (200 s).
+            assert!((600..900).contains(&ms), "at {speed}×: {ms} ms modeled");
             assert!(real < StdDuration::from_millis(100 * 5 / speed as u64 + 100 + 300), "at {speed}×: {real:?} real");
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// On tokio's paused clock the polls' own CPU takes no time, so the figure is the
+    /// model's alone and exact: what a busy machine adds at real time is the test above.
+    #[tokio::test(start_paused = true)]
     async fn waits_in_parallel_overlap_and_the_figure_does_not_move_with_the_speed() {
-        // 300 tasks × 10 requests of 100 ms, in parallel: one modeled second (and the
-        // polls' own CPU, at real time), not 300.
-        let mut seen = vec![];
+        // 300 tasks × 10 requests of 100 ms, in parallel: one modeled second, not 300.
         for speed in [20.0, 1_000.0, 10_000.0] {
             let (ms, _) = modeled(speed, 300, 10, StdDuration::from_millis(100), StdDuration::ZERO).await;
-            assert!((1_000..1_300).contains(&ms), "at {speed}×: {ms} ms modeled");
-            seen.push(ms);
+            assert_eq!(ms, 1_000, "at {speed}×");
         }
-        let (lo, hi) = (seen.iter().min().unwrap(), seen.iter().max().unwrap());
-        assert!(*hi as f64 <= *lo as f64 * 1.1, "{seen:?}");
     }
 
     #[tokio::test(start_paused = true)]
