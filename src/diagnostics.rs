@@ -27,6 +27,16 @@ struct State {
     path: Option<PathBuf>,
     pending: Vec<u8>,
     secrets: Vec<String>,
+    /// Every form of every secret, made when a secret is learnt (`secrets::patterns`),
+    /// not for each line written.
+    patterns: Vec<String>,
+}
+
+impl State {
+    fn learn(&mut self, secrets: impl IntoIterator<Item = String>) {
+        self.secrets.extend(secrets.into_iter().filter(|v| !v.is_empty()));
+        self.patterns = crate::secrets::patterns(self.secrets.iter().map(String::as_str));
+    }
 }
 
 static STATE: OnceLock<Arc<Mutex<State>>> = OnceLock::new();
@@ -51,13 +61,8 @@ pub fn init(verbose: bool) -> Result<Option<String>, String> {
     {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         // Credentials in the environment are secrets wherever they would show up.
-        for var in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"] {
-            if let Ok(v) = std::env::var(var)
-                && v.len() >= 4
-            {
-                s.secrets.push(v);
-            }
-        }
+        let vars = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"];
+        s.learn(vars.into_iter().filter_map(|var| std::env::var(var).ok().filter(|v| v.len() >= 4)));
     }
     let subscriber = tracing_subscriber::fmt()
         .with_writer(Writer(state))
@@ -74,7 +79,7 @@ pub fn init(verbose: bool) -> Result<Option<String>, String> {
 pub fn attach(log: &Path, secrets: &[String]) -> Result<Option<PathBuf>, String> {
     let Some(state) = STATE.get() else { return Ok(None) };
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-    s.secrets.extend(secrets.iter().filter(|v| !v.is_empty()).cloned());
+    s.learn(secrets.iter().cloned());
     if s.file.is_some() {
         return Ok(s.path.clone());
     }
@@ -82,7 +87,7 @@ pub fn attach(log: &Path, secrets: &[String]) -> Result<Option<PathBuf>, String>
     let mut file = crate::ownfile::append(&path)
         .map_err(|e| format!("cannot write the diagnostics file `{}`: {e}", path.display()))?;
     let pending = std::mem::take(&mut s.pending);
-    let clean = scrub(&String::from_utf8_lossy(&pending), &s.secrets);
+    let clean = scrub(&String::from_utf8_lossy(&pending), &s.patterns);
     file.write_all(clean.as_bytes()).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     s.file = Some(file);
     s.path = Some(path.clone());
@@ -100,7 +105,7 @@ struct Writer(Arc<Mutex<State>>);
 impl Write for Writer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let clean = scrub(&String::from_utf8_lossy(buf), &s.secrets);
+        let clean = scrub(&String::from_utf8_lossy(buf), &s.patterns);
         let s = &mut *s;
         match s.file.as_mut() {
             Some(f) => f.write_all(clean.as_bytes())?,
@@ -140,12 +145,11 @@ const CREDENTIAL_NAMES: &[&str] = &[
     "password",
 ];
 
-/// The line with every known secret and every credential-looking value replaced.
-pub fn scrub(text: &str, secrets: &[String]) -> String {
+/// The line with every form of every known secret (`patterns`, from
+/// `secrets::patterns`) and every credential-looking value replaced.
+pub fn scrub(text: &str, patterns: &[String]) -> String {
     let mut out = text.to_string();
-    let mut forms: Vec<String> = secrets.iter().flat_map(|s| crate::secrets::forms(s)).collect();
-    forms.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for f in &forms {
+    for f in patterns {
         if out.contains(f.as_str()) {
             out = out.replace(f.as_str(), "[redacted]");
         }
@@ -200,7 +204,7 @@ mod tests {
 
     #[test]
     fn secrets_and_credentials_never_reach_the_file() {
-        let secrets = vec!["hunter2-very-secret".to_string()];
+        let patterns = crate::secrets::patterns(["hunter2-very-secret"]);
         let cases = [
             ("token=hunter2-very-secret in a line", "token=[redacted] in a line"),
             (
@@ -212,7 +216,7 @@ mod tests {
             ("an ordinary line about passwords", "an ordinary line about passwords"),
         ];
         for (line, want) in cases {
-            assert_eq!(scrub(line, &secrets), want, "{line}");
+            assert_eq!(scrub(line, &patterns), want, "{line}");
         }
     }
 

@@ -6,11 +6,32 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+/// Below this many characters a secret cannot be told from ordinary text (`a`, `2026`,
+/// `prod`): a run refuses it rather than redact the words around it.
+pub const MIN_SECRET_CHARS: usize = 6;
+
+/// Every form of every secret (a multi-line one, a key or a certificate, also line by
+/// line, as output arrives a line at a time), each once and longest first, so a secret
+/// that contains another is replaced whole. Made once, for the log's redaction and the
+/// diagnostics' scrubbing alike, never per line.
+pub fn patterns<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in secrets {
+        out.extend(forms(s));
+        if s.contains('\n') {
+            out.extend(s.lines().map(str::trim).filter(|l| l.chars().count() >= MIN_SECRET_CHARS).map(str::to_string));
+        }
+    }
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
+}
+
 /// What RFC 3986 leaves unencoded (`A-Z a-z 0-9 - . _ ~`); everything else is encoded.
 const URI: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-/// `secret` and every encoded form of it that differs from it, longest first.
-pub fn forms(secret: &str) -> Vec<String> {
+/// `secret` and every encoded form of it.
+fn forms(secret: &str) -> Vec<String> {
     use base64::Engine as _;
     if secret.is_empty() {
         return vec![];
@@ -31,8 +52,6 @@ pub fn forms(secret: &str) -> Vec<String> {
     if let Ok(json) = serde_json::to_string(secret) {
         out.push(json.trim_matches('"').to_string());
     }
-    out.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    out.dedup();
     out
 }
 
@@ -60,14 +79,14 @@ mod tests {
 
     #[test]
     fn the_encodings_a_trace_shows_are_all_known() {
-        let f = forms("abcdef/ghijkl");
+        let f = patterns(["abcdef/ghijkl"]);
         assert!(f.contains(&"abcdef%2Fghijkl".to_string()) && f.contains(&"abcdef%2fghijkl".to_string()), "{f:?}");
-        let f = forms("abc def+ghij");
+        let f = patterns(["abc def+ghij"]);
         for want in ["abc%20def%2Bghij", "abc+def%2Bghij", "abc%20def%2bghij", "abc def+ghij"] {
             assert!(f.contains(&want.to_string()), "{want}: {f:?}");
         }
-        let f = forms("a\"quoted\\secret");
+        let f = patterns(["a\"quoted\\secret"]);
         assert!(f.contains(&"a\\\"quoted\\\\secret".to_string()), "{f:?}");
-        assert!(forms("").is_empty());
+        assert!(patterns([""]).is_empty());
     }
 }

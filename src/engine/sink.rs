@@ -21,9 +21,7 @@ pub struct Redactor {
 
 pub const REDACTED: &str = "[redacted]";
 
-/// Below this many characters a secret cannot be told from ordinary text (`a`, `2026`,
-/// `prod`): a run refuses it rather than redact the words around it.
-pub const MIN_SECRET_CHARS: usize = 6;
+pub use crate::secrets::MIN_SECRET_CHARS;
 
 /// The variables that carry lifeboat's own signing secrets. A `run:` command never sees
 /// them and an `env.*` expression cannot read them: a script that could read the key (or
@@ -48,22 +46,8 @@ pub fn environment_secrets() -> Vec<String> {
 
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        let mut patterns = Vec::new();
-        for s in secrets.into_iter().filter(|s| !s.is_empty()) {
-            patterns.extend(crate::secrets::forms(&s));
-            // A multi-line secret (a key, a certificate) is redacted whole and line by
-            // line, as output arrives a line at a time.
-            if s.contains('\n') {
-                patterns.extend(
-                    s.lines().map(str::trim).filter(|l| l.chars().count() >= MIN_SECRET_CHARS).map(str::to_string),
-                );
-            }
-            patterns.push(s);
-        }
-        // Longest first, so a secret that contains another is replaced whole.
-        patterns.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        patterns.dedup();
-        Redactor { patterns }
+        let secrets: Vec<String> = secrets.into_iter().collect();
+        Redactor { patterns: crate::secrets::patterns(secrets.iter().map(String::as_str)) }
     }
 
     /// Whether `s` holds a secret in any of the forms redaction knows.
