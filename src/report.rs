@@ -178,6 +178,17 @@ impl Summary {
             .collect()
     }
 
+    /// A drill against AWS's own endpoint that succeeded and brought data back: what
+    /// `evidence`, `list`, `audit` and the home screen all call a proven drill (each
+    /// also asks that the log verifies under the trust root).
+    pub fn proves_restore(&self) -> bool {
+        self.mode == "drill"
+            && self.cloud == "aws"
+            && self.endpoint.is_none()
+            && self.status == Some(RunStatus::Succeeded)
+            && !self.restores().is_empty()
+    }
+
     /// The worst of: the log not verifying, a step failing or the run aborting, an
     /// objective missed, the run not finishing. "succeeded" only when none holds.
     pub fn verdict(&self) -> String {
@@ -704,8 +715,9 @@ pub fn ended_at(records: &[Record]) -> Option<String> {
 }
 
 /// The last successful restore drill of each dataset, from the logs in `dir`: only
-/// sealed, intact logs of `--mode drill` runs against AWS's own endpoint that succeeded and
-/// are signed by a key the trust root names count (a drill on the simulated cloud proves
+/// sealed, intact logs of `--mode drill` runs against AWS's own endpoint that succeeded,
+/// brought data back (`Summary::proves_restore`) and are signed by a key the trust root
+/// names count (a drill on the simulated cloud proves
 /// nothing about the real backups; an unsigned log, anyone could have written). Without a
 /// trust root, nothing counts.
 pub fn last_drills(
@@ -726,10 +738,7 @@ pub fn last_drills(
         let records = crate::journal::records(&bytes);
         let s = summarize(&records);
         let ended = ended_at(&records);
-        if s.mode == "drill"
-            && s.cloud == "aws"
-            && s.endpoint.is_none()
-            && s.status == Some(RunStatus::Succeeded)
+        if s.proves_restore()
             && let Some(t) = ended.and_then(|at| crate::runbook::time::parse_timestamp(&at).ok())
         {
             let e = out.entry(s.dataset.clone()).or_insert(t);

@@ -408,12 +408,7 @@ fn run_pack(path: &Path, bytes: &[u8], d: &Dataset, src: &Sources<'_>) -> Option
             problem: f.problem.clone(),
         })
         .collect();
-    let proves_restore = counts
-        && g.mode == Mode::Drill
-        && g.cloud == "aws"
-        && s.status == Some(RunStatus::Succeeded)
-        && !restores.is_empty()
-        && g.caller.as_ref().is_none_or(|c| stranger(d, c).is_none());
+    let proves_restore = counts && s.proves_restore() && g.caller.as_ref().is_none_or(|c| stranger(d, c).is_none());
     Some(RunPack {
         log: path.display().to_string(),
         log_sha256: crate::journal::sha256_hex(bytes),

@@ -131,8 +131,9 @@ fn drill_log(
     cloud: &str,
     ended: &str,
     key: Option<&std::path::Path>,
+    restored: bool,
 ) {
-    use lifeboat::event::{Event, Genesis, Mode, RunStatus};
+    use lifeboat::event::{Event, Genesis, Mode, RunStatus, StepStatus};
     let t: lifeboat::runbook::time::Timestamp = ended.parse().unwrap();
     let signer = key.map(|k| lifeboat::journal::sign::Signer::load(k, || None).unwrap());
     let signed = signer.as_ref().map(|s| s.public_openssh());
@@ -160,6 +161,24 @@ fn drill_log(
         })),
     )
     .unwrap();
+    // What a restore records: objects brought back, and the recovery point.
+    if restored {
+        let mut outputs = serde_json::Map::new();
+        outputs.insert("copied".into(), 5.into());
+        j.append(
+            t,
+            Event::StepFinished {
+                step: "restore".into(),
+                status: StepStatus::Done,
+                reason: None,
+                outputs,
+                duration_ms: 1,
+                recovery_point: Some(ended.into()),
+                error: None,
+            },
+        )
+        .unwrap();
+    }
     j.append(
         t,
         Event::RunFinished {
@@ -188,12 +207,14 @@ fn list_shows_the_last_real_drill_and_what_is_overdue() {
     let stranger = crate::journal::keygen(other.path());
     let logs = dir.path().join("incidents");
     std::fs::create_dir_all(&logs).unwrap();
-    drill_log(&logs, "a.jsonl", "customer-records", "aws", &recent, Some(&key));
-    drill_log(&logs, "b.jsonl", "kyc-documents", "sim", &recent, Some(&key)); // a sim drill proves nothing
-    drill_log(&logs, "c.jsonl", "orders-docs", "aws", "2025-01-01T00:00:00Z", Some(&key)); // long ago
+    drill_log(&logs, "a.jsonl", "customer-records", "aws", &recent, Some(&key), true);
+    drill_log(&logs, "b.jsonl", "kyc-documents", "sim", &recent, Some(&key), true); // a sim drill proves nothing
+    drill_log(&logs, "c.jsonl", "orders-docs", "aws", "2025-01-01T00:00:00Z", Some(&key), true); // long ago
     // Made by hand: unsigned, or signed by a key the trust root does not name. Neither counts.
-    drill_log(&logs, "d.jsonl", "kyc-documents", "aws", &recent, None);
-    drill_log(&logs, "e.jsonl", "kyc-documents", "aws", &recent, Some(&stranger));
+    drill_log(&logs, "d.jsonl", "kyc-documents", "aws", &recent, None, true);
+    drill_log(&logs, "e.jsonl", "kyc-documents", "aws", &recent, Some(&stranger), true);
+    // Signed and on AWS, but it brought nothing back: restoring nothing proves nothing.
+    drill_log(&logs, "f.jsonl", "kyc-documents", "aws", &recent, Some(&key), false);
     let list = |trust: Option<&std::path::Path>| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"));
         c.args(["list", "--incidents", logs.to_str().unwrap()]).current_dir(crate::root()).env("NO_COLOR", "1");
