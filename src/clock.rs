@@ -299,7 +299,7 @@ impl Future for VirtualSleep {
         let mut p = this.shared.lock();
         match this.key {
             Some(key) if !p.sleepers.contains_key(&key) => {
-                // The driver took it off and counted it as computing: handed over now.
+                // The driver took it off and counted it pending: seen now.
                 this.key = None;
                 this.fired = true;
                 drop(p);
@@ -342,7 +342,7 @@ impl Drop for VirtualSleep {
         let mut p = self.shared.lock();
         p.rebase();
         if p.sleepers.remove(&key).is_none() {
-            // Fired and counted as computing, but never seen: uncount it.
+            // Fired and counted pending, but never seen: uncount it.
             drop(p);
             self.shared.shift(0, -1);
         }
@@ -381,34 +381,30 @@ impl Clock for VirtualClock {
 /// `fut`, counted as computing on `clock` whenever it runs or has been woken: what the
 /// modeling clock must not race past. On a clock that does not model, `fut` as it is.
 pub fn tracked<F: Future>(clock: &dyn Clock, fut: F) -> Tracked<F> {
-    track(clock.activity(), None, fut)
+    track(clock.activity(), false, fut)
 }
 
 /// `fut` tracked as the future being polled now is, for a task it spawns and joins: the
 /// work a step hands to other tasks is still work the modeling clock waits for, and the
 /// moment between the child's end and its parent's wake-up is not a wait.
 pub fn inherit<F: Future>(fut: F) -> Tracked<F> {
-    let parent = CURRENT.with(|c| c.borrow().clone());
-    track(parent.as_ref().map(|p| p.shared.clone()), parent, fut)
+    track(CURRENT.with(|c| c.borrow().clone()), true, fut)
 }
 
 thread_local! {
-    /// The tracked future this thread is polling, if any.
-    static CURRENT: std::cell::RefCell<Option<std::sync::Arc<TrackedTask>>> = const { std::cell::RefCell::new(None) };
+    /// The clock of the tracked future this thread is polling, if any.
+    static CURRENT: std::cell::RefCell<Option<std::sync::Arc<Shared>>> = const { std::cell::RefCell::new(None) };
 }
 
-fn track<F: Future>(
-    activity: Option<std::sync::Arc<Shared>>,
-    parent: Option<std::sync::Arc<TrackedTask>>,
-    fut: F,
-) -> Tracked<F> {
+/// `child`: spawned by a tracked future that joins it (its end is handed over).
+fn track<F: Future>(activity: Option<std::sync::Arc<Shared>>, child: bool, fut: F) -> Tracked<F> {
     let task = activity.map(|shared| {
         shared.shift(0, 1);
         std::sync::Arc::new(TrackedTask {
             shared,
             state: std::sync::atomic::AtomicU8::new(SCHEDULED),
             inner: std::sync::Mutex::new(None),
-            child: parent.is_some(),
+            child,
         })
     });
     Tracked { fut: Box::pin(fut), task }
@@ -485,12 +481,11 @@ impl<F: Future> Future for Tracked<F> {
                 *inner = Some(cx.waker().clone());
             }
         }
-        // Running now: what woke it (if anything did) and the children that ended since
-        // it last ran are no longer pending.
+        // Running now: what woke it (if anything did) is no longer pending.
         let was_scheduled = (task.state.swap(RUNNING, AcqRel) == SCHEDULED) as isize;
         task.shared.shift(1, -was_scheduled);
         let waker = std::task::Waker::from(task.clone());
-        let outer = CURRENT.with(|c| c.replace(Some(task.clone())));
+        let outer = CURRENT.with(|c| c.replace(Some(task.shared.clone())));
         let out = this.fut.as_mut().poll(&mut std::task::Context::from_waker(&waker));
         CURRENT.with(|c| *c.borrow_mut() = outer);
         if out.is_ready() {
