@@ -90,6 +90,17 @@ fn feed(app: &mut RunApp, at: &str, event: Event) {
 }
 
 /// A run under way: confirm done, the approval done, the restore running with progress.
+/// The approval step `go` started and waiting for an approver, selected.
+fn approval_waiting(a: &mut RunApp) {
+    feed(a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "go".into(), attempt: 1, detail: None });
+    feed(
+        a,
+        "2026-11-24T03:06:01Z",
+        Event::StepWaiting { step: "go".into(), waiting_for: Waiting::Approval, prompt: None },
+    );
+    a.selected = a.steps.iter().position(|s| s.id == "go").unwrap();
+}
+
 fn under_way(mode: Mode) -> RunApp {
     let mut a = app(mode);
     feed(&mut a, "2026-11-24T03:05:00Z", Event::PhaseStarted { phase: "assess".into(), budget_ms: 1_200_000 });
@@ -524,13 +535,7 @@ fn enter() -> Msg {
 #[test]
 fn an_approval_is_never_prefilled_with_the_operator_and_a_denied_one_cannot_be_continued_past() {
     let mut a = under_way(Mode::Live);
-    feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "go".into(), attempt: 1, detail: None });
-    feed(
-        &mut a,
-        "2026-11-24T03:06:01Z",
-        Event::StepWaiting { step: "go".into(), waiting_for: Waiting::Approval, prompt: None },
-    );
-    a.selected = a.steps.iter().position(|s| s.id == "go").unwrap();
+    approval_waiting(&mut a);
     assert!(a.update(key('a')).is_empty());
     match &a.dialog {
         Some(Dialog::Approve { name, .. }) => assert_eq!(name.value(), "", "the operator (alice) is not offered"),
@@ -908,13 +913,7 @@ fn an_approver_signs_in_the_dialog_with_their_own_key_and_it_goes_to_the_inbox()
     let key_file = keygen(dir.path(), "open sesame");
     let mut a = under_way(Mode::Live);
     a.meta.log_path = log.clone();
-    feed(&mut a, "2026-11-24T03:06:00Z", Event::StepStarted { step: "go".into(), attempt: 1, detail: None });
-    feed(
-        &mut a,
-        "2026-11-24T03:06:01Z",
-        Event::StepWaiting { step: "go".into(), waiting_for: Waiting::Approval, prompt: None },
-    );
-    a.selected = a.steps.iter().position(|s| s.id == "go").unwrap();
+    approval_waiting(&mut a);
     a.update(key('a'));
     let tab = || {
         Msg::Key(crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Tab, crossterm::event::KeyModifiers::NONE))
