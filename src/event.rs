@@ -242,6 +242,16 @@ pub enum Event {
         stream: Stream,
         text: String,
     },
+    /// A step's output beyond its cap, kept in a file beside the log rather than in it:
+    /// the file's SHA-256 here is what `verify` checks it against.
+    OutputAside {
+        step: String,
+        /// The file's name, in the log's folder.
+        file: String,
+        bytes: u64,
+        lines: u64,
+        sha256: String,
+    },
     StepProgress {
         step: String,
         done: u64,
@@ -388,6 +398,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "step_started",
     "process_started",
     "step_output",
+    "output_aside",
     "step_progress",
     "resource_created",
     "teardown",
@@ -438,6 +449,7 @@ pub const STRUCTURE: &[&str] = &[
     "unit",
     "recovery_point",
     "moved_to",
+    "file",
     "interrupted",
     "account",
     "arn",
@@ -451,6 +463,7 @@ impl Event {
             Event::StepStarted { step, .. }
             | Event::ProcessStarted { step, .. }
             | Event::StepOutput { step, .. }
+            | Event::OutputAside { step, .. }
             | Event::StepProgress { step, .. }
             | Event::ResourceCreated { step, .. }
             | Event::Teardown { step, .. }
@@ -494,6 +507,7 @@ impl Event {
             Event::StepStarted { .. } => "step_started",
             Event::ProcessStarted { .. } => "process_started",
             Event::StepOutput { .. } => "step_output",
+            Event::OutputAside { .. } => "output_aside",
             Event::StepProgress { .. } => "step_progress",
             Event::ResourceCreated { .. } => "resource_created",
             Event::Teardown { .. } => "teardown",

@@ -439,6 +439,7 @@ pub fn summarize<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item
                 version: version.clone(),
             }),
             Event::StepOutput { .. }
+            | Event::OutputAside { .. }
             | Event::ProcessStarted { .. }
             | Event::StepProgress { .. }
             | Event::StepWaiting { .. }
@@ -760,10 +761,18 @@ fn shown_part(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// One line per event worth a person's attention: the progress lines, the TUI's event
-/// log. Control characters from outside are shown, never sent to the terminal.
-pub fn line(e: &Event) -> Option<String> {
-    raw_line(e).map(|l| crate::printable::line(&l).into_owned())
+/// The lines an event is worth to a person: the progress lines, the TUI's event log
+/// (none, one, or a batch of a command's output, a line each). Control characters from
+/// outside are shown, never sent to the terminal.
+pub fn lines(e: &Event) -> Vec<String> {
+    if let Event::StepOutput { step, stream, text } = e {
+        let mark = if *stream == Stream::Stderr { "!" } else { "│" };
+        return text
+            .split('\n')
+            .map(|t| crate::printable::line(&format!("  {step} {mark} {}", shown_part(t))).into_owned())
+            .collect();
+    }
+    raw_line(e).map(|l| crate::printable::line(&l).into_owned()).into_iter().collect()
 }
 
 fn raw_line(e: &Event) -> Option<String> {
@@ -779,9 +788,11 @@ fn raw_line(e: &Event) -> Option<String> {
                 detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
             )
         }
-        Event::StepOutput { step, stream, text } => {
-            format!("  {step} {} {}", if *stream == Stream::Stderr { "!" } else { "│" }, shown_part(text))
-        }
+        Event::StepOutput { .. } => return None,
+        Event::OutputAside { step, file, bytes, lines, .. } => format!(
+            "  {step} ⤷ {lines} more line(s) of output ({:.1} MiB) over the log's cap, kept in {file}",
+            *bytes as f64 / (1024.0 * 1024.0)
+        ),
         Event::StepWaiting { step, waiting_for, .. } => format!(
             "? {step} waits for {}",
             match waiting_for {

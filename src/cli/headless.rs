@@ -175,8 +175,10 @@ pub fn progress(mut rx: mpsc::UnboundedReceiver<Record>, mut tracker: Tracker) -
             let Some(r) = rx.recv().await else { break };
             tracker.observe(&r);
             let clock = r.time.get(11..19).unwrap_or("").to_string();
-            if let Some(line) = crate::report::line(&r.event) {
-                say(format!("{clock}  {line}"));
+            let lines = crate::report::lines(&r.event);
+            if !lines.is_empty() {
+                // A batch of output is one write, not a write a line.
+                say(lines.iter().map(|l| format!("{clock}  {l}")).collect::<Vec<_>>().join("\n"));
             }
             match &r.event {
                 Event::StepStarted { step, detail, .. } => {

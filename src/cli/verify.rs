@@ -50,12 +50,61 @@ pub fn verify(log: &Path, allowed: Option<&Path>, identity: Option<&str>, dir: &
         let _ = writeln!(out, "  sign-off   {}", sign_off_line(f));
     }
     let bad_sign_off = offs.iter().any(|f| !f.counts());
+    // Output kept beside the log: each file against the digest the log recorded.
+    let mut bad_aside = false;
+    if r.tampered.is_none() {
+        for (file, holds) in asides(log) {
+            bad_aside |= !holds.starts_with("intact");
+            let _ = writeln!(out, "  output     {}: {holds}", crate::printable::line(&file));
+        }
+    }
     match (&r.tampered, r.sealed, r.trust_checked) {
         (Some(_), ..) => exit::PROBLEM,
-        _ if bad_sign_off => exit::PROBLEM,
+        _ if bad_sign_off || bad_aside => exit::PROBLEM,
         (None, false, _) => exit::UNSEALED,
         (None, true, true) => exit::OK,
         (None, true, false) => exit::UNTRUSTED,
+    }
+}
+
+/// Every file of output the log says it kept aside, and whether it still holds what the
+/// log recorded. A name that is not a plain file name in the log's folder is refused
+/// (a forged record must not make `verify` read elsewhere).
+fn asides(log: &Path) -> Vec<(String, String)> {
+    let dir = log.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    crate::journal::stream_records(log)
+        .filter_map(|r| match r.event {
+            crate::event::Event::OutputAside { file, sha256, .. } => Some((file, sha256)),
+            _ => None,
+        })
+        .map(|(file, sha256)| {
+            let plain = Path::new(&file).file_name().is_some_and(|n| n == file.as_str()) && !file.starts_with('.');
+            let holds = if !plain {
+                "REFUSED: not a file name in the log's folder".to_string()
+            } else {
+                match file_sha256(&dir.join(&file)) {
+                    Ok(got) if got == sha256 => "intact (sha256 matches)".into(),
+                    Ok(_) => "ALTERED: its sha256 is not the one the log recorded".into(),
+                    Err(e) => format!("MISSING: {e}"),
+                }
+            };
+            (file, holds)
+        })
+        .collect()
+}
+
+/// A file's SHA-256, read in pieces (output kept aside may be gigabytes).
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use ssh_key::sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match f.read(&mut buf)? {
+            0 => return Ok(hex::encode(hash.finalize())),
+            n => hash.update(&buf[..n]),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! timeouts, retries, cancellation. It emits events and takes commands; it never prints
 //! and never knows who watches.
 
+mod aside;
 pub mod scope;
 pub mod shell;
 pub mod sink;

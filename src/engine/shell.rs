@@ -1,8 +1,10 @@
 //! `run:` steps: a shell command in its own process group, so a timeout or an abort
 //! stops it and everything it started. Output is read as bytes (text that is not UTF-8
 //! is shown with replacement characters, never stops the reading), a line is capped so
-//! one huge line cannot flood the log, and the step ends when `sh` does: whatever it
-//! left running is given a short grace to finish its output, then killed, and said so.
+//! one huge line cannot flood the log, lines go out in batches (one synced log event a
+//! chunk, not a line: a command that prints 500,000 lines must not take minutes), and
+//! the step ends when `sh` does: whatever it left running is given a short grace to
+//! finish its output, then killed, and said so.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -57,6 +59,54 @@ const GATE: &str = "IFS= read -r go || exit 125; exec sh -c \"$1\" </dev/null";
 
 /// How long output may still arrive after `sh` exited (from what it left running).
 const GRACE: StdDuration = StdDuration::from_secs(2);
+
+/// A batch goes out when its first line is this old, or when it is this big: a person
+/// watching sees output within a tenth of a second, and a flood costs one synced event
+/// per 64 KiB.
+const BATCH_AGE: StdDuration = StdDuration::from_millis(100);
+pub const BATCH_BYTES: usize = 64 * 1024;
+
+/// Lines of one stream waiting to go out together (joined by `\n`; a line itself never
+/// holds one, so a reader splits them back exactly).
+struct Batch {
+    stream: Stream,
+    text: String,
+    since: Option<tokio::time::Instant>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch { stream: Stream::Stdout, text: String::new(), since: None }
+    }
+
+    /// The batch so far, if it holds anything; empty again after.
+    fn take(&mut self) -> Option<(Stream, String)> {
+        self.since.take()?;
+        Some((self.stream, std::mem::take(&mut self.text)))
+    }
+
+    /// Adds a line; what must go out first (a batch of the other stream, or a full one)
+    /// is returned.
+    fn add(&mut self, stream: Stream, line: String, out: &mut Vec<(Stream, String)>) {
+        if self.since.is_some() && self.stream != stream {
+            out.extend(self.take());
+        }
+        if self.since.is_none() {
+            self.stream = stream;
+            self.since = Some(tokio::time::Instant::now());
+        } else {
+            self.text.push('\n');
+        }
+        self.text.push_str(&line);
+        if self.text.len() >= BATCH_BYTES {
+            out.extend(self.take());
+        }
+    }
+
+    fn due(&self) -> tokio::time::Instant {
+        self.since.map_or_else(|| tokio::time::Instant::now() + StdDuration::from_secs(3600), |s| s + BATCH_AGE)
+    }
+}
 
 /// Lines of a stream as bytes, at most `MAX_LINE` kept of each. Cancel-safe: a partly
 /// read line stays in `buf` when a `select!` drops the future.
@@ -161,7 +211,7 @@ pub async fn run(
     clock: &dyn Clock,
     limit: Option<StdDuration>,
     on_start: &(dyn Fn(u32) -> bool + Send + Sync),
-    on_line: &(dyn Fn(Stream, String) + Send + Sync),
+    on_output: &(dyn Fn(Stream, String) + Send + Sync),
 ) -> std::io::Result<ShellResult> {
     let out_file = tempfile::NamedTempFile::new()?;
     let mut cmd = tokio::process::Command::new("sh");
@@ -204,6 +254,8 @@ pub async fn run(
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(std::io::Error::other("the command's output pipes were not set up"));
     };
+    // Outside the reading, so what a timeout cut short still goes out.
+    let mut batch = Batch::new();
     let work = async {
         let mut captured = String::new();
         let mut out = Lines::new(BufReader::new(stdout));
@@ -213,6 +265,7 @@ pub async fn run(
         let mut leftovers = false;
         let grace = tokio::time::sleep(StdDuration::MAX);
         tokio::pin!(grace);
+        let mut ready = Vec::new();
         while out_open || err_open || status.is_none() {
             tokio::select! {
                 line = out.next(), if out_open => match line {
@@ -221,14 +274,17 @@ pub async fn run(
                             captured.push_str(&l);
                             captured.push('\n');
                         }
-                        on_line(Stream::Stdout, l);
+                        batch.add(Stream::Stdout, l, &mut ready);
                     }
                     None => out_open = false,
                 },
                 line = err.next(), if err_open => match line {
-                    Some(l) => on_line(Stream::Stderr, l),
+                    Some(l) => batch.add(Stream::Stderr, l, &mut ready),
                     None => err_open = false,
                 },
+                _ = tokio::time::sleep_until(batch.due()), if batch.since.is_some() => {
+                    ready.extend(batch.take());
+                }
                 s = child.wait(), if status.is_none() => {
                     status = Some(s);
                     // `sh` is done; what it left running may hold the pipes open.
@@ -238,6 +294,9 @@ pub async fn run(
                     leftovers = true;
                     break;
                 }
+            }
+            for (stream, text) in ready.drain(..) {
+                on_output(stream, text);
             }
         }
         (captured, status.and_then(Result::ok), leftovers)
@@ -252,6 +311,9 @@ pub async fn run(
             (out, status, false, left)
         }
     };
+    if let Some((stream, text)) = batch.take() {
+        on_output(stream, text);
+    }
     // Whatever the command left running in its group goes with it.
     leftovers |= !timed_out && group.alive();
     drop(group);

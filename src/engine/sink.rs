@@ -98,6 +98,16 @@ impl Sink {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).redactor.holds(s)
     }
 
+    /// `s` as the log would hold it (for what is written beside the log, not in it).
+    pub fn redact(&self, s: &str) -> String {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).redactor.text(s)
+    }
+
+    /// The log's path (none when nothing is journalled, as in some tests).
+    pub fn log_path(&self) -> Option<std::path::PathBuf> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).journal.as_ref().map(|j| j.path().to_path_buf())
+    }
+
     pub fn new(journal: Option<Journal>, redactor: Redactor) -> Sink {
         Sink {
             inner: Arc::new(Mutex::new(Inner { journal, redactor, seq: 0, failed: None })),

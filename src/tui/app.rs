@@ -320,7 +320,7 @@ impl RunApp {
         {
             self.now = t;
         }
-        if let Some(line) = crate::report::line(&r.event) {
+        for line in crate::report::lines(&r.event) {
             let clock = r.time.get(11..19).unwrap_or("");
             let step = r.event.step().and_then(|s| self.index.get(s).copied());
             let line = LogLine { text: format!("{clock} {line}"), step };
@@ -355,12 +355,17 @@ impl RunApp {
                 }
             }
             Event::StepOutput { step, stream, text } => {
-                if let Some(v) = self.output.as_mut().filter(|v| &v.step == step) {
-                    v.push(*stream, text.clone());
+                // A batch: a line each (a line itself never holds a break).
+                for text in text.split('\n') {
+                    if let Some(v) = self.output.as_mut().filter(|v| &v.step == step) {
+                        v.push(*stream, text.to_string());
+                    }
+                    if let Some(i) = row(step) {
+                        self.steps[i].output.push((*stream, text.to_string()));
+                    }
                 }
                 if let Some(i) = row(step) {
                     let out = &mut self.steps[i].output;
-                    out.push((*stream, text.clone()));
                     if out.len() > OUTPUT_KEPT {
                         out.drain(..out.len() - OUTPUT_KEPT);
                     }

@@ -53,7 +53,9 @@ impl OutputView {
                 if let Event::StepOutput { step: s, stream, text } = r.event
                     && s == step
                 {
-                    lines.push((stream, crate::printable::block(&text).into_owned()));
+                    for text in text.split('\n') {
+                        lines.push((stream, crate::printable::line(text).into_owned()));
+                    }
                 }
             }
         } else {

@@ -19,6 +19,7 @@ pub mod sim;
 mod tui;
 mod twins;
 mod verdicts;
+mod volume;
 mod watch;
 
 use std::path::Path;

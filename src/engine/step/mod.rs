@@ -5,11 +5,12 @@ mod action;
 mod approval;
 mod gate;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use serde_json::{Map, Value as Json};
 
+use super::aside::{Aside, Route};
 use super::scope::Scope;
 use super::{Command, Ctx, Fatal, shell};
 use crate::cloud::{self, ActionCall, ActionCtx, ActionError, Progress};
@@ -477,8 +478,16 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 ("LIFEBOAT_CLOUD".to_string(), ctx.cloud.name().to_string()),
             ]);
             let sid = step.id.clone();
-            let on_line = |stream: Stream, text: String| {
-                let _ = ctx.emit(Event::StepOutput { step: sid.clone(), stream, text });
+            let aside = Mutex::new(Aside::new(ctx.sink.log_path(), &step.id, attempt));
+            let on_output = |stream: Stream, text: String| {
+                let route = aside.lock().unwrap_or_else(|e| e.into_inner()).route(text, |t| ctx.sink.redact(t));
+                let _ = match route {
+                    Route::Log(text) => ctx.emit(Event::StepOutput { step: sid.clone(), stream, text }),
+                    Route::Notice(text) => {
+                        ctx.emit(Event::StepOutput { step: sid.clone(), stream: Stream::Info, text })
+                    }
+                    Route::Aside => return,
+                };
             };
             // The group goes on record before the command may start (shell.rs holds it
             // at a gate until then): a resume after lifeboat dies must find and stop it
@@ -496,13 +505,16 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 ctx.clock.as_ref(),
                 limit,
                 &on_start,
-                &on_line,
+                &on_output,
             )
             .await
             {
                 Ok(r) => r,
                 Err(e) => return Ok(failed(format!("cannot start `sh`: {e}"))),
             };
+            if let Some(e) = aside.into_inner().unwrap_or_else(|e| e.into_inner()).finish() {
+                ctx.emit(e)?;
+            }
             // An output's name is structure, never redacted: one that holds a secret is
             // dropped and the step fails, rather than the secret go to the log as a key.
             let named: Vec<String> = r.outputs.keys().filter(|k| ctx.sink.holds_secret(k)).cloned().collect();
