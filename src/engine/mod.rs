@@ -7,6 +7,7 @@ pub mod scope;
 pub mod shell;
 pub mod sink;
 mod step;
+mod tree;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;

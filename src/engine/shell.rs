@@ -1,11 +1,13 @@
-//! `run:` steps: a shell command in its own process group, so a timeout or an abort
-//! stops it and everything it started. Output is read as bytes (text that is not UTF-8
+//! `run:` steps: a shell command under a gate that is its process group's leader and a
+//! child subreaper (tree.rs), so a timeout, an abort or the command's end stops
+//! everything it started, daemons that left the group included. Output is read as bytes (text that is not UTF-8
 //! is shown with replacement characters, never stops the reading), a line is capped so
 //! one huge line cannot flood the log, lines go out in batches (one synced log event a
 //! chunk, not a line: a command that prints 500,000 lines must not take minutes), and
 //! the step ends when `sh` does: whatever it left running is given a short grace to
 //! finish its output, then killed, and said so.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration as StdDuration;
@@ -22,25 +24,19 @@ pub struct ShellResult {
     pub timed_out: bool,
     /// `name=value` lines the command wrote to `$LIFEBOAT_OUTPUT`.
     pub outputs: Map<String, Json>,
-    /// Processes of the command's group were still there after `sh` exited (and the
-    /// grace period): they were killed.
-    pub leftovers_killed: bool,
+    /// Processes the command started were still there after `sh` exited (and the grace
+    /// period): what was killed and seen gone, and what was not.
+    pub leftovers: super::tree::Killed,
 }
 
-/// Kills the whole process group when dropped (abort, timeout, or the engine stopping).
+/// Kills the gate's every descendant and its whole process group when dropped (abort,
+/// timeout, or the engine stopping).
 struct Group(Option<i32>);
-
-impl Group {
-    /// Whether any process of the group is still there.
-    fn alive(&self) -> bool {
-        // SAFETY: signal 0 only checks that the group exists and may be signalled.
-        self.0.is_some_and(|pgid| unsafe { libc::killpg(pgid, 0) } == 0)
-    }
-}
 
 impl Drop for Group {
     fn drop(&mut self) {
         if let Some(pgid) = self.0 {
+            super::tree::kill_descendants(pgid);
             // SAFETY: killpg only sends a signal; a group that is gone returns ESRCH.
             unsafe {
                 libc::killpg(pgid, libc::SIGKILL);
@@ -55,7 +51,11 @@ const MAX_CAPTURE: usize = 1 << 20;
 pub const MAX_LINE: usize = 64 * 1024;
 
 /// Waits for lifeboat's word, then runs `$1` with no stdin (exit 125: never told to go).
-const GATE: &str = "IFS= read -r go || exit 125; exec sh -c \"$1\" </dev/null";
+/// The gate stays while its command runs and after: it reports the command's exit status
+/// on fd 3, lets go of the output pipes, and waits (holding whatever the command left
+/// behind, as its subreaper) until lifeboat has killed that and closes its stdin.
+const GATE: &str = "IFS= read -r go || exit 125; sh -c \"$1\" </dev/null 3>&-; echo \"$?\" >&3; \
+                    exec 3>&- >/dev/null 2>&1; IFS= read -r done; exit 0";
 
 /// How long output may still arrive after `sh` exited (from what it left running).
 const GRACE: StdDuration = StdDuration::from_secs(2);
@@ -168,6 +168,17 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
     }
 }
 
+/// A pipe whose ends close on exec (the gate's end is duplicated onto fd 3 for it alone).
+fn status_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors that nothing else owns.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned here alone.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
 /// This boot's id and a process's start time in clock ticks since boot: together they
 /// tell a process apart from a later one that reuses its id.
 pub fn identity(pid: u32) -> Option<(String, u64)> {
@@ -186,6 +197,9 @@ pub async fn stop_leftover(pgid: u32, boot_id: &str, start_ticks: u64) -> bool {
         return false;
     }
     let pgid = pgid as i32;
+    // What left the group is still under its leader (the gate, a subreaper) now, but not
+    // once the leader is gone: taken down by name after the group, whatever it became.
+    let under = super::tree::snapshot(pgid);
     // SAFETY: killpg only sends signals to the group we identified above.
     unsafe {
         libc::killpg(pgid, libc::SIGTERM);
@@ -193,6 +207,7 @@ pub async fn stop_leftover(pgid: u32, boot_id: &str, start_ticks: u64) -> bool {
     for _ in 0..50 {
         // SAFETY: as above; signal 0 checks that the group still exists.
         if unsafe { libc::killpg(pgid, 0) } != 0 {
+            super::tree::kill_listed(&under);
             return true;
         }
         tokio::time::sleep(StdDuration::from_millis(100)).await;
@@ -201,6 +216,7 @@ pub async fn stop_leftover(pgid: u32, boot_id: &str, start_ticks: u64) -> bool {
     unsafe {
         libc::killpg(pgid, libc::SIGKILL);
     }
+    super::tree::kill_listed(&under);
     true
 }
 
@@ -214,6 +230,7 @@ pub async fn run(
     on_output: &(dyn Fn(Stream, String) + Send + Sync),
 ) -> std::io::Result<ShellResult> {
     let out_file = tempfile::NamedTempFile::new()?;
+    let (status_r, status_w) = status_pipe()?;
     let mut cmd = tokio::process::Command::new("sh");
     // The command is an argument of a gate, never spliced into its text: the gate waits
     // for one line on stdin, then becomes `sh -c COMMAND`. If lifeboat dies before the
@@ -230,12 +247,24 @@ pub async fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    let fd = status_w.as_raw_fd();
+    // SAFETY: between fork and exec only async-signal-safe calls: prctl, dup2, fcntl.
+    unsafe {
+        cmd.pre_exec(move || {
+            super::tree::become_subreaper()?;
+            if libc::dup2(fd, 3) < 0 || (fd == 3 && libc::fcntl(3, libc::F_SETFD, 0) < 0) {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     for (var, _) in std::env::vars_os() {
         if var.to_str().is_some_and(super::sink::is_signing_secret) {
             cmd.env_remove(var);
         }
     }
     let mut child = cmd.spawn()?;
+    drop(status_w);
     let group = Group(child.id().map(|p| p as i32));
     let recorded = child.id().is_some_and(on_start);
     let gate = child.stdin.take();
@@ -247,10 +276,19 @@ pub async fn run(
             "the log could not record the command's start, so it was stopped before it ran",
         ));
     }
-    if let Some(mut go) = gate {
+    // Kept open until the command's leftovers are gone: its end lets the gate go.
+    let mut gate = gate;
+    if let Some(go) = gate.as_mut() {
         use tokio::io::AsyncWriteExt;
         go.write_all(b"go\n").await?;
     }
+    // The command's exit status, as the gate reports it (empty if the gate was killed).
+    let mut exited = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut s = String::new();
+        let _ = std::fs::File::from(status_r).read_to_string(&mut s);
+        s.trim().parse::<i32>().ok()
+    });
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(std::io::Error::other("the command's output pipes were not set up"));
     };
@@ -285,8 +323,8 @@ pub async fn run(
                 _ = tokio::time::sleep_until(batch.due()), if batch.since.is_some() => {
                     ready.extend(batch.take());
                 }
-                s = child.wait(), if status.is_none() => {
-                    status = Some(s);
+                s = &mut exited, if status.is_none() => {
+                    status = Some(s.ok().flatten());
                     // `sh` is done; what it left running may hold the pipes open.
                     grace.as_mut().reset(tokio::time::Instant::now() + GRACE);
                 }
@@ -299,7 +337,7 @@ pub async fn run(
                 on_output(stream, text);
             }
         }
-        (captured, status.and_then(Result::ok), leftovers)
+        (captured, status.flatten(), leftovers)
     };
     let (stdout, status, timed_out, mut leftovers) = match limit {
         Some(limit) => match clock::timeout(clock, limit, work).await {
@@ -314,8 +352,11 @@ pub async fn run(
     if let Some((stream, text)) = batch.take() {
         on_output(stream, text);
     }
-    // Whatever the command left running in its group goes with it.
-    leftovers |= !timed_out && group.alive();
+    // Whatever the command left running goes with it, wherever it went; then the gate.
+    let killed = group.0.map(super::tree::kill_descendants).unwrap_or_default();
+    leftovers |= killed.killed > 0 || !killed.survivors.is_empty();
+    drop(gate);
+    let _ = clock::timeout(&crate::clock::SystemClock, GRACE, child.wait()).await;
     drop(group);
     let mut outputs = Map::new();
     for line in std::fs::read_to_string(out_file.path()).unwrap_or_default().lines() {
@@ -324,11 +365,11 @@ pub async fn run(
         }
     }
     Ok(ShellResult {
-        exit_code: status.and_then(|s| s.code()),
+        exit_code: status,
         stdout,
         timed_out,
         outputs,
-        leftovers_killed: leftovers,
+        leftovers: if leftovers && !timed_out { killed } else { Default::default() },
     })
 }
 

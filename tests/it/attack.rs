@@ -560,3 +560,45 @@ fn a_resume_never_hands_on_a_redacted_output() {
     assert_eq!(used.trim(), format!("postgres://app:{secret}@db/orders"), "never the placeholder");
     assert!(!std::fs::read_to_string(&log).unwrap().contains(secret), "the secret reached the log");
 }
+
+/// Issue 29 (2): a step's processes are its own wherever they go. A daemon that leaves
+/// the process group (`setsid`), double-forks, or both, is killed with its step; the log
+/// says "killed" only for what lifeboat saw die, and says how many.
+#[test]
+fn daemons_that_leave_the_group_die_with_their_step_and_the_log_counts_them() {
+    let tag = fastrand::u32(1000..9999);
+    let steps = format!(
+        concat!(
+            "      - {{ id: d, title: Daemons, run: \"setsid sh -c 'sleep 304.{t}; echo late' & ",
+            "(setsid sh -c 'sleep 305.{t} & sleep 306.{t}' > /dev/null 2>&1 &) ; ",
+            "(sh -c 'sleep 307.{t}' > /dev/null 2>&1 &) ; echo started\", timeout: 1h }}\n",
+            "      - {{ id: quiet, title: Quiet, run: \"(sleep 0.2; echo bye) & echo hi\" }}\n",
+        ),
+        t = tag
+    );
+    let (dir, rb) = folder(&crate::run::runbook("2h", "  x: { type: string, default: y }\n", &steps));
+    let log = dir.path().join("run.jsonl");
+    let out = replay(dir.path(), &rb, &log, &[], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let alive = |n: u32| {
+        let ps = Command::new("pgrep").args(["-f", &format!("sleep {n}.{tag}")]).output().unwrap();
+        !ps.stdout.is_empty()
+    };
+    let survivors: Vec<u32> = (304..=307).filter(|&n| alive(n)).collect();
+    for n in 304..=307 {
+        let _ = Command::new("pkill").args(["-f", &format!("sleep {n}.{tag}")]).status();
+    }
+    assert!(survivors.is_empty(), "processes of the step outlived it: sleep {survivors:?}");
+    let body = std::fs::read_to_string(&log).unwrap();
+    let warnings: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "warning" && v["code"] == "leftover_processes")
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning, for `d` only (quiet's child ended within the grace): {warnings:?}");
+    let said = warnings[0]["message"].as_str().unwrap();
+    // sh + sleep 304, sh + sleep 305 + sleep 306, sh + sleep 307 (a shell may exec its
+    // last command: at least the four sleeps).
+    let n: usize = said.split_whitespace().find_map(|w| w.parse().ok()).unwrap_or(0);
+    assert!(said.contains("`d`") && said.contains("killed") && (4..=7).contains(&n), "{said}");
+}

@@ -536,13 +536,23 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                     outputs: r.outputs,
                 });
             }
-            if r.leftovers_killed {
+            let left = &r.leftovers;
+            if left.killed > 0 || !left.survivors.is_empty() {
+                let survived = if left.survivors.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} could not be killed and still run (pid {})",
+                        left.survivors.len(),
+                        left.survivors.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                    )
+                };
                 ctx.emit(Event::Warning {
                     code: "leftover_processes".into(),
                     message: format!(
-                        "`{}`: `sh` exited but processes it started were still running; they were killed \
-                         (the step ends with its command)",
-                        step.id
+                        "`{}`: `sh` exited but {} process(es) it started were still running: killed, and seen gone \
+                         (the step ends with its command){survived}",
+                        step.id, left.killed
                     ),
                 })?;
             }
