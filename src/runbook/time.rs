@@ -92,12 +92,28 @@ pub type Timestamp = jiff::Timestamp;
 
 pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
     let t = text.trim();
-    // jiff also accepts forms RFC 3339 does not; hold the format to the contract.
-    let shaped = t.len() >= 20 && t.as_bytes()[4] == b'-' && t.as_bytes()[10].eq_ignore_ascii_case(&b'T');
     let b = t.as_bytes();
-    let has_offset = t.ends_with(['Z', 'z']) || (b.len() >= 6 && matches!(b[b.len() - 6], b'+' | b'-'));
-    if !shaped || !has_offset {
-        return Err("timestamps are RFC 3339 with a UTC offset, like `2026-11-24T03:00:00Z`".into());
+    // Seconds may be left out (`2026-12-07T16:30Z`, as people write a time); the zone may
+    // not: a time without one means a different instant on every operator's laptop.
+    let minutes_only = b.len() >= 16 && b[13] == b':' && b.get(16) != Some(&b':');
+    let t: std::borrow::Cow<str> = if minutes_only { format!("{}:00{}", &t[..16], &t[16..]).into() } else { t.into() };
+    let t = t.as_ref();
+    let b = t.as_bytes();
+    // jiff also accepts forms RFC 3339 does not; hold the format to the contract.
+    let shaped = t.len() >= 19 && b[4] == b'-' && b[10].eq_ignore_ascii_case(&b'T');
+    let has_offset =
+        t.len() >= 20 && (t.ends_with(['Z', 'z']) || (b.len() >= 6 && matches!(b[b.len() - 6], b'+' | b'-')));
+    if shaped && !has_offset {
+        return Err(format!(
+            "`{}` has no zone: write it in UTC as `{}Z` (or with an offset, `+01:00`)",
+            text.trim(),
+            text.trim()
+        ));
+    }
+    if !shaped {
+        return Err(
+            "timestamps are RFC 3339 with a zone, like `2026-11-24T03:00Z` or `2026-11-24T03:00:00+01:00`".into()
+        );
     }
     t.parse::<Timestamp>().map_err(|e| format!("not a valid RFC 3339 time ({e}); like `2026-11-24T03:00:00Z`"))
 }
@@ -115,6 +131,20 @@ pub fn format_timestamp_ms(t: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 30 (5): seconds may be left out; the zone may not, and the error shows the
+    /// value as it should be written.
+    #[test]
+    fn times_without_seconds_are_taken_times_without_a_zone_are_not() {
+        let whole = parse_timestamp("2026-12-07T16:30:00Z").unwrap();
+        assert_eq!(parse_timestamp("2026-12-07T16:30Z"), Ok(whole));
+        assert_eq!(parse_timestamp("2026-12-07T17:30+01:00"), Ok(whole));
+        let e = parse_timestamp("2026-12-07T16:30").unwrap_err();
+        assert!(e.contains("`2026-12-07T16:30Z`"), "{e}");
+        assert!(parse_timestamp("2026-12-07T16:30:00").unwrap_err().contains("`2026-12-07T16:30:00Z`"));
+        assert!(parse_timestamp("yesterday").is_err());
+        assert!(parse_timestamp("2026-12-07").is_err());
+    }
 
     #[test]
     fn durations_of_the_contract() {

@@ -1,6 +1,6 @@
 //! The AWS provider through the real SDK against a local moto server that the tests
 //! start on a free port and stop afterwards. A missing moto is a failure, never a skip:
-//! `pip install 'moto[server]'` (scripts/test does it).
+//! `pip install 'moto[server]'` (scripts/test does it, into target/pyenv).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -32,14 +32,14 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start moto ({e}): pip install 'moto[server]==5.2.5' (scripts/test installs it)")
+                panic!("cannot start moto ({e}): scripts/test installs moto 5.2.5 into target/pyenv and puts it first on PATH")
             });
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut child = child;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!(
-                    "moto exited ({status}): is it installed? pip install 'moto[server]==5.2.5' (scripts/test installs it)"
+                    "moto exited ({status}): is it installed? scripts/test installs moto 5.2.5 into target/pyenv and puts it first on PATH"
                 );
             }
             assert!(Instant::now() < deadline, "moto did not start on port {port}");

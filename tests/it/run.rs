@@ -718,3 +718,23 @@ fn an_unanswered_approval_names_the_answers_an_approval_takes() {
     assert!(!said.contains("`go: done`"), "`done` answers no approval: {said}");
     assert!(said.contains("`go: { signed: FILE }`") && said.contains("--standing"), "{said}");
 }
+
+/// Issue 30 (4): a backup listed in the catalog without a region is in the dataset's
+/// backup region, so a step that names that region finds it there (it was looked for in
+/// the primary region: "the bucket is in eu-central-1, not eu-west-1").
+#[test]
+fn a_backup_listed_without_a_region_is_in_the_datasets_backup_region() {
+    let (dir, rb) = folder(&runbook(
+        "2h",
+        "  x: { type: string, default: y }\n",
+        "      - { id: look, title: Look, action: s3.check_posture, with: { bucket: shop-docs-vault, region: eu-west-1 } }\n",
+    ));
+    let catalog = crate::engine::CATALOG.replace(
+        "      - { kind: s3-bucket, id: shop-docs-drill, role: drill }\n",
+        "      - { kind: s3-bucket, id: shop-docs-drill, role: drill }\n      - { kind: s3-bucket, id: shop-docs-vault, role: backup }\n",
+    );
+    std::fs::write(dir.path().join("datasets.yaml"), catalog).unwrap();
+    let log = dir.path().join("run.jsonl");
+    let out = replay(dir.path(), &rb, &log, &[], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

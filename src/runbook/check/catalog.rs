@@ -62,7 +62,12 @@ pub fn catalog(raw: &raw::CatalogFile, cx: &mut Cx) -> Option<Catalog> {
                         kind: r.kind.as_ref().map(|v| v.value).unwrap_or(raw::ResourceKind::S3Bucket),
                         id: r.id.as_ref().map(|v| v.value.clone()).unwrap_or_default(),
                         role: r.role.as_ref().map(|v| v.value).unwrap_or(raw::Role::Production),
-                        region: r.region.as_ref().map(|v| v.value.clone()),
+                        // A backup listed without a region is where the dataset's
+                        // backup is: a step that names that region must find it there.
+                        region: r.region.as_ref().map(|v| v.value.clone()).or_else(|| {
+                            let backup = r.role.as_ref().is_some_and(|v| v.value == raw::Role::Backup);
+                            backup.then(|| d.backup.as_ref().map(|b| loc(b).region)).flatten().filter(|r| !r.is_empty())
+                        }),
                         sim: r.sim.as_ref().map(|s| {
                             let objects = s.objects.as_ref().map_or(1, |o| o.value as u64);
                             let prefixes =
