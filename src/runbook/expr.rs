@@ -1,6 +1,7 @@
 //! `${{ … }}` expressions: references (`inputs.x`, `steps.a.outputs.b`, …), literals,
-//! `==`, `!=`, `<`, `<=`, `>`, `>=` (numbers and timestamps), `!`, `&&`, `||` and
-//! parentheses. Deliberately small: a runbook is read
+//! `==`, `!=`, `<`, `<=`, `>`, `>=` (numbers and timestamps), `!`, `&&`, `||`,
+//! parentheses, and GitHub Actions' `contains`, `startsWith`, `endsWith` (ignoring
+//! case, as there). Deliberately small: a runbook is read
 //! under stress, and anything cleverer belongs in a script.
 
 use std::fmt;
@@ -20,6 +21,35 @@ pub enum Expr {
     /// `<`, `<=`, `>`, `>=`: numbers with numbers, timestamps with timestamps; anything
     /// else is an error, never a quiet `false` (a gate must not pass by accident).
     Order(Order, Box<Expr>, Box<Expr>),
+    /// `contains(a, b)`, `startsWith(a, b)`, `endsWith(a, b)`.
+    Call(Func, Box<Expr>, Box<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+impl Func {
+    const ALL: [(&'static str, Func); 3] =
+        [("contains", Func::Contains), ("startswith", Func::StartsWith), ("endswith", Func::EndsWith)];
+
+    /// Names are matched ignoring case, as GitHub Actions does.
+    fn named(name: &str) -> Option<Func> {
+        let low = name.to_ascii_lowercase();
+        Self::ALL.iter().find(|(n, _)| *n == low).map(|(_, f)| *f)
+    }
+
+    fn holds(self, a: &Val, b: &Val) -> bool {
+        let (a, b) = (a.to_string().to_lowercase(), b.to_string().to_lowercase());
+        match self {
+            Func::Contains => a.contains(&b),
+            Func::StartsWith => a.starts_with(&b),
+            Func::EndsWith => a.ends_with(&b),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +122,12 @@ impl Expr {
         match self {
             Expr::Ref(path) => out.push(path),
             Expr::Not(a) => a.walk(out),
-            Expr::Eq(a, b) | Expr::Ne(a, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Order(_, a, b) => {
+            Expr::Eq(a, b)
+            | Expr::Ne(a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Order(_, a, b)
+            | Expr::Call(_, a, b) => {
                 a.walk(out);
                 b.walk(out);
             }
@@ -113,6 +148,7 @@ impl Expr {
             Expr::And(a, b) => Val::Bool(a.eval(lookup)?.truthy() && b.eval(lookup)?.truthy()),
             Expr::Or(a, b) => Val::Bool(a.eval(lookup)?.truthy() || b.eval(lookup)?.truthy()),
             Expr::Order(op, a, b) => Val::Bool(op.holds(compare(&a.eval(lookup)?, &b.eval(lookup)?, *op)?)),
+            Expr::Call(f, a, b) => Val::Bool(f.holds(&a.eval(lookup)?, &b.eval(lookup)?)),
         })
     }
 }
@@ -268,6 +304,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                     '!' => "!",
                     '(' => "(",
                     ')' => ")",
+                    ',' => ",",
                     _ => return Err(format!("unexpected character `{c}`")),
                 },
             };
@@ -341,18 +378,34 @@ impl P<'_> {
             Tok::Op(o) => return Err(format!("unexpected `{o}`")),
             Tok::Str(s) => Expr::Str(s),
             Tok::Num(n) => Expr::Num(n),
-            Tok::Ident(w) => match w.as_str() {
-                "true" => Expr::Bool(true),
-                "false" => Expr::Bool(false),
-                "null" => Expr::Null,
-                _ => {
-                    let parts: Vec<String> = w.split('.').map(str::to_string).collect();
-                    if parts.iter().any(String::is_empty) {
-                        return Err(format!("`{w}` is not a valid reference"));
+            Tok::Ident(w) => {
+                match w.as_str() {
+                    "true" => Expr::Bool(true),
+                    "false" => Expr::Bool(false),
+                    "null" => Expr::Null,
+                    _ if self.eat("(") => {
+                        let f = Func::named(&w).ok_or_else(|| {
+                        format!("there is no function `{w}`; there are contains(a, b), startsWith(a, b) and endsWith(a, b)")
+                    })?;
+                        let a = self.or()?;
+                        if !self.eat(",") {
+                            return Err(format!("`{w}` takes two arguments: {w}(a, b)"));
+                        }
+                        let b = self.or()?;
+                        if !self.eat(")") {
+                            return Err(format!("`{w}(` is not closed after its two arguments"));
+                        }
+                        Expr::Call(f, Box::new(a), Box::new(b))
                     }
-                    Expr::Ref(parts)
+                    _ => {
+                        let parts: Vec<String> = w.split('.').map(str::to_string).collect();
+                        if parts.iter().any(String::is_empty) {
+                            return Err(format!("`{w}` is not a valid reference"));
+                        }
+                        Expr::Ref(parts)
+                    }
                 }
-            },
+            }
         })
     }
 }
@@ -368,6 +421,21 @@ mod tests {
             "inputs.flag" => Ok(Val::Bool(true)),
             other => Err(format!("no {other}")),
         }
+    }
+
+    /// Issue 30 (3): GitHub Actions' functions, names and comparison ignoring case.
+    #[test]
+    fn contains_starts_with_and_ends_with_as_in_github_actions() {
+        let yes = |src: &str| parse(src).unwrap().eval(&lookup).unwrap() == Val::Bool(true);
+        assert!(yes("contains(inputs.mode, 'UL')"));
+        assert!(yes("startsWith(inputs.mode, 'fu') && endsWith(inputs.mode, 'll')"));
+        assert!(yes("!contains(inputs.mode, 'x') || false"));
+        assert!(yes("STARTSWITH('COMPLIANCE 30d', 'compliance')"));
+        assert!(!yes("contains(inputs.mode, 'part')"));
+        assert_eq!(parse("contains(inputs.mode, 'a')").unwrap().refs().len(), 1);
+        assert!(parse("matches(inputs.mode, 'a')").unwrap_err().contains("no function `matches`"));
+        assert!(parse("contains(inputs.mode)").unwrap_err().contains("two arguments"));
+        assert!(parse("contains(inputs.mode, 'a'").is_err());
     }
 
     #[test]
