@@ -50,8 +50,12 @@ pub enum Command {
         #[arg(long, default_value = "incidents")]
         incidents: PathBuf,
     },
-    /// Print the JSON Schema of the runbook format, for editors.
-    Schema,
+    /// Print the JSON Schema of the runbook format, for editors (or, with --actions-md,
+    /// the actions reference that docs/actions.md holds).
+    Schema {
+        #[arg(long)]
+        actions_md: bool,
+    },
     /// Run a runbook in the terminal UI (or --headless with --answers).
     Run(run::RunArgs),
     /// Rehearse a runbook on the simulated cloud with a faster clock; `run:` commands are not executed.
@@ -202,9 +206,14 @@ pub fn main() -> ExitCode {
         Command::Report { log, format, allowed_signers, dir } => {
             verify::report(&log, format, allowed_signers.as_deref(), &dir)
         }
-        Command::Schema => {
+        Command::Schema { actions_md } => {
             // A reader that stops early (`| head`) is not an error: no panic on a closed pipe.
-            let text = serde_json::to_string_pretty(&crate::runbook::schema::schema()).unwrap_or_default();
+            let text = if actions_md {
+                crate::cloud::catalog::reference_markdown()
+            } else {
+                serde_json::to_string_pretty(&crate::runbook::schema::schema(crate::cloud::catalog::ACTIONS))
+                    .unwrap_or_default()
+            };
             let _ = writeln!(anstream::stdout(), "{text}");
             exit::OK
         }

@@ -41,6 +41,67 @@ pub const fn opt(name: &'static str, ty: ParamType, doc: &'static str) -> Param 
     Param { name, ty, required: false, doc }
 }
 
+/// What an output holds: the docs say it, and every call an action makes in the tests
+/// is held to it (a count is a JSON number, never `"3"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A whole number, zero or more.
+    Count,
+    /// `true` or `false`.
+    Flag,
+    /// A UTC time to the second: `2026-11-24T02:59:00Z`.
+    Time,
+    /// A time as above, or `none`.
+    TimeOrNone,
+    /// Text (an id, a region, a setting as AWS names it).
+    Text,
+    /// 64 lowercase hexadecimal characters.
+    Digest,
+    /// A list of texts.
+    Names,
+}
+
+impl Shape {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Shape::Count => "whole number",
+            Shape::Flag => "`true` / `false`",
+            Shape::Time => "UTC time (`2026-11-24T02:59:00Z`)",
+            Shape::TimeOrNone => "UTC time, or `none`",
+            Shape::Text => "text",
+            Shape::Digest => "SHA-256, 64 hex digits",
+            Shape::Names => "list of texts",
+        }
+    }
+
+    /// Whether `v` is a value of this shape.
+    pub fn holds(self, v: &serde_json::Value) -> bool {
+        use serde_json::Value as J;
+        let time = |s: &str| s.len() == 20 && s.ends_with('Z') && crate::runbook::time::parse_timestamp(s).is_ok();
+        match (self, v) {
+            (Shape::Count, J::Number(n)) => n.is_u64(),
+            (Shape::Flag, J::Bool(_)) => true,
+            (Shape::Time, J::String(s)) => time(s),
+            (Shape::TimeOrNone, J::String(s)) => s == "none" || time(s),
+            (Shape::Text, J::String(_)) => true,
+            (Shape::Digest, J::String(s)) => {
+                s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            }
+            (Shape::Names, J::Array(items)) => items.iter().all(|i| i.is_string()),
+            _ => false,
+        }
+    }
+}
+
+/// One output an action may give: what it holds, in what form, an example.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputDoc {
+    pub name: &'static str,
+    pub shape: Shape,
+    pub doc: &'static str,
+    pub example: &'static str,
+}
+
 /// What an action does to the world, which decides confirmations and the drill guard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {

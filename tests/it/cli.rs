@@ -345,3 +345,86 @@ fn the_readme_layout_is_the_source_tree() {
     let stale: Vec<_> = named.difference(&actual).collect();
     assert!(missing.is_empty() && stale.is_empty(), "not in README: {missing:?}; in README but not in src: {stale:?}");
 }
+
+/// Issue 30 (2): the actions reference in docs/ is made from the action table, and
+/// stays equal to it.
+#[test]
+fn docs_actions_md_is_the_action_table() {
+    let out = lifeboat(&["schema", "--actions-md"]);
+    assert_eq!(out.status.code(), Some(0));
+    let made = text(&out.stdout);
+    let kept = std::fs::read_to_string(root().join("docs/actions.md")).unwrap_or_default();
+    assert!(
+        made.trim_end() == kept.trim_end(),
+        "docs/actions.md differs from the action table: run `cargo run -q -- schema --actions-md > docs/actions.md`"
+    );
+    for a in lifeboat::cloud::catalog::ACTIONS {
+        assert!(made.contains(&format!("## `{}`", a.name)), "{}", a.name);
+        for o in a.outputs {
+            assert!(made.contains(&format!("| `{o}` |")), "{}: {o}", a.name);
+        }
+    }
+    assert!(!made.contains("undocumented"), "an output without its form: {made}");
+    // Users never see the design folder: what they need is in the repository.
+    for f in ["README.md", "docs/runbook-format.md", "docs/actions.md", "SECURITY.md"] {
+        let body = std::fs::read_to_string(root().join(f)).unwrap();
+        assert!(!body.contains("../shared"), "{f} points outside the repository");
+    }
+    assert!(
+        text_of("README.md").contains("(docs/actions.md)") && text_of("README.md").contains("(docs/runbook-format.md)")
+    );
+}
+
+fn text_of(f: &str) -> String {
+    std::fs::read_to_string(root().join(f)).unwrap()
+}
+
+/// Issue 30 (2): each action has its own `with:` in the schema (names, types,
+/// required, nothing else), and every example runbook's arguments fit it.
+#[test]
+fn the_schema_checks_each_actions_arguments() {
+    let out = lifeboat(&["schema"]);
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = &schema["oneOf"][0]["properties"]["phases"]["items"]["properties"]["steps"]["items"];
+    let names: Vec<&str> =
+        step["properties"]["action"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(names.len(), lifeboat::cloud::catalog::ACTIONS.len());
+    let with_of = |action: &str| -> serde_json::Value {
+        step["allOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["if"]["properties"]["action"]["const"] == action)
+            .map(|c| c["then"]["properties"]["with"].clone())
+            .unwrap_or_else(|| panic!("no `with` for {action}"))
+    };
+    let roll = with_of("s3.restore_to_time");
+    assert_eq!(roll["additionalProperties"], false);
+    assert_eq!(roll["required"], serde_json::json!(["bucket", "time"]));
+    assert_eq!(roll["properties"]["dry_run"]["anyOf"][0]["type"], "boolean");
+    let copy = with_of("s3.copy_prefix");
+    assert_eq!(copy["properties"]["from"]["anyOf"][0]["required"], serde_json::json!(["bucket"]));
+    // The example runbooks' arguments: only names the action's `with` has, every one it requires.
+    let mut checked = 0;
+    let dir = root().join("runbooks");
+    let catalog =
+        lifeboat::runbook::load::catalog_from_str(&std::fs::read_to_string(dir.join("datasets.yaml")).unwrap())
+            .unwrap();
+    for f in example_runbooks() {
+        let Ok(text) = std::fs::read_to_string(dir.join(format!("{f}.yaml"))) else { continue };
+        let rb = lifeboat::runbook::load::runbook_from_str(&text, &catalog).unwrap();
+        for s in rb.steps() {
+            let lifeboat::runbook::model::StepKind::Action { action, with } = &s.kind else { continue };
+            let w = with_of(action.name);
+            let given: Vec<&String> = with.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+            for k in &given {
+                assert!(w["properties"].get(k.as_str()).is_some(), "{f}: {} has no argument `{k}`", action.name);
+            }
+            for r in w["required"].as_array().unwrap() {
+                assert!(given.iter().any(|g| *g == r.as_str().unwrap()), "{f}: {} needs `{r}`", action.name);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked} action steps checked");
+}

@@ -87,6 +87,15 @@ pub async fn act(
         step: step.into(),
     };
     let r = cloud.call(&call, &ctx).await;
+    // Every output any test sees is one the action declares, in the form docs/actions.md
+    // gives it (a count a JSON number, a time UTC to the second, …).
+    if let Ok(r) = &r {
+        for (name, value) in &r.outputs {
+            assert!(call.spec.outputs.contains(&name.as_str()), "{action} gave `{name}`, which it does not declare");
+            let doc = catalog::output_doc(name).unwrap();
+            assert!(doc.shape.holds(value), "{action}: `{name}` = {value}, not a {}", doc.shape.describe());
+        }
+    }
     let seen = seen.lock().unwrap().clone();
     (r, seen)
 }

@@ -721,13 +721,18 @@ fn an_unanswered_approval_names_the_answers_an_approval_takes() {
 
 /// Issue 30 (4): a backup listed in the catalog without a region is in the dataset's
 /// backup region, so a step that names that region finds it there (it was looked for in
-/// the primary region: "the bucket is in eu-central-1, not eu-west-1").
+/// the primary region: "the bucket is in eu-central-1, not eu-west-1"). Issue 30 (3): a
+/// gate and a condition test part of an output (`object_lock` is `COMPLIANCE 30d`).
 #[test]
 fn a_backup_listed_without_a_region_is_in_the_datasets_backup_region() {
     let (dir, rb) = folder(&runbook(
         "2h",
         "  x: { type: string, default: y }\n",
-        "      - { id: look, title: Look, action: s3.check_posture, with: { bucket: shop-docs-vault, region: eu-west-1 } }\n",
+        concat!(
+            "      - { id: look, title: Look, action: s3.check_posture, with: { bucket: shop-docs-vault, region: eu-west-1 },\n",
+            "          assert: [\"${{ startsWith(steps.look.outputs.object_lock, 'compliance') }}\"] }\n",
+            "      - { id: never, title: Never, run: \"exit 1\", when: \"contains(steps.look.outputs.object_lock, 'GOVERNANCE')\" }\n",
+        ),
     ));
     let catalog = crate::engine::CATALOG.replace(
         "      - { kind: s3-bucket, id: shop-docs-drill, role: drill }\n",
@@ -737,4 +742,6 @@ fn a_backup_listed_without_a_region_is_in_the_datasets_backup_region() {
     let log = dir.path().join("run.jsonl");
     let out = replay(dir.path(), &rb, &log, &[], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body = std::fs::read_to_string(&log).unwrap();
+    assert!(body.contains("\"step\":\"never\",\"status\":\"skipped\""), "the false condition skipped it");
 }
