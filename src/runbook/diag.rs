@@ -117,6 +117,8 @@ pub enum Kind {
     TooFewApprovers { need: u32, given: usize },
     #[error("a typed name cannot approve `{0}`: it needs signed approvals")]
     TypedUnderFourEyes(String),
+    #[error("the run will stop at `{step}`: `{given}` is not the role it needs, `{want}`")]
+    AnswerWrongRole { step: String, given: String, want: String },
     #[error("an approval answer is a signed file (`signed: FILE`) or a typed name (`approve`, `by`), not both")]
     SignedAndTyped,
     #[error("an approval answer needs `approve` and `by`, or `signed: FILE`")]
@@ -138,6 +140,7 @@ impl Kind {
             | Kind::NoFourEyes(_)
             | Kind::NoTeardown
             | Kind::TypedUnderFourEyes(_)
+            | Kind::AnswerWrongRole { .. }
             | Kind::NoRolesFile(_)
             | Kind::TooFewHolders { .. }
             | Kind::ValueReparsed(_) => Severity::Warning,
@@ -235,6 +238,17 @@ pub fn display_path(p: &Path) -> String {
 /// "did you mean `budget`?" — the closest candidate that is plausibly a typo.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
+    // `snapshot_id`, `instance_name`, `table_arn`: a name for the thing itself, which is
+    // what the output or argument without the suffix holds (never `snapshot_time`, which
+    // is nearer by letters but a time, not an identifier).
+    for suffix in ["_id", "-id", "_name", "-name", "_arn", "-arn", "id"] {
+        if let Some(stem) = lower.strip_suffix(suffix)
+            && let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(stem))
+        {
+            return Some(c);
+        }
+    }
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()), c))
@@ -255,5 +269,10 @@ mod tests {
         assert_eq!(suggest("owner", keys), None);
         // Candidates in capitals (AWS operation names) are compared as the word is.
         assert_eq!(suggest("CopyObjekt", ["CopyObject", "GetObject"]), Some("CopyObject"));
+        // Issue 30 (6): an identifier's name finds the identifier, not a time.
+        let outs = ["snapshot", "snapshot_time", "recovery_point"];
+        assert_eq!(suggest("snapshot_id", outs), Some("snapshot"));
+        assert_eq!(suggest("instance_name", ["instance", "endpoint", "status"]), Some("instance"));
+        assert_eq!(suggest("snapshot_tim", outs), Some("snapshot_time"));
     }
 }

@@ -428,3 +428,39 @@ fn the_schema_checks_each_actions_arguments() {
     }
     assert!(checked >= 10, "{checked} action steps checked");
 }
+
+/// Issue 30 (6): an answers file the run would stop on is flagged by `validate`, with
+/// the line, the column and the answer to give: a typo in the approver's role, and the
+/// operator typing a yes under four eyes.
+#[test]
+fn validate_flags_answers_the_run_would_stop_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("datasets.yaml"), crate::engine::CATALOG).unwrap();
+    std::fs::write(
+        dir.path().join("rb.yaml"),
+        concat!(
+            "apiVersion: lifeboat/v1\nkind: Runbook\nid: rb\ntitle: RB\ndataset: shop-docs\nscenario: other\n",
+            "phases:\n  - id: p\n    title: P\n    budget: 30m\n    steps:\n",
+            "      - { id: go, title: Go, approval: { role: incident-commander } }\n",
+            "      - { id: go2, title: Go 2, approval: { role: incident-commander, four_eyes: true } }\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("answers.yaml"),
+        concat!(
+            "apiVersion: lifeboat/v1\nkind: Answers\nrunbook: rb\noperator: alice\nsteps:\n",
+            "  go: { approve: true, by: bob, role: incident-comander }\n",
+            "  go2: { approve: true, by: alice, role: incident-commander }\n",
+        ),
+    )
+    .unwrap();
+    let out = lifeboat(&["validate", dir.path().to_str().unwrap()]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("`incident-comander` is not the role it needs, `incident-commander`"), "{said}");
+    assert!(said.contains("answers.yaml:6:39"), "the typo's line and column: {said}");
+    assert!(said.contains("a typed name cannot approve `go2`"), "{said}");
+    assert_eq!(out.status.code(), Some(0), "warnings: `run` still starts: {said}");
+    let strict = lifeboat(&["validate", "--deny-warnings", dir.path().to_str().unwrap()]);
+    assert_eq!(strict.status.code(), Some(1));
+}

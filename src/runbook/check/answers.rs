@@ -89,10 +89,30 @@ pub fn answers(raw: &raw::AnswersFile, runbook: Option<&Runbook>, cx: &mut Cx) -
                             step.id
                         )));
                     }
+                    // The role as the run compares it (case aside): a typo is a denial
+                    // at the step, so `validate` says so now.
+                    if let (raw::StepAnswer::Approve(list), StepKind::Approval(a)) = (answer, &step.kind) {
+                        for r in list.iter().filter_map(|x| x.role.as_ref()) {
+                            if !r.value.trim().eq_ignore_ascii_case(&a.role) {
+                                cx.push(
+                                    Diag::new(
+                                        Kind::AnswerWrongRole {
+                                            step: step.id.clone(),
+                                            given: clip(&r.value),
+                                            want: a.role.clone(),
+                                        },
+                                        r.span,
+                                    )
+                                    .label(format!("did you mean `{}`?", a.role))
+                                    .help(format!("`{}: {{ approve: true, by: NAME, role: {} }}`", step.id, a.role)),
+                                );
+                            }
+                        }
+                    }
                     if !fits {
                         let help = match step.kind {
                             StepKind::Approval { .. } => {
-                                "answer an approval with `{approve: true, by: NAME, role: ROLE}`"
+                                "answer an approval with `{ approve: true, by: NAME, role: ROLE }`, or `{ signed: FILE }` from `lifeboat approve --standing`"
                             }
                             _ => "answer it with `done`, `skip: \"<reason>\"` or `fail: \"<reason>\"`",
                         };
