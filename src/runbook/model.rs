@@ -218,6 +218,9 @@ impl Gates {
 #[derive(Debug, Clone)]
 pub struct Approval {
     pub role: String,
+    /// What is being approved, in the runbook's words: shown wherever the approval is
+    /// asked for (an approver must see what they approve).
+    pub description: Option<String>,
     /// Different people, each with the role, who must say yes.
     pub approvers: u32,
     /// No approver may be the run's operator.

@@ -41,7 +41,9 @@ phases:
         checklist: [Alert acknowledged, Commander named]
       - id: go
         title: Approve the roll-back
-        approval: { role: incident-commander }
+        approval:
+          role: incident-commander
+          description: Every object goes back to its version before the attack; newer objects are kept.
   - id: recover
     title: Recover
     budget: 1h
@@ -559,6 +561,36 @@ fn an_approval_is_never_prefilled_with_the_operator_and_a_denied_one_cannot_be_c
     assert!(matches!(cmds.as_slice(), [Command::Retry { .. }]), "{cmds:?}");
     let screen = text(&draw(&a, 160, 48));
     assert!(screen.contains("r retry · x abort (it cannot be continued past)"), "{screen}");
+}
+
+/// Issue 30 (7): an approver sees what they approve: the runbook's description is in
+/// the detail pane (as the engine asks it) and in the approval dialog, at 80×24 too.
+#[test]
+fn an_approver_sees_the_description_of_what_they_approve() {
+    let mut a = under_way(Mode::Live);
+    approval_waiting(&mut a);
+    feed(
+        &mut a,
+        "2026-11-24T03:06:02Z",
+        Event::StepWaiting {
+            step: "go".into(),
+            waiting_for: Waiting::Approval,
+            prompt: Some(
+                "Approval needed from the incident-commander\nEvery object goes back to its version before the attack; newer objects are kept."
+                    .into(),
+            ),
+        },
+    );
+    let said = "Every object goes back to its version before the attack";
+    for (w, h) in [(120, 40), (160, 48)] {
+        let screen = text(&draw(&a, w, h));
+        assert!(screen.contains(said), "{w}x{h}: {screen}");
+    }
+    a.update(key('a'));
+    for (w, h) in [(80, 24), (120, 40)] {
+        let screen = text(&draw(&a, w, h));
+        assert!(screen.contains("Every object goes back"), "the dialog at {w}x{h}: {screen}");
+    }
 }
 
 #[test]

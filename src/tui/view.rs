@@ -371,7 +371,10 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
         };
         lines.push(Line::default());
         if let Some(p) = prompt.as_ref().filter(|_| !matches!(step.kind, StepKind::Manual { .. })) {
-            lines.push(Line::styled(format!("▶ {p}"), theme.warn()));
+            // The ask, then (for an approval) what is approved, a line each.
+            for (i, l) in p.lines().enumerate() {
+                lines.push(Line::styled(if i == 0 { format!("▶ {l}") } else { format!("  {l}") }, theme.warn()));
+            }
         }
         // A watcher is shown what the operator is asked, not keys that would answer it.
         match &app.watching {
@@ -636,17 +639,25 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
         ),
         Dialog::Approve { step, role, name, given_role, key, passphrase, focus } => (
             format!("approve `{step}`"),
-            vec![
-                Line::from(format!("This step needs a yes from the {role}.")),
-                Line::from("Type your name (a claim), or give your key file to sign (proof; four eyes needs it)."),
-                Line::default(),
-                field("name", name, *focus == 0, theme),
-                field("role", given_role, *focus == 1, theme),
-                field("key", key, *focus == 2, theme),
-                secret_field("passphrase", passphrase, *focus == 3, theme),
-                Line::default(),
-                Line::styled("Tab switches field · Enter approves · Esc cancels", theme.dim()),
-            ],
+            [Line::from(format!("This step needs a yes from the {role}."))]
+                .into_iter()
+                // What is approved, as the runbook says it: an approver must see it here.
+                .chain(approval_description(app, step).into_iter().flat_map(|d| {
+                    d.lines()
+                        .map(|l| Line::styled(format!("  {}", crate::printable::line(l)), theme.warn()))
+                        .collect::<Vec<_>>()
+                }))
+                .chain([
+                    Line::from("Type your name (a claim), or give your key file to sign (proof; four eyes needs it)."),
+                    Line::default(),
+                    field("name", name, *focus == 0, theme),
+                    field("role", given_role, *focus == 1, theme),
+                    field("key", key, *focus == 2, theme),
+                    secret_field("passphrase", passphrase, *focus == 3, theme),
+                    Line::default(),
+                    Line::styled("Tab switches field · Enter approves · Esc cancels", theme.dim()),
+                ])
+                .collect(),
         ),
         Dialog::Typed { step, expected, prompt, input } => {
             let call = app.steps.iter().find(|s| &s.id == step).and_then(|s| s.detail.clone()).unwrap_or_default();
@@ -703,6 +714,14 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
             .block(Block::bordered().title(title).border_style(theme.title())),
         r,
     );
+}
+
+/// The runbook's words for what an approval step approves.
+fn approval_description(app: &RunApp, step: &str) -> Option<String> {
+    match app.meta.runbook.step(step).map(|s| &s.kind) {
+        Some(StepKind::Approval(a)) => a.description.clone(),
+        _ => None,
+    }
 }
 
 fn help(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {

@@ -745,3 +745,17 @@ fn a_backup_listed_without_a_region_is_in_the_datasets_backup_region() {
     let body = std::fs::read_to_string(&log).unwrap();
     assert!(body.contains("\"step\":\"never\",\"status\":\"skipped\""), "the false condition skipped it");
 }
+
+/// Issue 30 (7): what an approval approves, in the runbook's words, is asked with it:
+/// in the log (and so on every screen that shows the question).
+#[test]
+fn an_approval_is_asked_with_its_description() {
+    let steps = "      - { id: go, title: Go, approval: { role: incident-commander, description: \"Roll back ${{ inputs.x }} in place\" } }\n";
+    let (dir, rb) = folder(&runbook("2h", "  x: { type: string, default: shop-docs-prod }\n", steps));
+    let ans = answers(dir.path(), "steps:\n  go: { approve: true, by: bob, role: incident-commander }\n");
+    let log = dir.path().join("run.jsonl");
+    let out = replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body = std::fs::read_to_string(&log).unwrap();
+    assert!(body.contains("Approval needed from the incident-commander\\nRoll back shop-docs-prod in place"), "{body}");
+}

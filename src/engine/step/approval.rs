@@ -62,6 +62,10 @@ pub(super) async fn approve(ctx: &Ctx, step: &Step, a: &Approval) -> Result<Atte
         };
         let prompt = if a.four_eyes { format!("{prompt}; not {operator}, who runs this (four eyes)") } else { prompt };
         let prompt = if signatures_only { format!("{prompt}; signed approvals only") } else { prompt };
+        let prompt = match &a.description {
+            Some(d) => format!("{prompt}\n{}", ctx.scope_render(d).unwrap_or_else(|_| d.clone())),
+            None => prompt,
+        };
         let (answer, asked) = ctx.answer_at(step, Waiting::Approval, Some(prompt)).await?;
         let since = *first_ask.get_or_insert(asked);
         match answer {

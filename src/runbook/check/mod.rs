@@ -574,6 +574,7 @@ fn step_kind(cx: &mut Cx, s: &raw::Step, actions: ActionLookup) -> Option<StepKi
             }
             StepKind::Approval(Approval {
                 role: a.role.as_ref()?.value.clone(),
+                description: a.description.as_ref().map(|d| d.value.trim().to_string()).filter(|d| !d.is_empty()),
                 approvers: a.approvers.as_ref().map_or(1, |n| n.value),
                 four_eyes: a.four_eyes.as_ref().is_some_and(|f| f.value),
             })
