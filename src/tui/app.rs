@@ -426,6 +426,19 @@ impl RunApp {
             }
             Event::RunFinished { status, reason, .. } => {
                 self.finished = Some((*status, reason.clone()));
+                // What was still running or waiting stopped with the run: its clock
+                // stops and it offers no answer (nothing is there to take one).
+                for s in self.steps.iter_mut().filter(|s| matches!(s.status, Status::Running | Status::Waiting)) {
+                    s.status = Status::Failed;
+                    s.waiting = None;
+                    s.duration_ms = s.started.zip(at).map(|(a, b)| b.duration_since(a).as_millis().max(0) as u64);
+                    s.reason = Some(match status {
+                        crate::event::RunStatus::Aborted => "stopped: the run was aborted".into(),
+                        _ => "stopped: the run ended".into(),
+                    });
+                }
+                self.dialog =
+                    self.dialog.take().filter(|d| !matches!(d, Dialog::Typed { .. } | Dialog::Approve { .. }));
             }
             // Every later answer is the new operator's.
             Event::HandOff { to: who, .. } | Event::Resumed { by: who, .. } => self.meta.operator = who.clone(),

@@ -593,6 +593,33 @@ fn an_approver_sees_the_description_of_what_they_approve() {
     }
 }
 
+/// Issue 30 (7): after an abort, the step that was waiting stops with the run: no keys
+/// that would answer it, its clock no longer counting.
+#[test]
+fn an_aborted_runs_waiting_step_stops_with_it() {
+    let mut a = under_way(Mode::Live);
+    approval_waiting(&mut a);
+    feed(
+        &mut a,
+        "2026-11-24T03:07:00Z",
+        Event::RunFinished {
+            status: crate::event::RunStatus::Aborted,
+            reason: Some("wrong bucket".into()),
+            rto_ms: 120_000,
+            rto_met: false,
+            rpo_ms: None,
+            rpo_met: None,
+            service_restored: false,
+        },
+    );
+    a.update(Msg::Tick(t("2026-11-24T03:20:00Z")));
+    let go = a.steps.iter().find(|s| s.id == "go").unwrap();
+    assert_eq!((go.status, go.duration_ms), (crate::tui::app::Status::Failed, Some(60_000)), "stopped at the abort");
+    let screen = text(&draw(&a, 120, 40));
+    assert!(!screen.contains("a approve") && !screen.contains("r retry"), "{screen}");
+    assert!(screen.contains("stopped: the run was aborted"), "{screen}");
+}
+
 #[test]
 fn home_shows_why_a_runbook_is_broken_and_esc_clears_a_filter_before_it_quits() {
     let catalog = catalog_from_str(CATALOG).unwrap();
