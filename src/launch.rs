@@ -657,9 +657,13 @@ impl Setup {
         }
     }
 
-    /// Writes the genesis (or the resume line) and builds the engine; nothing runs until
-    /// `engine.run`.
-    pub async fn start(self, choice: Choice) -> Result<Started, String> {
+    /// What `start` would refuse with this choice, before anything is written: the form
+    /// says it and stays, rather than the screen closing on it.
+    pub fn refusal(&self, choice: &Choice) -> Option<String> {
+        self.refused_before_start(choice).err()
+    }
+
+    fn refused_before_start(&self, choice: &Choice) -> Result<Option<crate::event::Caller>, String> {
         if self.tabletop && choice.mode != ChosenMode::Tabletop {
             return Err("a tabletop rehearsal cannot become a live or drill run; use `lifeboat run`".into());
         }
@@ -670,7 +674,15 @@ impl Setup {
         }
         let tabletop = choice.mode == ChosenMode::Tabletop;
         let cloud = if tabletop { CloudArg::Sim } else { self.cloud() };
-        let caller = if cloud == CloudArg::Aws { self.check_identity()? } else { None };
+        if cloud == CloudArg::Aws { self.check_identity() } else { Ok(None) }
+    }
+
+    /// Writes the genesis (or the resume line) and builds the engine; nothing runs until
+    /// `engine.run`.
+    pub async fn start(self, choice: Choice) -> Result<Started, String> {
+        let caller = self.refused_before_start(&choice)?;
+        let tabletop = choice.mode == ChosenMode::Tabletop;
+        let cloud = if tabletop { CloudArg::Sim } else { self.cloud() };
         let Setup {
             args,
             runbook,

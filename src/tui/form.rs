@@ -31,6 +31,9 @@ pub struct Form {
     pub at: usize,
     /// The last question, with where the run will act.
     pub confirming: Option<String>,
+    /// Why the run could not start (credentials refused, no operator): shown on the
+    /// form, which stays filled in so the operator can put it right and try again.
+    pub refused: Option<String>,
 }
 
 pub enum FormEnd {
@@ -62,7 +65,7 @@ impl Form {
             error: None,
         });
         let mode = if modes.contains(&mode) { mode } else { modes.first().copied().unwrap_or(mode) };
-        Form { runbook, fields, mode, modes, at: 0, confirming: None }
+        Form { runbook, fields, mode, modes, at: 0, confirming: None, refused: None }
     }
 
     fn check(&mut self, i: usize, check: &dyn Fn(&str, &str) -> Result<(), String>) -> bool {
@@ -88,9 +91,15 @@ impl Form {
         }
         if self.confirming.is_some() {
             match k.code {
-                KeyCode::Char('y') | KeyCode::Enter => return Some(FormEnd::Go(self.choice())),
+                KeyCode::Char('y') | KeyCode::Enter => {
+                    self.confirming = None;
+                    return Some(FormEnd::Go(self.choice()));
+                }
                 _ => self.confirming = None,
             }
+            return None;
+        }
+        if self.refused.take().is_some() {
             return None;
         }
         let rows = self.fields.len() + 1;
@@ -255,7 +264,10 @@ impl Form {
             .iter()
             .map(|m| {
                 let label = format!(" {} ", m.as_str());
-                if *m == self.mode {
+                if *m == self.mode && *m == ChosenMode::Live {
+                    // Live acts on production: the alarm colour, and in capitals.
+                    Span::styled("[ LIVE ]", theme.bad().add_modifier(ratatui::style::Modifier::REVERSED))
+                } else if *m == self.mode {
                     Span::styled(format!("[{label}]"), theme.selected())
                 } else {
                     Span::raw(format!(" {label} "))
@@ -277,16 +289,33 @@ impl Form {
             bottom,
         );
         if let Some(q) = &self.confirming {
+            let live = self.mode == ChosenMode::Live;
             let r = super::view::centered(f.area(), 70, 7);
             f.render_widget(Clear, r);
             f.render_widget(
                 Paragraph::new(vec![
-                    Line::from(q.clone()),
+                    Line::styled(q.clone(), if live { theme.bad() } else { ratatui::style::Style::default() }),
                     Line::default(),
                     Line::from("y or Enter: start · any other key: back"),
                 ])
                 .wrap(Wrap { trim: false })
-                .block(Block::bordered().title("start the run?").border_style(theme.warn())),
+                .block(
+                    Block::bordered()
+                        .title(if live { "start a LIVE run?" } else { "start the run?" })
+                        .border_style(if live { theme.bad() } else { theme.warn() }),
+                ),
+                r,
+            );
+        }
+        if let Some(why) = &self.refused {
+            let lines = super::view::wrap_words(why, 64);
+            let r = super::view::centered(f.area(), 70, (lines.len() as u16 + 4).min(f.area().height));
+            f.render_widget(Clear, r);
+            let mut text: Vec<Line> = lines.into_iter().map(|l| Line::styled(l, theme.bad())).collect();
+            text.push(Line::default());
+            text.push(Line::styled("any key: back to the form (nothing was run)", theme.dim()));
+            f.render_widget(
+                Paragraph::new(text).block(Block::bordered().title("cannot start").border_style(theme.bad())),
                 r,
             );
         }

@@ -185,7 +185,12 @@ async fn form_then_run(screen: &mut Screen, mut setup: Setup, theme: &Theme) -> 
             let check = |n: &str, v: &str| setup.check_input(n, v);
             let target = |m| setup.target(m);
             match form.key(k, &check, &target) {
-                Some(form::FormEnd::Go(c)) => break c,
+                // What `start` would refuse is said on the form, which stays: the
+                // operator puts it right (or goes back) without losing what they typed.
+                Some(form::FormEnd::Go(c)) => match setup.refusal(&c) {
+                    Some(why) => form.refused = Some(why),
+                    None => break c,
+                },
                 Some(form::FormEnd::Back) => return TuiEnd::Cancelled,
                 None => {}
             }

@@ -567,3 +567,35 @@ fn a_watcher_is_told_the_runbook_differs_and_refused_without_one_or_a_terminal()
     let s = ic.wait_for("EXIT=2").replace('\n', "");
     assert!(s.contains("which is not in `runbooks`; pass the folder that holds it with --dir"), "{s}");
 }
+
+/// Issue 30 (7): a live start the credentials cannot back is refused on the form, which
+/// stays filled in (it closed the whole screen, the form lost); the confirmation of a
+/// live run says LIVE.
+#[test]
+fn a_start_the_credentials_refuse_is_said_on_the_form_which_stays() {
+    let dir = with_examples();
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    // No AWS here: STS cannot be reached, so whose credentials these are is unknown.
+    let cmd = format!(
+        "AWS_ENDPOINT_URL=http://127.0.0.1:9 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y AWS_REGION=eu-central-1 \
+         AWS_MAX_ATTEMPTS=1 {bin} run runbooks/orders-docs-ransomware.yaml"
+    );
+    let tmux = Tmux::start(dir.path(), "refused", &cmd);
+    tmux.wait_for("incident_at");
+    tmux.keys(&["Enter", "Enter", "Enter", "Enter"]);
+    tmux.wait_for("start a LIVE run?");
+    tmux.keys(&["y"]);
+    let s = tmux.wait_for("cannot start");
+    assert!(s.contains("cannot tell whose AWS credentials these are"), "{s}");
+    assert!(!s.contains("EXIT="), "the screen stayed: {s}");
+    tmux.keys(&["Escape"]);
+    let s = tmux.wait_for("mode");
+    assert!(s.contains("incident_at") && !s.contains("cannot start"), "back on the form, filled in: {s}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("EXIT=");
+    assert!(!dir.path().join("incidents").exists() || only_log_absent(dir.path()), "nothing was written");
+}
+
+fn only_log_absent(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir.join("incidents")).map(|d| d.count() == 0).unwrap_or(true)
+}
