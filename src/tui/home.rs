@@ -209,7 +209,7 @@ impl Home {
         let chosen = visible.get(self.selected).map(|&i| &self.entries[i]);
         if let Some(problem) = chosen.and_then(|e| e.problem.as_ref()) {
             lines.push(Line::styled("not a valid runbook", theme.bad()));
-            lines.push(Line::from(problem.clone()));
+            lines.extend(super::view::text_lines(problem, ratatui::style::Style::default()));
         }
         if let Some((e, rb)) = chosen.and_then(|e| e.runbook.as_ref().map(|r| (e, r))) {
             lines.push(Line::styled(rb.title.clone(), theme.title()));
@@ -218,7 +218,9 @@ impl Home {
                 if e.overdue { theme.warn() } else { theme.dim() },
             ));
             if let Some(d) = &rb.description {
-                lines.push(Line::from(d.clone()));
+                // Prose: the YAML block's line breaks are where the author's editor
+                // wrapped, so the words flow again (with their spaces) in the pane.
+                lines.push(Line::from(d.split_whitespace().collect::<Vec<_>>().join(" ")));
             }
             lines.push(Line::default());
             for (i, p) in rb.phases.iter().enumerate() {

@@ -668,6 +668,36 @@ fn home_shows_why_a_runbook_is_broken_and_esc_clears_a_filter_before_it_quits() 
     assert!(matches!(press(&mut home, KeyCode::Esc), Some(super::home::HomeEnd::Quit)), "Esc twice leaves");
 }
 
+/// Issue 30 (7): text with line breaks (a runbook's description, a plan under a typed
+/// confirmation) never runs its words together on screen (`aserializer`).
+#[test]
+fn line_breaks_in_text_never_join_words_on_screen() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    let shelf = crate::launch::shelf(&dir, &dir.join("no-incidents"), t("2026-11-24T03:00:00Z")).unwrap();
+    let i = shelf.iter().position(|e| e.path.ends_with("customer-profiles-bad-deploy.yaml")).unwrap();
+    let mut home = super::home::Home::new("runbooks".into(), shelf);
+    for _ in 0..i {
+        home.key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Down));
+    }
+    let theme = Theme { color: true };
+    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    term.draw(|f| home.draw(f, &theme)).unwrap();
+    let screen = text(&term);
+    assert!(screen.contains("a serializer bug"), "{screen}");
+    assert!(!screen.contains("aserializer"), "{screen}");
+
+    let mut a = under_way(Mode::Live);
+    a.dialog = Some(Dialog::Typed {
+        step: "restore".into(),
+        expected: "orders-docs-prod".into(),
+        prompt: crate::event::typed_prompt("orders-docs-prod", "s3.restore_to_time", Some("the plan: 153 copies")),
+        input: crate::tui::field::TextField::default(),
+    });
+    let screen = text(&draw(&a, 120, 40));
+    assert!(screen.contains("will change orders-docs-prod") && screen.contains("the plan: 153 copies"), "{screen}");
+    assert!(!screen.contains("orders-docs-prodthe plan"), "{screen}");
+}
+
 #[test]
 fn home_and_start_form() {
     let catalog = catalog_from_str(CATALOG).unwrap();

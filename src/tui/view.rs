@@ -387,15 +387,15 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     }
     if let Some(e) = &row.error {
         lines.push(Line::default());
-        lines.push(Line::styled(
-            format!("✗ {}{}", e.message, e.code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()),
+        lines.extend(text_lines(
+            &format!("✗ {}{}", e.message, e.code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()),
             theme.bad(),
         ));
         if let Some(h) = &e.hint {
-            lines.push(Line::from(format!("  hint: {h}")));
+            lines.extend(text_lines(&format!("  hint: {h}"), Style::default()));
         }
     } else if let Some(r) = &row.reason {
-        lines.push(Line::from(format!("reason: {r}")));
+        lines.extend(text_lines(&format!("reason: {r}"), Style::default()));
     }
     if let Some(rp) = &row.recovery_point {
         lines.push(Line::styled(format!("recovery point: {rp}"), theme.ok()));
@@ -446,7 +446,7 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
         }
         StepKind::Wait(_) => {
             if let Some(d) = &row.detail {
-                lines.push(Line::from(d.clone()));
+                lines.extend(text_lines(d, Style::default()));
             }
         }
     }
@@ -547,6 +547,12 @@ fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
 
 /// Words into lines of at most `width` columns, never breaking a word unless it alone
 /// is wider (then it is cut there).
+/// Free text as screen lines, a line each: a line break inside one `Line` is drawn as
+/// nothing, and the words either side ran together (`a⏎serializer` read `aserializer`).
+pub fn text_lines(text: &str, style: Style) -> Vec<Line<'static>> {
+    text.lines().map(|l| Line::styled(l.to_string(), style)).collect()
+}
+
 pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let mut out = vec![];
     let mut line = String::new();
@@ -662,13 +668,11 @@ fn dialog(f: &mut Frame, area: Rect, d: &Dialog, app: &RunApp, theme: &Theme) {
         Dialog::Typed { step, expected, prompt, input } => {
             let call = app.steps.iter().find(|s| &s.id == step).and_then(|s| s.detail.clone()).unwrap_or_default();
             let typed = typed_parts(prompt);
-            let mut lines = vec![
-                Line::styled("This changes what exists:", theme.warn()),
-                Line::styled(call, theme.code()),
-                Line::from(typed.as_ref().map_or(prompt.as_str(), |t| t.change).to_string()),
-            ];
+            let mut lines =
+                vec![Line::styled("This changes what exists:", theme.warn()), Line::styled(call, theme.code())];
+            lines.extend(text_lines(typed.as_ref().map_or(prompt.as_str(), |t| t.change), Style::default()));
             if let Some(plan) = typed.and_then(|t| t.plan) {
-                lines.push(Line::styled(plan.to_string(), theme.warn()));
+                lines.extend(text_lines(plan, theme.warn()));
             }
             lines.push(Line::default());
             lines.push(Line::from(format!("Type `{expected}` to go ahead (Esc: not now).")));
