@@ -86,7 +86,8 @@ pub fn regions(area: Rect, app: &RunApp) -> Regions {
     let [top, banner, objectives, main, log, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(if rehearsal || app.watching.is_some() { 1 } else { 0 }),
-        Constraint::Length(if tall { 3 + app.tracker.phases.len().min(6) as u16 } else { 4 }),
+        // Tall: the border, the gauge, the RPO, then a row per phase (up to six).
+        Constraint::Length(if tall { 4 + app.tracker.phases.len().min(6) as u16 } else { 4 }),
         Constraint::Min(6),
         Constraint::Length(if tall { 10 } else { 5 }),
         Constraint::Length(1),
@@ -252,11 +253,13 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
             }
         }
     } else if let Some(r) = rows.get(1) {
-        // One line for every phase: finished ones give way first, so the current phase
-        // is always on screen; the RPO follows where there is room.
+        // One line: the RPO always (an objective never leaves the screen), then the
+        // phases: finished ones give way first, then those not begun, so the current
+        // phase is always on screen.
         let mut spans: Vec<Span> = phases;
         let width = |xs: &[Span]| xs.iter().map(|s| s.content.chars().count()).sum::<usize>();
-        let room = r.width as usize;
+        let rpo_part = format!("│ {rpo}");
+        let room = (r.width as usize).saturating_sub(rpo_part.chars().count());
         let current = app.tracker.phases.iter().position(|p| p.started.is_some() && p.finished.is_none());
         let mut dropped = 0;
         while width(&spans) + if dropped > 0 { 2 } else { 0 } > room && current.is_some_and(|c| dropped < c) {
@@ -266,9 +269,15 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
         if dropped > 0 {
             spans.insert(0, Span::styled("… ", theme.dim()));
         }
-        if width(&spans) + rpo.chars().count() + 3 <= room {
-            spans.push(Span::raw(format!("│ {rpo}")));
+        let mut cut = false;
+        while width(&spans) + if cut { 2 } else { 0 } > room && spans.len() > 1 + usize::from(dropped > 0) {
+            spans.pop();
+            cut = true;
         }
+        if cut {
+            spans.push(Span::styled("… ", theme.dim()));
+        }
+        spans.push(Span::raw(rpo_part));
         f.render_widget(Paragraph::new(Line::from(spans)), *r);
     }
 }
