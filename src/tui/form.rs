@@ -285,7 +285,18 @@ impl Form {
             main,
         );
         f.render_widget(
-            Paragraph::new(" Tab/↑↓ move · type to edit (←→ Home End, Ctrl-U/W/K) · ←→ change the mode · Enter next / start · Esc back"),
+            // The keys that matter most first; a narrow terminal shows the ones that fit,
+            // whole (never `… · Ent`).
+            Paragraph::new(super::view::fit_pieces(
+                &[
+                    "Enter next / start".to_string(),
+                    "Esc back".to_string(),
+                    "Tab/↑↓ move".to_string(),
+                    "←→ change the mode".to_string(),
+                    "type to edit (←→ Home End, Ctrl-U/W/K)".to_string(),
+                ],
+                bottom.width as usize,
+            )),
             bottom,
         );
         if let Some(q) = &self.confirming {

@@ -166,7 +166,8 @@ impl Home {
                 rows.push(
                     Row::new(vec![
                         Cell::from(format!("✗ {}", e.path.display())),
-                        Cell::from("not valid: lifeboat validate it"),
+                        // Fits the column at any width; the pane beside says why.
+                        Cell::from("not valid"),
                     ])
                     .style(theme.bad()),
                 );
@@ -208,7 +209,7 @@ impl Home {
         let mut lines = vec![];
         let chosen = visible.get(self.selected).map(|&i| &self.entries[i]);
         if let Some(problem) = chosen.and_then(|e| e.problem.as_ref()) {
-            lines.push(Line::styled("not a valid runbook", theme.bad()));
+            lines.push(Line::styled("not a valid runbook (`lifeboat validate` lists every problem):", theme.bad()));
             lines.extend(super::view::text_lines(problem, ratatui::style::Style::default()));
         }
         if let Some((e, rb)) = chosen.and_then(|e| e.runbook.as_ref().map(|r| (e, r))) {
