@@ -208,7 +208,15 @@ pub struct RunApp {
     pub log_scroll: usize,
     /// A step's whole output, full screen (`v`).
     pub output: Option<OutputView>,
+    /// The detail pane's scroll as asked (`u16::MAX`: the end).
     pub detail_scroll: u16,
+    /// The scroll the pane was last drawn at (asked, held to the pane's length, moved to
+    /// keep the checklist item in view), where ↑ and ↓ go on from.
+    pub detail_shown: std::cell::Cell<u16>,
+    /// Keep the checklist's current item in view (Space ticks what is seen).
+    pub detail_to_check: bool,
+    /// Whether the checklist's current item was on screen at the last draw.
+    pub check_in_view: std::cell::Cell<bool>,
     pub tracker: Tracker,
     pub now: Timestamp,
     pub started_real: std::time::Instant,
@@ -274,6 +282,9 @@ impl RunApp {
             log_scroll: 0,
             output: None,
             detail_scroll: 0,
+            detail_shown: std::cell::Cell::new(0),
+            detail_to_check: false,
+            check_in_view: std::cell::Cell::new(true),
             tracker,
             now,
             started_real: std::time::Instant::now(),
@@ -551,7 +562,10 @@ impl RunApp {
                     self.selected = self.selected.saturating_sub(1);
                     self.detail_scroll = 0;
                 }
-                Pane::Detail => self.detail_scroll = self.detail_scroll.saturating_sub(1),
+                Pane::Detail => {
+                    self.detail_scroll = self.detail_shown.get().saturating_sub(1);
+                    self.detail_to_check = false;
+                }
                 Pane::Log => self.log_scroll = (self.log_scroll + 1).min(self.log_len().saturating_sub(1)),
             },
             Action::Down => match self.focus {
@@ -559,7 +573,10 @@ impl RunApp {
                     self.selected = (self.selected + 1).min(self.steps.len().saturating_sub(1));
                     self.detail_scroll = 0;
                 }
-                Pane::Detail => self.detail_scroll = self.detail_scroll.saturating_add(1),
+                Pane::Detail => {
+                    self.detail_scroll = self.detail_shown.get().saturating_add(1);
+                    self.detail_to_check = false;
+                }
                 Pane::Log => self.log_scroll = self.log_scroll.saturating_sub(1),
             },
             Action::PageUp => self.log_scroll = (self.log_scroll + 10).min(self.log_len().saturating_sub(1)),
@@ -574,7 +591,13 @@ impl RunApp {
             Action::Help => self.help = true,
             Action::Tick => match step.as_ref().filter(|s| !s.ticks.is_empty()) {
                 // The log decides: the box changes when the engine has recorded it.
+                // An item nobody can see is not ticked: the pane shows it first.
+                Some(_) if !self.check_in_view.get() => {
+                    self.detail_to_check = true;
+                    self.flash = Some("the checklist is shown now: Space ticks the ▸ item".into());
+                }
                 Some(s) => {
+                    self.detail_to_check = true;
                     let item = s.check_at.min(s.ticks.len() - 1);
                     return vec![Command::Tick { step: id, item, ticked: !s.ticks[item], by }];
                 }
@@ -586,6 +609,7 @@ impl RunApp {
                 {
                     let n = s.ticks.len();
                     s.check_at = if a == Action::ItemNext { (s.check_at + 1) % n } else { (s.check_at + n - 1) % n };
+                    self.detail_to_check = true;
                 }
             }
             Action::Enter => match waiting {
@@ -672,13 +696,19 @@ impl RunApp {
             }
             Action::Top => match self.focus {
                 Pane::Steps => self.selected = 0,
-                Pane::Detail => self.detail_scroll = 0,
+                Pane::Detail => {
+                    self.detail_scroll = 0;
+                    self.detail_to_check = false;
+                }
                 Pane::Log => self.log_scroll = self.log_len().saturating_sub(1),
             },
             Action::Bottom => match self.focus {
                 Pane::Steps => self.selected = self.steps.len().saturating_sub(1),
-                // The detail pane's length is known only when drawn: ↓ scrolls it.
-                Pane::Detail => {}
+                // The pane's length is known when drawn: the end is held to it there.
+                Pane::Detail => {
+                    self.detail_scroll = u16::MAX;
+                    self.detail_to_check = false;
+                }
                 Pane::Log => self.log_scroll = 0,
             },
             Action::Back => {

@@ -698,6 +698,35 @@ fn line_breaks_in_text_never_join_words_on_screen() {
     assert!(!screen.contains("orders-docs-prodthe plan"), "{screen}");
 }
 
+/// Issue 30 (7): at 80×24 the checklist can sit below the fold. Space never ticks an
+/// item nobody can see (the pane shows it first), `]` brings the item it moves to into
+/// view, and `G` goes to the end of the detail pane.
+#[test]
+fn the_checklist_item_space_ticks_is_always_on_screen_and_g_goes_to_the_end() {
+    let mut a = under_way(Mode::Live);
+    a.steps[0].check_at = 1;
+    let screen = text(&draw(&a, 80, 24));
+    assert!(!screen.contains("Commander named"), "below the fold to begin with: {screen}");
+    assert!(a.update(key(' ')).is_empty(), "an item nobody can see is not ticked");
+    let screen = text(&draw(&a, 80, 24));
+    assert!(screen.contains("▸[ ] Commander named"), "{screen}");
+    let cmds = a.update(key(' '));
+    assert!(matches!(cmds.as_slice(), [Command::Tick { item: 1, .. }]), "{cmds:?}");
+
+    let mut a = under_way(Mode::Live);
+    text(&draw(&a, 80, 24));
+    a.update(key(']'));
+    assert!(text(&draw(&a, 80, 24)).contains("▸[ ] Commander named"), "] shows where it moved");
+
+    let mut a = under_way(Mode::Live);
+    a.focus = crate::tui::app::Pane::Detail;
+    a.update(key('G'));
+    let screen = text(&draw(&a, 80, 24));
+    assert!(screen.contains("Commander named"), "G: the end of the pane: {screen}");
+    a.update(key('g'));
+    assert!(text(&draw(&a, 80, 24)).contains("Confirm the attack · manual"), "g: back to the top");
+}
+
 #[test]
 fn home_and_start_form() {
     let catalog = catalog_from_str(CATALOG).unwrap();

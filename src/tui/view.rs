@@ -337,6 +337,7 @@ fn steps_tree(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
 }
 
 fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
+    let mut check_line: Option<usize> = None;
     let Some(row) = app.step() else { return };
     let Some(step) = app.meta.runbook.step(&row.id) else { return };
     let mut lines: Vec<Line> = vec![];
@@ -433,6 +434,9 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
                 for (i, item) in checklist.iter().enumerate() {
                     let ticked = row.ticks.get(i).copied().unwrap_or(false);
                     let mark = if i == row.check_at { "▸" } else { " " };
+                    if i == row.check_at {
+                        check_line = Some(lines.len());
+                    }
                     lines.push(Line::from(format!("{mark}[{}] {item}", if ticked { "x" } else { " " })));
                 }
             }
@@ -470,10 +474,24 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
             lines.push(Line::styled(format!("{mark} {text}"), theme.dim()));
         }
     }
-    let p = Paragraph::new(lines)
-        .block(pane_block("detail", app.focus == Pane::Detail, theme))
-        .wrap(Wrap { trim: false })
-        .scroll((app.detail_scroll, 0));
+    // The scroll as asked, held to the pane's length (`G` asks for the end), and moved
+    // to keep the checklist's current item in view when it is being worked.
+    let block = pane_block("detail", app.focus == Pane::Detail, theme);
+    let inner = block.inner(area);
+    let rows = |ls: &[Line]| Paragraph::new(ls.to_vec()).wrap(Wrap { trim: false }).line_count(inner.width) as u16;
+    let last = rows(&lines).saturating_sub(inner.height);
+    let mut scroll = app.detail_scroll.min(last);
+    let check_row = check_line.map(|i| rows(&lines[..i]));
+    if let Some(r) = check_row.filter(|_| app.detail_to_check) {
+        if r < scroll {
+            scroll = r;
+        } else if r >= scroll + inner.height {
+            scroll = (r + 1).saturating_sub(inner.height).min(last);
+        }
+    }
+    app.detail_shown.set(scroll);
+    app.check_in_view.set(check_row.is_none_or(|r| r >= scroll && r < scroll + inner.height));
+    let p = Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0));
     f.render_widget(p, area);
 }
 
