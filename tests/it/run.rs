@@ -759,3 +759,23 @@ fn an_approval_is_asked_with_its_description() {
     let body = std::fs::read_to_string(&log).unwrap();
     assert!(body.contains("Approval needed from the incident-commander\\nRoll back shop-docs-prod in place"), "{body}");
 }
+
+/// Issue 30: a restore that is `creating` for twenty minutes says so when the status
+/// changes and every five minutes with how long it has been, not once a poll.
+#[test]
+fn a_long_wait_says_how_long_not_the_same_line_each_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.jsonl");
+    let out = crate::tabletop_example("customers-db-corruption", &log, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<String> = body
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["type"] == "step_output")
+        .flat_map(|r| r["text"].as_str().unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| l.contains(": creating"))
+        .collect();
+    assert!(lines.len() >= 2 && lines.len() <= 8, "{lines:?}");
+    assert!(lines[1..].iter().all(|l| l.contains("so far)")), "{lines:?}");
+}

@@ -25,12 +25,29 @@ pub async fn until<T, F: Future<Output = Result<Look<T>, ActionError>>>(
     let clock = &env.ctx.clock;
     let started = clock.now();
     let mut wait = first;
+    // A line when the status changes, else one every five minutes with how long it has been: a
+    // restore that is `creating` for forty minutes is not forty identical lines.
+    let mut said: Option<(String, jiff::Timestamp)> = None;
     loop {
         let status = match look().await? {
             Look::Ready(t) => return Ok(t),
             Look::Busy(status) => status,
         };
-        (env.ctx.progress)(Progress::Line(format!("{what}: {status}")));
+        let now = clock.now();
+        let due = match &said {
+            Some((s, at)) => *s != status || now.duration_since(*at).as_secs() >= 300,
+            None => true,
+        };
+        if due {
+            let waited = now.duration_since(started).as_millis().max(0) as u64;
+            let line = if waited < 1000 {
+                format!("{what}: {status}")
+            } else {
+                format!("{what}: {status} ({} so far)", crate::format::human_ms(waited))
+            };
+            (env.ctx.progress)(Progress::Line(line));
+            said = Some((status.clone(), now));
+        }
         if let Some(limit) = limit
             && clock.now().duration_since(started).as_secs() as u64 >= limit.as_secs()
         {
