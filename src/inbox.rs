@@ -28,10 +28,14 @@ pub fn path(log: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The messages waiting: plain files only. A link is passed over (it would read what
+/// its maker chose, as lifeboat), as is anything not a file (a pipe would block).
 fn documents(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut docs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     docs.sort();
@@ -125,6 +129,11 @@ pub fn watch_bucket(
             for doc in new {
                 let sig_key = format!("{}.sig", doc.key);
                 let Some(sig) = objects.iter().find(|o| o.key == sig_key) else { continue };
+                // No approval is this big: never fetched, never read.
+                if doc.size > approval::MAX_BYTES || sig.size > approval::MAX_BYTES {
+                    taken.insert(doc.key.clone());
+                    continue;
+                }
                 let get = |o: &crate::cloud::port::s3::ListedObject| ObjRef {
                     bucket: place.bucket.clone(),
                     key: o.key.clone(),

@@ -130,10 +130,32 @@ pub fn write(path: &Path, text: &str, pem: &str) -> Result<(), ApprovalError> {
 
 /// Reads a document and its signature from `FILE` and `FILE.sig`.
 pub fn read(path: &Path) -> Result<(String, String), ApprovalError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ApprovalError::Read(path.display().to_string(), e))?;
     let sig = sig_path(path);
-    let pem = std::fs::read_to_string(&sig).map_err(|e| ApprovalError::Read(sig.display().to_string(), e))?;
+    let text = read_small(path).map_err(|e| ApprovalError::Read(path.display().to_string(), e))?;
+    let pem = read_small(&sig).map_err(|e| ApprovalError::Read(sig.display().to_string(), e))?;
     Ok((text, pem))
+}
+
+/// The most an approval or its signature can be: a document is a few hundred bytes.
+pub const MAX_BYTES: u64 = 64 * 1024;
+
+/// A plain file of at most `MAX_BYTES`, read without blocking: what others drop in an
+/// inbox may be a named pipe (an open would wait for ever), a device, or gigabytes.
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_string());
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(refuse("not a plain file"));
+    }
+    if meta.len() > MAX_BYTES {
+        return Err(refuse(&format!("{} bytes, more than an approval can be ({MAX_BYTES})", meta.len())));
+    }
+    let mut text = String::new();
+    f.take(MAX_BYTES + 1).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// A signed approval whose signature holds, and whose key the trust root names.

@@ -117,6 +117,10 @@ pub enum Kind {
     TooFewApprovers { need: u32, given: usize },
     #[error("a typed name cannot approve `{0}`: it needs signed approvals")]
     TypedUnderFourEyes(String),
+    #[error("{0}")]
+    NotAws(String),
+    #[error("principal `{0}` holds a space, a comma or a control character; allowed_signers could never name it")]
+    BadPrincipal(String),
     #[error("the run will stop at `{step}`: `{given}` is not the role it needs, `{want}`")]
     AnswerWrongRole { step: String, given: String, want: String },
     #[error("an approval answer is a signed file (`signed: FILE`) or a typed name (`approve`, `by`), not both")]

@@ -176,6 +176,9 @@ pub struct Workspace {
     catalogs: HashMap<PathBuf, Option<Catalog>>,
     runbooks: HashMap<usize, Option<Runbook>>,
     answers: HashMap<usize, Option<Answers>>,
+    /// Roles and injects files already checked: each says its problems once, however
+    /// many runbooks beside it ask for it.
+    checked: std::collections::HashSet<usize>,
 }
 
 fn key(p: &Path) -> PathBuf {
@@ -254,6 +257,7 @@ impl Workspace {
                 self.files[i].cx = cx;
                 self.runbooks.insert(i, rb.filter(|_| decoded_ok));
             }
+            Some(Doc::Injects(_) | Doc::Roles(_)) if !self.checked.insert(i) => {}
             Some(Doc::Injects(raw)) => {
                 let mut cx = std::mem::take(&mut self.files[i].cx);
                 check::injects(&raw, &crate::cloud::catalog::find, &mut cx);

@@ -602,3 +602,43 @@ fn daemons_that_leave_the_group_die_with_their_step_and_the_log_counts_them() {
     let n: usize = said.split_whitespace().find_map(|w| w.parse().ok()).unwrap_or(0);
     assert!(said.contains("`d`") && said.contains("killed") && (4..=7).contains(&n), "{said}");
 }
+
+/// Issue 29, attack pass: a region is part of the host name the SDK calls
+/// (`rds.REGION.amazonaws.com`), so `evil.example.com#` would send signed requests to
+/// another host. The catalog refuses it (and accounts that are not twelve digits, bucket
+/// names with `/`); a step's region, literal or from an input, is refused before any call.
+#[test]
+fn a_region_that_is_no_aws_region_never_reaches_a_host_name() {
+    let catalog = crate::engine::CATALOG
+        .replacen("primary: { region: eu-central-1 }", "primary: { region: \"evil.example.com#\" }", 1)
+        .replacen("backup: { region: eu-west-1 }", "backup: { region: eu-west-1, account: \"12ab\" }", 1)
+        .replacen("id: shop-docs-drill,", "id: \"../shop-docs-drill\",", 1);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("datasets.yaml"), catalog).unwrap();
+    // A principal no allowed_signers line could name (and said once, not per runbook).
+    std::fs::write(
+        dir.path().join("roles.yaml"),
+        "apiVersion: lifeboat/v1\nkind: Roles\npeople:\n  - { principal: \"alice@example.com\\nmallory\", roles: [ic] }\n",
+    )
+    .unwrap();
+    let out = lifeboat_in(dir.path(), &["validate", "."], &[]);
+    let said = text(&out.stderr) + &text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert_eq!(said.matches("principal `alice@example.com⏎mallory` holds").count(), 1, "{said}");
+    for want in [
+        "`evil.example.com#` is not an AWS region",
+        "`12ab` is not an AWS account id",
+        "`../shop-docs-drill` is not an S3 bucket name",
+    ] {
+        assert!(said.contains(want), "{want}: {said}");
+    }
+
+    let steps = "      - { id: look, title: Look, action: s3.check_posture, with: { bucket: shop-docs-prod, region: \"${{ inputs.r }}\" } }\n";
+    let (dir, rb) = folder(&runbook_with("  r: { type: string, default: eu-central-1 }\n", steps));
+    let log = dir.path().join("run.jsonl");
+    let ans = answers(dir.path(), "inputs: { r: \"evil.example.com#\" }\n");
+    let out = replay(dir.path(), &rb, &log, &["--answers", ans.to_str().unwrap()], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`region` is `evil.example.com#`, which is not an AWS region"), "{stderr}");
+}

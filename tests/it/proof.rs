@@ -570,3 +570,62 @@ fn validate_says_when_an_approval_can_never_be_given_with_signatures() {
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("principal `dana@example` is listed twice") && said.contains("roles.yaml:5:"), "{said}");
 }
+
+/// Issue 29, attack pass: the inbox is written by other people. A named pipe (which
+/// would block the reader for ever), a link, and a file too big to be an approval are
+/// passed over; the real approvals after them still count.
+#[test]
+fn the_inbox_passes_over_pipes_links_and_giant_files_and_still_takes_approvals() {
+    let (dir, rb, [ops, dana, erik]) = people(FOUR_EYES);
+    let ans = answers(dir.path(), "");
+    let log = dir.path().join("run.jsonl");
+    let inbox = dir.path().join("run.jsonl.inbox");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--log", log.to_str().unwrap()])
+        .args(["--answers", ans.to_str().unwrap(), "--sign-key", ops.to_str().unwrap(), "--await-approvals", "20s"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("LIFEBOAT_OPERATOR", "ci")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("\"type\":\"step_waiting\"") {
+        assert!(std::time::Instant::now() < deadline, "the run never asked");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::create_dir_all(&inbox).unwrap();
+    // Sorted before the real ones: each would be read first.
+    let fifo = inbox.join("0-a.json");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    std::fs::write(inbox.join("0-a.json.sig"), "x").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", inbox.join("0-b.json")).unwrap();
+    std::fs::write(inbox.join("0-b.json.sig"), "x").unwrap();
+    std::fs::write(inbox.join("0-c.json"), vec![b'{'; 50 << 20]).unwrap();
+    std::fs::write(inbox.join("0-c.json.sig"), "x").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for key in [&dana, &erik] {
+        let out = lifeboat_in(
+            dir.path(),
+            &["approve", log.to_str().unwrap(), "--step", "go", "--sign-key", key.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    // A reader stuck on the pipe would hold the run for ever: a deadline, then a kill.
+    let pid = child.id().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill").args(["-9", &pid]).status();
+            panic!("the run hung on what lay in its inbox");
+        }
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(size < 1 << 20, "the giant file did not reach the log ({size} bytes)");
+}

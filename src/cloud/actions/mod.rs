@@ -99,6 +99,15 @@ pub fn perform<'a>(
         if let Some(e) = backend.injected(call) {
             return Err(e);
         }
+        if let Some((name, bad)) = bad_region(&Json::Object(call.args.clone()), "") {
+            return Err(ActionError::new(
+                call.spec.name,
+                &name,
+                "InvalidRegion",
+                format!("`{name}` is `{}`, which is not an AWS region", crate::printable::line(&bad)),
+            )
+            .hint("a region is part of the host name called (rds.REGION.amazonaws.com): e.g. eu-central-1"));
+        }
         let region = args::opt_text(call, "region")?.unwrap_or(&ctx.dataset.primary.region).to_string();
         let env = Env { backend, call, ctx, region };
         match call.spec.kind {
@@ -232,4 +241,25 @@ mod tests {
             }
         }
     }
+}
+
+/// The first argument naming a region (`region`, `to_region`, `from.region`…) whose value
+/// is no AWS region: it would become part of a host name the SDK calls.
+fn bad_region(v: &Json, at: &str) -> Option<(String, String)> {
+    let Json::Object(map) = v else { return None };
+    for (k, v) in map {
+        let name = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+        match v {
+            Json::String(s) if (k == "region" || k.ends_with("_region")) && !crate::runbook::check::is_region(s) => {
+                return Some((name, s.clone()));
+            }
+            Json::Object(_) => {
+                if let Some(found) = bad_region(v, &name) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }

@@ -249,6 +249,14 @@ pub fn roles(raw: &raw::RolesFile, cx: &mut Cx) -> Option<Roles> {
     let mut out = Roles::default();
     for p in people {
         let Some(principal) = &p.principal else { continue };
+        if principal.value.is_empty()
+            || principal.value.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',')
+        {
+            cx.push(
+                Diag::new(Kind::BadPrincipal(crate::printable::line(&clip(principal)).into_owned()), principal.span)
+                    .help("the principal as allowed_signers names the key, e.g. alice@example.com"),
+            );
+        }
         if seen.contains(&principal.value.as_str()) {
             cx.push(
                 Diag::new(Kind::DuplicatePrincipal(clip(principal)), principal.span)

@@ -18,9 +18,24 @@ pub fn catalog(raw: &raw::CatalogFile, cx: &mut Cx) -> Option<Catalog> {
             }
         }
     }
+    for d in datasets {
+        for l in [&d.primary, &d.backup].into_iter().flatten() {
+            aws_names(cx, l.region.as_ref(), l.account.as_ref());
+        }
+    }
     for r in datasets.iter().flat_map(|d| d.resources.iter().flatten()) {
         sim_size(cx, r);
         batch_setup(cx, r);
+        aws_names(cx, r.region.as_ref(), None);
+        if let Some(id) =
+            r.id.as_ref().filter(|_| r.kind.as_ref().is_some_and(|k| k.value == raw::ResourceKind::S3Bucket))
+            && !bucket_name_ok(&id.value)
+        {
+            cx.push(
+                Diag::new(Kind::NotAws(format!("`{}` is not an S3 bucket name", clip(&id.value))), id.span)
+                    .help("3–63 of a-z 0-9 . - (no `/`, no capitals)"),
+            );
+        }
     }
     if let Some(e) = &raw.evidence {
         evidence_bucket(cx, e);
@@ -128,8 +143,26 @@ fn sim_size(cx: &mut Cx, r: &raw::Resource) {
 /// `batch:` is for buckets: an IAM role's ARN for S3 to assume, and a bucket name for the
 /// manifest and the report that is not the bucket rolled back (a report written under
 /// the roll-back's prefix would be one more change to it).
+/// A region becomes part of a host name the SDK calls (`rds.REGION.amazonaws.com`): one
+/// like `evil.example.com#` would send signed requests elsewhere. An account is twelve
+/// digits.
+fn aws_names(cx: &mut Cx, region: Option<&Sp<String>>, account: Option<&Sp<String>>) {
+    if let Some(r) = region.filter(|r| !is_region(&r.value)) {
+        cx.push(
+            Diag::new(Kind::NotAws(format!("`{}` is not an AWS region", clip(&r.value))), r.span)
+                .help("e.g. eu-central-1, us-gov-west-1"),
+        );
+    }
+    if let Some(a) = account.filter(|a| a.value.len() != 12 || !a.value.bytes().all(|b| b.is_ascii_digit())) {
+        cx.push(
+            Diag::new(Kind::NotAws(format!("`{}` is not an AWS account id", clip(&a.value))), a.span)
+                .help("twelve digits, quoted: account: \"123456789012\""),
+        );
+    }
+}
+
 /// `eu-west-1`, `us-gov-west-1`: letters, a dash, letters and dashes, a digit last.
-fn is_region(v: &str) -> bool {
+pub fn is_region(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))

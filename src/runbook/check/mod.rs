@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use answers::*;
 pub use answers::{answers, approvers, injects, roles};
 use args::*;
-pub use catalog::catalog;
+pub use catalog::{catalog, is_region};
 use graph::*;
 use refs::*;
 use regulated::*;
