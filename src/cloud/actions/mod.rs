@@ -196,6 +196,27 @@ fn tagged_by(tags: &[(String, String)], call: &ActionCall) -> bool {
     tag(RUN_TAG) == Some(call.run_id.as_str()) && tag(STEP_TAG) == Some(call.step.as_str())
 }
 
+/// The first argument naming a region (`region`, `to_region`, `from.region`…) whose value
+/// is no AWS region: it would become part of a host name the SDK calls.
+fn bad_region(v: &Json, at: &str) -> Option<(String, String)> {
+    let Json::Object(map) = v else { return None };
+    for (k, v) in map {
+        let name = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+        match v {
+            Json::String(s) if (k == "region" || k.ends_with("_region")) && !crate::runbook::check::is_region(s) => {
+                return Some((name, s.clone()));
+            }
+            Json::Object(_) => {
+                if let Some(found) = bad_region(v, &name) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,25 +262,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The first argument naming a region (`region`, `to_region`, `from.region`…) whose value
-/// is no AWS region: it would become part of a host name the SDK calls.
-fn bad_region(v: &Json, at: &str) -> Option<(String, String)> {
-    let Json::Object(map) = v else { return None };
-    for (k, v) in map {
-        let name = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
-        match v {
-            Json::String(s) if (k == "region" || k.ends_with("_region")) && !crate::runbook::check::is_region(s) => {
-                return Some((name, s.clone()));
-            }
-            Json::Object(_) => {
-                if let Some(found) = bad_region(v, &name) {
-                    return Some(found);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
