@@ -143,6 +143,13 @@ pub fn summarize(outcome: Result<crate::engine::Outcome, crate::engine::Fatal>, 
             log_path.display(),
             answers_path.as_ref().map(|a| format!(" --headless --answers {}", a.display())).unwrap_or_default()
         );
+        // No `--cloud` or `--mode` to remember: a resume takes both from the log.
+        let _ = writeln!(
+            out,
+            "(it goes on in {} mode on {}, as the log began; no --cloud or --mode needed)",
+            meta.mode.as_str(),
+            if meta.cloud == "aws" { "AWS" } else { "the simulated cloud" }
+        );
         return exit::PROBLEM;
     }
     let ending = crate::objectives::ending(outcome.status, s.rto_met(), s.rpo_met());
