@@ -94,9 +94,10 @@ pub enum Command {
         /// (ssh-keygen's -I)
         #[arg(long, value_name = "NAME")]
         identity: Option<String>,
-        /// The runbook folder whose allowed_signers is the trust root
-        #[arg(long, default_value = "runbooks")]
-        dir: PathBuf,
+        /// The runbook folder whose allowed_signers is the trust root [default: the folder
+        /// of the catalog the run used (found by the SHA-256 the log records), else runbooks]
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Follow a run read-only from another terminal or machine: its log as it grows, or
     /// its copy in the evidence bucket (s3://BUCKET/PREFIX/RUN_ID). Every line is checked
@@ -151,9 +152,9 @@ pub enum Command {
         /// OpenSSH allowed_signers file [default: as `verify`]
         #[arg(long, value_name = "FILE")]
         allowed_signers: Option<PathBuf>,
-        /// The runbook folder whose allowed_signers is the trust root
-        #[arg(long, default_value = "runbooks")]
-        dir: PathBuf,
+        /// The runbook folder whose allowed_signers is the trust root [default: as `verify`]
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -190,6 +191,7 @@ pub fn main() -> ExitCode {
         Command::Tabletop(args) => run::run(args, true),
         Command::Audit { datasets, dir, incidents, cloud } => audit::audit(&dir, &incidents, &datasets, cloud),
         Command::Verify { log, local, allowed_signers, identity, dir } => {
+            let dir = verify::trust_dir(local.as_deref().unwrap_or(&log), dir);
             match log.to_str().and_then(crate::offsite::Place::parse) {
                 Some(place) => {
                     verify::verify_copy(&place, local.as_deref(), allowed_signers.as_deref(), identity.as_deref(), &dir)
@@ -204,6 +206,7 @@ pub fn main() -> ExitCode {
         Command::Evidence(args) => evidence::evidence(args),
         Command::SignOff { log, sign_key, role, statement } => verify::sign_off(&log, &sign_key, &role, &statement),
         Command::Report { log, format, allowed_signers, dir } => {
+            let dir = verify::trust_dir(&log, dir);
             verify::report(&log, format, allowed_signers.as_deref(), &dir)
         }
         Command::Schema { actions_md } => {

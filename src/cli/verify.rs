@@ -108,6 +108,46 @@ fn file_sha256(path: &Path) -> std::io::Result<String> {
     }
 }
 
+/// Where the trust root is looked for when no `--dir` is given: beside the catalog the
+/// run was started with (the log records its SHA-256; a run's catalog need not be in
+/// `./runbooks`), else `./runbooks`. Folders looked at: `runbooks`, the log's folder's
+/// parent and its `runbooks`, then folders up to two levels below this one.
+pub(super) fn trust_dir(log: &Path, given: Option<std::path::PathBuf>) -> std::path::PathBuf {
+    let default = std::path::PathBuf::from("runbooks");
+    if let Some(d) = given {
+        return d;
+    }
+    let want = match crate::journal::stream_records(log).next().map(|r| r.event) {
+        Some(crate::event::Event::Genesis(g)) => g.provenance.catalog_sha256,
+        _ => None,
+    };
+    let Some(want) = want else { return default };
+    let holds = |d: &Path| {
+        std::fs::read(d.join(crate::runbook::load::CATALOG_FILE)).is_ok_and(|b| crate::journal::sha256_hex(&b) == want)
+    };
+    let mut candidates = vec![default.clone()];
+    if let Some(up) = log.parent().and_then(Path::parent) {
+        candidates.push(up.join("runbooks"));
+        candidates.push(up.to_path_buf());
+    }
+    let below = |d: &Path| -> Vec<std::path::PathBuf> {
+        let Ok(entries) = std::fs::read_dir(d) else { return Vec::new() };
+        let mut out: Vec<std::path::PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.') && e.file_name() != "target")
+            .map(|e| e.path())
+            .collect();
+        out.sort();
+        out
+    };
+    for one in below(Path::new(".")) {
+        candidates.extend(below(&one));
+        candidates.push(one);
+    }
+    candidates.into_iter().find(|d| holds(d)).unwrap_or(default)
+}
+
 /// How many lines `bytes` holds (complete ones).
 fn lines(bytes: &[u8]) -> usize {
     bytes.iter().filter(|b| **b == b'\n').count()

@@ -262,6 +262,10 @@ pub(crate) struct Ctx {
     pub sink: Sink,
     pub outputs: Mutex<HashMap<String, Map<String, Json>>>,
     waiters: Mutex<HashMap<String, oneshot::Sender<Command>>>,
+    /// Signed words that came while their step was between two asks (two approvers who
+    /// sign at once: the second arrives while the first is being recorded). Each is
+    /// handed to the step when it next asks, never dropped.
+    held: Mutex<HashMap<String, std::collections::VecDeque<Command>>>,
     tracker: Mutex<Tracker>,
     pub interrupted: HashSet<String>,
     /// Steps run again on a resume because the log holds their outputs only redacted.
@@ -289,7 +293,15 @@ impl Ctx {
     /// caller announces it, so an answer can never arrive too early.
     pub fn register(&self, step: &str) -> oneshot::Receiver<Command> {
         let (tx, rx) = oneshot::channel();
-        self.waiters.lock().unwrap().insert(step.to_string(), tx);
+        let early = self.held.lock().unwrap().get_mut(step).and_then(|q| q.pop_front());
+        match early {
+            Some(cmd) => {
+                let _ = tx.send(cmd);
+            }
+            None => {
+                self.waiters.lock().unwrap().insert(step.to_string(), tx);
+            }
+        }
         rx
     }
 }
@@ -342,6 +354,7 @@ impl Engine {
             sink,
             outputs: Mutex::new(outputs),
             waiters: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashMap::new()),
             tracker: Mutex::new(tracker),
             operators: Mutex::new(operators),
             confirmed_plans: Mutex::new(HashMap::new()),
@@ -506,8 +519,14 @@ impl Engine {
                         Some(cmd) => {
                             let step = cmd.step().unwrap_or_default().to_string();
                             let waiter = ctx.waiters.lock().unwrap().remove(&step);
+                            let pending = !status.contains_key(&step)
+                                && ctx.spec.runbook.step(&step).is_some_and(|s| matches!(s.kind, StepKind::Approval(_)));
                             match waiter {
                                 Some(tx) => { let _ = tx.send(cmd); }
+                                // A signed word for an approval still under way waits for its next ask.
+                                None if pending && matches!(cmd, Command::Signed { .. }) => {
+                                    ctx.held.lock().unwrap().entry(step).or_default().push_back(cmd);
+                                }
                                 None => { ctx.emit(Event::Warning { code: "no_waiting_step".into(), message: format!("step `{step}` is not waiting for an answer") })?; }
                             }
                         }

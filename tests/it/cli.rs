@@ -464,3 +464,35 @@ fn validate_flags_answers_the_run_would_stop_on() {
     let strict = lifeboat(&["validate", "--deny-warnings", dir.path().to_str().unwrap()]);
     assert_eq!(strict.status.code(), Some(1));
 }
+
+/// Issue 30: `verify` and `report` find the trust root beside the catalog the run was
+/// given (the log records the catalog's SHA-256), not only in `./runbooks`.
+#[test]
+fn verify_finds_the_trust_root_beside_the_catalog_the_run_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let books = dir.path().join("ops/books");
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::write(books.join("datasets.yaml"), crate::engine::CATALOG).unwrap();
+    std::fs::write(
+        books.join("rb.yaml"),
+        crate::run::runbook(
+            "2h",
+            "  x: { type: string, default: y }\n",
+            "      - { id: a, title: A, run: \"true\" }\n",
+        ),
+    )
+    .unwrap();
+    let key = crate::journal::keygen(dir.path());
+    crate::journal::allowed_signers(&books, &key);
+    let log = dir.path().join("incidents/run.jsonl");
+    let out = crate::run::replay(dir.path(), &books.join("rb.yaml"), &log, &["--sign-key", key.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = crate::run::lifeboat_in(dir.path(), &["verify", log.to_str().unwrap()], &[]);
+    let said = text(&v.stdout);
+    assert!(said.contains("signed by ops@example (the trust root names the key)"), "{said}");
+    assert!(said.contains("ops/books/allowed_signers"), "it says which trust root: {said}");
+    assert_eq!(v.status.code(), Some(0), "{said}");
+    // Named explicitly, a folder without one still means no trust root.
+    let v = crate::run::lifeboat_in(dir.path(), &["verify", log.to_str().unwrap(), "--dir", "elsewhere"], &[]);
+    assert_eq!(v.status.code(), Some(4), "{}", text(&v.stdout));
+}

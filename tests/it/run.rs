@@ -129,7 +129,9 @@ fn a_manual_step_without_an_answer_stops_with_its_name_and_never_hangs() {
     assert!(stderr.contains("manual step `confirm` has no answer in"), "{stderr}");
     assert!(stderr.contains("--resume"), "says how to go on: {stderr}");
     assert!(
-        stderr.contains("it goes on in tabletop mode on the simulated cloud, as the log began; no --cloud or --mode needed"),
+        stderr.contains(
+            "it goes on in tabletop mode on the simulated cloud, as the log began; no --cloud or --mode needed"
+        ),
         "the resume needs no cloud to be named: {stderr}"
     );
     // The log is intact and resumable: add the answer and go on.

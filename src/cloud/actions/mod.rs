@@ -104,7 +104,7 @@ pub fn perform<'a>(
                 call.spec.name,
                 &name,
                 "InvalidRegion",
-                format!("`{name}` is `{}`, which is not an AWS region", crate::printable::line(&bad)),
+                format!("`{name}` is `{}`, which is not an AWS region", bad.escape_debug()),
             )
             .hint("a region is part of the host name called (rds.REGION.amazonaws.com): e.g. eu-central-1"));
         }

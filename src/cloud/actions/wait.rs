@@ -43,7 +43,7 @@ pub async fn until<T, F: Future<Output = Result<Look<T>, ActionError>>>(
             let line = if waited < 1000 {
                 format!("{what}: {status}")
             } else {
-                format!("{what}: {status} ({} so far)", crate::format::human_ms(waited))
+                format!("{what}: {status} ({} so far)", so_far(waited))
             };
             (env.ctx.progress)(Progress::Line(line));
             said = Some((status.clone(), now));
@@ -61,5 +61,15 @@ pub async fn until<T, F: Future<Output = Result<Look<T>, ActionError>>>(
         }
         clock.sleep(wait).await;
         wait = (wait * 2).min(StdDuration::from_secs(120));
+    }
+}
+
+/// `4m10s`, `1h2m`: how long a wait has gone on (the cloud layer formats its own lines).
+fn so_far(ms: u64) -> String {
+    let s = ms / 1000;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, m, _) => format!("{h}h{m}m"),
     }
 }

@@ -253,7 +253,7 @@ pub fn roles(raw: &raw::RolesFile, cx: &mut Cx) -> Option<Roles> {
             || principal.value.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',')
         {
             cx.push(
-                Diag::new(Kind::BadPrincipal(crate::printable::line(&clip(principal)).into_owned()), principal.span)
+                Diag::new(Kind::BadPrincipal(clip(principal).escape_debug().to_string()), principal.span)
                     .help("the principal as allowed_signers names the key, e.g. alice@example.com"),
             );
         }
