@@ -30,13 +30,18 @@ pub struct ShellResult {
 }
 
 /// Kills the gate's every descendant and its whole process group when dropped (abort,
-/// timeout, or the engine stopping).
-struct Group(Option<i32>);
+/// timeout, or the engine stopping); `swept` once the step's end has done the first part.
+struct Group {
+    pgid: Option<i32>,
+    swept: bool,
+}
 
 impl Drop for Group {
     fn drop(&mut self) {
-        if let Some(pgid) = self.0 {
-            super::tree::kill_descendants(pgid);
+        if let Some(pgid) = self.pgid {
+            if !self.swept {
+                super::tree::kill_descendants(pgid);
+            }
             // SAFETY: killpg only sends a signal; a group that is gone returns ESRCH.
             unsafe {
                 libc::killpg(pgid, libc::SIGKILL);
@@ -265,7 +270,7 @@ pub async fn run(
     }
     let mut child = cmd.spawn()?;
     drop(status_w);
-    let group = Group(child.id().map(|p| p as i32));
+    let mut group = Group { pgid: child.id().map(|p| p as i32), swept: false };
     let recorded = child.id().is_some_and(on_start);
     let gate = child.stdin.take();
     if !recorded {
@@ -353,7 +358,8 @@ pub async fn run(
         on_output(stream, text);
     }
     // Whatever the command left running goes with it, wherever it went; then the gate.
-    let killed = group.0.map(super::tree::kill_descendants).unwrap_or_default();
+    let killed = group.pgid.map(super::tree::kill_descendants).unwrap_or_default();
+    group.swept = true;
     leftovers |= killed.killed > 0 || !killed.survivors.is_empty();
     drop(gate);
     let _ = clock::timeout(&crate::clock::SystemClock, GRACE, child.wait()).await;

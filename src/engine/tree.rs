@@ -28,8 +28,42 @@ fn stat(pid: i32) -> Option<Proc> {
     Some(Proc { pid, ppid, alive: !matches!(state, "Z" | "X" | "x"), start })
 }
 
-/// Every live descendant of `root` (not `root` itself).
+/// Every live descendant of `root` (not `root` itself). Walks the subtree through each
+/// thread's `children` file (a handful of reads for a step's few processes); a kernel
+/// without it gets the whole of `/proc` read instead.
 fn descendants(root: i32) -> Vec<Proc> {
+    match children_of(root) {
+        Some(first) => {
+            let mut out = Vec::new();
+            let mut todo = first;
+            while let Some(pid) = todo.pop() {
+                let Some(p) = stat(pid) else { continue };
+                todo.extend(children_of(pid).unwrap_or_default());
+                if p.alive {
+                    out.push(p);
+                }
+            }
+            out
+        }
+        None => descendants_by_scan(root),
+    }
+}
+
+/// The children of every thread of `pid`; `None` when the kernel keeps no such file.
+fn children_of(pid: i32) -> Option<Vec<i32>> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut out = Vec::new();
+    let mut any = false;
+    for t in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+            any = true;
+            out.extend(text.split_whitespace().filter_map(|n| n.parse::<i32>().ok()));
+        }
+    }
+    any.then_some(out)
+}
+
+fn descendants_by_scan(root: i32) -> Vec<Proc> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     let mut children: HashMap<i32, Vec<Proc>> = HashMap::new();
     for entry in dir.flatten() {
