@@ -82,7 +82,7 @@ fn asides(log: &Path) -> Vec<(String, String)> {
             let holds = if !plain {
                 "REFUSED: not a file name in the log's folder".to_string()
             } else {
-                match file_sha256(&dir.join(&file)) {
+                match crate::cloud::manifest::file_sha256(&dir.join(&file)) {
                     Ok(got) if got == sha256 => "intact (sha256 matches)".into(),
                     Ok(_) => "ALTERED: its sha256 is not the one the log recorded".into(),
                     Err(e) => format!("MISSING: {e}"),
@@ -91,21 +91,6 @@ fn asides(log: &Path) -> Vec<(String, String)> {
             (file, holds)
         })
         .collect()
-}
-
-/// A file's SHA-256, read in pieces (output kept aside may be gigabytes).
-fn file_sha256(path: &Path) -> std::io::Result<String> {
-    use ssh_key::sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match f.read(&mut buf)? {
-            0 => return Ok(hex::encode(hash.finalize())),
-            n => hash.update(&buf[..n]),
-        }
-    }
 }
 
 /// Where the trust root is looked for when no `--dir` is given: beside the catalog the

@@ -158,17 +158,7 @@ impl Manifest {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad(format!("`{sha256}` is no SHA-256 (64 hexadecimal digits)")));
         }
-        let mut f = File::open(&path).map_err(io(&path))?;
-        let mut hash = Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = f.read(&mut buf).map_err(io(&path))?;
-            if n == 0 {
-                break;
-            }
-            hash.update(&buf[..n]);
-        }
-        let got = hex::encode(hash.finalize());
+        let got = file_sha256(&path).map_err(io(&path))?;
         if got != sha256 {
             return Err(bad(format!("the file changed after it was planned (its SHA-256 is now {got})")));
         }
@@ -355,6 +345,20 @@ pub fn unbatch_key(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// A file's SHA-256, read in pieces (a manifest or a step's output kept aside may be
+/// gigabytes).
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
+    let mut f = File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match f.read(&mut buf)? {
+            0 => return Ok(hex::encode(hash.finalize())),
+            n => hash.update(&buf[..n]),
+        }
+    }
 }
 
 #[cfg(test)]
