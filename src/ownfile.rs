@@ -28,6 +28,12 @@ pub fn append(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).custom_flags(libc::O_NOFOLLOW).open(path)
 }
 
+/// Creates `path` new, to write: an existing name (a link at it included) is an error of
+/// kind `AlreadyExists`, never opened.
+pub fn create_new(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_NOFOLLOW).open(path)
+}
+
 /// Writes `bytes` as the whole of `path`: into a new file beside it, synced, then renamed
 /// over the name (a reader sees the old file or the new one, never half). A link at the
 /// name is refused.

@@ -4,9 +4,8 @@
 //! itself (never through a link, never over another file); the log records the file's
 //! name, size and SHA-256, and `verify` checks the file against it.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use ssh_key::sha2::{Digest, Sha256};
@@ -109,9 +108,7 @@ impl Aside {
         for n in 0..100 {
             let suffix = if n == 0 { String::new() } else { format!("-{n}") };
             let name = format!("{base}.{}.{}{suffix}.out", self.step, self.attempt);
-            let opened =
-                OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_NOFOLLOW).open(dir.join(&name));
-            match opened {
+            match crate::ownfile::create_new(&dir.join(&name)) {
                 Ok(file) => return Ok(Kept { name, file, hash: Sha256::new(), bytes: 0, lines: 0 }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = name,
                 Err(e) => return Err(format!("`{name}` cannot be created: {e}")),

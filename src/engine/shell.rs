@@ -188,11 +188,7 @@ fn status_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// tell a process apart from a later one that reuses its id.
 pub fn identity(pid: u32) -> Option<(String, u64)> {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?.trim().to_string();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may hold spaces: count fields after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let start = rest.split_whitespace().nth(19)?.parse().ok()?;
-    Some((boot, start))
+    Some((boot, super::tree::start_ticks(pid as i32)?))
 }
 
 /// Stops a process group that an earlier, killed run left behind, if it is still the

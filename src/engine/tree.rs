@@ -28,6 +28,12 @@ fn stat(pid: i32) -> Option<Proc> {
     Some(Proc { pid, ppid, alive: !matches!(state, "Z" | "X" | "x"), start })
 }
 
+/// A process's start time in clock ticks since boot (with the boot, what tells it from a
+/// later process that reuses its id).
+pub fn start_ticks(pid: i32) -> Option<u64> {
+    stat(pid).map(|p| p.start)
+}
+
 /// Every live descendant of `root` (not `root` itself). Walks the subtree through each
 /// thread's `children` file (a handful of reads for a step's few processes); a kernel
 /// without it gets the whole of `/proc` read instead.
