@@ -396,22 +396,27 @@ fn under_four_eyes_a_typed_name_is_a_denial_at_the_step_and_validate_says_so_fir
     assert!(!dir.path().join("effects").exists(), "nothing ran past the approval");
 }
 
-#[test]
-fn two_signed_approvals_from_the_inbox_pass_four_eyes_and_the_log_alone_proves_them() {
-    let (dir, rb, [ops, dana, erik]) = people(FOUR_EYES);
-    let ans = answers(dir.path(), "");
-    let log = dir.path().join("run.jsonl");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+/// A signed, headless run of `rb` that waits up to `wait` for approvals from its inbox.
+fn awaiting_approvals(dir: &Path, rb: &Path, log: &Path, ans: &Path, key: &Path, wait: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--log", log.to_str().unwrap()])
-        .args(["--answers", ans.to_str().unwrap(), "--sign-key", ops.to_str().unwrap(), "--await-approvals", "40s"])
-        .current_dir(dir.path())
+        .args(["--answers", ans.to_str().unwrap(), "--sign-key", key.to_str().unwrap(), "--await-approvals", wait])
+        .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("LIFEBOAT_OPERATOR", "ci")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn two_signed_approvals_from_the_inbox_pass_four_eyes_and_the_log_alone_proves_them() {
+    let (dir, rb, [ops, dana, erik]) = people(FOUR_EYES);
+    let ans = answers(dir.path(), "");
+    let log = dir.path().join("run.jsonl");
+    let child = awaiting_approvals(dir.path(), &rb, &log, &ans, &ops, "40s");
     let asks = |n: usize| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
@@ -581,17 +586,7 @@ fn the_inbox_passes_over_pipes_links_and_giant_files_and_still_takes_approvals()
     let ans = answers(dir.path(), "");
     let log = dir.path().join("run.jsonl");
     let inbox = dir.path().join("run.jsonl.inbox");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
-        .args(["run", rb.to_str().unwrap(), "--headless", "--cloud", "sim", "--log", log.to_str().unwrap()])
-        .args(["--answers", ans.to_str().unwrap(), "--sign-key", ops.to_str().unwrap(), "--await-approvals", "20s"])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env("LIFEBOAT_OPERATOR", "ci")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = awaiting_approvals(dir.path(), &rb, &log, &ans, &ops, "20s");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !std::fs::read_to_string(&log).unwrap_or_default().contains("\"type\":\"step_waiting\"") {
         assert!(std::time::Instant::now() < deadline, "the run never asked");
@@ -621,15 +616,7 @@ fn the_inbox_passes_over_pipes_links_and_giant_files_and_still_takes_approvals()
     }
     assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
     // A reader stuck on the pipe would hold the run for ever: a deadline, then a kill.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait_with_output()));
-    let out = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = std::process::Command::new("kill").args(["-9", &pid]).status();
-            panic!("the run hung on what lay in its inbox");
-        }
-    };
+    let out = crate::run::finish_within(child, 60, "the run, on what lay in its inbox,");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let size = std::fs::metadata(&log).unwrap().len();
     assert!(size < 1 << 20, "the giant file did not reach the log ({size} bytes)");

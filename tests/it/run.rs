@@ -49,16 +49,21 @@ pub(crate) fn lifeboat_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ou
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The pipes are drained while the run goes on: a run that prints more than a pipe
-    // holds must not look hung because nobody read it.
+    finish_within(child, 60, &format!("lifeboat {args:?}"))
+}
+
+/// The child's output once it exits, its pipes drained meanwhile (a run that prints more
+/// than a pipe holds must not look hung because nobody read it); past `secs`, it is
+/// killed and the test fails naming `what`.
+pub(crate) fn finish_within(child: std::process::Child, secs: u64, what: &str) -> Output {
     let pid = child.id().to_string();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));
-    match rx.recv_timeout(Duration::from_secs(60)) {
+    match rx.recv_timeout(Duration::from_secs(secs)) {
         Ok(out) => out.unwrap(),
         Err(_) => {
             let _ = Command::new("kill").args(["-9", &pid]).status();
-            panic!("lifeboat {args:?} hung")
+            panic!("{what} hung")
         }
     }
 }
