@@ -51,16 +51,20 @@ impl Clock for SystemClock {
 /// The rehearsal's clock: it models time instead of measuring the machine. A wait the
 /// model or the runbook defines (a request's latency, `wait:`, a back-off, a job's
 /// progress) advances it by the wait's modeled length, taking 1/`speed` of that in real
-/// time — or none, when that would be less than the timer's grain; everything else
-/// (computation, a command, a person) passes at real time. So modeled durations do not
-/// depend on `--speed` or on the machine's load: the simulator's CPU is never counted
+/// time — or none, when that would be less than the timer's grain; a command or a person
+/// passes at real time; computation counts the CPU time it took. So modeled durations do
+/// not depend on `--speed` or on the machine's load: the simulator's CPU is never counted
 /// `speed` times over, and a 10,000× rehearsal models what a 20× one does.
 ///
 /// What computes is told by the futures [`tracked`] wraps (the engine, its steps, the
-/// actions' tasks, the simulator's jobs): while one of them runs or is woken, the clock
-/// runs at real time; when none does and something sleeps on the clock, the clock runs at
-/// `speed` up to the earliest wake-up, or jumps there. Built on tokio's clock, so under
-/// `start_paused` tests it advances instantly and deterministically.
+/// actions' tasks, the simulator's jobs): while one of them is polled the clock advances
+/// by the CPU time of that poll (never more than the poll's wall time) — not by the wall
+/// time, which on a busy machine includes the time the thread waited for a core, and
+/// once made the same rehearsal model a roll-back at 15 s and at 23 s; while one is
+/// woken and not yet polled the clock stands still; when none is and something sleeps on
+/// the clock, the clock runs at `speed` up to the earliest wake-up, or jumps there. Built
+/// on tokio's clock, so under `start_paused` tests it advances instantly and
+/// deterministically (a poll there takes no tokio time, so it counts none).
 pub struct VirtualClock {
     shared: std::sync::Arc<Shared>,
     speed: f64,
@@ -68,6 +72,8 @@ pub struct VirtualClock {
 
 /// The clock's state, and the driver's bell.
 pub struct Shared {
+    /// The clock's number (a copy of `Pace::id`, read without the lock on every poll).
+    id: usize,
     pace: std::sync::Mutex<Pace>,
     bell: tokio::sync::Notify,
 }
@@ -89,6 +95,14 @@ struct Pace {
     /// the clock stands still until something runs or this real instant passes.
     handoff: Option<tokio::time::Instant>,
     speed: f64,
+    /// CPU time of the tracked polls that ended since `since`: while something computes
+    /// and nothing holds the clock, the clock advances by this, not by the wall time.
+    worked: StdDuration,
+    /// The latest time handed out: a thread mid-poll counts its own poll's CPU so far,
+    /// which another thread cannot see, and time must never run backwards between them.
+    high: Timestamp,
+    /// Which clock a thread's poll in progress ([`POLL`]) belongs to.
+    id: usize,
     /// Who waits for which virtual time.
     sleepers: std::collections::BTreeMap<(Timestamp, u64), std::task::Waker>,
     next_id: u64,
@@ -110,7 +124,20 @@ impl Pace {
             && self.running == 0
             && (self.pending > 0 || self.handoff.is_some_and(|h| tokio::time::Instant::now() < h))
     }
-    fn now(&self) -> Timestamp {
+    /// The time to hand out: with the work of this thread's poll so far.
+    fn now(&mut self) -> Timestamp {
+        let t = self.model(in_progress(self.id)).max(self.high);
+        self.high = t;
+        t
+    }
+    /// The time the pace has reached, with `ongoing` work of a poll not yet ended (none
+    /// when rebasing: a poll's work is added once, when it ends).
+    fn model(&self, ongoing: StdDuration) -> Timestamp {
+        if self.holds == 0 && self.running > 0 {
+            // Computing: the CPU time the polls took, not the wall time that passed.
+            let worked = self.worked + ongoing;
+            return self.at.checked_add(jiff::SignedDuration::try_from(worked).unwrap_or_default()).unwrap_or(self.at);
+        }
         if self.still() {
             return self.at;
         }
@@ -131,7 +158,8 @@ impl Pace {
     }
     /// Starts a new stretch at the current virtual time (before the pace changes).
     fn rebase(&mut self) {
-        self.at = self.now();
+        self.at = self.model(StdDuration::ZERO);
+        self.worked = StdDuration::ZERO;
         self.since = tokio::time::Instant::now();
         if self.handoff.is_some_and(|h| self.since >= h) {
             self.handoff = None;
@@ -154,12 +182,13 @@ impl Shared {
     /// Moves work between waiting, pending and running; when none is left, the driver
     /// may race ahead. Something starting to run ends a hand-off.
     fn shift(&self, running: isize, pending: isize) {
-        self.shift_and(running, pending, false)
+        self.shift_and(running, pending, false, StdDuration::ZERO)
     }
     /// The same, and a hand-off begins in the same instant when `handing` (a spawned
-    /// child ended; its parent runs next).
-    fn shift_and(&self, running: isize, pending: isize, handing: bool) {
+    /// child ended; its parent runs next); `worked` is the CPU time of a poll that ended.
+    fn shift_and(&self, running: isize, pending: isize, handing: bool, worked: StdDuration) {
         let mut p = self.lock();
+        p.worked += worked;
         p.rebase();
         p.running = p.running.saturating_add_signed(running);
         p.pending = p.pending.saturating_add_signed(pending);
@@ -180,6 +209,7 @@ impl Shared {
 impl VirtualClock {
     pub fn new(start: Timestamp, speed: f64) -> Self {
         assert!(speed > 0.0 && speed.is_finite(), "speed must be positive");
+        let id = CLOCKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let pace = Pace {
             at: start,
             since: tokio::time::Instant::now(),
@@ -188,12 +218,15 @@ impl VirtualClock {
             pending: 0,
             handoff: None,
             speed,
+            worked: StdDuration::ZERO,
+            high: start,
+            id,
             sleepers: Default::default(),
             next_id: 0,
             driver: None,
         };
         let shared =
-            std::sync::Arc::new(Shared { pace: std::sync::Mutex::new(pace), bell: tokio::sync::Notify::new() });
+            std::sync::Arc::new(Shared { id, pace: std::sync::Mutex::new(pace), bell: tokio::sync::Notify::new() });
         VirtualClock { shared, speed }
     }
 
@@ -394,6 +427,37 @@ pub fn inherit<F: Future>(fut: F) -> Tracked<F> {
 thread_local! {
     /// The clock of the tracked future this thread is polling, if any.
     static CURRENT: std::cell::RefCell<Option<std::sync::Arc<Shared>>> = const { std::cell::RefCell::new(None) };
+    /// The outermost tracked poll under way on this thread: its clock's id, and the
+    /// thread's CPU time and tokio's instant when it began.
+    static POLL: std::cell::Cell<Option<(usize, StdDuration, tokio::time::Instant)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Numbers the modeling clocks, so a poll in progress is counted by its own clock only.
+static CLOCKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The CPU time this thread has used: what computation costs, whatever else the machine
+/// is doing (the wall time of the same work doubles when another process shares the core).
+fn thread_cpu() -> StdDuration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return StdDuration::ZERO;
+    }
+    StdDuration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+}
+
+/// The work of a poll that began at `cpu0`/`wall0`: its CPU time, never more than the
+/// tokio time it took (none on a paused test clock, where polls are instantaneous).
+fn poll_work(cpu0: StdDuration, wall0: tokio::time::Instant) -> StdDuration {
+    thread_cpu().saturating_sub(cpu0).min(wall0.elapsed())
+}
+
+/// The work of the poll under way on this thread, when it belongs to clock `id`.
+fn in_progress(id: usize) -> StdDuration {
+    match POLL.with(|p| p.get()) {
+        Some((of, cpu0, wall0)) if of == id => poll_work(cpu0, wall0),
+        _ => StdDuration::ZERO,
+    }
 }
 
 /// `child`: spawned by a tracked future that joins it (its end is handed over).
@@ -485,12 +549,22 @@ impl<F: Future> Future for Tracked<F> {
         let was_scheduled = (task.state.swap(RUNNING, AcqRel) == SCHEDULED) as isize;
         task.shared.shift(1, -was_scheduled);
         let waker = std::task::Waker::from(task.clone());
+        // A tracked future inside another is measured by the outer one.
+        let outermost = POLL.with(|p| p.get()).is_none();
+        let id = task.shared.id;
+        if outermost {
+            POLL.with(|p| p.set(Some((id, thread_cpu(), tokio::time::Instant::now()))));
+        }
         let outer = CURRENT.with(|c| c.replace(Some(task.shared.clone())));
         let out = this.fut.as_mut().poll(&mut std::task::Context::from_waker(&waker));
         CURRENT.with(|c| *c.borrow_mut() = outer);
+        let worked = match outermost.then(|| POLL.with(|p| p.take())).flatten() {
+            Some((_, cpu0, wall0)) => poll_work(cpu0, wall0),
+            None => StdDuration::ZERO,
+        };
         if out.is_ready() {
             task.state.store(DONE, SeqCst);
-            task.shared.shift_and(-1, 0, task.child);
+            task.shared.shift_and(-1, 0, task.child, worked);
             this.task = None;
             return out;
         }
@@ -499,16 +573,16 @@ impl<F: Future> Future for Tracked<F> {
         // now, or the clock would race ahead in the gap.
         if !tokio::task::coop::has_budget_remaining() {
             task.state.store(SCHEDULED, SeqCst);
-            task.shared.shift(-1, 1);
+            task.shared.shift_and(-1, 1, false, worked);
             cx.waker().wake_by_ref();
             return out;
         }
         match task.state.compare_exchange(RUNNING, IDLE, AcqRel, Acquire) {
-            Ok(_) => task.shared.shift(-1, 0),
+            Ok(_) => task.shared.shift_and(-1, 0, false, worked),
             // Woken while polled: pending until polled again.
             Err(_) => {
                 task.state.store(SCHEDULED, SeqCst);
-                task.shared.shift(-1, 1);
+                task.shared.shift_and(-1, 1, false, worked);
             }
         }
         out
@@ -590,14 +664,19 @@ mod tests {
         assert!(millis_between(t0, clock.now()) >= 600_000);
     }
 
-    /// Work that really takes the CPU (a blocking sleep stands for it) inside a tracked
-    /// future, between modeled waits.
+    /// Work that really takes the CPU inside a tracked future, between modeled waits.
     async fn work(clock: Arc<dyn Clock>, rounds: u32, wait: StdDuration, cpu: StdDuration) {
         for _ in 0..rounds {
             clock.sleep(wait).await;
-            if !cpu.is_zero() {
-                std::thread::sleep(cpu);
-            }
+            spin(cpu);
+        }
+    }
+
+    /// Spends `cpu` of this thread's CPU time.
+    fn spin(cpu: StdDuration) {
+        let from = thread_cpu();
+        while thread_cpu() - from < cpu {
+            std::hint::black_box(0u64.wrapping_add(1));
         }
     }
 
@@ -617,15 +696,52 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn computation_passes_at_real_time_and_waits_at_their_modeled_length() {
+    async fn computation_counts_its_cpu_once_and_waits_their_modeled_length() {
         // 5 × (100 ms modeled + 20 ms of CPU): 600 ms, at any speed — never 20 ms × 10,000.
         for speed in [20.0, 1_000.0, 10_000.0] {
             let (ms, real) = modeled(speed, 1, 5, StdDuration::from_millis(100), StdDuration::from_millis(20)).await;
-            // A loaded machine wakes a sleeping thread late, which counts too: the point
-            // is 20 ms of CPU counted once, never 10,000 times (200 s).
-            assert!((600..900).contains(&ms), "at {speed}×: {ms} ms modeled");
+            // 20 ms of CPU counted once, never 10,000 times (200 s); the rest of a poll
+            // (scheduling, the timer) is microseconds.
+            assert!((600..650).contains(&ms), "at {speed}×: {ms} ms modeled");
             assert!(real < StdDuration::from_millis(100 * 5 / speed as u64 + 100 + 300), "at {speed}×: {real:?} real");
         }
+    }
+
+    /// Pins the calling thread to CPU 0 (what a busy machine does to a thread, on demand).
+    fn pin_to_first_cpu() {
+        // SAFETY: a zeroed cpu_set_t is the empty set; the calls only read and write it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
+        }
+    }
+
+    /// The rehearsal that modeled a roll-back at 15 s alone and 23 s beside another test:
+    /// the same work, with two busy threads on its core, models what it does alone.
+    #[test]
+    fn computation_counts_its_cpu_not_the_time_a_busy_machine_adds() {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let hogs: Vec<_> = (0..2)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    pin_to_first_cpu();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::black_box(0u64.wrapping_add(1));
+                    }
+                })
+            })
+            .collect();
+        pin_to_first_cpu();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (ms, real) =
+            rt.block_on(modeled(10_000.0, 1, 5, StdDuration::from_millis(100), StdDuration::from_millis(20)));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        hogs.into_iter().for_each(|h| h.join().unwrap());
+        // Sharing the core, 100 ms of CPU took about 300 ms of wall time.
+        assert!(real >= StdDuration::from_millis(150), "the core was not shared: {real:?}");
+        assert!((600..650).contains(&ms), "{ms} ms modeled, not 600 (the wall time was {real:?})");
     }
 
     /// On tokio's paused clock the polls' own CPU takes no time, so the figure is the
