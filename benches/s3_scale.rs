@@ -152,7 +152,7 @@ fn main() {
                     clock: clock.clone(),
                     progress: &progress,
                     dataset: &catalog.datasets[0],
-                    incident_started_at: incident,
+                    incident_started_at: incident, plan: None,
                 };
                 let Some(spec) = catalog::find("s3.restore_to_time") else { return };
                 let call = ActionCall {

@@ -48,7 +48,8 @@ async fn posture(
         step: r.id.clone(),
     };
     let quiet = |_| {};
-    let ctx = ActionCtx { clock: clock.clone(), progress: &quiet, dataset: d, incident_started_at: clock.now() };
+    let ctx =
+        ActionCtx { clock: clock.clone(), progress: &quiet, dataset: d, incident_started_at: clock.now(), plan: None };
     match cloud.call(&call, &ctx).await {
         Ok(r) => Ok(r.outputs),
         // A failed check still reports what it found.

@@ -165,6 +165,57 @@ impl Manifest {
         Ok(path)
     }
 
+    /// The confirmed plan of digest `sha256` in `dir`, opened to be carried out as it
+    /// stands, without listing the bucket again: every record must be of `bucket`. Its
+    /// parts are its first-level prefixes (up to [`SIDE_BY_SIDE`] runs of them), so the
+    /// copies are spread over the prefixes as when it was planned. Also returns how many
+    /// keys it changes (a key's delete markers are several records, one change).
+    pub fn open_confirmed(dir: &Path, sha256: &str, bucket: &str) -> Result<(Manifest, u64), ManifestError> {
+        let path = Manifest::confirmed(dir, sha256)?;
+        let f = File::open(&path).map_err(io(&path))?;
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(BufReader::new(f));
+        let end = std::fs::metadata(&path).map_err(io(&path))?.len();
+        // (first byte, records) of each run of one first-level prefix.
+        let (mut runs, mut records, mut keys) = (Vec::<(u64, u64)>::new(), 0u64, 0u64);
+        let (mut prefix, mut last_key) = (None::<String>, None::<String>);
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).map_err(csv_err(&path))? {
+            let at = record.position().map_or(0, |p| p.byte());
+            let bad = |why: String| ManifestError::Bad { path: path.clone(), record: records + 1, why };
+            if record.get(0) != Some(bucket) {
+                return Err(bad(format!("it is a plan of bucket `{}`, not `{bucket}`", record.get(0).unwrap_or(""))));
+            }
+            let key = record.get(1).ok_or_else(|| bad("too few fields".into()))?;
+            let here = key.find('/').map_or("", |i| &key[..=i]);
+            if prefix.as_deref() != Some(here) {
+                runs.push((at, 0));
+                prefix = Some(here.to_string());
+            }
+            if last_key.as_deref() != Some(key) {
+                keys += 1;
+                last_key = Some(key.to_string());
+            }
+            if let Some(r) = runs.last_mut() {
+                r.1 += 1;
+            }
+            records += 1;
+        }
+        // Neighbouring runs joined into at most SIDE_BY_SIDE parts of similar size.
+        let share = records.div_ceil(SIDE_BY_SIDE as u64).max(1);
+        let mut starts: Vec<u64> = Vec::new();
+        let mut held = share;
+        for (at, n) in runs {
+            if held >= share {
+                starts.push(at);
+                held = 0;
+            }
+            held += n;
+        }
+        let parts =
+            starts.iter().enumerate().map(|(i, &s)| (s, starts.get(i + 1).copied().unwrap_or(end) - s)).collect();
+        Ok((Manifest { path, sha256: sha256.to_string(), records, parts }, keys))
+    }
+
     /// The first change of this plan that the confirmed plan at `confirmed` does not list,
     /// if any: both are in key order, so one pass over each.
     pub fn outside(&self, confirmed: &Path) -> Result<Option<String>, ManifestError> {

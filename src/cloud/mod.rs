@@ -111,6 +111,11 @@ pub struct ActionCtx<'a> {
     pub progress: &'a (dyn Fn(Progress) + Send + Sync),
     pub dataset: &'a Dataset,
     pub incident_started_at: Timestamp,
+    /// The outputs the log holds for the confirmed dry run this call is held to (its
+    /// `plan_sha256`), on the call's first attempt only: a roll-back then carries out that
+    /// plan as confirmed instead of listing the bucket again to plan it anew (a retry or a
+    /// resume lists again, and finds less to do).
+    pub plan: Option<&'a Map<String, Json>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -6,10 +6,13 @@ use serde_json::{Map, Value as Json, json};
 
 use super::ActionError;
 use super::plan::Tally;
-use crate::runbook::time::{Timestamp, format_timestamp};
+use crate::runbook::time::{Timestamp, format_timestamp, format_timestamp_ms};
 
+/// To the second, or the millisecond when the time has a fraction: a recovery point 65 ms
+/// after the incident began must not read as at its start, in a gate or in a later call
+/// that takes the time from these outputs.
 fn time(t: Timestamp) -> Json {
-    Json::String(format_timestamp(t))
+    Json::String(if t.subsec_nanosecond() == 0 { format_timestamp(t) } else { format_timestamp_ms(t) })
 }
 
 /// `s3.restore_to_time`: counts of the plan, the first keys kept, the region the bucket

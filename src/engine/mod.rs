@@ -276,6 +276,9 @@ pub(crate) struct Ctx {
     /// The plan each step's operator confirmed (a manifest's digest, and the Batch job
     /// it made), as the arguments that hold the step's every attempt to it.
     pub confirmed_plans: Mutex<HashMap<String, serde_json::Map<String, serde_json::Value>>>,
+    /// The outputs of the dry run each step's operator confirmed (the preview), which
+    /// the step's first attempt carries out as they stand.
+    pub previews: Mutex<HashMap<String, Map<String, Json>>>,
 }
 
 /// The run cannot go on: the journal failed (nothing may happen unrecorded).
@@ -358,6 +361,7 @@ impl Engine {
             tracker: Mutex::new(tracker),
             operators: Mutex::new(operators),
             confirmed_plans: Mutex::new(HashMap::new()),
+            previews: Mutex::new(HashMap::new()),
         };
         (Engine { ctx: Arc::new(ctx), commands: rx, prior }, tx)
     }

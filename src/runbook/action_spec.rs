@@ -49,7 +49,9 @@ pub enum Shape {
     Count,
     /// `true` or `false`.
     Flag,
-    /// A UTC time to the second: `2026-11-24T02:59:00Z`.
+    /// A UTC time to the second, or to the millisecond when it has a fraction (a
+    /// recovery point 65 ms after an incident began must not read as its start):
+    /// `2026-11-24T02:59:00Z`, `2026-11-24T02:59:00.065Z`.
     Time,
     /// A time as above, or `none`.
     TimeOrNone,
@@ -66,7 +68,7 @@ impl Shape {
         match self {
             Shape::Count => "whole number",
             Shape::Flag => "`true` / `false`",
-            Shape::Time => "UTC time (`2026-11-24T02:59:00Z`)",
+            Shape::Time => "UTC time (`2026-11-24T02:59:00Z`, or `…:00.065Z` to the millisecond)",
             Shape::TimeOrNone => "UTC time, or `none`",
             Shape::Text => "text",
             Shape::Digest => "SHA-256, 64 hex digits",
@@ -77,7 +79,10 @@ impl Shape {
     /// Whether `v` is a value of this shape.
     pub fn holds(self, v: &serde_json::Value) -> bool {
         use serde_json::Value as J;
-        let time = |s: &str| s.len() == 20 && s.ends_with('Z') && crate::runbook::time::parse_timestamp(s).is_ok();
+        let time = |s: &str| {
+            let shaped = s.len() == 20 || (s.len() == 24 && s.as_bytes()[19] == b'.');
+            shaped && s.ends_with('Z') && crate::runbook::time::parse_timestamp(s).is_ok()
+        };
         match (self, v) {
             (Shape::Count, J::Number(n)) => n.is_u64(),
             (Shape::Flag, J::Bool(_)) => true,

@@ -1,7 +1,8 @@
 //! A step's whole output, full screen (`v`): read back from the incident log, so it holds
 //! every line the step printed, not only the last few the detail pane keeps; new lines
 //! follow while the step runs. `/` searches, `n`/`N` go from match to match, `g`/`G` to
-//! the first and last line.
+//! the first and last line; a line wider than the screen ends in `›` and `←`/`→` scroll
+//! sideways (as `less -S` does: a manifest's path and digest are read whole, not cut).
 
 use std::path::Path;
 
@@ -32,6 +33,10 @@ pub struct OutputView {
     pub note: Option<String>,
     /// Rows of text on screen at the last draw (what a page is); set by `draw`.
     pub page: std::cell::Cell<usize>,
+    /// The first column shown (characters scrolled past on the left).
+    pub left: usize,
+    /// Columns of text on screen at the last draw; set by `draw`.
+    pub room: std::cell::Cell<usize>,
 }
 
 /// What a key did to the view.
@@ -76,6 +81,8 @@ impl OutputView {
             matches: Vec::new(),
             note,
             page: std::cell::Cell::new(20),
+            left: 0,
+            room: std::cell::Cell::new(60),
         }
     }
 
@@ -99,6 +106,18 @@ impl OutputView {
     fn scroll_to(&mut self, top: usize) {
         self.top = top.min(self.last_top());
         self.follow = self.top >= self.last_top();
+    }
+
+    /// Sideways by half a screen, never past where the longest line ends.
+    fn scroll_sideways(&mut self, right: bool) {
+        let room = self.room.get().max(1);
+        let step = (room / 2).max(1);
+        let widest = self.lines.iter().map(|(_, t)| t.chars().count()).max().unwrap_or(0);
+        self.left = if right {
+            (self.left + step).min(widest.saturating_sub(room.saturating_sub(1)))
+        } else {
+            self.left.saturating_sub(step)
+        };
     }
 
     fn search(&mut self) {
@@ -152,6 +171,9 @@ impl OutputView {
             KeyCode::PageUp => self.scroll_to(top.saturating_sub(self.page.get())),
             KeyCode::PageDown | KeyCode::Char(' ') => self.scroll_to(top + self.page.get()),
             KeyCode::Char('g') | KeyCode::Home => self.scroll_to(0),
+            KeyCode::Left | KeyCode::Char('h') => self.scroll_sideways(false),
+            KeyCode::Right | KeyCode::Char('l') => self.scroll_sideways(true),
+            KeyCode::Char('0') => self.left = 0,
             KeyCode::Char('G') | KeyCode::End => self.follow = true,
             KeyCode::Char('/') => self.typing = Some(TextField::from(self.query.as_str())),
             KeyCode::Char('n') => self.next_match(true),
@@ -171,16 +193,24 @@ impl OutputView {
         let top = self.shown_top();
         let width = body.width.saturating_sub(2) as usize;
         let number_width = self.lines.len().max(1).to_string().len();
-        let lines: Vec<Line> = self.lines[top..(top + page).min(self.lines.len())]
+        let room = width.saturating_sub(number_width + 3);
+        self.room.set(room);
+        let shown_lines = &self.lines[top..(top + page).min(self.lines.len())];
+        let wider = shown_lines.iter().any(|(_, t)| t.chars().count() > room);
+        let lines: Vec<Line> = shown_lines
             .iter()
             .enumerate()
             .map(|(i, (stream, text))| {
                 let n = top + i + 1;
                 let mark = if *stream == Stream::Stderr { "!" } else { "│" };
-                let room = width.saturating_sub(number_width + 3);
-                let cut: String = text.chars().take(room).collect();
                 let mut spans = vec![Span::styled(format!("{n:>number_width$} {mark} "), theme.dim())];
+                // A line that goes on past the edge says so in its last column.
+                let more = text.chars().count() > self.left + room;
+                let cut: String = text.chars().skip(self.left).take(room.saturating_sub(more as usize)).collect();
                 spans.extend(highlight(&cut, &self.query, theme));
+                if more {
+                    spans.push(Span::styled("›", theme.warn()));
+                }
                 Line::from(spans)
             })
             .collect();
@@ -194,6 +224,9 @@ impl OutputView {
                 self.lines.len()
             ),
         ];
+        if self.left > 0 || wider {
+            pieces.push(format!("columns {}–{} (← →)", self.left + 1, self.left + room));
+        }
         if !self.query.is_empty() {
             let at = self.matches.iter().position(|&m| m >= top && m < top + page).map(|i| i + 1);
             pieces.push(match (self.matches.len(), at) {
@@ -224,13 +257,14 @@ impl OutputView {
             }
             None => Line::from(super::view::fit_pieces(
                 &[
-                    "j k ↑↓ scroll".into(),
-                    "PgUp PgDn page".into(),
-                    "g first".into(),
-                    "G last (follow)".into(),
+                    "j k scroll".into(),
+                    "← → sideways".into(),
+                    "PgUp PgDn".into(),
+                    "g G first/last".into(),
                     "/ search".into(),
-                    "n N next/previous match".into(),
                     "Esc back".into(),
+                    "n N next/previous match".into(),
+                    "G follows new lines".into(),
                 ],
                 bar.width as usize,
             )),

@@ -863,6 +863,35 @@ fn the_output_view_shows_every_line_from_the_log_searches_and_jumps() {
     assert!(a.output.is_none(), "Esc goes back to the run screen");
 }
 
+/// Issue 30 (7): `v` cut long lines (`…4.4 MiB t`): a line past the edge ends in `›`,
+/// and → scrolls sideways to its end, at every size.
+#[test]
+fn the_output_view_scrolls_sideways_to_the_end_of_a_long_line() {
+    use crossterm::event::KeyCode;
+    let sha = "ac12568ca3fe02c38f83c18a7fce0fbc57d3fb915db2905ac421b4ef1bd847e4";
+    let long = format!(
+        "plan for s3://orders-docs-prod/: 140 to roll back, 15 to undelete; 4.4 MiB to copy; manifest /var/tmp/lifeboat/plan-{sha}.csv (155 changes, sha256 {sha})"
+    );
+    for (w, h) in SIZES {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = with_long_output(dir.path());
+        a.update(key('v'));
+        a.output.as_mut().unwrap().push(Stream::Info, long.clone());
+        let screen = text(&draw(&a, w, h));
+        assert!(screen.contains("›") && !screen.contains(&format!("sha256 {sha})")), "{w}x{h}: {screen}");
+        for _ in 0..20 {
+            a.update(code(KeyCode::Right));
+        }
+        let screen = text(&draw(&a, w, h));
+        assert!(screen.contains(&format!("{})", &sha[sha.len() - 20..])), "{w}x{h}: the end is shown: {screen}");
+        assert!(screen.contains("columns "), "{w}x{h}: {screen}");
+        insta::assert_snapshot!(format!("output_view_sideways_{w}x{h}"), in_dir(&draw(&a, w, h), dir.path()));
+        a.update(key('0'));
+        let screen = text(&draw(&a, w, h));
+        assert!(screen.contains("│301 │ plan for s3://"), "{w}x{h}: back to the first column: {screen}");
+    }
+}
+
 #[test]
 fn the_event_log_filters_by_step_and_by_text_and_esc_shows_all_again() {
     use crossterm::event::KeyCode;

@@ -707,8 +707,18 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
     // The preview's lines say they are the preview: never read as the real restore's.
     let preview = r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && text.starts_with("preview, before you confirm: plan for s3://shop-docs-prod")));
     assert_eq!(preview, 1);
+    // The confirmed preview is the plan: the real call carries it out without listing
+    // the bucket again (issue 30: four listings at a keyboard, a minute or more each).
     let real = r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && text.starts_with("plan for s3://shop-docs-prod") && !text.contains("dry run")));
-    assert_eq!(real, 1, "the real call's own plan line");
+    assert_eq!(real, 0, "no second plan on the real call");
+    let carried = r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && text.starts_with("carrying out the confirmed plan")));
+    assert_eq!(carried, 1);
+    let listed = r.sim.requests().get("ListObjectVersions").copied();
+    assert_eq!(
+        listed,
+        Some(2 * one_listing().await),
+        "the two previews' listings only (`again` was previewed, then skipped)"
+    );
     assert_eq!(r.finished("roll").0, StepStatus::Done);
     // The change was held to the plan confirmed, and it is the plan that ran.
     let held = format!("held to the plan confirmed: manifest sha256 {}", done["manifest_sha256"].as_str().unwrap());
@@ -718,6 +728,66 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
         r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::event::Verdict::Confirm, by, .. } if by == "alice")),
         1
     );
+}
+
+/// The requests one listing of the seeded bucket takes: a dry run alone.
+async fn one_listing() -> u64 {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: plan, title: Plan, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\", dry_run: true } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&yaml, Mode::Replay, 1000.0, dir.path(), yes).await;
+    assert_eq!(r.finished("plan").0, StepStatus::Done);
+    r.sim.requests().get("ListObjectVersions").copied().unwrap_or(0)
+}
+
+/// Issue 30 (9): the runbooks' shape — a plan step, the roll-back held to it, a check —
+/// lists the bucket twice at a keyboard: the plan step's plan is the preview (no dry run
+/// again) and the roll-back carries it out (no re-plan); the check after is the proof.
+#[tokio::test]
+async fn a_roll_back_at_a_keyboard_lists_the_bucket_twice_the_plan_and_the_proof() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: plan, title: Plan, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\", dry_run: true } }\n      - { id: roll, title: Roll back, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\", plan_sha256: \"${{ steps.plan.outputs.manifest_sha256 }}\" }, assert: [\"${{ steps.roll.outputs.restored == steps.plan.outputs.restored }}\"] }\n      - { id: check, title: Check, action: s3.restore_to_time, with: { bucket: shop-docs-prod, time: \"2026-11-24T03:00:00Z\", dry_run: true }, expect: { outputs: { restored: 0, undeleted: 0 } } }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_with(&yaml, Mode::Replay, 1000.0, true, dir.path(), move |e| match e {
+        Event::StepWaiting { step, waiting_for: Waiting::Confirm, prompt } => {
+            let typed = lifeboat::event::typed_parts(prompt.as_deref().unwrap()).unwrap();
+            // The counts on the screen are the plan step's, with its digest.
+            assert!(typed.plan.unwrap().starts_with("the plan: roll back "), "{prompt:?}");
+            Some(Command::Confirm { step: step.clone(), by: "alice".into() })
+        }
+        _ => None,
+    })
+    .await;
+    for step in ["plan", "roll", "check"] {
+        assert_eq!(r.finished(step).0, StepStatus::Done, "{step}: {:?}", r.finished(step));
+    }
+    let listed = r.sim.requests().get("ListObjectVersions").copied();
+    assert_eq!(listed, Some(2 * one_listing().await), "two listings' requests: {:?}", r.sim.requests());
+    let said = r.count(|e| matches!(e, Event::StepOutput { step, text, .. } if step == "roll" && text == "the plan is the one step `plan` made; the change is held to it"));
+    assert_eq!(said, 1);
+    let outputs = |id: &str| {
+        r.records
+            .iter()
+            .find_map(|rec| match &rec.event {
+                Event::StepFinished { step, outputs, .. } if step == id => Some(outputs.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let (plan, roll) = (outputs("plan"), outputs("roll"));
+    assert!(roll["restored"].as_u64().unwrap() > 0, "{roll:?}");
+    for k in ["restored", "undeleted", "newer_kept", "manifest_sha256", "recovery_point"] {
+        assert_eq!(plan[k], roll[k], "{k}");
+    }
+    let rp = r.records.iter().find_map(|rec| match &rec.event {
+        Event::StepFinished { step, recovery_point, .. } if step == "roll" => recovery_point.clone(),
+        _ => None,
+    });
+    assert!(rp.is_some(), "the roll-back's recovery point is the plan's");
 }
 
 /// By S3 Batch Operations: the typed confirmation shows the job the preview created and

@@ -79,6 +79,7 @@ pub async fn act(
         progress: &progress,
         dataset: &catalog.datasets[0],
         incident_started_at: incident.unwrap_or_else(|| clock.now()),
+        plan: None,
     };
     let call = ActionCall {
         spec: catalog::find(action).unwrap(),

@@ -337,6 +337,7 @@ async fn a_roll_back_stopped_half_way_resumes_without_copying_a_finished_key_aga
         progress: &progress,
         dataset: &catalog.datasets[0],
         incident_started_at: incident,
+        plan: None,
     };
     let call = action_call(
         "s3.restore_to_time",
@@ -394,6 +395,7 @@ async fn a_comparison_walks_both_listings_side_by_side_across_their_pages() {
         progress: &progress,
         dataset: &catalog.datasets[0],
         incident_started_at: good,
+        plan: None,
     };
     let args = json!({ "a": { "bucket": "a", "prefix": "docs/" }, "b": { "bucket": "b", "prefix": "docs/" } });
     let call = action_call("s3.compare", args, "compare");

@@ -5,6 +5,8 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use serde_json::{Map, Value as Json};
+
 use super::key_ranges::{Cuts, Range, Splitting, rest};
 
 use super::s3_batch;
@@ -17,7 +19,7 @@ use crate::cloud::port::s3::{S3Api, VersionMarker};
 use crate::cloud::{ActionCall, ActionError, ActionResult, Progress, outputs};
 use crate::runbook::model::BatchSetup;
 use crate::runbook::raw::ResourceKind;
-use crate::runbook::time::Timestamp;
+use crate::runbook::time::{Timestamp, parse_timestamp};
 
 pub struct Args {
     pub bucket: String,
@@ -389,6 +391,9 @@ fn job(piece: Piece, s3: &Arc<dyn S3Api>, op: &'static str, bucket: &str, region
 pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     let (op, region) = (env.op(), env.region.as_str());
     let s3 = env.s3(region, None).await?;
+    if let Some(plan) = confirmed_plan(env, &a) {
+        return carry_out(env, &a, &s3, plan).await;
+    }
     let planned = plan(&s3, op, &a.bucket, &a.prefix, region, (a.time, a.delete_newer), listers()).await?;
     let (tally, manifest) = (&planned.tally, &planned.manifest);
     let rp = planned.newest.unwrap_or(a.time);
@@ -455,6 +460,57 @@ pub async fn run(env: &Env<'_>, a: Args) -> Result<ActionResult, ActionError> {
     // Deleting only what was created after the time brings nothing back.
     let brought_back = tally.copies + tally.undeletes > 0;
     Ok(ActionResult { outputs: result, recovery_point: brought_back.then_some(rp) })
+}
+
+/// The confirmed dry run's outputs, when this call may carry out its plan as it stands:
+/// a first attempt held to that plan (`plan_sha256` the outputs' own digest), in the same
+/// region, copying here (a Batch job is started and checked by its own path).
+fn confirmed_plan<'p>(env: &Env<'p>, a: &Args) -> Option<&'p Map<String, Json>> {
+    let plan = env.ctx.plan?;
+    let sha = a.plan_sha256.as_deref()?;
+    let n = |k: &str| plan.get(k).and_then(Json::as_u64).unwrap_or(0);
+    let ours = plan.get("manifest_sha256").and_then(Json::as_str) == Some(sha)
+        && plan.get("region").and_then(Json::as_str) == Some(env.region.as_str());
+    let by_batch = batch_setup(env, a, n("restored")).ok().flatten().is_some() || a.job.is_some();
+    (ours && !a.dry_run && !by_batch).then_some(plan)
+}
+
+/// Carries out the confirmed plan without listing the bucket again: the preview the
+/// operator confirmed (or the plan step the runbook names) is the plan, and the check
+/// after is the proof — at a million keys each listing is more than a minute of the RTO.
+/// The outputs are the plan's, as the log holds them; the manifest is the one its digest
+/// names, read through to prove it.
+async fn carry_out(
+    env: &Env<'_>,
+    a: &Args,
+    s3: &Arc<dyn S3Api>,
+    plan: &Map<String, Json>,
+) -> Result<ActionResult, ActionError> {
+    let (op, region) = (env.op(), env.region.as_str());
+    let sha = a.plan_sha256.as_deref().unwrap_or_default();
+    let (manifest, keys) = Manifest::open_confirmed(&manifest::work_dir(), sha, &a.bucket).map_err(|e| {
+        ActionError::new(op, &format!("s3://{}/{}", a.bucket, a.prefix), "PlanChanged", e.to_string())
+            .hint("nothing was changed: run the dry run again, review its plan and confirm that one".to_string())
+    })?;
+    (env.ctx.progress)(Progress::Line(format!(
+        "carrying out the confirmed plan {} ({} changes to {keys} objects, sha256 {sha}) without listing s3://{}/{} again",
+        manifest.path.display(),
+        manifest.records,
+        a.bucket,
+        a.prefix
+    )));
+    let records = manifest.records().map_err(|e| e.at(op, &a.bucket))?;
+    let work = Pieces::new(records).map(|p| job(p, s3, op, &a.bucket, region));
+    tasks::run(work, keys, concurrency(), env.ctx).await?;
+    let mut outputs = plan.clone();
+    outputs.retain(|k, _| !matches!(k.as_str(), "batch_job" | "batch_tasks"));
+    let n = |k: &str| plan.get(k).and_then(Json::as_u64).unwrap_or(0);
+    let recovery_point = plan
+        .get("recovery_point")
+        .and_then(Json::as_str)
+        .and_then(|t| parse_timestamp(t).ok())
+        .filter(|_| n("restored") + n("undeleted") > 0);
+    Ok(ActionResult { outputs, recovery_point })
 }
 
 /// Which batch setup a roll-back uses, if any: asked for, or `auto` above its threshold.

@@ -398,6 +398,7 @@ mod tests {
             progress: &progress,
             dataset: &catalog.datasets[0],
             incident_started_at: clock.now(),
+            plan: None,
         };
         let counter = || Arc::new(AtomicUsize::new(0));
         let (hot, cold, cold_peak, throttled) = (counter(), counter(), counter(), counter());

@@ -58,9 +58,17 @@ pub(super) async fn dry_run_plan(
             format!("cannot preview: {} has no dry run, so what it will change is not counted first", action.name);
         return Ok((Some(why), Map::new()));
     }
+    // The runbook holds the change to a plan an earlier step made: that plan is the
+    // preview (planning again would list the bucket once more for the same counts).
+    if let Some((by, outputs)) = named_plan(ctx, args) {
+        let text = format!("the plan is the one step `{by}` made; the change is held to it");
+        ctx.emit(Event::StepOutput { step: step.id.clone(), stream: Stream::Info, text })?;
+        ctx.previews.lock().unwrap().insert(step.id.clone(), outputs.clone());
+        return Ok((Some(plan_summary(&outputs)), Map::new()));
+    }
     let mut dry = args.clone();
     dry.insert("dry_run".into(), Json::Bool(true));
-    Ok(match call_action(ctx, step, action, dry, limit, true).await? {
+    Ok(match call_action(ctx, step, action, dry, limit, true, None).await? {
         Some(Attempt::Done { outputs, .. }) => {
             // What holds the change to this plan: its digest, and the job it created.
             let mut held = Map::new();
@@ -69,6 +77,7 @@ pub(super) async fn dry_run_plan(
                     held.insert(param.to_string(), v.clone());
                 }
             }
+            ctx.previews.lock().unwrap().insert(step.id.clone(), outputs.clone());
             (Some(plan_summary(&outputs)), held)
         }
         Some(Attempt::Failed { error, .. }) => {
@@ -80,6 +89,20 @@ pub(super) async fn dry_run_plan(
             Map::new(),
         ),
     })
+}
+
+/// The step whose recorded outputs made the plan `args` are held to (`plan_sha256`), and
+/// those outputs: a dry run's, in the log.
+pub(super) fn named_plan(ctx: &Ctx, args: &Map<String, Json>) -> Option<(String, Map<String, Json>)> {
+    let sha = args.get("plan_sha256")?.as_str()?;
+    let outputs = ctx.outputs.lock().unwrap();
+    let mut found: Vec<_> = outputs
+        .iter()
+        .filter(|(_, o)| o.get("manifest_sha256").and_then(Json::as_str) == Some(sha))
+        .map(|(id, o)| (id.clone(), o.clone()))
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.into_iter().next()
 }
 
 /// "will roll back 1,800 objects, undelete 200, keep 1 created after the time" from a
@@ -140,6 +163,7 @@ pub(super) async fn call_action(
     args: Map<String, Json>,
     limit: Option<StdDuration>,
     preview: bool,
+    plan: Option<&Map<String, Json>>,
 ) -> Result<Option<Attempt>, Fatal> {
     let call = ActionCall { spec: action, args, run_id: ctx.spec.run_id.clone(), step: step.id.clone() };
     if let Err(e) = cloud::guard(&call, ctx.spec.mode, &ctx.spec.catalog) {
@@ -175,6 +199,7 @@ pub(super) async fn call_action(
         progress: &progress,
         dataset: &ctx.spec.dataset,
         incident_started_at: ctx.spec.incident_started_at,
+        plan,
     };
     tracing::debug!(action = action.name, preview, "calling the cloud");
     let fut = ctx.cloud.call(&call, &actx);

@@ -449,7 +449,14 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                 ctx.emit(Event::StepOutput { step: step.id.clone(), stream: Stream::Info, text })?;
                 args.insert(param, value);
             }
-            let call = match call_action(ctx, step, action, args, limit, false).await? {
+            // A first attempt carries out the confirmed plan as it stands: the preview's,
+            // else the plan step's the runbook names (both as the log holds them).
+            let plan = (attempt == 1 && !ctx.interrupted.contains(&step.id))
+                .then(|| {
+                    ctx.previews.lock().unwrap().get(&step.id).cloned().or_else(|| named_plan(ctx, &args).map(|p| p.1))
+                })
+                .flatten();
+            let call = match call_action(ctx, step, action, args, limit, false, plan.as_ref()).await? {
                 Some(r) => r,
                 None => return Ok(timed_out(step, action.name)),
             };
@@ -604,7 +611,7 @@ async fn once(ctx: &Ctx, step: &Step, attempt: u32) -> Result<Attempt, Fatal> {
                         Ok(a) => a,
                         Err(e) => return Ok(failed(format!("arguments cannot be resolved: {e}"))),
                     };
-                    match call_action(ctx, step, action, args, None, false).await? {
+                    match call_action(ctx, step, action, args, None, false, None).await? {
                         Some(Attempt::Done { outputs, recovery_point }) => {
                             let met = {
                                 let steps = ctx.outputs.lock().unwrap();
