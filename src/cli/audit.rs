@@ -42,7 +42,7 @@ async fn posture(
         args.insert("region".into(), Json::String(region.clone()));
     }
     let call = ActionCall {
-        spec: crate::cloud::catalog::find(action).expect("a built-in action"),
+        spec: crate::runbook::action_table::find(action).expect("a built-in action"),
         args,
         run_id: "audit".into(),
         step: r.id.clone(),

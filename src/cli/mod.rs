@@ -212,9 +212,9 @@ pub fn main() -> ExitCode {
         Command::Schema { actions_md } => {
             // A reader that stops early (`| head`) is not an error: no panic on a closed pipe.
             let text = if actions_md {
-                crate::cloud::catalog::reference_markdown()
+                crate::runbook::action_table::reference_markdown()
             } else {
-                serde_json::to_string_pretty(&crate::runbook::schema::schema(crate::cloud::catalog::ACTIONS))
+                serde_json::to_string_pretty(&crate::runbook::schema::schema(crate::runbook::action_table::ACTIONS))
                     .unwrap_or_default()
             };
             let _ = writeln!(anstream::stdout(), "{text}");

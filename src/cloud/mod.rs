@@ -3,7 +3,6 @@
 
 pub mod actions;
 pub mod aws;
-pub mod catalog;
 pub mod manifest;
 pub mod outputs;
 pub mod plan;

@@ -1,5 +1,6 @@
 //! What an action accepts and produces, so `validate` can check `with:` before anything
-//! runs. The table itself lives in `cloud::catalog`, beside the actions.
+//! runs. The table itself is `runbook::action_table`; the actions behind it are in
+//! `cloud::actions`.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {

@@ -249,7 +249,7 @@ impl Workspace {
                 let mut cx = std::mem::take(&mut self.files[i].cx);
                 let source = self.files[i].source.clone().unwrap_or_default();
                 let catalog = self.catalog_in(&dir);
-                let rb = check::runbook(&raw, catalog, &crate::cloud::catalog::find, &source, &mut cx);
+                let rb = check::runbook(&raw, catalog, &super::action_table::find, &source, &mut cx);
                 let roles = self.roles_in(&dir);
                 if let Some(rb) = &rb {
                     check::approvers(rb, &raw, roles.as_ref(), &mut cx);
@@ -260,7 +260,7 @@ impl Workspace {
             Some(Doc::Injects(_) | Doc::Roles(_)) if !self.checked.insert(i) => {}
             Some(Doc::Injects(raw)) => {
                 let mut cx = std::mem::take(&mut self.files[i].cx);
-                check::injects(&raw, &crate::cloud::catalog::find, &mut cx);
+                check::injects(&raw, &super::action_table::find, &mut cx);
                 self.files[i].cx = cx;
             }
             Some(Doc::Roles(raw)) => {
@@ -365,12 +365,12 @@ pub fn check_text(source: &str, catalog: Option<&Catalog>) -> Vec<Diag> {
                 Some(c) => CatalogFor::Found(c),
                 None => CatalogFor::Missing { expected: CATALOG_FILE.into() },
             };
-            check::runbook(&raw, cat, &crate::cloud::catalog::find, source, &mut cx);
+            check::runbook(&raw, cat, &super::action_table::find, source, &mut cx);
         }
         Some(Doc::Answers(raw)) => {
             check::answers(&raw, None, &mut cx);
         }
-        Some(Doc::Injects(raw)) => check::injects(&raw, &crate::cloud::catalog::find, &mut cx),
+        Some(Doc::Injects(raw)) => check::injects(&raw, &super::action_table::find, &mut cx),
         Some(Doc::Roles(raw)) => {
             check::roles(&raw, &mut cx);
         }
@@ -393,7 +393,7 @@ pub fn runbook_from_str(source: &str, catalog: &Catalog) -> Result<Runbook, Vec<
     let mut cx = Cx::default();
     match decode(source, &mut cx) {
         Some(Doc::Runbook(raw)) if cx.diags.is_empty() => {
-            check::runbook(&raw, CatalogFor::Found(catalog), &crate::cloud::catalog::find, source, &mut cx)
+            check::runbook(&raw, CatalogFor::Found(catalog), &super::action_table::find, source, &mut cx)
                 .ok_or(cx.diags)
         }
         _ => Err(cx.diags),

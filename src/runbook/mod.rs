@@ -1,4 +1,5 @@
 pub mod action_spec;
+pub mod action_table;
 pub mod check;
 pub mod decode;
 pub mod diag;
@@ -7,5 +8,6 @@ pub mod load;
 pub mod model;
 pub mod raw;
 pub mod schema;
+pub mod simulated;
 pub mod time;
 pub mod yaml;

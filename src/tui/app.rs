@@ -151,7 +151,7 @@ pub enum Msg {
     /// Text pasted into the terminal (bracketed paste): into the open field, if any.
     Paste(String),
     /// A click or the wheel, with where the screen's parts were when it happened.
-    Mouse(crossterm::event::MouseEvent, super::view::Regions),
+    Mouse(crossterm::event::MouseEvent, super::layout::Regions),
     Tick(Timestamp),
 }
 
@@ -237,6 +237,27 @@ pub struct RunApp {
 }
 
 impl RunApp {
+    /// Where each part of the run screen is in `area`, for drawing and for the mouse.
+    pub fn regions(&self, area: ratatui::layout::Rect) -> super::layout::Regions {
+        let banner = matches!(self.meta.mode, crate::event::Mode::Tabletop | crate::event::Mode::Replay)
+            || self.watching.is_some();
+        super::layout::regions(area, banner, self.tracker.phases.len())
+    }
+
+    /// The steps tree's rows: a phase heading (`None`) or a step (its index).
+    pub fn tree_rows(&self) -> Vec<Option<usize>> {
+        let mut rows = Vec::with_capacity(self.steps.len() + self.meta.runbook.phases.len());
+        let mut last_phase = usize::MAX;
+        for (i, s) in self.steps.iter().enumerate() {
+            if s.phase != last_phase {
+                last_phase = s.phase;
+                rows.push(None);
+            }
+            rows.push(Some(i));
+        }
+        rows
+    }
+
     pub fn new(meta: RunMeta, tracker: Tracker, now: Timestamp) -> RunApp {
         let mut steps = Vec::new();
         for (pi, p) in meta.runbook.phases.iter().enumerate() {
@@ -748,7 +769,7 @@ impl RunApp {
 
     /// A click selects the step under it and focuses the pane; the wheel scrolls the pane
     /// under the pointer. Nothing the mouse does answers a step: answers take keys.
-    fn mouse(&mut self, m: crossterm::event::MouseEvent, at: super::view::Regions) {
+    fn mouse(&mut self, m: crossterm::event::MouseEvent, at: super::layout::Regions) {
         use crossterm::event::{MouseButton, MouseEventKind};
         let inside = |r: ratatui::layout::Rect| {
             m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
@@ -780,10 +801,10 @@ impl RunApp {
             MouseEventKind::Down(MouseButton::Left) => {
                 self.focus = pane;
                 if pane == Pane::Steps && m.row > at.tree.y {
-                    let rows = super::view::tree_rows(self);
+                    let rows = self.tree_rows();
                     let height = at.tree.height.saturating_sub(2) as usize;
                     let sel_row = rows.iter().position(|r| *r == Some(self.selected)).unwrap_or(0);
-                    let row = super::view::tree_offset(sel_row, height) + (m.row - at.tree.y - 1) as usize;
+                    let row = super::layout::tree_offset(sel_row, height) + (m.row - at.tree.y - 1) as usize;
                     if let Some(Some(i)) = rows.get(row) {
                         self.selected = *i;
                         self.detail_scroll = 0;

@@ -287,7 +287,7 @@ impl Form {
         f.render_widget(
             // The keys that matter most first; a narrow terminal shows the ones that fit,
             // whole (never `… · Ent`).
-            Paragraph::new(super::view::fit_pieces(
+            Paragraph::new(super::layout::fit_pieces(
                 &[
                     "Enter next / start".to_string(),
                     "Esc back".to_string(),
@@ -301,7 +301,7 @@ impl Form {
         );
         if let Some(q) = &self.confirming {
             let live = self.mode == ChosenMode::Live;
-            let r = super::view::centered(f.area(), 70, 7);
+            let r = super::layout::centered(f.area(), 70, 7);
             f.render_widget(Clear, r);
             f.render_widget(
                 Paragraph::new(vec![
@@ -319,8 +319,8 @@ impl Form {
             );
         }
         if let Some(why) = &self.refused {
-            let lines = super::view::wrap_words(why, 64);
-            let r = super::view::centered(f.area(), 70, (lines.len() as u16 + 4).min(f.area().height));
+            let lines = super::layout::wrap_words(why, 64);
+            let r = super::layout::centered(f.area(), 70, (lines.len() as u16 + 4).min(f.area().height));
             f.render_widget(Clear, r);
             let mut text: Vec<Line> = lines.into_iter().map(|l| Line::styled(l, theme.bad())).collect();
             text.push(Line::default());
@@ -338,7 +338,7 @@ impl Form {
 fn hanging(text: &str, width: usize) -> Vec<String> {
     const INDENT: usize = 17;
     let room = width.saturating_sub(INDENT).max(20);
-    super::view::wrap_words(text, room)
+    super::layout::wrap_words(text, room)
         .into_iter()
         .filter(|l| !l.is_empty())
         .map(|l| format!("{:INDENT$}{l}", ""))

@@ -210,7 +210,7 @@ impl Home {
         let chosen = visible.get(self.selected).map(|&i| &self.entries[i]);
         if let Some(problem) = chosen.and_then(|e| e.problem.as_ref()) {
             lines.push(Line::styled("not a valid runbook (`lifeboat validate` lists every problem):", theme.bad()));
-            lines.extend(super::view::text_lines(problem, ratatui::style::Style::default()));
+            lines.extend(super::layout::text_lines(problem, ratatui::style::Style::default()));
         }
         if let Some((e, rb)) = chosen.and_then(|e| e.runbook.as_ref().map(|r| (e, r))) {
             lines.push(Line::styled(rb.title.clone(), theme.title()));

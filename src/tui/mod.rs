@@ -7,6 +7,7 @@ pub mod field;
 pub mod form;
 pub mod home;
 pub mod keys;
+pub mod layout;
 pub mod markdown;
 pub mod output;
 pub mod theme;
@@ -237,7 +238,7 @@ async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
                 Some(TermEvent::Mouse(m)) => {
                     let area = screen.term.size().map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height));
                     if let Ok(area) = area {
-                        app.update(Msg::Mouse(m, view::regions(area, &app)));
+                        app.update(Msg::Mouse(m, app.regions(area)));
                     }
                 }
                 Some(_) => {}
@@ -337,7 +338,7 @@ pub async fn watch(
                 Some(TermEvent::Mouse(m)) => {
                     let area = screen.term.size().map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height));
                     if let Ok(area) = area {
-                        drop(app.update(Msg::Mouse(m, view::regions(area, &app))));
+                        drop(app.update(Msg::Mouse(m, app.regions(area))));
                     }
                 }
                 Some(_) => {}

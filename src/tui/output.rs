@@ -237,7 +237,7 @@ impl OutputView {
             });
         }
         pieces.push(self.title.clone());
-        let title = format!("{} ", super::view::fit_pieces(&pieces, body.width.saturating_sub(3) as usize));
+        let title = format!("{} ", super::layout::fit_pieces(&pieces, body.width.saturating_sub(3) as usize));
         let mut shown = lines;
         if shown.is_empty() {
             shown.push(Line::styled(
@@ -255,7 +255,7 @@ impl OutputView {
                 spans.push(Span::styled("  Enter find · Esc cancel", theme.dim()));
                 Line::from(spans)
             }
-            None => Line::from(super::view::fit_pieces(
+            None => Line::from(super::layout::fit_pieces(
                 &[
                     "j k scroll".into(),
                     "← → sideways".into(),

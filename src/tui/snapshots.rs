@@ -942,7 +942,7 @@ fn a_click_selects_the_step_under_it_and_the_wheel_scrolls_the_pane_under_the_po
     for (w, h) in SIZES {
         let area = ratatui::layout::Rect::new(0, 0, w, h);
         let screen = text(&draw(&a, w, h));
-        let regions = super::view::regions(area, &a);
+        let regions = a.regions(area);
         // Find the row that shows "Smoke test" and click it.
         let row = screen.lines().position(|l| l.contains("Smoke test")).expect("the tree shows the step") as u16;
         let at = |kind, row| MouseEvent { kind, column: regions.tree.x + 3, row, modifiers: KeyModifiers::NONE };

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph
 use super::app::{Dialog, Pane, Purpose, RunApp, Status};
 use super::field::TextField;
 use super::keys::{Action, KEYS, hints};
+use super::layout::{self, Regions, centered, fit_pieces, text_lines, wrap_words};
 use super::theme::Theme;
 use crate::event::{Mode, Stream, Waiting, typed_name, typed_parts};
 use crate::format::{human_ms, thousands};
@@ -32,7 +33,7 @@ pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
         return;
     }
-    let Regions { top, banner, objectives, tree, detail, log, status } = regions(area, app);
+    let Regions { top, banner, objectives, tree, detail, log, status } = app.regions(area);
     let tall = area.height >= 32;
     let rehearsal = matches!(app.meta.mode, Mode::Tabletop | Mode::Replay);
     title_bar(f, top, app, theme);
@@ -66,62 +67,6 @@ pub fn draw_run(f: &mut Frame, app: &RunApp, theme: &Theme) {
     if app.help {
         help(f, area, app, theme);
     }
-}
-
-/// Where each part of the run screen is, for drawing and for the mouse alike.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Regions {
-    pub top: Rect,
-    pub banner: Rect,
-    pub objectives: Rect,
-    pub tree: Rect,
-    pub detail: Rect,
-    pub log: Rect,
-    pub status: Rect,
-}
-
-pub fn regions(area: Rect, app: &RunApp) -> Regions {
-    let tall = area.height >= 32;
-    let rehearsal = matches!(app.meta.mode, Mode::Tabletop | Mode::Replay);
-    let [top, banner, objectives, main, log, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(if rehearsal || app.watching.is_some() { 1 } else { 0 }),
-        // Tall: the border, the gauge, the RPO, then a row per phase (up to six).
-        Constraint::Length(if tall { 4 + app.tracker.phases.len().min(6) as u16 } else { 4 }),
-        Constraint::Min(6),
-        Constraint::Length(if tall { 10 } else { 5 }),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let tree_width = if area.width >= 120 {
-        44
-    } else if area.width >= 100 {
-        36
-    } else {
-        30
-    };
-    let [tree, detail] = Layout::horizontal([Constraint::Length(tree_width), Constraint::Min(20)]).areas(main);
-    Regions { top, banner, objectives, tree, detail, log, status }
-}
-
-/// The steps tree's rows: a phase heading (`None`) or a step (its index).
-pub fn tree_rows(app: &RunApp) -> Vec<Option<usize>> {
-    let mut rows = Vec::with_capacity(app.steps.len() + app.meta.runbook.phases.len());
-    let mut last_phase = usize::MAX;
-    for (i, s) in app.steps.iter().enumerate() {
-        if s.phase != last_phase {
-            last_phase = s.phase;
-            rows.push(None);
-        }
-        rows.push(Some(i));
-    }
-    rows
-}
-
-/// The first row the tree shows: the selected step is always on screen (the same rule
-/// for drawing and for clicks, so a click lands on the step it is on).
-pub fn tree_offset(selected_row: usize, height: usize) -> usize {
-    (selected_row + 1).saturating_sub(height.max(1))
 }
 
 fn pane_block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
@@ -330,7 +275,7 @@ fn steps_tree(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
     }
     let height = area.height.saturating_sub(2) as usize;
     let mut state =
-        ListState::default().with_offset(tree_offset(selected_item, height)).with_selected(Some(selected_item));
+        ListState::default().with_offset(layout::tree_offset(selected_item, height)).with_selected(Some(selected_item));
     let list =
         List::new(items).block(pane_block("steps", app.focus == Pane::Steps, theme)).highlight_style(theme.selected());
     f.render_stateful_widget(list, area, &mut state);
@@ -570,52 +515,6 @@ fn status_line(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
         Line::from(fit_pieces(&pieces, area.width as usize))
     };
     f.render_widget(Paragraph::new(text), area);
-}
-
-/// Words into lines of at most `width` columns, never breaking a word unless it alone
-/// is wider (then it is cut there).
-/// Free text as screen lines, a line each: a line break inside one `Line` is drawn as
-/// nothing, and the words either side ran together (`a⏎serializer` read `aserializer`).
-pub fn text_lines(text: &str, style: Style) -> Vec<Line<'static>> {
-    text.lines().map(|l| Line::styled(l.to_string(), style)).collect()
-}
-
-pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let mut out = vec![];
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() || out.is_empty() {
-        out.push(line);
-    }
-    out
-}
-
-/// ` a · b · c`: the leading pieces that fit in `width` columns, whole.
-pub fn fit_pieces(pieces: &[String], width: usize) -> String {
-    let mut out = String::new();
-    for p in pieces {
-        let next = if out.is_empty() { format!(" {p}") } else { format!("{out} · {p}") };
-        if next.chars().count() > width {
-            break;
-        }
-        out = next;
-    }
-    out
-}
-
-/// A box in the middle of `area`, at most `w`×`h`.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
 /// Room for a field's text inside a dialog (its border, padding and label taken off).

@@ -358,7 +358,7 @@ fn docs_actions_md_is_the_action_table() {
         made.trim_end() == kept.trim_end(),
         "docs/actions.md differs from the action table: run `cargo run -q -- schema --actions-md > docs/actions.md`"
     );
-    for a in lifeboat::cloud::catalog::ACTIONS {
+    for a in lifeboat::runbook::action_table::ACTIONS {
         assert!(made.contains(&format!("## `{}`", a.name)), "{}", a.name);
         for o in a.outputs {
             assert!(made.contains(&format!("| `{o}` |")), "{}: {o}", a.name);
@@ -388,7 +388,7 @@ fn the_schema_checks_each_actions_arguments() {
     let step = &schema["oneOf"][0]["properties"]["phases"]["items"]["properties"]["steps"]["items"];
     let names: Vec<&str> =
         step["properties"]["action"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert_eq!(names.len(), lifeboat::cloud::catalog::ACTIONS.len());
+    assert_eq!(names.len(), lifeboat::runbook::action_table::ACTIONS.len());
     let with_of = |action: &str| -> serde_json::Value {
         step["allOf"]
             .as_array()

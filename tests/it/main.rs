@@ -69,7 +69,8 @@ pub async fn act(
     (catalog, incident): (&str, Option<lifeboat::runbook::time::Timestamp>),
     (action, args, step): (&str, serde_json::Value, &str),
 ) -> (Result<lifeboat::cloud::ActionResult, lifeboat::cloud::ActionError>, Vec<lifeboat::cloud::Progress>) {
-    use lifeboat::cloud::{ActionCall, ActionCtx, Progress, catalog};
+    use lifeboat::cloud::{ActionCall, ActionCtx, Progress};
+    use lifeboat::runbook::action_table as catalog;
     let catalog = lifeboat::runbook::load::catalog_from_str(catalog).unwrap();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = seen.clone();

@@ -485,7 +485,10 @@ fn a_second_terminal_watches_the_run_read_only_to_its_signed_seal() {
     op.keys(&["Enter"]);
     op.type_text("customers-replica-dr");
     op.keys(&["Enter"]);
-    ic.wait_for("customers-replica-dr: promoting");
+    // A state that stays until the operator answers: the promotion's own line scrolls
+    // out of the watcher's event pane as the next step starts, which a 100 ms look at
+    // the screen could miss (this test failed once that way).
+    ic.wait_for("Repoint the database name and secrets · manual · waiting for alice");
     op.wait_for("Repoint the database name and secrets · manual · waiting for you");
     op.keys(&["Enter", "Enter"]);
     op.wait_for("How did `./scripts/smoke-customers.sh` go?");

@@ -220,8 +220,8 @@ fn bad_region(v: &Json, at: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::catalog::ACTIONS;
     use crate::runbook::action_spec::{Param, ParamType};
+    use crate::runbook::action_table::ACTIONS;
 
     fn sample(p: &Param) -> Json {
         match p.ty {

@@ -46,46 +46,9 @@ pub struct Inject {
     pub retryable: bool,
 }
 
-/// Every service operation the simulated cloud serves, by its AWS name: what an injects
-/// file may name in `operation:` (a test holds it equal to the requests the code makes).
-pub const OPERATIONS: &[&str] = &[
-    "AbortMultipartUpload",
-    "CompleteMultipartUpload",
-    "CopyDBSnapshot",
-    "CopyObject",
-    "CreateJob",
-    "CreateMultipartUpload",
-    "DeleteDBInstance",
-    "DeleteDBSnapshot",
-    "DeleteObjects",
-    "DeleteTable",
-    "DescribeContinuousBackups",
-    "DescribeDBInstanceAutomatedBackups",
-    "DescribeDBInstances",
-    "DescribeDBSnapshots",
-    "DescribeJob",
-    "DescribeTable",
-    "GetBucketEncryption",
-    "GetBucketReplication",
-    "GetBucketVersioning",
-    "GetObject",
-    "GetObjectLockConfiguration",
-    "GetPublicAccessBlock",
-    "HeadObject",
-    "ListObjectVersions",
-    "ListObjectsV2",
-    "ListTagsForResource",
-    "ListTagsOfResource",
-    "PromoteReadReplica",
-    "PutObject",
-    "RestoreDBInstanceFromDBSnapshot",
-    "RestoreDBInstanceToPointInTime",
-    "RestoreTableToPointInTime",
-    "TagResource",
-    "UpdateJobStatus",
-    "UploadPart",
-    "UploadPartCopy",
-];
+/// Every service operation the simulated cloud serves: the list lives with the runbook
+/// layer, which checks injects files against it without knowing this cloud.
+pub use crate::runbook::simulated::OPERATIONS;
 
 /// A failure of one service operation (`CopyObject`, `ListObjectVersions`, …): the
 /// next `times` requests to it fail with `code`.

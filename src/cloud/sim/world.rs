@@ -201,7 +201,7 @@ pub struct Generated {
 
 impl Generated {
     /// At most 10,000 prefixes of at most a billion keys (the width of the names).
-    pub const MAX_PREFIXES: u64 = 10_000;
+    pub const MAX_PREFIXES: u64 = crate::runbook::simulated::MAX_PREFIXES;
 
     pub fn new(objects: u64, prefixes: u64, size: u64, keyed: bool, written: Timestamp, damaged: Damaged) -> Self {
         let prefixes = prefixes.clamp(1, objects.clamp(1, Self::MAX_PREFIXES));

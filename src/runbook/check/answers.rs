@@ -200,7 +200,7 @@ pub fn injects(raw: &raw::InjectsFile, actions: ActionLookup, cx: &mut Cx) {
             action(cx, name, actions);
         }
         if let Some(op) = &i.operation {
-            let known = crate::cloud::sim::OPERATIONS;
+            let known = crate::runbook::simulated::OPERATIONS;
             if !known.contains(&op.value.as_str()) {
                 let mut d =
                     Diag::new(Kind::BadKeyword { what: "operation of the simulated cloud", text: clip(op) }, op.span);

@@ -6,7 +6,7 @@ use super::*;
 pub(super) fn action(cx: &mut Cx, name: &Sp<String>, actions: ActionLookup) -> Option<&'static ActionSpec> {
     let found = actions(name);
     if found.is_none() {
-        let all: Vec<&str> = crate::cloud::catalog::ACTIONS.iter().map(|a| a.name).collect();
+        let all: Vec<&str> = crate::runbook::action_table::ACTIONS.iter().map(|a| a.name).collect();
         let mut d = Diag::new(Kind::UnknownAction(clip(name)), name.span);
         d = match suggest(name, all.iter().copied()) {
             Some(s) => d.label(format!("did you mean `{s}`?")),

@@ -126,7 +126,7 @@ fn sim_size(cx: &mut Cx, r: &raw::Resource) {
     if let (Some(o), Some(p)) = (&size.objects, &size.prefixes) {
         if p.value == 0 {
             cx.push(Diag::new(Kind::Zero("sim.prefixes"), p.span));
-        } else if p.value as u64 > crate::cloud::sim::world::Generated::MAX_PREFIXES {
+        } else if p.value as u64 > crate::runbook::simulated::MAX_PREFIXES {
             cx.push(
                 Diag::new(Kind::BadSimSize("spreads keys over at most 10,000 prefixes".into()), p.span)
                     .help("give at most 10,000 prefixes"),

@@ -1,5 +1,7 @@
-//! The built-in actions: names, parameters, outputs. Adding an action is one entry here
-//! and its implementation beside the providers.
+//! The action table: every built-in action's name, parameters, outputs and effect (not
+//! to be confused with the dataset catalog, `datasets.yaml`). Adding an action is one
+//! entry here and its implementation in `cloud::actions`; the runbook layer checks
+//! `with:` against this table without knowing any cloud.
 
 pub use crate::runbook::action_spec::ActionKind;
 pub use crate::runbook::action_spec::Effect;
@@ -359,7 +361,7 @@ pub fn output_doc(name: &str) -> Option<&'static OutputDoc> {
 pub fn reference_markdown() -> String {
     use std::fmt::Write;
     let mut md = String::from(
-        "# Actions\n\n<!-- Made from src/cloud/catalog.rs by `lifeboat schema --actions-md`; a test fails when they differ. -->\n\n\
+        "# Actions\n\n<!-- Made from src/runbook/action_table.rs by `lifeboat schema --actions-md`; a test fails when they differ. -->\n\n\
          An `action:` step names one of these and gives its arguments under `with:`. Every action takes `region`\n\
          (default: where the catalog puts the resource, else the dataset's primary region). Outputs are read as\n\
          `${{ steps.<id>.outputs.<name> }}` and checked with `expect: { outputs: { <name>: <value> } }`, which\n\
