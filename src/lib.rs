@@ -21,5 +21,6 @@ pub mod printable;
 pub mod report;
 pub mod runbook;
 pub mod secrets;
+pub mod shelf;
 pub mod tui;
 pub mod watch;

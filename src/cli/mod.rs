@@ -285,7 +285,7 @@ fn validate(paths: Vec<PathBuf>, deny_warnings: bool) -> u8 {
 }
 
 fn list(dir: &Path, incidents: &Path) -> u8 {
-    let shelf = match crate::launch::shelf(dir, incidents, crate::runbook::time::Timestamp::now()) {
+    let shelf = match crate::shelf::shelf(dir, incidents, crate::runbook::time::Timestamp::now()) {
         Ok(s) => s,
         Err(e) => return usage(&format!("cannot read folder `{}`: {e}", dir.display())),
     };

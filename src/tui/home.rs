@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use super::field::TextField;
 use super::theme::Theme;
 use crate::format::human_ms;
-use crate::launch::ShelfEntry;
+use crate::shelf::ShelfEntry;
 
 pub struct Home {
     pub dir: String,

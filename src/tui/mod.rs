@@ -99,7 +99,7 @@ impl Drop for Screen {
 
 /// `lifeboat` with no command: the home screen, then the start form, then the run.
 pub async fn home(dir: &Path, incidents: &Path) -> TuiEnd {
-    let shelf = match crate::launch::shelf(dir, incidents, crate::runbook::time::Timestamp::now()) {
+    let shelf = match crate::shelf::shelf(dir, incidents, crate::runbook::time::Timestamp::now()) {
         Ok(s) => s,
         Err(e) => return TuiEnd::Failed(format!("cannot read folder `{}`: {e}", dir.display())),
     };

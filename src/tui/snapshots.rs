@@ -623,14 +623,14 @@ fn an_aborted_runs_waiting_step_stops_with_it() {
 #[test]
 fn home_shows_why_a_runbook_is_broken_and_esc_clears_a_filter_before_it_quits() {
     let catalog = catalog_from_str(CATALOG).unwrap();
-    let good = crate::launch::ShelfEntry {
+    let good = crate::shelf::ShelfEntry {
         path: PathBuf::from("runbooks/a.yaml"),
         runbook: Some(runbook_from_str(RUNBOOK, &catalog).unwrap()),
         last_drill: "never".into(),
         overdue: false,
         problem: None,
     };
-    let broken = crate::launch::ShelfEntry {
+    let broken = crate::shelf::ShelfEntry {
         path: PathBuf::from("runbooks/b.yaml"),
         runbook: None,
         last_drill: String::new(),
@@ -673,7 +673,7 @@ fn home_shows_why_a_runbook_is_broken_and_esc_clears_a_filter_before_it_quits() 
 #[test]
 fn line_breaks_in_text_never_join_words_on_screen() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
-    let shelf = crate::launch::shelf(&dir, &dir.join("no-incidents"), t("2026-11-24T03:00:00Z")).unwrap();
+    let shelf = crate::shelf::shelf(&dir, &dir.join("no-incidents"), t("2026-11-24T03:00:00Z")).unwrap();
     let i = shelf.iter().position(|e| e.path.ends_with("customer-profiles-bad-deploy.yaml")).unwrap();
     let mut home = super::home::Home::new("runbooks".into(), shelf);
     for _ in 0..i {
@@ -731,14 +731,14 @@ fn the_checklist_item_space_ticks_is_always_on_screen_and_g_goes_to_the_end() {
 fn home_and_start_form() {
     let catalog = catalog_from_str(CATALOG).unwrap();
     let runbook = runbook_from_str(RUNBOOK, &catalog).unwrap();
-    let entry = crate::launch::ShelfEntry {
+    let entry = crate::shelf::ShelfEntry {
         path: PathBuf::from("runbooks/orders-docs-ransomware.yaml"),
         runbook: Some(runbook.clone()),
         last_drill: "never".into(),
         overdue: true,
         problem: None,
     };
-    let drilled = crate::launch::ShelfEntry {
+    let drilled = crate::shelf::ShelfEntry {
         path: PathBuf::from("runbooks/orders-docs-ransomware-copy.yaml"),
         runbook: Some(runbook.clone()),
         last_drill: "2026-09-01 (84d ago)".into(),
