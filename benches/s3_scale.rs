@@ -19,7 +19,7 @@ use lifeboat::cloud::plan::{Planner, Todo};
 use lifeboat::cloud::port::s3::{ObjRef, S3Api, VersionMarker};
 use lifeboat::cloud::port::{Backend, Reach};
 use lifeboat::cloud::sim::Sim;
-use lifeboat::cloud::{ActionCall, ActionCtx, Progress, Provider};
+use lifeboat::cloud::{ActionCall, ActionCtx, Cloud, Progress};
 use lifeboat::runbook::action_table as catalog;
 use lifeboat::runbook::load::catalog_from_str;
 use lifeboat::runbook::time::{Timestamp, parse_timestamp};
@@ -165,9 +165,10 @@ fn main() {
                     run_id: "bench".into(),
                     step: "restore".into(),
                 };
+                let cloud = Cloud::from(&sim);
                 if variant == "resume" {
                     tokio::select! {
-                        _ = tracked(clock.as_ref(), sim.call(&call, &ctx)) => {}
+                        _ = tracked(clock.as_ref(), cloud.call(&call, &ctx)) => {}
                         _ = half.notified() => {}
                     }
                     let copies = sim.requests().get("CopyObject").copied().unwrap_or(0);
@@ -180,7 +181,7 @@ fn main() {
                 }
                 // Tracked, as the engine runs every action: the modeling clock waits for
                 // the work, so this figure is the one a tabletop of the bucket models.
-                match tracked(clock.as_ref(), sim.call(&call, &ctx)).await {
+                match tracked(clock.as_ref(), cloud.call(&call, &ctx)).await {
                     Ok(r) => r.outputs.get("restored").and_then(|v| v.as_u64()).unwrap_or(0),
                     Err(e) => {
                         eprintln!("the roll-back failed: {e}");

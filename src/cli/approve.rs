@@ -148,8 +148,7 @@ fn approve_copy(
         );
     }
     let region = super::verify::evidence_region(&a.dir, &place.bucket);
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let runtime = super::runtime();
     let done: Result<String, String> = runtime.block_on(async {
         let aws = crate::cloud::aws::Aws::from_env().await;
         let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);

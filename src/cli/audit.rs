@@ -11,7 +11,7 @@ use super::exit;
 use super::run::CloudArg;
 use crate::clock::{Clock, SystemClock};
 use crate::cloud::port::Backend;
-use crate::cloud::{ActionCall, ActionCtx, Provider};
+use crate::cloud::{ActionCall, ActionCtx, Cloud};
 use crate::runbook::load::{self, Workspace};
 use crate::runbook::model::{Dataset, Resource};
 use crate::runbook::raw::{ResourceKind, Role};
@@ -26,7 +26,7 @@ struct Row {
 }
 
 async fn posture(
-    cloud: &dyn Provider,
+    cloud: &Cloud,
     clock: &Arc<dyn Clock>,
     d: &Dataset,
     r: &Resource,
@@ -61,12 +61,7 @@ fn yes(v: &Json) -> bool {
     v.as_bool().unwrap_or(false) || v.as_str().is_some_and(|s| s != "none" && s != "false")
 }
 
-async fn audit_dataset(
-    cloud: &dyn Provider,
-    clock: &Arc<dyn Clock>,
-    d: &Dataset,
-    last_drill: Option<Timestamp>,
-) -> Row {
+async fn audit_dataset(cloud: &Cloud, clock: &Arc<dyn Clock>, d: &Dataset, last_drill: Option<Timestamp>) -> Row {
     let mut notes_enc = Vec::new();
     let mut immutable = (false, "no backup bucket with object lock".to_string());
     let mut encrypted = true;
@@ -160,29 +155,24 @@ pub fn audit(dir: &Path, incidents: &Path, only: &[String], cloud: CloudArg) -> 
         );
     }
     let drills = crate::report::last_drills(incidents, trust.as_ref().map(|(_, a)| a));
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let runtime = super::runtime();
     let (rows, left): (Vec<Row>, Vec<Leftover>) = runtime.block_on(async {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let (provider, backend): (Arc<dyn Provider>, Arc<dyn Backend>) = match cloud {
-            CloudArg::Aws => {
-                let aws = Arc::new(crate::cloud::aws::Aws::from_env().await);
-                (aws.clone(), aws)
-            }
-            CloudArg::Sim => {
-                let sim = Arc::new(crate::cloud::sim::Sim::seeded_for(
-                    &catalog,
-                    clock.now(),
-                    clock.now(),
-                    None,
-                    crate::cloud::sim::Damage::None,
-                ));
-                (sim.clone(), sim)
-            }
+        let provider: Cloud = match cloud {
+            CloudArg::Aws => crate::cloud::aws::Aws::from_env().await.into(),
+            CloudArg::Sim => crate::cloud::sim::Sim::seeded_for(
+                &catalog,
+                clock.now(),
+                clock.now(),
+                None,
+                crate::cloud::sim::Damage::None,
+            )
+            .into(),
         };
+        let backend = provider.backend();
         let mut rows = Vec::new();
         for d in catalog.datasets.iter().filter(|d| only.is_empty() || only.contains(&d.id)) {
-            rows.push(audit_dataset(provider.as_ref(), &clock, d, drills.get(&d.id).copied()).await);
+            rows.push(audit_dataset(&provider, &clock, d, drills.get(&d.id).copied()).await);
         }
         let cloud_name = backend.name();
         (rows, leftovers(backend.as_ref(), &clock, incidents, cloud_name, only).await)

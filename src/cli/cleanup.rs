@@ -147,8 +147,7 @@ pub fn cleanup(a: CleanupArgs) -> u8 {
     let rows: Vec<CreatedRow> =
         s.created.iter().filter(|c| seen.insert((&c.kind, &c.id, &c.region, &c.version))).cloned().collect();
     let guarded = |m: &Made| catalog.resource_in_role(m.resource(), &[Role::Production, Role::Backup]).map(|(_, r)| r);
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let runtime = super::runtime();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let aws = runtime.block_on(crate::cloud::aws::Aws::from_env());
     let backend: &dyn Backend = &aws;

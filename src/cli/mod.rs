@@ -223,6 +223,12 @@ pub fn main() -> ExitCode {
     })
 }
 
+/// The one runtime every command runs on: two workers (this is an operator's laptop or
+/// a CI runner, and the work is waiting on clouds, not computing).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime")
+}
+
 fn usage(msg: &str) -> u8 {
     let _ = writeln!(anstream::stderr(), "error: {msg}");
     exit::USAGE

@@ -24,8 +24,7 @@ fn err(msg: impl std::fmt::Display) -> u8 {
 }
 
 pub fn run(args: RunArgs, tabletop: bool) -> u8 {
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let runtime = super::runtime();
     runtime.block_on(run_async(args, tabletop))
 }
 
@@ -64,8 +63,7 @@ pub fn home(dir: &std::path::Path, incidents: &std::path::Path) -> u8 {
     if !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
         return err("the home screen needs a terminal; see `lifeboat --help` for the commands");
     }
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let runtime = super::runtime();
     runtime.block_on(async { tui_end(crate::tui::home(dir, incidents).await) })
 }
 

@@ -191,8 +191,7 @@ pub fn verify_copy(
         Err(e) => return super::usage(&format!("cannot read the local log: {e}")),
     };
     let region = evidence_region(dir, &place.bucket);
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let runtime = super::runtime();
     let read = runtime.block_on(async {
         let aws = crate::cloud::aws::Aws::from_env().await;
         let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);

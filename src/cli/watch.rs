@@ -19,8 +19,7 @@ pub fn watch(log: &Path, dir: &Path, allowed: Option<&Path>) -> u8 {
         Err(e) => return super::usage(&e),
     };
     let place = log.to_str().and_then(crate::offsite::Place::parse);
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+    let runtime = super::runtime();
     runtime.block_on(async {
         let source = match place {
             Some(place) => {

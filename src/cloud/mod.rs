@@ -1,5 +1,7 @@
-//! Where actions go: the `Provider` trait, the action catalog, the drill guard, and the
-//! providers themselves (`sim` now; `aws` next).
+//! Where actions go: one trait, the ports ([`port::Backend`]), with AWS and the simulated
+//! cloud behind it; every action written once over them ([`actions`]); the [`Cloud`] a
+//! run calls, which wraps the simulator's own part of an action around the backend in a
+//! rehearsal; the drill guard.
 
 pub mod actions;
 pub mod aws;
@@ -161,14 +163,75 @@ impl ActionError {
     }
 }
 
-pub trait Provider: Send + Sync {
+/// What a run calls its actions on: one backend behind the ports, and in a rehearsal the
+/// simulator's own part of an action — the round trip each costs on the model, and the
+/// failures the facilitator injects — wrapped around it (as object_store's
+/// `ThrottledStore` wraps a store), so nothing of the simulator sits on AWS's path.
+#[derive(Clone)]
+pub struct Cloud {
+    backend: Arc<dyn port::Backend>,
+    rehearsal: Option<Arc<sim::Sim>>,
+}
+
+impl Cloud {
     /// `sim` or `aws`, as recorded in the log.
-    fn name(&self) -> &'static str;
-    fn call<'a>(
+    pub fn name(&self) -> &'static str {
+        self.backend.name()
+    }
+    /// The ports, for what reads the cloud without an action (the pre-flight, audit).
+    pub fn backend(&self) -> Arc<dyn port::Backend> {
+        self.backend.clone()
+    }
+    pub fn call<'a>(
         &'a self,
         call: &'a ActionCall,
         ctx: &'a ActionCtx<'a>,
-    ) -> BoxFuture<'a, Result<ActionResult, ActionError>>;
+    ) -> BoxFuture<'a, Result<ActionResult, ActionError>> {
+        Box::pin(async move {
+            if let Some(sim) = &self.rehearsal
+                && let Some(e) = sim.before_action(call, ctx).await
+            {
+                return Err(e);
+            }
+            actions::perform(self.backend.as_ref(), call, ctx).await
+        })
+    }
+}
+
+impl From<Arc<sim::Sim>> for Cloud {
+    fn from(sim: Arc<sim::Sim>) -> Cloud {
+        Cloud { backend: sim.clone(), rehearsal: Some(sim) }
+    }
+}
+
+impl From<sim::Sim> for Cloud {
+    fn from(sim: sim::Sim) -> Cloud {
+        Arc::new(sim).into()
+    }
+}
+
+impl From<&sim::Sim> for Cloud {
+    fn from(sim: &sim::Sim) -> Cloud {
+        sim.clone().into()
+    }
+}
+
+impl From<&aws::Aws> for Cloud {
+    fn from(aws: &aws::Aws) -> Cloud {
+        aws.clone().into()
+    }
+}
+
+impl From<Arc<aws::Aws>> for Cloud {
+    fn from(aws: Arc<aws::Aws>) -> Cloud {
+        Cloud { backend: aws, rehearsal: None }
+    }
+}
+
+impl From<aws::Aws> for Cloud {
+    fn from(aws: aws::Aws) -> Cloud {
+        Arc::new(aws).into()
+    }
 }
 
 /// The drill guard: in a drill or rehearsal, an action that would write to a resource

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::clock::Clock;
-use crate::cloud::Provider;
+use crate::cloud::Cloud;
 use crate::event::{Event, Genesis, Mode, Record, RunStatus, StepStatus, Verdict};
 use crate::objectives::{Status, Tracker};
 use crate::runbook::model::{Catalog, Dataset, Runbook, StepKind};
@@ -258,7 +258,7 @@ pub struct Outcome {
 pub(crate) struct Ctx {
     pub spec: Arc<RunSpec>,
     pub clock: Arc<dyn Clock>,
-    pub cloud: Arc<dyn Provider>,
+    pub cloud: Cloud,
     pub sink: Sink,
     pub outputs: Mutex<HashMap<String, Map<String, Json>>>,
     waiters: Mutex<HashMap<String, oneshot::Sender<Command>>>,
@@ -322,7 +322,7 @@ impl Engine {
     pub fn new(
         spec: RunSpec,
         clock: Arc<dyn Clock>,
-        cloud: Arc<dyn Provider>,
+        cloud: impl Into<Cloud>,
         sink: Sink,
         prior: Prior,
     ) -> (Engine, mpsc::UnboundedSender<Command>) {
@@ -353,7 +353,7 @@ impl Engine {
             lost: prior.lost.clone(),
             spec: Arc::new(spec),
             clock,
-            cloud,
+            cloud: cloud.into(),
             sink,
             outputs: Mutex::new(outputs),
             waiters: Mutex::new(HashMap::new()),

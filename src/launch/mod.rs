@@ -24,7 +24,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use crate::clock::{Clock, SystemClock, VirtualClock};
-use crate::cloud::Provider;
+use crate::cloud::Cloud;
 use crate::cloud::sim::Sim;
 use crate::engine::sink::{Redactor, Sink};
 use crate::engine::{Engine, Prior, RunSpec};

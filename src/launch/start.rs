@@ -210,14 +210,14 @@ impl Setup {
         let sink = Sink::new(Some(journal), Redactor::new(secrets));
 
         let mut aws_backend: Option<Arc<crate::cloud::aws::Aws>> = None;
-        let provider: Arc<dyn Provider> = match cloud {
+        let provider: Cloud = match cloud {
             CloudArg::Sim => {
                 let damage = crate::cloud::sim::Damage::of(runbook.scenario);
                 let sim = Sim::seeded_for(&catalog, clock.now(), incident_started_at, Some(&runbook.dataset), damage);
                 for inject in injects {
                     sim.inject(inject);
                 }
-                Arc::new(sim)
+                sim.into()
             }
             CloudArg::Aws if !injects.is_empty() => {
                 return Err("--injects plays failures on the simulated cloud only".into());
@@ -225,7 +225,7 @@ impl Setup {
             CloudArg::Aws => {
                 let aws = Arc::new(crate::cloud::aws::Aws::from_env().await);
                 aws_backend = Some(aws.clone());
-                aws
+                aws.into()
             }
         };
         let endpoint = aws_backend.as_ref().and_then(|a| a.custom_endpoint());

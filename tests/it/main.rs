@@ -64,7 +64,7 @@ pub fn example_runbooks() -> Vec<String> {
 /// the given clock and incident start (the clock's now unless given); its outcome and
 /// the progress it reported.
 pub async fn act(
-    cloud: &dyn lifeboat::cloud::Provider,
+    cloud: impl Into<lifeboat::cloud::Cloud>,
     clock: std::sync::Arc<dyn lifeboat::clock::Clock>,
     (catalog, incident): (&str, Option<lifeboat::runbook::time::Timestamp>),
     (action, args, step): (&str, serde_json::Value, &str),
@@ -88,7 +88,7 @@ pub async fn act(
         run_id: "run-1".into(),
         step: step.into(),
     };
-    let r = cloud.call(&call, &ctx).await;
+    let r = cloud.into().call(&call, &ctx).await;
     // Every output any test sees is one the action declares, in the form docs/actions.md
     // gives it (a count a JSON number, a time UTC to the second, …).
     if let Ok(r) = &r {

@@ -8,7 +8,7 @@ use lifeboat::clock::{Clock, VirtualClock};
 use lifeboat::cloud::port::{Backend, Reach};
 use lifeboat::cloud::sim::Sim;
 use lifeboat::cloud::sim::world::{Bucket, Content, Version, World, etag_of};
-use lifeboat::cloud::{ActionCall, ActionCtx, Progress, Provider};
+use lifeboat::cloud::{ActionCall, ActionCtx, Cloud, Progress};
 use lifeboat::runbook::action_table as catalog;
 use lifeboat::runbook::load::catalog_from_str;
 use lifeboat::runbook::time::{Timestamp, parse_timestamp};
@@ -347,8 +347,9 @@ async fn a_roll_back_stopped_half_way_resumes_without_copying_a_finished_key_aga
     );
     // The process dies half-way: the call is dropped where it stands, copies in flight
     // and all.
+    let cloud = Cloud::from(&sim);
     tokio::select! {
-        r = sim.call(&call, &ctx) => panic!("finished before half-way: {r:?}"),
+        r = cloud.call(&call, &ctx) => panic!("finished before half-way: {r:?}"),
         _ = half.notified() => {}
     }
     let applied = |sim: &Sim| {
@@ -400,7 +401,7 @@ async fn a_comparison_walks_both_listings_side_by_side_across_their_pages() {
     };
     let args = json!({ "a": { "bucket": "a", "prefix": "docs/" }, "b": { "bucket": "b", "prefix": "docs/" } });
     let call = action_call("s3.compare", args, "compare");
-    let out = sim.call(&call, &ctx).await.unwrap().outputs;
+    let out = Cloud::from(&sim).call(&call, &ctx).await.unwrap().outputs;
     assert_eq!(
         (out["same"].as_u64(), out["missing"].as_u64(), out["extra"].as_u64(), out["different"].as_u64()),
         (Some(2_496), Some(3), Some(2), Some(1)),
@@ -411,11 +412,11 @@ async fn a_comparison_walks_both_listings_side_by_side_across_their_pages() {
     // A copy walks the two listings the same way: what b lacks, then (with `overwrite`)
     // what differs too.
     let copy = |overwrite: bool| json!({ "from": { "bucket": "a", "prefix": "docs/" }, "to": { "bucket": "b", "prefix": "docs/" }, "overwrite": overwrite });
-    let out = sim.call(&action_call("s3.copy_prefix", copy(false), "copy"), &ctx).await.unwrap().outputs;
+    let out = Cloud::from(&sim).call(&action_call("s3.copy_prefix", copy(false), "copy"), &ctx).await.unwrap().outputs;
     assert_eq!(out["copied"].as_u64(), Some(3), "{out:?}");
-    let out = sim.call(&action_call("s3.copy_prefix", copy(true), "copy"), &ctx).await.unwrap().outputs;
+    let out = Cloud::from(&sim).call(&action_call("s3.copy_prefix", copy(true), "copy"), &ctx).await.unwrap().outputs;
     assert_eq!(out["copied"].as_u64(), Some(1), "now only the one with other bytes: {out:?}");
-    let out = sim.call(&call, &ctx).await.unwrap().outputs;
+    let out = Cloud::from(&sim).call(&call, &ctx).await.unwrap().outputs;
     assert_eq!((out["missing"].as_u64(), out["different"].as_u64()), (Some(0), Some(0)), "{out:?}");
 }
 

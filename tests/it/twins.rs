@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use lifeboat::clock::{Clock, SystemClock};
-use lifeboat::cloud::Provider;
+use lifeboat::cloud::Cloud;
 use lifeboat::cloud::aws::Aws;
 use lifeboat::cloud::sim::Sim;
 use lifeboat::cloud::sim::world::{Bucket, Content, Snapshot, Version, World};
@@ -90,7 +90,7 @@ async fn aws_on(moto: &Moto) -> Aws {
     Aws::with_config(conf)
 }
 
-async fn call(cloud: &dyn Provider, action: &str, args: Json, step: &str) -> Result<Map<String, Json>, String> {
+async fn call(cloud: impl Into<Cloud>, action: &str, args: Json, step: &str) -> Result<Map<String, Json>, String> {
     let (r, _) = crate::act(cloud, Arc::new(SystemClock), (CATALOG, None), (action, args, step)).await;
     r.map(|r| r.outputs).map_err(|e| format!("{} [{:?}]", e.message, e.code))
 }
@@ -338,7 +338,7 @@ async fn a_change_after_the_confirmed_plan_is_refused_on_moto_as_on_the_simulate
     };
     let before = versions(s3.clone()).await;
     let held = json!({ "bucket": "orders-docs-prod", "time": t, "plan_sha256": sha });
-    for (name, cloud) in [("moto", &aws as &dyn Provider), ("sim", &sim)] {
+    for (name, cloud) in [("moto", Cloud::from(&aws)), ("sim", Cloud::from(&sim))] {
         let e = call(cloud, "s3.restore_to_time", held.clone(), "restore").await.unwrap_err();
         assert!(e.contains("`invoices/007.pdf` now needs copy"), "{name}: {e}");
     }
@@ -485,7 +485,7 @@ async fn the_vault_copy_of_the_kyc_example_gives_the_same_outputs_and_bucket_on_
 /// The same call on both clouds, on a given clock and incident start: the simulated cloud
 /// takes its minutes on a fast virtual clock, moto answers at once.
 async fn call_on(
-    cloud: &dyn Provider,
+    cloud: impl Into<Cloud>,
     clock: Arc<dyn Clock>,
     incident: Option<Timestamp>,
     catalog: &str,

@@ -96,9 +96,6 @@ pub fn perform<'a>(
     ctx: &'a ActionCtx<'a>,
 ) -> BoxFuture<'a, Result<ActionResult, ActionError>> {
     Box::pin(async move {
-        if let Some(e) = backend.injected(call) {
-            return Err(e);
-        }
         if let Some((name, bad)) = bad_region(&Json::Object(call.args.clone()), "") {
             return Err(ActionError::new(
                 call.spec.name,

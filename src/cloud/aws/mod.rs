@@ -13,20 +13,22 @@ use std::sync::Arc;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::Mutex;
 
+use super::BoxFuture;
 use super::port::dynamodb::DynamoApi;
 use super::port::rds::RdsApi;
 use super::port::s3::S3Api;
 use super::port::s3control::S3ControlApi;
 use super::port::sts::{Caller, StsApi};
 use super::port::{Api, ApiError, Backend, Reach};
-use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Provider, actions};
 use crate::runbook::time::Timestamp;
 
+/// A clone is the same connection: it shares the clients made per region.
+#[derive(Clone)]
 pub struct Aws {
     base: aws_config::SdkConfig,
-    s3: Mutex<BTreeMap<String, Arc<dyn S3Api>>>,
-    rds: Mutex<BTreeMap<String, Arc<dyn RdsApi>>>,
-    dynamodb: Mutex<BTreeMap<String, Arc<dyn DynamoApi>>>,
+    s3: Arc<Mutex<BTreeMap<String, Arc<dyn S3Api>>>>,
+    rds: Arc<Mutex<BTreeMap<String, Arc<dyn RdsApi>>>>,
+    dynamodb: Arc<Mutex<BTreeMap<String, Arc<dyn DynamoApi>>>>,
 }
 
 impl Aws {
@@ -49,9 +51,9 @@ impl Aws {
     pub fn with_config(base: aws_config::SdkConfig) -> Aws {
         Aws {
             base,
-            s3: Mutex::new(BTreeMap::new()),
-            rds: Mutex::new(BTreeMap::new()),
-            dynamodb: Mutex::new(BTreeMap::new()),
+            s3: Arc::new(Mutex::new(BTreeMap::new())),
+            rds: Arc::new(Mutex::new(BTreeMap::new())),
+            dynamodb: Arc::new(Mutex::new(BTreeMap::new())),
         }
     }
 
@@ -193,18 +195,5 @@ impl StsApi for AwsSts {
                 _ => Err(ApiError::new("InvalidResponse", "STS answered without an account or ARN")),
             }
         })
-    }
-}
-
-impl Provider for Aws {
-    fn name(&self) -> &'static str {
-        "aws"
-    }
-    fn call<'a>(
-        &'a self,
-        call: &'a ActionCall,
-        ctx: &'a ActionCtx<'a>,
-    ) -> BoxFuture<'a, Result<ActionResult, ActionError>> {
-        actions::perform(self, call, ctx)
     }
 }

@@ -10,7 +10,7 @@ pub mod sts;
 
 use std::sync::Arc;
 
-use super::{ActionCall, ActionError, BoxFuture};
+use super::{ActionError, BoxFuture};
 use crate::clock::Clock;
 
 /// A service's refusal, as the service said it: its error code decides retries and hints
@@ -103,11 +103,6 @@ pub trait Backend: Send + Sync {
     fn dynamodb<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn dynamodb::DynamoApi>>>;
     fn sts<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn sts::StsApi>>>;
     fn s3control<'a>(&'a self, at: &'a Reach) -> BoxFuture<'a, Api<Arc<dyn s3control::S3ControlApi>>>;
-    /// A failure a rehearsal's facilitator switched on for this call (the simulated
-    /// cloud's injects); AWS has none.
-    fn injected(&self, _call: &ActionCall) -> Option<ActionError> {
-        None
-    }
     /// Said after "not found": where this cloud's resources come from.
     fn not_found_hint(&self) -> Option<&'static str> {
         None

@@ -26,7 +26,7 @@ use super::port::s3::S3Api;
 use super::port::s3control::S3ControlApi;
 use super::port::sts::{Caller, StsApi};
 use super::port::{Api, ApiError, Backend, Reach};
-use super::{ActionCall, ActionCtx, ActionError, ActionResult, BoxFuture, Provider, actions};
+use super::{ActionCall, ActionCtx, ActionError, BoxFuture};
 use crate::clock::Clock;
 use crate::runbook::model::Catalog;
 use crate::runbook::time::Timestamp;
@@ -61,6 +61,8 @@ pub struct Fault {
     pub message: Option<String>,
 }
 
+/// A clone is the same simulated cloud: it shares the world, the injects and the counts.
+#[derive(Clone)]
 pub struct Sim {
     pub(crate) state: Arc<State>,
 }
@@ -289,29 +291,6 @@ impl Backend for Sim {
         Box::pin(async move { Ok(Arc::new(SimSts) as Arc<dyn StsApi>) })
     }
 
-    fn injected(&self, call: &ActionCall) -> Option<ActionError> {
-        let mut injects = self.state.injects.lock().unwrap_or_else(|e| e.into_inner());
-        let i = injects.iter_mut().find(|i| {
-            i.times > 0
-                && i.action.as_deref().is_none_or(|a| a == call.spec.name)
-                && i.step.as_deref().is_none_or(|s| s == call.step)
-        })?;
-        i.times -= 1;
-        // Name what the action acts on: its target, else its first argument.
-        let resource = call
-            .spec
-            .targets
-            .iter()
-            .chain(call.spec.params.iter().filter(|p| p.required).map(|p| &p.name))
-            .find_map(|p| call.path(p))
-            .unwrap_or(&call.step)
-            .to_string();
-        let mut e = ActionError::new(call.spec.name, &resource, &i.code, i.message.clone())
-            .hint("a failure injected for this rehearsal");
-        e.retryable = i.retryable;
-        Some(e)
-    }
-
     fn not_found_hint(&self) -> Option<&'static str> {
         Some("--cloud sim knows the resources of datasets.yaml")
     }
@@ -336,20 +315,36 @@ impl StsApi for SimSts {
     }
 }
 
-impl Provider for Sim {
-    fn name(&self) -> &'static str {
-        "sim"
+impl Sim {
+    /// The simulator's own part of an action, before the action's requests: the round
+    /// trip it costs on the model (a moment, even when it fails), then the failure a
+    /// facilitator injected for it, if any.
+    pub async fn before_action(&self, call: &ActionCall, ctx: &ActionCtx<'_>) -> Option<ActionError> {
+        ctx.clock.sleep(self.state.model().control).await;
+        self.injected(call)
     }
-    fn call<'a>(
-        &'a self,
-        call: &'a ActionCall,
-        ctx: &'a ActionCtx<'a>,
-    ) -> BoxFuture<'a, Result<ActionResult, ActionError>> {
-        Box::pin(async move {
-            // An API round trip takes a moment even when it fails.
-            ctx.clock.sleep(self.state.model().control).await;
-            actions::perform(self, call, ctx).await
-        })
+
+    fn injected(&self, call: &ActionCall) -> Option<ActionError> {
+        let mut injects = self.state.injects.lock().unwrap_or_else(|e| e.into_inner());
+        let i = injects.iter_mut().find(|i| {
+            i.times > 0
+                && i.action.as_deref().is_none_or(|a| a == call.spec.name)
+                && i.step.as_deref().is_none_or(|s| s == call.step)
+        })?;
+        i.times -= 1;
+        // Name what the action acts on: its target, else its first argument.
+        let resource = call
+            .spec
+            .targets
+            .iter()
+            .chain(call.spec.params.iter().filter(|p| p.required).map(|p| &p.name))
+            .find_map(|p| call.path(p))
+            .unwrap_or(&call.step)
+            .to_string();
+        let mut e = ActionError::new(call.spec.name, &resource, &i.code, i.message.clone())
+            .hint("a failure injected for this rehearsal");
+        e.retryable = i.retryable;
+        Some(e)
     }
 }
 
