@@ -20,6 +20,7 @@ mod rds_restore_from_snapshot;
 mod rds_restore_to_time;
 mod rds_wait_available;
 mod s3_batch;
+mod s3_changes;
 mod s3_check_posture;
 mod s3_compare;
 mod s3_copy_prefix;
