@@ -58,7 +58,7 @@ pub struct Tracker {
 
 /// What the objectives look like at one moment.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Status {
+pub struct Standing {
     pub rto_elapsed_ms: u64,
     pub rto_ms: u64,
     /// From incident start to the projected `service-restored`.
@@ -75,7 +75,7 @@ pub struct Status {
     pub late_accepted_by: Option<String>,
 }
 
-impl Status {
+impl Standing {
     pub fn rto_fraction(&self) -> f64 {
         self.rto_elapsed_ms as f64 / self.rto_ms.max(1) as f64
     }
@@ -276,7 +276,7 @@ impl Tracker {
         self.completed = succeeded;
     }
 
-    pub fn status(&self, now: Timestamp) -> Status {
+    pub fn status(&self, now: Timestamp) -> Standing {
         let stop = self.restored_at.or(self.ended_at);
         let rto_elapsed_ms = ms(self.incident_start, stop.unwrap_or(now));
         // Finished phases that ran over budget suggest the rest will too.
@@ -295,7 +295,7 @@ impl Tracker {
             if stop.is_some() { rto_elapsed_ms } else { rto_elapsed_ms + (remaining as f64 * overrun) as u64 };
         // The oldest data brought back sets the loss; data newer than the incident loses nothing.
         let achieved_rpo_ms = self.recovery_points.iter().min().map(|rp| ms(*rp, self.incident_start));
-        Status {
+        Standing {
             rto_elapsed_ms,
             rto_ms: self.rto_ms,
             projected_ms,

@@ -173,7 +173,7 @@ impl Source {
 
 /// What the watcher can say about what it read, for the banner.
 #[derive(Debug, Clone, Default)]
-pub struct Status {
+pub struct WatchState {
     pub lines: usize,
     pub checkpoints: usize,
     pub signed_through: usize,
@@ -269,7 +269,7 @@ impl Follow {
         out
     }
 
-    pub fn status(&self) -> Status {
+    pub fn status(&self) -> WatchState {
         let r = self.chain.report();
         let namespace = if r.sealed { SEAL_NAMESPACE } else { CHECKPOINT_NAMESPACE };
         let trusted = match (&self.allowed, &r.signer) {
@@ -277,7 +277,7 @@ impl Follow {
             (Some(_), None) => Some(Err("the log is not signed, so no allowed signer vouches for it".into())),
             (None, _) => None,
         };
-        Status {
+        WatchState {
             lines: r.lines,
             checkpoints: r.checkpoints,
             signed_through: r.signed_through,
@@ -295,7 +295,7 @@ impl Follow {
     }
 }
 
-impl Status {
+impl WatchState {
     /// One line for the banner: what the lines read so far are worth.
     pub fn words(&self) -> String {
         if let Some(bad) = &self.broken {

@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use crate::clock::Clock;
 use crate::cloud::Cloud;
 use crate::event::{Event, Genesis, Mode, Record, RunStatus, StepStatus, Verdict};
-use crate::objectives::{Status, Tracker};
+use crate::objectives::{Standing, Tracker};
 use crate::runbook::model::{Catalog, Dataset, Runbook, StepKind};
 use crate::runbook::raw::Classification;
 use crate::runbook::time::Timestamp;
@@ -249,7 +249,7 @@ impl Prior {
 pub struct Outcome {
     pub status: RunStatus,
     pub reason: Option<String>,
-    pub objectives: Status,
+    pub objectives: Standing,
     /// The run stopped without finishing (detached): the log can be resumed.
     pub detached: bool,
 }

@@ -223,7 +223,7 @@ async fn run_screen(screen: &mut Screen, st: Started, theme: &Theme) -> TuiEnd {
             break;
         }
         // Fast ticks only while a spinner turns; otherwise one a second for the clocks.
-        let busy = app.steps.iter().any(|s| s.status == app::Status::Running);
+        let busy = app.steps.iter().any(|s| s.status == app::StepState::Running);
         let wait = tokio::time::sleep(StdDuration::from_millis(if busy { 250 } else { 1000 }));
         tokio::select! {
             ev = screen.keys.recv() => match ev {
@@ -300,7 +300,7 @@ pub async fn watch(
     tracker: crate::objectives::Tracker,
     first: Vec<Record>,
     doubt: Option<String>,
-) -> Result<crate::watch::Status, String> {
+) -> Result<crate::watch::WatchState, String> {
     let theme = Theme::from_env();
     let mut screen = Screen::enter().map_err(|e| format!("cannot open the terminal: {e}"))?;
     let speed = meta.speed.max(1);
@@ -312,7 +312,7 @@ pub async fn watch(
     // run's speed. Only for the clocks on screen; nothing is written.
     let mut last = (start, std::time::Instant::now());
     take(&mut app, first, follow.source.age(), &mut last);
-    let banner = |app: &mut RunApp, status: &crate::watch::Status| {
+    let banner = |app: &mut RunApp, status: &crate::watch::WatchState| {
         let mut words = status.words();
         if let Some(d) = &doubt {
             words.push_str(&format!(" · {d}"));
@@ -354,8 +354,8 @@ pub async fn watch(
                 }
                 // The run's clock runs at its speed only while a step works; a person
                 // waited for holds it at real time (clock.rs).
-                let pace = if app.steps.iter().any(|s| s.status == app::Status::Waiting)
-                    || !app.steps.iter().any(|s| s.status == app::Status::Running)
+                let pace = if app.steps.iter().any(|s| s.status == app::StepState::Waiting)
+                    || !app.steps.iter().any(|s| s.status == app::StepState::Running)
                 {
                     1
                 } else {

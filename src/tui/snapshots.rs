@@ -614,7 +614,7 @@ fn an_aborted_runs_waiting_step_stops_with_it() {
     );
     a.update(Msg::Tick(t("2026-11-24T03:20:00Z")));
     let go = a.steps.iter().find(|s| s.id == "go").unwrap();
-    assert_eq!((go.status, go.duration_ms), (crate::tui::app::Status::Failed, Some(60_000)), "stopped at the abort");
+    assert_eq!((go.status, go.duration_ms), (crate::tui::app::StepState::Failed, Some(60_000)), "stopped at the abort");
     let screen = text(&draw(&a, 120, 40));
     assert!(!screen.contains("a approve") && !screen.contains("r retry"), "{screen}");
     assert!(screen.contains("stopped: the run was aborted"), "{screen}");

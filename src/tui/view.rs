@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
 
-use super::app::{Dialog, Pane, Purpose, RunApp, Status};
+use super::app::{Dialog, Pane, Purpose, RunApp, StepState};
 use super::field::TextField;
 use super::keys::{Action, KEYS, hints};
 use super::layout::{self, Regions, centered, fit_pieces, text_lines, wrap_words};
@@ -227,13 +227,13 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
     }
 }
 
-fn status_style(s: Status, theme: &Theme) -> Style {
+fn status_style(s: StepState, theme: &Theme) -> Style {
     match s {
-        Status::Pending | Status::Skipped => theme.dim(),
-        Status::Running => Style::default(),
-        Status::Waiting => theme.warn(),
-        Status::Done => theme.ok(),
-        Status::Failed => theme.bad(),
+        StepState::Pending | StepState::Skipped => theme.dim(),
+        StepState::Running => Style::default(),
+        StepState::Waiting => theme.warn(),
+        StepState::Done => theme.ok(),
+        StepState::Failed => theme.bad(),
     }
 }
 
@@ -291,12 +291,12 @@ fn step_detail(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
         None => "waiting for you".into(),
     };
     let status_word = match row.status {
-        Status::Pending => "pending",
-        Status::Running => "running",
-        Status::Waiting => waiting.as_str(),
-        Status::Done => "done",
-        Status::Skipped => "skipped",
-        Status::Failed => "failed",
+        StepState::Pending => "pending",
+        StepState::Running => "running",
+        StepState::Waiting => waiting.as_str(),
+        StepState::Done => "done",
+        StepState::Skipped => "skipped",
+        StepState::Failed => "failed",
     };
     lines.push(Line::from(vec![
         Span::styled(format!("{} {} ", row.status.symbol(app.spin), row.title), theme.title()),
