@@ -216,6 +216,88 @@ pub(super) async fn call_action(
     }))
 }
 
+/// One attempt of an action step: arguments resolved, a restore after the incident
+/// flagged, at a keyboard the typed confirmation after the plan, the call held to the plan
+/// confirmed.
+pub(super) async fn act(
+    ctx: &Ctx,
+    step: &Step,
+    attempt: u32,
+    action: &'static ActionSpec,
+    with: &Json,
+    limit: Option<StdDuration>,
+) -> Result<Attempt, Fatal> {
+    let mut args = match resolve(ctx, with, None) {
+        Ok(a) => a,
+        Err(e) => return Ok(failed(format!("arguments cannot be resolved: {e}"))),
+    };
+    ctx.emit(Event::StepStarted { step: step.id.clone(), attempt, detail: Some(describe(action, &args)) })?;
+    if let Some(t) = args.get("time").and_then(Json::as_str).and_then(|t| t.parse::<Timestamp>().ok())
+        && action.restores
+        && t > ctx.spec.incident_started_at
+        && damages_data(ctx)
+    {
+        ctx.emit(Event::Warning {
+            code: "restore_after_incident".into(),
+            message: format!(
+                "`{}` restores to {}, after the incident began at {}: the data brought back may include the damage",
+                step.id,
+                format_timestamp(t),
+                format_timestamp(ctx.spec.incident_started_at)
+            ),
+        })?;
+    }
+    // At a keyboard, a change to what exists waits for the operator to type the
+    // resource's name: the screen shows what will change before anything does.
+    // (Headless, the answers file and the runbook's review are the consent.)
+    let dry = args.get("dry_run").and_then(Json::as_bool).unwrap_or(false);
+    if ctx.spec.interactive && attempt == 1 && action.effect == Effect::Modify && !dry {
+        // A drill refuses a production write before anyone types anything.
+        let call = ActionCall { spec: action, args: args.clone(), run_id: String::new(), step: step.id.clone() };
+        if let Err(e) = cloud::guard(&call, ctx.spec.mode, &ctx.spec.catalog) {
+            return Ok(from_action(e));
+        }
+        let target = typed_target(action, &args);
+        // Where the action can plan without changing anything, the plan comes
+        // first: the name is typed knowing the counts, not only the bucket.
+        let (plan, held) = dry_run_plan(ctx, step, action, &args, limit).await?;
+        let prompt = crate::event::typed_prompt(&target, action.name, plan.as_deref());
+        match ctx.answer(step, Waiting::Confirm, Some(prompt)).await? {
+            Command::Confirm { by, .. } => ctx.record(step, Verdict::Confirm, &by, None, None)?,
+            Command::Detach { reason, .. } => return Ok(Attempt::Detached(reason)),
+            said => return confirmed(ctx, step, said, "failed by", "a change"),
+        }
+        if !held.is_empty() {
+            ctx.confirmed_plans.lock().unwrap().insert(step.id.clone(), held);
+        }
+    }
+    // The change is held to the plan its operator confirmed, on every attempt
+    // (unless the runbook names one itself): its digest, and its Batch job.
+    let held = ctx.confirmed_plans.lock().unwrap().get(&step.id).cloned().unwrap_or_default();
+    for (param, value) in held {
+        if !action.params.iter().any(|p| p.name == param) || args.contains_key(&param) {
+            continue;
+        }
+        let text = match (param.as_str(), value.as_str()) {
+            ("plan_sha256", Some(sha)) => format!("held to the plan confirmed: manifest sha256 {sha}"),
+            (_, Some(job)) => format!("held to the confirmed S3 Batch Operations job {job}"),
+            _ => continue,
+        };
+        ctx.emit(Event::StepOutput { step: step.id.clone(), stream: Stream::Info, text })?;
+        args.insert(param, value);
+    }
+    // A first attempt carries out the confirmed plan as it stands: the preview's,
+    // else the plan step's the runbook names (both as the log holds them).
+    let plan = (attempt == 1 && !ctx.interrupted.contains(&step.id))
+        .then(|| ctx.previews.lock().unwrap().get(&step.id).cloned().or_else(|| named_plan(ctx, &args).map(|p| p.1)))
+        .flatten();
+    let call = match call_action(ctx, step, action, args, limit, false, plan.as_ref()).await? {
+        Some(r) => r,
+        None => return Ok(timed_out(step, action.name)),
+    };
+    Ok(call)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
