@@ -9,17 +9,13 @@ use crate::launch::{RunMeta, Setup, Started, detach_on_signal};
 
 /// An error from setting up a run: the diagnostics it carries (file:line:col, drawn)
 /// first, then one `error:` line saying what happened.
-fn err(msg: impl std::fmt::Display) -> u8 {
-    let msg = msg.to_string();
+fn err(refused: impl Into<crate::launch::Refused>) -> u8 {
+    let refused = refused.into();
     let mut out = anstream::stderr();
-    match msg.rsplit_once('\n') {
-        Some((diagnostics, last)) => {
-            let _ = writeln!(out, "{diagnostics}\nerror: {last}");
-        }
-        None => {
-            let _ = writeln!(out, "error: {msg}");
-        }
+    if let Some(d) = &refused.diagnostics {
+        let _ = write!(out, "{d}");
     }
+    let _ = writeln!(out, "error: {}", refused.why);
     exit::USAGE
 }
 

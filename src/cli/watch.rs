@@ -51,7 +51,12 @@ pub fn watch(log: &Path, dir: &Path, allowed: Option<&Path>) -> u8 {
         };
         let (meta, tracker, doubt) = match crate::launch::watched(g, dir, &name) {
             Ok(w) => w,
-            Err(e) => return super::usage(&e),
+            Err(e) => {
+                if let Some(d) = &e.diagnostics {
+                    let _ = write!(anstream::stderr(), "{d}");
+                }
+                return super::usage(&e.why);
+            }
         };
         match crate::tui::watch(follow, meta, tracker, first, doubt.clone()).await {
             Ok(status) => {

@@ -16,6 +16,29 @@ pub use setup::*;
 pub use start::*;
 pub use watched::watched;
 
+/// Why a run was not started (or a watch not begun), said before anything ran: a file's
+/// diagnostics, rendered with line and column, kept apart from the sentence that says
+/// what to do — neither is found again by cutting a string at its last line break.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{why}")]
+pub struct Refused {
+    /// The rendered diagnostics of the file that was refused, if that is why.
+    pub diagnostics: Option<String>,
+    pub why: String,
+}
+
+impl From<String> for Refused {
+    fn from(why: String) -> Refused {
+        Refused { diagnostics: None, why }
+    }
+}
+
+impl From<&str> for Refused {
+    fn from(why: &str) -> Refused {
+        why.to_string().into()
+    }
+}
+
 use std::collections::BTreeMap;
 
 use std::path::{Path, PathBuf};

@@ -23,8 +23,8 @@ pub struct Identity {
 }
 
 /// A message for the operator, printed as `error: …` at the binary edge.
-pub(super) fn err(msg: impl std::fmt::Display) -> String {
-    msg.to_string()
+pub(super) fn err(msg: impl std::fmt::Display) -> Refused {
+    msg.to_string().into()
 }
 
 /// Who runs this: the log names a person, never a placeholder.
@@ -83,7 +83,7 @@ pub(super) fn resolve_inputs(
     rb: &Runbook,
     answers: Option<&Answers>,
     now: Timestamp,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, Refused> {
     let mut out = BTreeMap::new();
     for def in &rb.inputs {
         let Some(value) = input_value(def, answers, now) else {
@@ -91,7 +91,8 @@ pub(super) fn resolve_inputs(
             return Err(format!(
                 "input `{}` has no value: give it under `inputs:` in the answers file{from}",
                 def.name
-            ));
+            )
+            .into());
         };
         check_input(rb, &def.name, &value)?;
         out.insert(def.name.clone(), value);
@@ -104,16 +105,16 @@ pub(super) fn resolve_inputs(
 pub type AskPassphrase<'a> = &'a dyn Fn(&Path) -> Option<String>;
 
 /// The signing key, unlocked now, before any screen takes the terminal.
-pub(super) fn load_signer(args: &RunArgs, ask: Option<AskPassphrase>) -> Result<Option<Signer>, String> {
+pub(super) fn load_signer(args: &RunArgs, ask: Option<AskPassphrase>) -> Result<Option<Signer>, Refused> {
     let Some(path) = &args.sign_key else { return Ok(None) };
     Signer::load(path, || std::env::var("LIFEBOAT_SIGN_KEY_PASSPHRASE").ok().or_else(|| ask.and_then(|ask| ask(path))))
         .map(Some)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string().into())
 }
 
 /// The trust root (as `verify` finds it) and `roles.yaml` beside the runbook's catalog,
 /// checked as `validate` checks them.
-pub(super) fn authority(ws: &mut Workspace, runbook_path: &Path) -> Result<crate::engine::Authority, String> {
+pub(super) fn authority(ws: &mut Workspace, runbook_path: &Path) -> Result<crate::engine::Authority, Refused> {
     let dir = runbook_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let trust = crate::journal::trust::load(None, dir)?.map(|(_, t)| t);
     let roles = ws.roles_in(dir);
@@ -121,7 +122,9 @@ pub(super) fn authority(ws: &mut Workspace, runbook_path: &Path) -> Result<crate
     if roles.is_none() && path.is_file() {
         let i = ws.add(&path);
         let report = ws.file(i).report();
-        return Err(format!("{}`{}` is not a valid roles file; nothing was run", report.render(), path.display()));
+        return Err(
+            format!("{}`{}` is not a valid roles file; nothing was run", report.render(), path.display()).into()
+        );
     }
     Ok(crate::engine::Authority { trust, roles, ..Default::default() })
 }
@@ -174,7 +177,7 @@ pub struct Setup {
 impl Setup {
     /// `ask`: how to ask for a key's passphrase, where a person can be asked. An error
     /// holds the whole diagnostic (file, line, column) for the caller to show.
-    pub fn load(mut args: RunArgs, tabletop: bool, ask: Option<AskPassphrase>) -> Result<Setup, String> {
+    pub fn load(mut args: RunArgs, tabletop: bool, ask: Option<AskPassphrase>) -> Result<Setup, Refused> {
         // One forgotten flag in CI must not be a production change: a headless run has
         // no start form where a person sees where it goes, so it names its cloud (a
         // resume goes where the run went).
@@ -261,11 +264,10 @@ impl Setup {
         let i = ws.add(&runbook_path);
         ws.check(i);
         let Some(runbook) = ws.runbook(i).cloned() else {
-            return Err(format!(
-                "{}`{}` is not a valid runbook; nothing was run",
-                ws.file(i).report().render(),
-                runbook_path.display()
-            ));
+            return Err(Refused {
+                diagnostics: Some(ws.file(i).report().render()),
+                why: format!("`{}` is not a valid runbook; nothing was run", runbook_path.display()),
+            });
         };
         let catalog = ws.catalog_for(&runbook_path).cloned().expect("a valid runbook has a catalog");
         let dataset = catalog.get(&runbook.dataset).cloned().expect("a valid runbook's dataset exists");
@@ -278,7 +280,7 @@ impl Setup {
                 ws.check(a);
                 let report = ws.file(a).report();
                 if report.errors() > 0 {
-                    return Err(format!("{}`{}` has errors; nothing was run", report.render(), path.display()));
+                    return Err(format!("{}`{}` has errors; nothing was run", report.render(), path.display()).into());
                 }
                 // Check the answers against this runbook too, even without `runbook:`.
                 let mut cx = crate::runbook::decode::Cx::default();
@@ -298,7 +300,8 @@ impl Setup {
                             r.render(),
                             path.display(),
                             runbook.id
-                        ));
+                        )
+                        .into());
                     }
                     checked
                 } else {
@@ -313,7 +316,7 @@ impl Setup {
             ws.check(k);
             let report = ws.file(k).report();
             if report.errors() > 0 {
-                return Err(format!("{}`{}` has errors; nothing was run", report.render(), path.display()));
+                return Err(format!("{}`{}` has errors; nothing was run", report.render(), path.display()).into());
             }
             let Some(Doc::Injects(raw)) = &ws.file(k).doc else {
                 return Err(err(format!("`{}` is not an injects file (kind: Injects)", path.display())));
@@ -391,7 +394,7 @@ impl Setup {
 
     /// Refuses a live or drill run whose credentials are not the catalog's account for
     /// the dataset (unless `--account-mismatch-ok`); returns what the genesis records.
-    pub(super) fn check_identity(&self) -> Result<Option<crate::event::Caller>, String> {
+    pub(super) fn check_identity(&self) -> Result<Option<crate::event::Caller>, Refused> {
         let Some(found) = &self.identity else {
             return Err("the AWS credentials were not checked (STS GetCallerIdentity); nothing was run".into());
         };
@@ -404,7 +407,7 @@ impl Setup {
             return Err(format!(
                 "the AWS credentials are for account {} ({}), but the catalog puts dataset `{}` in account {want}; nothing was run. Use the right profile, or pass --account-mismatch-ok to go on (it is recorded)",
                 id.account, id.arn, self.dataset.id
-            ));
+            ).into());
         }
         let account_mismatch_ok = self.other_account(&id).is_some();
         Ok(Some(crate::event::Caller { account: id.account, arn: id.arn, account_mismatch_ok }))
@@ -459,10 +462,10 @@ impl Setup {
     /// What `start` would refuse with this choice, before anything is written: the form
     /// says it and stays, rather than the screen closing on it.
     pub fn refusal(&self, choice: &Choice) -> Option<String> {
-        self.refused_before_start(choice).err()
+        self.refused_before_start(choice).err().map(|r| r.why)
     }
 
-    pub(super) fn refused_before_start(&self, choice: &Choice) -> Result<Option<crate::event::Caller>, String> {
+    pub(super) fn refused_before_start(&self, choice: &Choice) -> Result<Option<crate::event::Caller>, Refused> {
         if self.tabletop && choice.mode != ChosenMode::Tabletop {
             return Err("a tabletop rehearsal cannot become a live or drill run; use `lifeboat run`".into());
         }

@@ -41,7 +41,7 @@ pub struct RunMeta {
 impl Setup {
     /// Writes the genesis (or the resume line) and builds the engine; nothing runs until
     /// `engine.run`.
-    pub async fn start(self, choice: Choice) -> Result<Started, String> {
+    pub async fn start(self, choice: Choice) -> Result<Started, Refused> {
         let caller = self.refused_before_start(&choice)?;
         let tabletop = choice.mode == ChosenMode::Tabletop;
         let cloud = if tabletop { CloudArg::Sim } else { self.cloud() };
@@ -67,7 +67,7 @@ impl Setup {
         if let Some(g) = &resumed
             && g.mode != mode
         {
-            return Err(format!("this log is a {} run; resume it the same way", g.mode.as_str()));
+            return Err(format!("this log is a {} run; resume it the same way", g.mode.as_str()).into());
         }
         let pinned = CatalogPin::of(&runbook_path, &dataset);
         if let Some(g) = &resumed {
@@ -120,7 +120,8 @@ impl Setup {
                             return Err(format!(
                                 "input `{}` is not in the log (a secret, or redacted); set it again to resume",
                                 def.name
-                            ));
+                            )
+                            .into());
                         }
                     }
                 }
@@ -155,7 +156,7 @@ impl Setup {
                         "the incident start {} is in the future (it is {} now); give the time the incident began (`incident_at`), nothing was run",
                         format_timestamp(t),
                         format_timestamp(real_now)
-                    ));
+                    ).into());
                 }
                 let run_id =
                     format!("{}-{}-{:04x}", runbook.id, clock.now().strftime("%Y%m%dT%H%M%SZ"), fastrand::u16(..));
@@ -174,7 +175,8 @@ impl Setup {
                  ordinary text, and redacting it would rewrite the log; use the real secret (nothing was run)",
                 def.name,
                 crate::engine::sink::MIN_SECRET_CHARS
-            ));
+            )
+            .into());
         }
 
         // The log.
@@ -189,13 +191,13 @@ impl Setup {
                     }
                     (j, prior)
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.to_string().into()),
             },
             None => {
                 let path = args.log.clone().unwrap_or_else(|| PathBuf::from(format!("incidents/{run_id}.jsonl")));
                 match Journal::create(&path, signer) {
                     Ok(j) => (j, Prior::default()),
-                    Err(e) => return Err(e.to_string()),
+                    Err(e) => return Err(e.to_string().into()),
                 }
             }
         };
@@ -384,7 +386,7 @@ impl CatalogPin {
 
     /// A resume goes on under the catalog the run began under, or not at all: a bucket
     /// relabelled from `production` to `drill` in between would let a drill write to it.
-    pub(super) fn same_as(&self, then: &crate::event::Provenance) -> Result<(), String> {
+    pub(super) fn same_as(&self, then: &crate::event::Provenance) -> Result<(), Refused> {
         let Some(was) = &then.catalog_sha256 else { return Ok(()) };
         if self.sha256.as_ref() == Some(was) {
             return Ok(());
@@ -405,7 +407,8 @@ impl CatalogPin {
             crate::runbook::load::CATALOG_FILE,
             &was[..was.len().min(16)],
             self.sha256.as_deref().map(|s| &s[..s.len().min(16)]).unwrap_or("none")
-        ))
+        )
+        .into())
     }
 }
 
@@ -438,7 +441,7 @@ pub(super) fn last_time(log: &Path) -> Option<Timestamp> {
 /// A headless resume stops before anything runs when a finished step's outputs held a
 /// secret (the log keeps them redacted) and the answers do not say to run it again:
 /// the steps after it would otherwise be handed `[redacted]`.
-pub(super) fn lost_needs_rerun(prior: &Prior, answers: Option<&Answers>) -> Result<(), String> {
+pub(super) fn lost_needs_rerun(prior: &Prior, answers: Option<&Answers>) -> Result<(), Refused> {
     let rerun = |step: &str| {
         answers.is_some_and(|a| {
             a.steps.iter().any(|(s, ans)| s == step && matches!(ans, crate::runbook::model::Answer::Rerun))
@@ -452,5 +455,5 @@ pub(super) fn lost_needs_rerun(prior: &Prior, answers: Option<&Answers>) -> Resu
     let answer = missing.iter().map(|s| format!("{s}: rerun")).collect::<Vec<_>>().join(", ");
     Err(format!(
         "cannot resume: {names} gave outputs holding a secret, which the log keeps only redacted, and the steps after it would be given `[redacted]`; nothing was run. Run it again by adding `{answer}` under `steps:` in the answers file"
-    ))
+    ).into())
 }

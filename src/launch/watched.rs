@@ -11,19 +11,23 @@ pub fn watched(
     g: &crate::event::Genesis,
     dir: &Path,
     source: &str,
-) -> Result<(RunMeta, crate::objectives::Tracker, Option<String>), String> {
+) -> Result<(RunMeta, crate::objectives::Tracker, Option<String>), Refused> {
     let Some(runbook_path) = find_runbook(dir, &g.runbook_id) else {
         return Err(format!(
             "the run follows runbook `{}`, which is not in `{}`; pass the folder that holds it with --dir",
             crate::printable::line(&g.runbook_id),
             dir.display()
-        ));
+        )
+        .into());
     };
     let mut ws = Workspace::default();
     let i = ws.add(&runbook_path);
     ws.check(i);
     let Some(runbook) = ws.runbook(i).cloned() else {
-        return Err(format!("{}`{}` is not a valid runbook", ws.file(i).report().render(), runbook_path.display()));
+        return Err(Refused {
+            diagnostics: Some(ws.file(i).report().render()),
+            why: format!("`{}` is not a valid runbook", runbook_path.display()),
+        });
     };
     let doubt = match std::fs::read(&runbook_path) {
         Ok(bytes) if sha256_hex(&bytes) == g.runbook_sha256 => None,

@@ -3,6 +3,7 @@
 //! only as fast as something on screen moves.
 
 pub mod app;
+mod dialogs;
 pub mod field;
 pub mod form;
 pub mod home;
@@ -37,7 +38,7 @@ use theme::Theme;
 pub enum TuiEnd {
     Ran(Result<Outcome, Fatal>, Box<RunMeta>),
     Cancelled,
-    Failed(String),
+    Failed(crate::launch::Refused),
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -101,12 +102,12 @@ impl Drop for Screen {
 pub async fn home(dir: &Path, incidents: &Path) -> TuiEnd {
     let shelf = match crate::shelf::shelf(dir, incidents, crate::runbook::time::Timestamp::now()) {
         Ok(s) => s,
-        Err(e) => return TuiEnd::Failed(format!("cannot read folder `{}`: {e}", dir.display())),
+        Err(e) => return TuiEnd::Failed(format!("cannot read folder `{}`: {e}", dir.display()).into()),
     };
     let theme = Theme::from_env();
     let mut screen = match Screen::enter() {
         Ok(s) => s,
-        Err(e) => return TuiEnd::Failed(format!("cannot open the terminal: {e}")),
+        Err(e) => return TuiEnd::Failed(format!("cannot open the terminal: {e}").into()),
     };
     let mut home = home::Home::new(dir.display().to_string(), shelf);
     loop {
@@ -147,7 +148,7 @@ pub async fn start(setup: Setup) -> TuiEnd {
     let theme = Theme::from_env();
     let mut screen = match Screen::enter() {
         Ok(s) => s,
-        Err(e) => return TuiEnd::Failed(format!("cannot open the terminal: {e}")),
+        Err(e) => return TuiEnd::Failed(format!("cannot open the terminal: {e}").into()),
     };
     form_then_run(&mut screen, setup, &theme).await
 }
