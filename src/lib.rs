@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod event;
 pub mod evidence;
+pub mod forecast;
 pub mod format;
 pub mod inbox;
 pub mod journal;

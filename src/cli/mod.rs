@@ -10,6 +10,7 @@ mod approve;
 mod audit;
 mod cleanup;
 mod evidence;
+mod forecast;
 mod headless;
 mod run;
 mod verify;
@@ -142,6 +143,11 @@ pub enum Command {
     /// gates, deviations and follow-ups, people, sign-offs, overdue drills; as HTML,
     /// Markdown and JSON. Exit 1 when a log does not count or a dataset is overdue.
     Evidence(evidence::EvidenceArgs),
+    /// Will we make the RTO? The runbook's forecast from its trusted history (logs that
+    /// verify, signed by a key the trust root names; every other log listed with why):
+    /// per step n, p50, p90 and where the time went; the whole run's p50/p90 and the
+    /// chance of meeting the RTO. Exit 1 when that chance is under one half.
+    Forecast(forecast::ForecastArgs),
     /// A run's timeline, phase times against budgets, RTO and RPO achieved, who did what.
     Report {
         /// The incident log (JSON Lines)
@@ -204,6 +210,7 @@ pub fn main() -> ExitCode {
         Command::Cleanup(args) => cleanup::cleanup(args),
         Command::Approve(args) => approve::approve(args),
         Command::Evidence(args) => evidence::evidence(args),
+        Command::Forecast(args) => forecast::forecast(args),
         Command::SignOff { log, sign_key, role, statement } => verify::sign_off(&log, &sign_key, &role, &statement),
         Command::Report { log, format, allowed_signers, dir } => {
             let dir = verify::trust_dir(&log, dir);
