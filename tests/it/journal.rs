@@ -509,3 +509,55 @@ fn a_sign_off_verifies_with_lifeboat_and_with_ssh_keygen_and_a_forged_one_does_n
     assert_eq!(v.status.code(), Some(1));
     assert!(text(&v.stdout).contains("signs another version of this log"), "{}", text(&v.stdout));
 }
+
+/// The quick check (the last checkpoint's signature only, as `forecast` reads a thousand
+/// logs) reaches `verify`'s verdict: the same report on an intact log, and tampered
+/// wherever a byte was changed — a step's line, an early checkpoint's signature, a line
+/// taken out, a line after the seal — since the last signature covers every byte before it.
+#[test]
+fn the_quick_check_finds_every_change_the_full_check_finds() {
+    use lifeboat::journal::verify::{verify_reader, verify_reader_quick};
+    let dir = tempfile::tempdir().unwrap();
+    let key = keygen(dir.path());
+    let allowed = allowed_signers(dir.path(), &key);
+    let trust = lifeboat::journal::trust::load(Some(&allowed), dir.path()).unwrap().map(|(_, t)| t);
+    let log = dir.path().join("run.jsonl");
+    let out = signed_tabletop("orders-docs-ransomware", &log, &key);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let sig = std::fs::read_to_string(sig_path(&log)).unwrap();
+    let bytes = std::fs::read(&log).unwrap();
+    let both = |b: &[u8]| {
+        (
+            verify_reader(b, Some(&sig), trust.as_ref()).unwrap(),
+            verify_reader_quick(b, Some(&sig), trust.as_ref()).unwrap(),
+        )
+    };
+    let (full, quick) = both(&bytes);
+    assert!(full.tampered.is_none() && full.sealed && full.signer_identity.is_some());
+    assert_eq!(format!("{full:?}"), format!("{quick:?}"), "an intact log: the same report");
+
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    let first_cp = lines.iter().position(|l| l.windows(12).any(|w| w == b"\"checkpoint\"")).unwrap();
+    let finished = lines.iter().position(|l| l.windows(15).any(|w| w == b"\"step_finished\"")).unwrap();
+    let mut variants: Vec<(&str, Vec<u8>)> = Vec::new();
+    let edit = |i: usize, from: &str, to: &str| {
+        let mut v = lines.clone().into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>();
+        let s = String::from_utf8(v[i].clone()).unwrap();
+        assert!(s.contains(from), "{s}");
+        v[i] = s.replacen(from, to, 1).into_bytes();
+        v.concat()
+    };
+    variants.push(("a step's duration", edit(finished, "\"duration_ms\":", "\"duration_ms\":1")));
+    variants.push(("an early checkpoint's signature", edit(first_cp, "U1NIU0lH", "U1NIU0lI")));
+    let mut cut: Vec<&[u8]> = lines.clone();
+    cut.remove(finished);
+    variants.push(("a line taken out", cut.concat()));
+    let mut after = bytes.clone();
+    after.extend_from_slice(lines[finished]);
+    variants.push(("a line after the seal", after));
+    for (what, b) in variants {
+        let (full, quick) = both(&b);
+        assert!(full.tampered.is_some(), "{what}: verify must refuse it");
+        assert!(quick.tampered.is_some(), "{what}: the quick check passed what verify refuses: {quick:?}");
+    }
+}
