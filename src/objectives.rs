@@ -54,6 +54,13 @@ pub struct Tracker {
     late_accepted: Option<String>,
     /// The runbook's approval steps: an approval after a late recovery point accepts it.
     approval_steps: Vec<String>,
+    /// Each step's p90 from the runbook's trusted history (`lifeboat forecast`): a step
+    /// running past it is said once, while there is still time to act.
+    pub step_p90_ms: std::collections::BTreeMap<String, u64>,
+    /// Steps started and not yet finished, from their first start.
+    running: std::collections::BTreeMap<String, Timestamp>,
+    /// Steps already said to be past their p90.
+    warned_p90: std::collections::BTreeSet<String>,
 }
 
 /// What the objectives look like at one moment.
@@ -212,6 +219,9 @@ impl Tracker {
             ended_at: None,
             recovery_points: Vec::new(),
             warned_projection: false,
+            step_p90_ms: Default::default(),
+            running: Default::default(),
+            warned_p90: Default::default(),
         }
     }
 
@@ -231,8 +241,12 @@ impl Tracker {
             Event::Milestone { name } if name == SERVICE_RESTORED => {
                 self.restored_at.get_or_insert(t);
             }
-            Event::StepFinished { recovery_point: Some(rp), .. } => {
-                if let Ok(rp) = parse_timestamp(rp) {
+            Event::StepStarted { step, .. } => {
+                self.running.entry(step.clone()).or_insert(t);
+            }
+            Event::StepFinished { step, recovery_point, .. } => {
+                self.running.remove(step);
+                if let Some(Ok(rp)) = recovery_point.as_deref().map(parse_timestamp) {
                     self.recovery_points.push(rp);
                     if rp > self.incident_start {
                         self.late_recovery = true;
@@ -246,6 +260,11 @@ impl Tracker {
                 self.late_accepted.get_or_insert_with(|| format!("{by} (approval `{step}`)"));
             }
             // Warnings already given (a resumed run read them back): not given again.
+            Event::Warning { code, message } if code == "step_past_p90" => {
+                if let Some(step) = message.split('`').nth(1) {
+                    self.warned_p90.insert(step.to_string());
+                }
+            }
             Event::Warning { code, message } => {
                 let rank = match code.as_str() {
                     "phase_budget_80" => 1,
@@ -327,6 +346,20 @@ impl Tracker {
                         message: format!("phase `{}` {text} its {} budget", p.id, crate::format::human_ms(p.budget_ms)),
                     });
                 }
+            }
+        }
+        for (step, started) in &self.running {
+            let Some(&p90) = self.step_p90_ms.get(step) else { continue };
+            let ran = now.duration_since(*started).as_millis().max(0) as u64;
+            if ran > p90 && self.warned_p90.insert(step.clone()) {
+                out.push(Event::Warning {
+                    code: "step_past_p90".into(),
+                    message: format!(
+                        "step `{step}` has run {}, past its p90 of {} in the runbook's trusted history: look at it now",
+                        crate::format::human_ms(ran),
+                        crate::format::human_ms(p90)
+                    ),
+                });
             }
         }
         let s = self.status(now);

@@ -53,6 +53,8 @@ pub struct RunSpec {
     pub skips: BTreeMap<String, String>,
     /// Who may say yes with a signature (empty: only typed approvals exist).
     pub authority: Authority,
+    /// Each step's p90 from the runbook's trusted history: a step past it is said once.
+    pub step_p90_ms: BTreeMap<String, u64>,
 }
 
 /// What a signed approval is checked against: the trust root (whose key), the roles
@@ -151,6 +153,7 @@ impl Engine {
     ) -> (Engine, mpsc::UnboundedSender<Command>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut tracker = Tracker::new(&spec.runbook, spec.incident_started_at);
+        tracker.step_p90_ms = spec.step_p90_ms.clone();
         for r in &prior.vouched {
             tracker.observe(r);
         }

@@ -267,7 +267,20 @@ impl Setup {
         authority.run_key = signer_public.as_deref().map(crate::journal::key_only);
         authority.runbook_sha256 = std::fs::read(&runbook_path).map(|b| sha256_hex(&b)).unwrap_or_default();
         authority.log = Some(log_path.clone());
+        // Each step's p90 in the runbook's trusted history (the logs beside this one), so
+        // a step that runs past it is said while there is time to act.
+        let step_p90_ms = {
+            let logs = log_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let trust = runbook_path
+                .parent()
+                .and_then(|dir| crate::journal::trust::load(None, dir).ok().flatten())
+                .map(|(_, t)| t);
+            crate::forecast::forecast(&runbook, &authority.runbook_sha256, logs, trust.as_ref(), &[])
+                .map(|f| f.steps.into_iter().filter_map(|s| Some((s.id, s.p90_ms?))).collect())
+                .unwrap_or_default()
+        };
         let spec = RunSpec {
+            step_p90_ms,
             authority,
             runbook: runbook.clone(),
             catalog,

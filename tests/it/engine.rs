@@ -101,6 +101,19 @@ pub async fn run_with(
     workdir: &Path,
     answer: impl Fn(&Event) -> Option<Command> + Send + 'static,
 ) -> Run {
+    run_with_history(yaml, mode, speed, interactive, workdir, Default::default(), answer).await
+}
+
+/// The same, with each step's p90 from a trusted history.
+pub async fn run_with_history(
+    yaml: &str,
+    mode: Mode,
+    speed: f64,
+    interactive: bool,
+    workdir: &Path,
+    step_p90_ms: BTreeMap<String, u64>,
+    answer: impl Fn(&Event) -> Option<Command> + Send + 'static,
+) -> Run {
     let catalog = catalog_from_str(CATALOG).unwrap();
     let runbook = runbook_from_str(yaml, &catalog).unwrap_or_else(|d| panic!("{d:?}"));
     let dataset = catalog.get(&runbook.dataset).unwrap().clone();
@@ -130,6 +143,7 @@ pub async fn run_with(
         incident_started_at: incident,
         skips: Default::default(),
         authority: Default::default(),
+        step_p90_ms,
     };
     let genesis = Engine::genesis(&spec, "00".into(), None, None, "sim", speed as u32, None);
     let (engine, tx) = Engine::new(spec, clock, sim.clone(), sink.clone(), Prior::default());
@@ -728,6 +742,33 @@ async fn interactively_a_change_waits_for_the_resource_name_and_a_read_does_not(
         r.count(|e| matches!(e, Event::Answer { verdict: lifeboat::event::Verdict::Confirm, by, .. } if by == "alice")),
         1
     );
+}
+
+/// Issue 32 (3): a step that runs past its p90 in the runbook's trusted history is said
+/// once, while it runs; a step within its p90, or with no history, is not.
+#[tokio::test]
+async fn a_step_past_its_p90_is_said_once_while_it_runs() {
+    let yaml = runbook(
+        "shop-docs",
+        "      - { id: slow, title: Slow, wait: 10m }\n      - { id: quick, title: Quick, wait: 1m }\n      - { id: new, title: New, wait: 5m }\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p90: BTreeMap<String, u64> = [("slow".to_string(), 2 * 60_000), ("quick".to_string(), 5 * 60_000)].into();
+    let r = run_with_history(&yaml, Mode::Tabletop, 1000.0, false, dir.path(), p90, yes).await;
+    let said: Vec<String> = r
+        .records
+        .iter()
+        .filter_map(|rec| match &rec.event {
+            Event::Warning { code, message } if code == "step_past_p90" => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].starts_with("step `slow` has run ") && said[0].contains("past its p90 of 2m"), "{said:?}");
+    // Said while it ran, not after.
+    let warned = r.time_of(|e| matches!(e, Event::Warning { code, .. } if code == "step_past_p90"));
+    let ended = r.time_of(|e| matches!(e, Event::StepFinished { step, .. } if step == "slow"));
+    assert!(warned < ended, "{warned} is not before {ended}");
 }
 
 /// The requests one listing of the seeded bucket takes: a dry run alone.

@@ -97,6 +97,7 @@ async fn run_engine(dir: &Path, yaml: &str, start: &str, log: &Path, key: Option
         incident_started_at: start,
         skips: Default::default(),
         authority: Default::default(),
+        step_p90_ms: Default::default(),
     };
     let sha = lifeboat::journal::sha256_hex(yaml.as_bytes());
     let genesis = Engine::genesis(&spec, sha, None, public, how.cloud, how.speed, how.caller);
