@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use super::RunSpec;
-use crate::runbook::expr::{self, Piece, Val};
+use crate::runbook::expr::{self, ExprError, Piece, Val};
 use crate::runbook::time::format_timestamp;
 
 pub struct Scope<'a> {
@@ -26,10 +26,10 @@ fn val(j: &Json) -> Val {
 }
 
 impl Scope<'_> {
-    pub fn lookup(&self, path: &[String]) -> Result<Val, String> {
+    pub fn lookup(&self, path: &[String]) -> Result<Val, ExprError> {
         let p: Vec<&str> = path.iter().map(String::as_str).collect();
         let spec = self.spec;
-        match p.as_slice() {
+        let found: Result<Val, String> = match p.as_slice() {
             ["inputs", name] => spec
                 .inputs
                 .get(*name)
@@ -61,7 +61,8 @@ impl Scope<'_> {
                 .map(val)
                 .ok_or_else(|| format!("the polled action did not output `{out}`")),
             _ => Err(format!("unknown name `{}`", p.join("."))),
-        }
+        };
+        found.map_err(ExprError::Value)
     }
 
     pub fn render(&self, text: &str) -> Result<String, String> {

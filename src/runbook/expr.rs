@@ -6,6 +6,39 @@
 
 use std::fmt;
 
+/// Why an expression cannot be read, or cannot be evaluated on the values it meets; its
+/// words are what the diagnostics and the step's failure say.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExprError {
+    /// The text is not an expression (an unclosed quote, a stray operator, …).
+    #[error("{0}")]
+    Syntax(String),
+    /// Well formed, but not on these values (a name with no value, text that cannot be
+    /// ordered).
+    #[error("{0}")]
+    Value(String),
+}
+
+/// A parser's complaint is about the text.
+impl From<String> for ExprError {
+    fn from(why: String) -> ExprError {
+        ExprError::Syntax(why)
+    }
+}
+
+impl From<&str> for ExprError {
+    fn from(why: &str) -> ExprError {
+        ExprError::Syntax(why.to_string())
+    }
+}
+
+/// Where an expression's failure becomes a step's or a diagnostic's words.
+impl From<ExprError> for String {
+    fn from(e: ExprError) -> String {
+        e.to_string()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     Ref(Vec<String>),
@@ -135,7 +168,7 @@ impl Expr {
         }
     }
 
-    pub fn eval(&self, lookup: &dyn Fn(&[String]) -> Result<Val, String>) -> Result<Val, String> {
+    pub fn eval(&self, lookup: &dyn Fn(&[String]) -> Result<Val, ExprError>) -> Result<Val, ExprError> {
         Ok(match self {
             Expr::Ref(path) => lookup(path)?,
             Expr::Str(s) => Val::Str(s.clone()),
@@ -155,14 +188,14 @@ impl Expr {
 
 /// Orders two values as numbers, else as RFC 3339 timestamps; text that is neither
 /// cannot be ordered and says so.
-fn compare(a: &Val, b: &Val, op: Order) -> Result<std::cmp::Ordering, String> {
+fn compare(a: &Val, b: &Val, op: Order) -> Result<std::cmp::Ordering, ExprError> {
     let num = |v: &Val| match v {
         Val::Num(n) => Some(*n),
         Val::Str(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
         _ => None,
     };
     if let (Some(x), Some(y)) = (num(a), num(b)) {
-        return x.partial_cmp(&y).ok_or_else(|| format!("`{a}` and `{b}` cannot be compared"));
+        return x.partial_cmp(&y).ok_or_else(|| ExprError::Value(format!("`{a}` and `{b}` cannot be compared")));
     }
     let time = |v: &Val| match v {
         Val::Str(s) => super::time::parse_timestamp(s).ok(),
@@ -175,7 +208,12 @@ fn compare(a: &Val, b: &Val, op: Order) -> Result<std::cmp::Ordering, String> {
         Val::Null => "null".to_string(),
         other => format!("`{other}`"),
     };
-    Err(format!("{} {} {} compares neither two numbers nor two timestamps", show(a), op.symbol(), show(b)))
+    Err(ExprError::Value(format!(
+        "{} {} {} compares neither two numbers nor two timestamps",
+        show(a),
+        op.symbol(),
+        show(b)
+    )))
 }
 
 /// Inputs arrive as text, so `"3" == 3` and `"true" == true` hold.
@@ -191,7 +229,7 @@ pub enum Piece {
     Hole(Expr, String),
 }
 
-pub fn parse_template(text: &str) -> Result<Vec<Piece>, String> {
+pub fn parse_template(text: &str) -> Result<Vec<Piece>, ExprError> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find("${{") {
@@ -211,7 +249,7 @@ pub fn parse_template(text: &str) -> Result<Vec<Piece>, String> {
 }
 
 /// `when:` and `until:` take a bare expression or one wrapped in `${{ }}`.
-pub fn parse_condition(text: &str) -> Result<Expr, String> {
+pub fn parse_condition(text: &str) -> Result<Expr, ExprError> {
     let t = text.trim();
     match t.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
         Some(inner) => parse(inner),
@@ -221,20 +259,20 @@ pub fn parse_condition(text: &str) -> Result<Expr, String> {
 
 const MAX_TOKENS: usize = 256;
 
-pub fn parse(src: &str) -> Result<Expr, String> {
+pub fn parse(src: &str) -> Result<Expr, ExprError> {
     let tokens = lex(src)?;
     if tokens.is_empty() {
         return Err("the expression is empty".into());
     }
     // Bounds the parser's recursion; a runbook condition is a handful of tokens.
     if tokens.len() > MAX_TOKENS {
-        return Err(format!("the expression is longer than {MAX_TOKENS} tokens; move the logic into a script"));
+        return Err(format!("the expression is longer than {MAX_TOKENS} tokens; move the logic into a script").into());
     }
     let mut p = P { t: &tokens, i: 0 };
     let e = p.or()?;
     match p.t.get(p.i) {
         None => Ok(e),
-        Some(tok) => Err(format!("unexpected `{tok}`")),
+        Some(tok) => Err(format!("unexpected `{tok}`").into()),
     }
 }
 
@@ -257,7 +295,7 @@ impl fmt::Display for Tok {
     }
 }
 
-fn lex(src: &str) -> Result<Vec<Tok>, String> {
+fn lex(src: &str) -> Result<Vec<Tok>, ExprError> {
     let mut out = Vec::new();
     let chars: Vec<char> = src.chars().collect();
     let mut i = 0;
@@ -305,7 +343,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                     '(' => "(",
                     ')' => ")",
                     ',' => ",",
-                    _ => return Err(format!("unexpected character `{c}`")),
+                    _ => return Err(format!("unexpected character `{c}`").into()),
                 },
             };
             i += op.len();
@@ -329,21 +367,21 @@ impl P<'_> {
             false
         }
     }
-    fn or(&mut self) -> Result<Expr, String> {
+    fn or(&mut self) -> Result<Expr, ExprError> {
         let mut e = self.and()?;
         while self.eat("||") {
             e = Expr::Or(Box::new(e), Box::new(self.and()?));
         }
         Ok(e)
     }
-    fn and(&mut self) -> Result<Expr, String> {
+    fn and(&mut self) -> Result<Expr, ExprError> {
         let mut e = self.cmp()?;
         while self.eat("&&") {
             e = Expr::And(Box::new(e), Box::new(self.cmp()?));
         }
         Ok(e)
     }
-    fn cmp(&mut self) -> Result<Expr, String> {
+    fn cmp(&mut self) -> Result<Expr, ExprError> {
         let a = self.unary()?;
         if self.eat("==") {
             return Ok(Expr::Eq(Box::new(a), Box::new(self.unary()?)));
@@ -358,13 +396,13 @@ impl P<'_> {
         }
         Ok(a)
     }
-    fn unary(&mut self) -> Result<Expr, String> {
+    fn unary(&mut self) -> Result<Expr, ExprError> {
         if self.eat("!") {
             return Ok(Expr::Not(Box::new(self.unary()?)));
         }
         self.primary()
     }
-    fn primary(&mut self) -> Result<Expr, String> {
+    fn primary(&mut self) -> Result<Expr, ExprError> {
         let tok = self.t.get(self.i).cloned().ok_or("the expression ends too early")?;
         self.i += 1;
         Ok(match tok {
@@ -375,7 +413,7 @@ impl P<'_> {
                 }
                 e
             }
-            Tok::Op(o) => return Err(format!("unexpected `{o}`")),
+            Tok::Op(o) => return Err(format!("unexpected `{o}`").into()),
             Tok::Str(s) => Expr::Str(s),
             Tok::Num(n) => Expr::Num(n),
             Tok::Ident(w) => {
@@ -389,18 +427,18 @@ impl P<'_> {
                     })?;
                         let a = self.or()?;
                         if !self.eat(",") {
-                            return Err(format!("`{w}` takes two arguments: {w}(a, b)"));
+                            return Err(format!("`{w}` takes two arguments: {w}(a, b)").into());
                         }
                         let b = self.or()?;
                         if !self.eat(")") {
-                            return Err(format!("`{w}(` is not closed after its two arguments"));
+                            return Err(format!("`{w}(` is not closed after its two arguments").into());
                         }
                         Expr::Call(f, Box::new(a), Box::new(b))
                     }
                     _ => {
                         let parts: Vec<String> = w.split('.').map(str::to_string).collect();
                         if parts.iter().any(String::is_empty) {
-                            return Err(format!("`{w}` is not a valid reference"));
+                            return Err(format!("`{w}` is not a valid reference").into());
                         }
                         Expr::Ref(parts)
                     }
@@ -414,13 +452,25 @@ impl P<'_> {
 mod tests {
     use super::*;
 
-    fn lookup(path: &[String]) -> Result<Val, String> {
+    fn lookup(path: &[String]) -> Result<Val, ExprError> {
         match path.join(".").as_str() {
             "inputs.mode" => Ok(Val::Str("full".into())),
             "inputs.n" => Ok(Val::Str("3".into())),
             "inputs.flag" => Ok(Val::Bool(true)),
-            other => Err(format!("no {other}")),
+            other => Err(ExprError::Value(format!("no {other}"))),
         }
+    }
+
+    /// A text that is no expression and an expression that fails on its values are two
+    /// kinds of error: the first is the runbook's to fix, the second the run's to report.
+    #[test]
+    fn errors_say_whether_the_text_or_the_values_failed() {
+        assert!(matches!(parse("'unclosed"), Err(ExprError::Syntax(_))));
+        assert!(matches!(parse("a &&"), Err(ExprError::Syntax(_))));
+        let e = parse("inputs.mode > 1").unwrap().eval(&lookup).unwrap_err();
+        assert!(matches!(e, ExprError::Value(_)), "{e:?}");
+        let e = parse("inputs.nothing == 1").unwrap().eval(&lookup).unwrap_err();
+        assert_eq!(e, ExprError::Value("no inputs.nothing".into()));
     }
 
     /// Issue 30 (3): GitHub Actions' functions, names and comparison ignoring case.
@@ -433,8 +483,8 @@ mod tests {
         assert!(yes("STARTSWITH('COMPLIANCE 30d', 'compliance')"));
         assert!(!yes("contains(inputs.mode, 'part')"));
         assert_eq!(parse("contains(inputs.mode, 'a')").unwrap().refs().len(), 1);
-        assert!(parse("matches(inputs.mode, 'a')").unwrap_err().contains("no function `matches`"));
-        assert!(parse("contains(inputs.mode)").unwrap_err().contains("two arguments"));
+        assert!(parse("matches(inputs.mode, 'a')").unwrap_err().to_string().contains("no function `matches`"));
+        assert!(parse("contains(inputs.mode)").unwrap_err().to_string().contains("two arguments"));
         assert!(parse("contains(inputs.mode, 'a'").is_err());
     }
 
@@ -469,7 +519,7 @@ mod tests {
         assert_eq!(t("inputs.n <= 2.5"), Ok(false));
         assert_eq!(t("'2026-11-24T03:00:00Z' < '2026-11-24T04:00:00+01:00'"), Ok(false));
         assert_eq!(t("'2026-11-24T03:00:00Z' <= '2026-11-24T04:00:00+01:00'"), Ok(true));
-        assert!(t("inputs.mode > 1").unwrap_err().contains("neither two numbers nor two timestamps"));
+        assert!(t("inputs.mode > 1").unwrap_err().to_string().contains("neither two numbers nor two timestamps"));
         assert!(t("null < 1").is_err(), "a missing value never passes a gate");
         assert_eq!(t("inputs.n >= 3 && inputs.mode == 'full'"), Ok(true));
     }

@@ -62,7 +62,7 @@ impl RefCheck<'_> {
                     }
                 }
             }
-            Err(e) => cx.push(Diag::new(Kind::BadExpression(e), self.locate(span, "${{"))),
+            Err(e) => cx.push(Diag::new(Kind::BadExpression(e.into()), self.locate(span, "${{"))),
         }
     }
 
@@ -74,7 +74,7 @@ impl RefCheck<'_> {
             }
             Err(e) => {
                 cx.push(
-                    Diag::new(Kind::BadExpression(e), text.span)
+                    Diag::new(Kind::BadExpression(e.into()), text.span)
                         .help("e.g. `inputs.mode == 'full'` or `steps.check.outputs.passed`"),
                 );
                 None
