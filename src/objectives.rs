@@ -57,6 +57,12 @@ pub struct Tracker {
     /// Each step's p90 from the runbook's trusted history (`lifeboat forecast`): a step
     /// running past it is said once, while there is still time to act.
     pub step_p90_ms: std::collections::BTreeMap<String, u64>,
+    /// Each step's p50 in the same history: with the p90s, the forecast band.
+    pub step_p50_ms: std::collections::BTreeMap<String, u64>,
+    /// The steps up to the milestone (or all), in order: what is left to forecast.
+    to_milestone: Vec<String>,
+    /// Steps finished (done, skipped or failed past).
+    finished: std::collections::BTreeSet<String>,
     /// Steps started and not yet finished, from their first start.
     running: std::collections::BTreeMap<String, Timestamp>,
     /// Steps already said to be past their p90.
@@ -220,6 +226,13 @@ impl Tracker {
             recovery_points: Vec::new(),
             warned_projection: false,
             step_p90_ms: Default::default(),
+            step_p50_ms: Default::default(),
+            to_milestone: {
+                let all: Vec<&crate::runbook::model::Step> = runbook.steps().collect();
+                let end = all.iter().position(|s| s.milestone.as_deref() == Some(SERVICE_RESTORED));
+                all[..end.map_or(all.len(), |i| i + 1)].iter().map(|s| s.id.clone()).collect()
+            },
+            finished: Default::default(),
             running: Default::default(),
             warned_p90: Default::default(),
         }
@@ -246,6 +259,7 @@ impl Tracker {
             }
             Event::StepFinished { step, recovery_point, .. } => {
                 self.running.remove(step);
+                self.finished.insert(step.clone());
                 if let Some(Ok(rp)) = recovery_point.as_deref().map(parse_timestamp) {
                     self.recovery_points.push(rp);
                     if rp > self.incident_start {
@@ -329,6 +343,26 @@ impl Tracker {
 
     /// Warnings not given before: a phase past 80% and past 100% of its budget, and a
     /// projected finish past the RTO.
+    /// When the service is forecast to be restored, from the incident's start: the time
+    /// so far and, for each step still to come before the milestone, its p50 (and p90) in
+    /// the runbook's trusted history, less what a running step has already taken. Steps
+    /// are added one after another (conservative where `needs` would run them side by
+    /// side). None without a history for every step left, or once the RTO clock stopped.
+    pub fn forecast(&self, now: Timestamp) -> Option<(u64, u64)> {
+        if self.restored_at.is_some() || self.ended_at.is_some() || self.step_p50_ms.is_empty() {
+            return None;
+        }
+        let elapsed = now.duration_since(self.incident_start).as_millis().max(0) as u64;
+        let (mut p50, mut p90) = (elapsed, elapsed);
+        for step in self.to_milestone.iter().filter(|s| !self.finished.contains(*s)) {
+            let (a, b) = (*self.step_p50_ms.get(step)?, *self.step_p90_ms.get(step)?);
+            let ran = self.running.get(step).map_or(0, |t| now.duration_since(*t).as_millis().max(0) as u64);
+            p50 += a.saturating_sub(ran);
+            p90 += b.saturating_sub(ran);
+        }
+        Some((p50, p90))
+    }
+
     pub fn warnings(&mut self, now: Timestamp) -> Vec<Event> {
         let mut out = Vec::new();
         for p in &mut self.phases {

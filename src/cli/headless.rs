@@ -207,10 +207,14 @@ pub fn progress(mut rx: mpsc::UnboundedReceiver<Record>, mut tracker: Tracker) -
                 let s = tracker.status(now);
                 clock_bar.set_position((s.rto_fraction() * 1000.0).min(1000.0) as u64);
                 clock_bar.set_message(format!(
-                    "{} of {}, projected {}{}",
+                    "{} of {}, projected {}{}{}",
                     human_ms(s.rto_elapsed_ms),
                     human_ms(s.rto_ms),
                     human_ms(s.projected_ms),
+                    tracker
+                        .forecast(now)
+                        .map(|(p50, p90)| format!(", history {}–{}", human_ms(p50), human_ms(p90)))
+                        .unwrap_or_default(),
                     s.achieved_rpo_ms.map(|r| format!(", RPO {}", human_ms(r))).unwrap_or_default()
                 ));
             }

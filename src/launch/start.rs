@@ -269,16 +269,18 @@ impl Setup {
         authority.log = Some(log_path.clone());
         // Each step's p90 in the runbook's trusted history (the logs beside this one), so
         // a step that runs past it is said while there is time to act.
-        let step_p90_ms = {
+        let history = {
             let logs = log_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let trust = runbook_path
                 .parent()
                 .and_then(|dir| crate::journal::trust::load(None, dir).ok().flatten())
                 .map(|(_, t)| t);
-            crate::forecast::forecast(&runbook, &authority.runbook_sha256, logs, trust.as_ref(), &[])
-                .map(|f| f.steps.into_iter().filter_map(|s| Some((s.id, s.p90_ms?))).collect())
-                .unwrap_or_default()
+            crate::forecast::forecast(&runbook, &authority.runbook_sha256, logs, trust.as_ref(), &[]).ok()
         };
+        let steps = history.map(|f| f.steps).unwrap_or_default();
+        let step_p90_ms: BTreeMap<String, u64> = steps.iter().filter_map(|s| Some((s.id.clone(), s.p90_ms?))).collect();
+        let step_p50_ms: BTreeMap<String, u64> = steps.iter().filter_map(|s| Some((s.id.clone(), s.p50_ms?))).collect();
+        let spec_p90 = step_p90_ms.clone();
         let spec = RunSpec {
             step_p90_ms,
             authority,
@@ -337,7 +339,9 @@ impl Setup {
             }
             genesis
         };
-        let tracker = crate::objectives::Tracker::new(&runbook, incident_started_at);
+        let mut tracker = crate::objectives::Tracker::new(&runbook, incident_started_at);
+        tracker.step_p50_ms = step_p50_ms;
+        tracker.step_p90_ms = spec_p90;
         let mut tracker_for_progress = tracker.clone();
         for r in &prior.vouched {
             tracker_for_progress.observe(r);

@@ -336,6 +336,49 @@ fn the_gauge_never_says_ok_while_its_own_projection_is_past_the_rto() {
     assert!(!label.contains("ok"), "{label}");
 }
 
+/// Issue 32 (3): with a trusted history, the objectives say when the service is forecast
+/// to be restored — the time so far plus each step's p50 (and p90) still to come, less
+/// what a running step has taken — and the gauge is "at risk" when the history's p50 is
+/// past the RTO, though the run's own pace is not.
+#[test]
+fn the_objectives_show_the_history_s_forecast_band() {
+    let mut a = under_way(Mode::Live);
+    let ids: Vec<String> = a.steps.iter().map(|s| s.id.clone()).collect();
+    for id in &ids {
+        a.tracker.step_p50_ms.insert(id.clone(), 10 * 60_000);
+        a.tracker.step_p90_ms.insert(id.clone(), 15 * 60_000);
+    }
+    a.update(Msg::Tick(t("2026-11-24T03:10:00Z")));
+    let before = a.tracker.forecast(t("2026-11-24T03:10:00Z")).unwrap();
+    let screen = text(&draw(&a, 160, 48));
+    let label = screen.lines().nth(2).unwrap().to_string();
+    assert!(label.contains("history: restored by"), "{label}");
+    insta::assert_snapshot!("objectives_history_band_160x48", screen);
+    // A step finishing takes its p50 and p90 off what is left.
+    feed(
+        &mut a,
+        "2026-11-24T03:11:00Z",
+        Event::StepFinished {
+            step: "confirm".into(),
+            status: crate::event::StepStatus::Done,
+            reason: None,
+            outputs: Default::default(),
+            duration_ms: 599_000,
+            recovery_point: None,
+            error: None,
+        },
+    );
+    let after = a.tracker.forecast(t("2026-11-24T03:11:00Z")).unwrap();
+    assert!(after.0 < before.0 && after.1 < before.1, "{before:?} then {after:?}");
+    // Past the RTO by the history's p50: at risk, however young the run.
+    for id in &ids {
+        a.tracker.step_p50_ms.insert(id.clone(), 60 * 60_000);
+        a.tracker.step_p90_ms.insert(id.clone(), 90 * 60_000);
+    }
+    let label = text(&draw(&a, 160, 48)).lines().nth(2).unwrap().to_string();
+    assert!(label.contains("at risk"), "{label}");
+}
+
 #[test]
 fn a_run_that_stopped_before_its_milestone_says_rto_not_met_in_red() {
     let mut a = under_way(Mode::Live);

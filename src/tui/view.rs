@@ -115,6 +115,7 @@ fn title_bar(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme) {
 
 fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall: bool) {
     let s = app.tracker.status(app.now);
+    let forecast = app.tracker.forecast(app.now);
     let frac = s.rto_fraction();
     let block = Block::bordered().title("objectives").border_style(theme.dim());
     let inner = block.inner(area);
@@ -126,8 +127,8 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
         "OVER"
     } else if frac >= 0.8 {
         "close"
-    } else if !s.rto_stopped && s.projected_ms > s.rto_ms {
-        // Never "ok" while the run's own projection is past the RTO.
+    } else if !s.rto_stopped && (s.projected_ms > s.rto_ms || forecast.is_some_and(|(p50, _)| p50 > s.rto_ms)) {
+        // Never "ok" while the run's own projection, or its history's, is past the RTO.
         "at risk"
     } else {
         "ok"
@@ -148,11 +149,16 @@ fn objectives_panel(f: &mut Frame, area: Rect, app: &RunApp, theme: &Theme, tall
         format!("RTO not met: service not restored after {} (RTO {})", human_ms(s.rto_elapsed_ms), human_ms(s.rto_ms))
     } else {
         format!(
-            "RTO {} of {} ({:.0}%, {state}) · {left} · projected {}{}",
+            "RTO {} of {} ({:.0}%, {state}) · {left} · projected {}{}{}",
             human_ms(s.rto_elapsed_ms),
             human_ms(s.rto_ms),
             frac * 100.0,
             human_ms(s.projected_ms),
+            forecast.map_or(String::new(), |(p50, p90)| format!(
+                " · history: restored by {}–{} (p50–p90)",
+                human_ms(p50),
+                human_ms(p90)
+            )),
             if s.rto_stopped { " · stopped" } else { "" }
         )
     };

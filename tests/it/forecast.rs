@@ -17,7 +17,7 @@ const RUNBOOK: &str = "orders-docs-ransomware";
 /// One signed, sealed drill of the example ransomware runbook: each step `(id, ms)` in
 /// order, the milestone (`smoke`) where the runbook has it. Returns the time from the
 /// first step to the milestone.
-fn drill(log: &Path, key: &Path, run: usize, sha: &str, steps: &[(&str, u64)]) -> u64 {
+pub(crate) fn drill(log: &Path, key: &Path, run: usize, sha: &str, steps: &[(&str, u64)]) -> u64 {
     let signer = lifeboat::journal::sign::Signer::load(key, || None).unwrap();
     let public = signer.public_openssh();
     let mut j = lifeboat::journal::Journal::create(log, Some(signer)).unwrap();

@@ -8,7 +8,7 @@ mod cli;
 mod corpus;
 pub mod engine;
 mod evidence;
-mod forecast;
+pub mod forecast;
 pub mod journal;
 mod model;
 pub mod moto;

@@ -602,3 +602,38 @@ fn a_start_the_credentials_refuse_is_said_on_the_form_which_stays() {
 fn only_log_absent(dir: &std::path::Path) -> bool {
     std::fs::read_dir(dir.join("incidents")).map(|d| d.count() == 0).unwrap_or(true)
 }
+
+/// Issue 32 (3): with a trusted history of quick drills, a step that runs past its p90
+/// is said on the run screen while it runs, once, and the log keeps it.
+#[test]
+fn a_step_past_its_p90_in_the_history_is_said_on_the_run_screen() {
+    let dir = with_examples_approving();
+    let d = dir.path();
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let key = crate::journal::keygen(d);
+    let trust = d.join("runbooks/allowed_signers");
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let before = std::fs::read_to_string(&trust).unwrap_or_default();
+    std::fs::write(&trust, format!("{before}ops@example {public}")).unwrap();
+    let runbook = "runbooks/orders-docs-ransomware.yaml";
+    let sha = lifeboat::journal::sha256_hex(&std::fs::read(d.join(runbook)).unwrap());
+    let logs = d.join("incidents");
+    std::fs::create_dir_all(&logs).unwrap();
+    // Three drills where confirming the attack took a second.
+    for run in 0..3 {
+        crate::forecast::drill(&logs.join(format!("drill-{run}.jsonl")), &key, run, &sha, &[("confirm", 1_000)]);
+    }
+    let op = Tmux::start(d, "operator", &format!("{bin} tabletop {runbook} --speed 120"));
+    op.start_with_the_defaults();
+    let s = op.wait_for("step `confirm` has run");
+    assert!(s.contains("past its p90 of 1s"), "{s}");
+    op.keys(&["q"]);
+    let logged = std::fs::read_dir(&logs)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("drill-"))
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect::<String>();
+    assert_eq!(logged.matches("\"code\":\"step_past_p90\"").count(), 1, "said once, in the log");
+}
