@@ -14,6 +14,9 @@ pub struct ShelfEntry {
     /// `None`: the file is not a valid runbook (`lifeboat validate` says why).
     pub runbook: Option<Runbook>,
     pub last_drill: String,
+    /// The whole run's p90 to the milestone in its trusted history (`lifeboat forecast`),
+    /// from three runs of this very runbook on.
+    pub p90_ms: Option<u64>,
     pub overdue: bool,
     /// For a file that is not a valid runbook: its first error, with line and column.
     pub problem: Option<String>,
@@ -53,7 +56,11 @@ pub fn shelf(dir: &Path, incidents: &Path, now: Timestamp) -> std::io::Result<Ve
                 None => format!("{} is not a valid runbook", f.display()),
             }
         });
-        out.push(ShelfEntry { path: f, runbook, last_drill, overdue, problem });
+        let p90_ms = runbook.as_ref().and_then(|rb| {
+            let sha = crate::journal::sha256_hex(&std::fs::read(&f).ok()?);
+            crate::forecast::forecast(rb, &sha, incidents, trust.as_ref().map(|(_, a)| a), &[]).ok()?.duration_p90_ms
+        });
+        out.push(ShelfEntry { path: f, runbook, last_drill, p90_ms, overdue, problem });
     }
     Ok(out)
 }

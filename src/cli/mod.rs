@@ -303,7 +303,9 @@ fn list(dir: &Path, incidents: &Path) -> u8 {
         Err(e) => return usage(&format!("cannot read folder `{}`: {e}", dir.display())),
     };
     let mut rows = vec![
-        ["RUNBOOK", "DATASET", "SCENARIO", "RTO", "RPO", "PHASES", "STEPS", "LAST DRILL"].map(String::from).to_vec(),
+        ["RUNBOOK", "DATASET", "SCENARIO", "RTO", "P90", "RPO", "PHASES", "STEPS", "LAST DRILL"]
+            .map(String::from)
+            .to_vec(),
     ];
     let mut invalid = Vec::new();
     for e in shelf {
@@ -313,6 +315,8 @@ fn list(dir: &Path, incidents: &Path) -> u8 {
                 rb.dataset.clone(),
                 rb.scenario.to_string(),
                 rb.objectives.rto.to_string(),
+                // The history's p90 beside the objective it is held to.
+                e.p90_ms.map_or("—".to_string(), crate::format::human_ms),
                 rb.objectives.rpo.to_string(),
                 rb.phases.len().to_string(),
                 rb.steps().count().to_string(),

@@ -218,6 +218,19 @@ impl Home {
                 format!("last drill: {}{}", e.last_drill, if e.overdue { " — OVERDUE" } else { "" }),
                 if e.overdue { theme.warn() } else { theme.dim() },
             ));
+            // The history's p90 beside the RTO it is held to (`lifeboat forecast`).
+            if let Some(p90) = e.p90_ms {
+                let rto = rb.objectives.rto.secs() * 1000;
+                lines.push(Line::styled(
+                    format!(
+                        "p90 in its trusted history: {} of the {} RTO{}",
+                        crate::format::human_ms(p90),
+                        crate::format::human_ms(rto),
+                        if p90 > rto { " — OVER" } else { "" }
+                    ),
+                    if p90 > rto { theme.warn() } else { theme.dim() },
+                ));
+            }
             if let Some(d) = &rb.description {
                 // Prose: the YAML block's line breaks are where the author's editor
                 // wrapped, so the words flow again (with their spaces) in the pane.

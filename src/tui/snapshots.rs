@@ -667,6 +667,7 @@ fn an_aborted_runs_waiting_step_stops_with_it() {
 fn home_shows_why_a_runbook_is_broken_and_esc_clears_a_filter_before_it_quits() {
     let catalog = catalog_from_str(CATALOG).unwrap();
     let good = crate::shelf::ShelfEntry {
+        p90_ms: None,
         path: PathBuf::from("runbooks/a.yaml"),
         runbook: Some(runbook_from_str(RUNBOOK, &catalog).unwrap()),
         last_drill: "never".into(),
@@ -674,6 +675,7 @@ fn home_shows_why_a_runbook_is_broken_and_esc_clears_a_filter_before_it_quits() 
         problem: None,
     };
     let broken = crate::shelf::ShelfEntry {
+        p90_ms: None,
         path: PathBuf::from("runbooks/b.yaml"),
         runbook: None,
         last_drill: String::new(),
@@ -770,11 +772,36 @@ fn the_checklist_item_space_ticks_is_always_on_screen_and_g_goes_to_the_end() {
     assert!(text(&draw(&a, 80, 24)).contains("Confirm the attack · manual"), "g: back to the top");
 }
 
+/// Issue 32 (4): the home screen says the runbook's p90 in its trusted history beside
+/// its RTO, and says OVER when the history is past it.
+#[test]
+fn home_shows_the_history_s_p90_beside_the_rto() {
+    let catalog = catalog_from_str(CATALOG).unwrap();
+    let runbook = runbook_from_str(RUNBOOK, &catalog).unwrap();
+    for (p90, said) in
+        [(47 * 60_000, "p90 in its trusted history: 47m of the 2h RTO"), (150 * 60_000, "2h30m of the 2h RTO — OVER")]
+    {
+        let entry = crate::shelf::ShelfEntry {
+            p90_ms: Some(p90),
+            path: PathBuf::from("runbooks/orders-docs-ransomware.yaml"),
+            runbook: Some(runbook.clone()),
+            last_drill: "never".into(),
+            overdue: false,
+            problem: None,
+        };
+        let home = super::home::Home::new("runbooks".into(), vec![entry]);
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| home.draw(f, &Theme { color: true })).unwrap();
+        assert!(text(&term).contains(said), "{}", text(&term));
+    }
+}
+
 #[test]
 fn home_and_start_form() {
     let catalog = catalog_from_str(CATALOG).unwrap();
     let runbook = runbook_from_str(RUNBOOK, &catalog).unwrap();
     let entry = crate::shelf::ShelfEntry {
+        p90_ms: None,
         path: PathBuf::from("runbooks/orders-docs-ransomware.yaml"),
         runbook: Some(runbook.clone()),
         last_drill: "never".into(),
@@ -782,6 +809,7 @@ fn home_and_start_form() {
         problem: None,
     };
     let drilled = crate::shelf::ShelfEntry {
+        p90_ms: None,
         path: PathBuf::from("runbooks/orders-docs-ransomware-copy.yaml"),
         runbook: Some(runbook.clone()),
         last_drill: "2026-09-01 (84d ago)".into(),

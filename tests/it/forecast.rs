@@ -195,6 +195,18 @@ fn the_forecast_is_the_history_s_within_its_sampling_error_and_names_what_it_did
     assert!((p - empirical).abs() < 0.15, "p_meet_rto {p} against the history's {empirical}");
     assert!(empirical > 0.2 && empirical < 0.9, "the test's RTO must be in the spread: {empirical}");
 
+    // `list` puts the whole run's p90 beside the RTO.
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["list", "--dir", d.join("runbooks").to_str().unwrap(), "--incidents", logs.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let listed = text(&listed.stdout);
+    let p90 = lifeboat::format::human_ms(f["duration_p90_ms"].as_u64().unwrap());
+    let row = listed.lines().find(|l| l.starts_with(RUNBOOK)).unwrap_or_else(|| panic!("{listed}"));
+    assert!(row.contains(&format!("1h30m  {p90}")), "{row}");
+    assert!(listed.lines().next().unwrap().contains("RTO    P90"), "{listed}");
+
     // The same figures for people and for Prometheus.
     let text_out = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(["forecast", runbook.to_str().unwrap(), "--incidents", logs.to_str().unwrap()])
