@@ -73,6 +73,12 @@ pub struct DatasetPack {
     pub last_proven_drill: Option<String>,
     /// Why the dataset is overdue, when it is.
     pub overdue: Option<String>,
+    /// Of the drills that prove a restore, how many met the RTO, and how many there are.
+    pub rto_met_in_drills: (usize, usize),
+    /// The p90 of those drills' achieved RTO (nearest rank), from three drills on (as
+    /// `lifeboat forecast` gives figures): what the next one is likely to take, beside
+    /// the objective.
+    pub drill_rto_p90_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -517,6 +523,17 @@ pub fn gather(src: &Sources<'_>) -> Pack {
                 primary_account: d.primary.account.clone(),
                 backup_region: d.backup.as_ref().map(|b| b.region.clone()),
                 backup_account: d.backup.as_ref().and_then(|b| b.account.clone()),
+                rto_met_in_drills: (
+                    runs.iter().filter(|r| r.proves_restore && r.rto_met == Some(true)).count(),
+                    runs.iter().filter(|r| r.proves_restore).count(),
+                ),
+                drill_rto_p90_ms: {
+                    let mut took: Vec<u64> =
+                        runs.iter().filter(|r| r.proves_restore).filter_map(|r| r.rto_ms).collect();
+                    took.sort_unstable();
+                    (took.len() >= 3)
+                        .then(|| took[((took.len() as f64 * 0.9).ceil() as usize).clamp(1, took.len()) - 1])
+                },
                 runs,
                 last_proven_drill: last,
                 overdue,

@@ -68,6 +68,7 @@ pub fn blocks(p: &Pack) -> Result<Vec<Block>, String> {
                 "runs",
                 "counted",
                 "proven drills",
+                "RTO met in drills",
                 "last proven drill",
                 "overdue",
             ],
@@ -83,6 +84,14 @@ pub fn blocks(p: &Pack) -> Result<Vec<Block>, String> {
                         d.runs.len().to_string(),
                         counted(d).count().to_string(),
                         d.runs.iter().filter(|r| r.proves_restore).count().to_string(),
+                        format!(
+                            "{} of {}{}",
+                            d.rto_met_in_drills.0,
+                            d.rto_met_in_drills.1,
+                            d.drill_rto_p90_ms
+                                .map(|p| format!("; p90 {} of {}", human_ms(p), human_ms(d.rto_ms)))
+                                .unwrap_or_default()
+                        ),
                         d.last_proven_drill.clone().unwrap_or_else(|| "never".into()),
                         if d.overdue.is_some() { "OVERDUE".into() } else { "no".into() },
                     ]

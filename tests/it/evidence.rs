@@ -136,7 +136,18 @@ fn pack_of(dir: &Path) -> (std::process::Output, Json) {
         lb(dir, &["evidence", "--dir", ".", "--incidents", "incidents", "--until", "2026-11-30", "--out", "pack"]);
     let json =
         std::fs::read_to_string(dir.join("pack/evidence.json")).unwrap_or_else(|_| panic!("{}", text(&out.stderr)));
-    (out, serde_json::from_str(&json).unwrap())
+    let pack: Json = serde_json::from_str(&json).unwrap();
+    // Issue 32 (4): "RTO met in k of n drills", counted from the drills that prove a
+    // restore, every time a pack is made; the p90 only from three drills on.
+    for d in pack["datasets"].as_array().unwrap() {
+        let proven: Vec<&Json> = d["runs"].as_array().unwrap().iter().filter(|r| r["proves_restore"] == true).collect();
+        let met = proven.iter().filter(|r| r["rto_met"] == true).count();
+        assert_eq!(d["rto_met_in_drills"], serde_json::json!([met, proven.len()]), "{}", d["id"]);
+        assert_eq!(d["drill_rto_p90_ms"].is_null(), proven.len() < 3, "{}", d["id"]);
+    }
+    let md = std::fs::read_to_string(dir.join("pack/evidence.md")).unwrap();
+    assert!(md.contains("RTO met in drills"), "{md}");
+    (out, pack)
 }
 
 fn run<'a>(pack: &'a Json, dataset: &str, started_on: &str) -> &'a Json {
