@@ -7,6 +7,7 @@ use std::time::Duration as StdDuration;
 
 use crate::runbook::time::Timestamp;
 
+mod cpu;
 mod modeled;
 mod tracked;
 

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration as StdDuration;
 
-use super::tracked::{CLOCKS, in_progress};
+use super::cpu::{CLOCKS, in_progress};
 use super::{Clock, RealTime, Sleep, sleep_real};
 use crate::runbook::time::Timestamp;
 

@@ -1,4 +1,4 @@
-use super::tracked::thread_cpu;
+use super::cpu::thread_cpu;
 use super::*;
 
 #[tokio::test(start_paused = true)]
