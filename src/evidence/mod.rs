@@ -531,8 +531,7 @@ pub fn gather(src: &Sources<'_>) -> Pack {
                     let mut took: Vec<u64> =
                         runs.iter().filter(|r| r.proves_restore).filter_map(|r| r.rto_ms).collect();
                     took.sort_unstable();
-                    (took.len() >= 3)
-                        .then(|| took[((took.len() as f64 * 0.9).ceil() as usize).clamp(1, took.len()) - 1])
+                    (took.len() >= crate::forecast::MIN_RUNS).then(|| crate::forecast::quantile(&took, 0.9)).flatten()
                 },
                 runs,
                 last_proven_drill: last,

@@ -404,18 +404,7 @@ pub fn verify_reader_quick(
     seal_sig: Option<&str>,
     allowed: Option<&AllowedSigners>,
 ) -> std::io::Result<Report> {
-    let mut lines = Lines { r: reader, ahead: None, torn: 0, complete: 0, done: false, too_long: false };
-    let mut chain = Chain { quick: true, ..Chain::default() };
-    while let Some(line) = lines.next()? {
-        let next = lines.peek()?;
-        if !chain.feed(&line, next) {
-            break;
-        }
-    }
-    if lines.too_long {
-        chain.too_long();
-    }
-    Ok(chain.finish(lines.complete, lines.torn, seal_sig, allowed))
+    read_chain(reader, Chain { quick: true, ..Chain::default() }, seal_sig, allowed)
 }
 
 pub fn verify_reader(
@@ -423,8 +412,17 @@ pub fn verify_reader(
     seal_sig: Option<&str>,
     allowed: Option<&AllowedSigners>,
 ) -> std::io::Result<Report> {
+    read_chain(reader, Chain::default(), seal_sig, allowed)
+}
+
+/// Every complete line of `reader` through `chain`, then its end checked.
+fn read_chain(
+    reader: impl std::io::BufRead,
+    mut chain: Chain,
+    seal_sig: Option<&str>,
+    allowed: Option<&AllowedSigners>,
+) -> std::io::Result<Report> {
     let mut lines = Lines { r: reader, ahead: None, torn: 0, complete: 0, done: false, too_long: false };
-    let mut chain = Chain::default();
     while let Some(line) = lines.next()? {
         let next = lines.peek()?;
         if !chain.feed(&line, next) {

@@ -90,22 +90,43 @@ pub(crate) fn drill(log: &Path, key: &Path, run: usize, sha: &str, steps: &[(&st
     to_milestone
 }
 
+/// The example runbooks in a folder of their own, a key the trust root beside them names,
+/// the runbook's digest, and an empty `incidents/`.
+pub(crate) struct History {
+    pub dir: tempfile::TempDir,
+    pub key: std::path::PathBuf,
+    pub runbook: std::path::PathBuf,
+    pub sha: String,
+    pub logs: std::path::PathBuf,
+}
+
+impl History {
+    pub fn new() -> History {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert!(
+            std::process::Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(d).status().unwrap().success()
+        );
+        crate::demo_approvals(&d.join("runbooks"));
+        let key = crate::journal::keygen(d);
+        let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+        let trust = d.join("runbooks/allowed_signers");
+        let before = std::fs::read_to_string(&trust).unwrap_or_default();
+        std::fs::write(&trust, format!("{before}ops@example {public}")).unwrap();
+        let runbook = d.join(format!("runbooks/{RUNBOOK}.yaml"));
+        let sha = lifeboat::journal::sha256_hex(&std::fs::read(&runbook).unwrap());
+        let logs = d.join("incidents");
+        std::fs::create_dir_all(&logs).unwrap();
+        History { dir, key, runbook, sha, logs }
+    }
+}
+
 const MIN: u64 = 60_000;
 
 #[test]
 fn the_forecast_is_the_history_s_within_its_sampling_error_and_names_what_it_did_not_count() {
-    let dir = tempfile::tempdir().unwrap();
+    let History { dir, key, runbook, sha, logs } = History::new();
     let d = dir.path();
-    assert!(std::process::Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(d).status().unwrap().success());
-    let key = crate::journal::keygen(d);
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let trust = d.join("runbooks/allowed_signers");
-    let before = std::fs::read_to_string(&trust).unwrap_or_default();
-    std::fs::write(&trust, format!("{before}ops@example {public}")).unwrap();
-    let runbook = d.join(format!("runbooks/{RUNBOOK}.yaml"));
-    let sha = lifeboat::journal::sha256_hex(&std::fs::read(&runbook).unwrap());
-    let logs = d.join("incidents");
-    std::fs::create_dir_all(&logs).unwrap();
 
     // 60 drills: the roll-back uniform over 40–100 minutes, the plan over 1–5, the rest a
     // minute each. The milestone is reached after the four steps of `assess`, the plan,
@@ -193,6 +214,7 @@ fn the_forecast_is_the_history_s_within_its_sampling_error_and_names_what_it_did
     let empirical = met as f64 / n as f64;
     // The fraction of 60 runs has a standard error of √(p(1−p)/60) ≈ 0.06.
     assert!((p - empirical).abs() < 0.15, "p_meet_rto {p} against the history's {empirical}");
+    assert_eq!(out.status.code(), Some(if p < 0.5 { 1 } else { 0 }), "exit 1 exactly when the RTO is likely missed");
     assert!(empirical > 0.2 && empirical < 0.9, "the test's RTO must be in the spread: {empirical}");
 
     // `list` puts the whole run's p90 beside the RTO.
@@ -232,18 +254,8 @@ fn the_forecast_is_the_history_s_within_its_sampling_error_and_names_what_it_did
 /// counts for nothing.
 #[test]
 fn fewer_than_three_runs_give_no_figures_and_say_why() {
-    let dir = tempfile::tempdir().unwrap();
+    let History { dir, key, runbook, sha, logs } = History::new();
     let d = dir.path();
-    assert!(std::process::Command::new("cp").arg("-r").arg(root().join("runbooks")).arg(d).status().unwrap().success());
-    let key = crate::journal::keygen(d);
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let trust = d.join("runbooks/allowed_signers");
-    let before = std::fs::read_to_string(&trust).unwrap_or_default();
-    std::fs::write(&trust, format!("{before}ops@example {public}")).unwrap();
-    let runbook = d.join(format!("runbooks/{RUNBOOK}.yaml"));
-    let sha = lifeboat::journal::sha256_hex(&std::fs::read(&runbook).unwrap());
-    let logs = d.join("incidents");
-    std::fs::create_dir_all(&logs).unwrap();
     for run in 0..2 {
         drill(&logs.join(format!("d{run}.jsonl")), &key, run, &sha, &[("confirm", MIN), ("smoke", MIN)]);
     }
@@ -258,4 +270,15 @@ fn fewer_than_three_runs_give_no_figures_and_say_why() {
     assert!(f["steps"].as_array().unwrap().iter().all(|s| s["p50_ms"].is_null()));
     assert!(f["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("figures are given from 3 on")));
     assert!(out.status.success());
+    // Without a trust root nothing is counted, and each log says why.
+    std::fs::remove_file(d.join("runbooks/allowed_signers")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["forecast", runbook.to_str().unwrap(), "--incidents", logs.to_str().unwrap(), "--format", "json"])
+        .env_remove("LIFEBOAT_ALLOWED_SIGNERS")
+        .output()
+        .unwrap();
+    let f: Json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    assert_eq!(f["runs"], 0);
+    let why: Vec<&str> = f["excluded"].as_array().unwrap().iter().map(|e| e["why"].as_str().unwrap()).collect();
+    assert_eq!(why, ["no trust root (allowed_signers) to say whose key signed it"; 2]);
 }

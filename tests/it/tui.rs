@@ -607,18 +607,10 @@ fn only_log_absent(dir: &std::path::Path) -> bool {
 /// is said on the run screen while it runs, once, and the log keeps it.
 #[test]
 fn a_step_past_its_p90_in_the_history_is_said_on_the_run_screen() {
-    let dir = with_examples_approving();
+    let crate::forecast::History { dir, key, sha, logs, .. } = crate::forecast::History::new();
     let d = dir.path();
     let bin = env!("CARGO_BIN_EXE_lifeboat");
-    let key = crate::journal::keygen(d);
-    let trust = d.join("runbooks/allowed_signers");
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let before = std::fs::read_to_string(&trust).unwrap_or_default();
-    std::fs::write(&trust, format!("{before}ops@example {public}")).unwrap();
     let runbook = "runbooks/orders-docs-ransomware.yaml";
-    let sha = lifeboat::journal::sha256_hex(&std::fs::read(d.join(runbook)).unwrap());
-    let logs = d.join("incidents");
-    std::fs::create_dir_all(&logs).unwrap();
     // Three drills where confirming the attack took a second.
     for run in 0..3 {
         crate::forecast::drill(&logs.join(format!("drill-{run}.jsonl")), &key, run, &sha, &[("confirm", 1_000)]);
